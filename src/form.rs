@@ -1,0 +1,107 @@
+//! `application/x-www-form-urlencoded` bodies and HTTP Basic client credentials, shared by the
+//! client flows and the server handlers.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::secret::ClientSecret;
+
+/// Encodes name-value pairs as a form body.
+pub fn encode(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        serializer.append_pair(name, value);
+    }
+    serializer.finish().into_bytes()
+}
+
+/// Decodes a form body into its pairs, in order, duplicates kept.
+pub fn decode(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The value of `name` in a decoded form: `Ok(None)` when absent, `Err(())` when repeated
+/// (RFC 6749 section 3.2: request parameters MUST NOT be included more than once).
+#[allow(clippy::result_unit_err)]
+pub fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
+    let mut found = None;
+    for (key, value) in pairs {
+        if key == name {
+            if found.is_some() {
+                return Err(());
+            }
+            found = Some(value.as_str());
+        }
+    }
+    Ok(found)
+}
+
+/// Percent-encodes with the form-urlencoded rules, as RFC 6749 section 2.3.1 requires for
+/// client ids and secrets before they go into a Basic header.
+fn form_urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The `Authorization` header value for `client_secret_basic` (RFC 6749 section 2.3.1 and
+/// appendix B): `Basic base64(urlencode(id) ":" urlencode(secret))`.
+pub fn basic_authorization(client_id: &str, secret: &ClientSecret) -> String {
+    let mut credentials = form_urlencode(client_id);
+    credentials.push(':');
+    credentials.push_str(&form_urlencode(secret.expose_secret()));
+    let header = format!("Basic {}", STANDARD.encode(credentials.as_bytes()));
+    zeroize::Zeroize::zeroize(&mut credentials);
+    header
+}
+
+/// Reads `client_secret_basic` credentials from an `Authorization` header value, undoing the
+/// form-urlencoding of RFC 6749 section 2.3.1. `None` when it is not well-formed Basic.
+pub fn parse_basic_authorization(value: &str) -> Option<(String, ClientSecret)> {
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| -> String {
+        url::form_urlencoded::parse(format!("x={}", s.replace('&', "%26").replace('=', "%3D")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), ClientSecret::new(unescape(secret))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_form_encodes_before_base64() {
+        // RFC 6749 appendix B: a space becomes '+', reserved characters are percent-encoded.
+        let header = basic_authorization("my client", &ClientSecret::new("p@ss:w&rd"));
+        let encoded = header.strip_prefix("Basic ").expect("scheme");
+        let raw = String::from_utf8(STANDARD.decode(encoded).expect("base64")).expect("utf8");
+        assert_eq!(raw, "my+client:p%40ss%3Aw%26rd");
+        let (id, secret) = parse_basic_authorization(&header).expect("parses back");
+        assert_eq!(id, "my client");
+        assert_eq!(secret.expose_secret(), "p@ss:w&rd");
+    }
+
+    #[test]
+    fn parse_rejects_other_schemes() {
+        assert!(parse_basic_authorization("Bearer abc").is_none());
+        assert!(parse_basic_authorization("Basic !!!").is_none());
+        assert!(parse_basic_authorization("Basic bm9jb2xvbg").is_none());
+    }
+
+    #[test]
+    fn form_round_trip_and_duplicates() {
+        let body = encode(&[("a", "1 2"), ("b", "x&y=z")]);
+        let pairs = decode(&body);
+        assert_eq!(single(&pairs, "b"), Ok(Some("x&y=z")));
+        assert_eq!(single(&pairs, "c"), Ok(None));
+        let pairs = decode(b"a=1&a=2");
+        assert_eq!(single(&pairs, "a"), Err(()));
+    }
+}

@@ -1,0 +1,121 @@
+//! Redacted, zeroized newtypes for every secret the flow handles.
+//!
+//! None of these types implements `Display`, and their `Debug` prints only the type name and
+//! `[redacted]`, so a token can end up in a log line only through an explicit
+//! [`expose_secret`](IdToken::expose_secret) call. Their memory is zeroized on drop.
+
+use std::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a secret value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The secret itself. Every call site is a place where it may leave the process:
+            /// keep them few and never log the result.
+            pub fn expose_secret(&self) -> &str {
+                &self.0
+            }
+
+            /// Whether the value is empty.
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self)
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// An OpenID Connect ID token issued by the enterprise IdP: a subject token.
+    IdToken
+);
+secret_type!(
+    /// A SAML 2.0 assertion, base64url-encoded as RFC 8693 section 3 requires: a subject token.
+    SamlAssertion
+);
+secret_type!(
+    /// An Identity Assertion JWT Authorization Grant, the output of the token exchange.
+    IdJag
+);
+secret_type!(
+    /// An access token issued by the MCP authorization server.
+    AccessToken
+);
+secret_type!(
+    /// A refresh token issued by the enterprise IdP (a subject token, protocol.md 2.6 and 2.7).
+    RefreshToken
+);
+secret_type!(
+    /// A client secret (`client_secret_basic` or `client_secret_post`).
+    ClientSecret
+);
+secret_type!(
+    /// A JWT used as an authorization grant or a client assertion (RFC 7523): an ID-JAG supplied
+    /// by the caller, a workload-identity token, or a `private_key_jwt` assertion.
+    Assertion
+);
+
+/// Compares two byte strings in time that depends only on their lengths (decisions.md D24).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut difference = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        difference |= x ^ y;
+    }
+    std::hint::black_box(difference) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_redacted() {
+        let token = AccessToken::new("very-secret-value");
+        assert_eq!(format!("{token:?}"), "AccessToken([redacted])");
+        assert_eq!(format!("{:#?}", Some(token)), "Some(\n    AccessToken([redacted]),\n)");
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

@@ -2,15 +2,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod challenge;
 mod config;
 pub mod constants;
+mod drive;
 mod error;
 mod flow;
 pub mod form;
+#[cfg(feature = "jwt")]
+pub mod jose;
 pub mod jwt;
 mod scope;
 mod secret;
+pub mod server;
 
 pub use config::{
     AssertionAudience, AssertionSigner, ClientAssertionClaims, ClientAuth, ClientCredentials,

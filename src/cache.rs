@@ -1,0 +1,1 @@
+//! A pure token cache (decisions.md D13, D19).

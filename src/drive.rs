@@ -1,0 +1,1 @@
+//! Run any [`Flow`](crate::Flow) over a caller-supplied send closure, blocking or async.

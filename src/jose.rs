@@ -1,0 +1,1 @@
+//! Real signatures through jsonwebtoken (feature `jwt`).

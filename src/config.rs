@@ -23,7 +23,7 @@ pub struct Policy {
     pub allow_private_addresses: bool,
     /// Largest response body a flow accepts. Drivers cap their reads at this size.
     pub max_body_bytes: usize,
-    /// Most requests one flow may emit before it is declared stuck.
+    /// Most requests one flow may emit before it is declared stuck ([`Error::TooManyTransmits`](crate::Error::TooManyTransmits)).
     pub max_transmits: u32,
     /// Tolerance when comparing `exp` and `iat` against `now`.
     pub clock_skew: Duration,

@@ -240,11 +240,15 @@ impl fmt::Display for Violation {
             Self::MissingField(field) => write!(f, "required member `{field}` is missing"),
             Self::InvalidField { field, reason } => write!(f, "member `{field}`: {reason}"),
             Self::DuplicateField(field) => write!(f, "member `{field}` appears twice"),
-            Self::IssuedTokenType(found) => write!(f, "issued_token_type {found:?} is not the id-jag type"),
+            Self::IssuedTokenType(found) => {
+                write!(f, "issued_token_type {found:?} is not the id-jag type")
+            }
             Self::TokenType(found) => write!(f, "token_type {found:?} is not allowed here"),
             Self::NotAJwt => f.write_str("the token is not a compact JWS or JWE"),
             Self::IdJagClaim { claim, found } => write!(f, "ID-JAG claim `{claim}`: {found}"),
-            Self::ScopeWidened { extra } => write!(f, "granted scope adds {extra:?} beyond the request"),
+            Self::ScopeWidened { extra } => {
+                write!(f, "granted scope adds {extra:?} beyond the request")
+            }
             Self::EncryptedIdJag => f.write_str("encrypted ID-JAGs are refused by policy"),
             Self::Challenge(reason) => write!(f, "WWW-Authenticate: {reason}"),
         }
@@ -271,7 +275,9 @@ impl fmt::Display for Unsupported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::GrantType(grant) => write!(f, "grant_types_supported lacks {grant}"),
-            Self::GrantProfile => f.write_str("authorization_grant_profiles_supported lacks the id-jag profile"),
+            Self::GrantProfile => {
+                f.write_str("authorization_grant_profiles_supported lacks the id-jag profile")
+            }
             Self::RequestedTokenType => f.write_str(
                 "identity_chaining_requested_token_types_supported lacks the id-jag token type",
             ),
@@ -297,7 +303,9 @@ pub enum Error {
     Config(String),
     /// A URL is not `https` and the policy does not allow plain http for this host
     /// (protocol.md 6 rule 1).
-    #[error("{purpose}: {url} is not https (plain http is allowed only for loopback hosts when Policy::allow_http_loopback is set)")]
+    #[error(
+        "{purpose}: {url} is not https (plain http is allowed only for loopback hosts when Policy::allow_http_loopback is set)"
+    )]
     InsecureUrl {
         /// Which step would have used it.
         purpose: Purpose,
@@ -323,7 +331,9 @@ pub enum Error {
         reason: &'static str,
     },
     /// The server answered with a redirect; redirects are never followed (decisions.md D4).
-    #[error("{purpose}: the server answered {status} with a redirect to {location:?}; redirects are never followed")]
+    #[error(
+        "{purpose}: the server answered {status} with a redirect to {location:?}; redirects are never followed"
+    )]
     Redirect {
         /// Which step.
         purpose: Purpose,
@@ -353,6 +363,34 @@ pub enum Error {
         /// The error the IdP sent, or a synthetic `invalid_grant` for an expired subject token.
         error: OAuthError,
     },
+    /// The ID token given as the subject token expired before it could be sent: the caller
+    /// needs a fresh one, or the user must sign in again (decisions.md D17).
+    #[error(
+        "the subject ID token expired at {expired_at} (seconds since the epoch); get a fresh one or sign in again"
+    )]
+    SubjectTokenExpired {
+        /// Its `exp`.
+        expired_at: u64,
+    },
+    /// The configured IdP is the authorization server: an ID-JAG must never be redeemed in the
+    /// domain that issued it (ID-JAG draft section 9.3).
+    #[error(
+        "the IdP issuer {issuer:?} is also the authorization server; refused (ID-JAG draft section 9.3)"
+    )]
+    IdpIsAuthorizationServer {
+        /// The shared issuer.
+        issuer: String,
+    },
+    /// The pinned authorization server is not among the MCP server's `authorization_servers`.
+    #[error(
+        "the pinned authorization server {pinned:?} is not listed by the MCP server (it lists {listed:?})"
+    )]
+    AuthorizationServerNotListed {
+        /// The pinned issuer.
+        pinned: String,
+        /// What the protected-resource metadata lists, sanitized.
+        listed: Vec<String>,
+    },
     /// A status the step does not expect, without an OAuth error body.
     #[error("{purpose}: unexpected HTTP status {status}: {body}")]
     UnexpectedStatus {
@@ -381,7 +419,9 @@ pub enum Error {
     },
     /// The metadata's `issuer` is not identical to the issuer the URL was built from
     /// (RFC 8414 section 3.3, OpenID Connect Discovery section 4.3).
-    #[error("{purpose}: metadata issuer {found:?} is not the expected {expected:?} (RFC 8414 section 3.3)")]
+    #[error(
+        "{purpose}: metadata issuer {found:?} is not the expected {expected:?} (RFC 8414 section 3.3)"
+    )]
     IssuerMismatch {
         /// Which document.
         purpose: Purpose,
@@ -391,7 +431,9 @@ pub enum Error {
         found: String,
     },
     /// The protected-resource metadata names another resource (RFC 9728 section 3.3).
-    #[error("protected-resource metadata names resource {found:?}, expected {expected:?} (RFC 9728 section 3.3)")]
+    #[error(
+        "protected-resource metadata names resource {found:?}, expected {expected:?} (RFC 9728 section 3.3)"
+    )]
     ResourceMismatch {
         /// The identifier the document was fetched for.
         expected: String,
@@ -414,9 +456,9 @@ pub enum Error {
         /// The signer's message.
         reason: String,
     },
-    /// The flow asked for more transmits than `Policy::max_transmits`, or stalled with nothing
-    /// outstanding: a bug or a hostile peer, never a hang.
-    #[error("the flow exceeded its bound of {limit} requests or stalled")]
+    /// The flow asked for more transmits than the driver's bound: a bug or a hostile peer,
+    /// never a hang.
+    #[error("the flow exceeded its bound of {limit} requests")]
     TooManyTransmits {
         /// The bound.
         limit: u32,
@@ -440,7 +482,12 @@ impl Error {
             | Self::Unsupported { purpose, .. }
             | Self::Signer { purpose, .. } => Some(*purpose),
             Self::ResourceMismatch { .. } => Some(Purpose::ResourceMetadata),
-            Self::Misuse(_) | Self::Config(_) | Self::TooManyTransmits { .. } => None,
+            Self::SubjectTokenExpired { .. } => Some(Purpose::TokenExchange),
+            Self::AuthorizationServerNotListed { .. } => Some(Purpose::ResourceMetadata),
+            Self::Misuse(_)
+            | Self::Config(_)
+            | Self::IdpIsAuthorizationServer { .. }
+            | Self::TooManyTransmits { .. } => None,
         }
     }
 

@@ -20,6 +20,11 @@ pub type HttpResponse = http::Response<Vec<u8>>;
 pub struct TransmitId(pub(crate) u32);
 
 impl TransmitId {
+    /// An id with the given value, for flows written outside this crate.
+    pub const fn new(value: u32) -> Self {
+        Self(value)
+    }
+
     /// The numeric value, unique within one flow.
     pub fn get(self) -> u32 {
         self.0
@@ -138,6 +143,8 @@ impl fmt::Debug for Transmit {
 /// What a flow wants next.
 #[derive(Debug)]
 #[must_use]
+// A Transmit is handed out once per request; boxing it would add an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Output<T> {
     /// Send this request; more may follow before any response is needed.
     Transmit(Transmit),

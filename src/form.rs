@@ -64,10 +64,12 @@ pub fn parse_basic_authorization(value: &str) -> Option<(String, ClientSecret)> 
     let decoded = String::from_utf8(decoded).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let unescape = |s: &str| -> String {
-        url::form_urlencoded::parse(format!("x={}", s.replace('&', "%26").replace('=', "%3D")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
+        url::form_urlencoded::parse(
+            format!("x={}", s.replace('&', "%26").replace('=', "%3D")).as_bytes(),
+        )
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
     };
     Some((unescape(id), ClientSecret::new(unescape(secret))))
 }

@@ -156,12 +156,19 @@ mod tests {
     use serde_json::json;
 
     fn jws(header: Value, claims: Value) -> String {
-        format!("{}.{}.c2ln", encode_segment(&header), encode_segment(&claims))
+        format!(
+            "{}.{}.c2ln",
+            encode_segment(&header),
+            encode_segment(&claims)
+        )
     }
 
     #[test]
     fn peeks_header_and_claims() {
-        let token = jws(json!({"typ": "oauth-id-jag+jwt", "alg": "ES256"}), json!({"exp": 5}));
+        let token = jws(
+            json!({"typ": "oauth-id-jag+jwt", "alg": "ES256"}),
+            json!({"exp": 5}),
+        );
         let peeked = peek(&token).expect("valid token");
         assert_eq!(peeked.header_str("typ"), Some("oauth-id-jag+jwt"));
         assert_eq!(peeked.claim_time("exp"), Some(5));
@@ -170,7 +177,11 @@ mod tests {
     #[test]
     fn shapes() {
         assert_eq!(shape("a.b.c"), Ok(JwtShape::Jws));
-        assert_eq!(shape("a.b."), Ok(JwtShape::Jws), "unsecured JWS has an empty signature");
+        assert_eq!(
+            shape("a.b."),
+            Ok(JwtShape::Jws),
+            "unsecured JWS has an empty signature"
+        );
         assert_eq!(shape("a..c.d.e"), Ok(JwtShape::Jwe));
         assert_eq!(shape("a.b"), Err(JwtError::Malformed));
         assert_eq!(shape("a.b.c.d"), Err(JwtError::Malformed));

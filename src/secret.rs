@@ -108,7 +108,10 @@ mod tests {
     fn debug_is_redacted() {
         let token = AccessToken::new("very-secret-value");
         assert_eq!(format!("{token:?}"), "AccessToken([redacted])");
-        assert_eq!(format!("{:#?}", Some(token)), "Some(\n    AccessToken([redacted]),\n)");
+        assert_eq!(
+            format!("{:#?}", Some(token)),
+            "Some(\n    AccessToken([redacted]),\n)"
+        );
     }
 
     #[test]

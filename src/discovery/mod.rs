@@ -1,0 +1,17 @@
+//! Discovery: the MCP server's protected-resource metadata (RFC 9728) and the metadata of the
+//! MCP authorization server and the IdP (RFC 8414, OpenID Connect Discovery).
+
+mod authorization_server;
+mod metadata;
+mod resource;
+mod urls;
+
+pub use authorization_server::{AuthServerDiscovered, AuthServerDiscovery};
+pub(crate) use metadata::DEFAULT_METADATA_LIFETIME;
+pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
+pub use resource::{ResourceDiscovered, ResourceDiscovery, ResourceStart};
+pub(crate) use urls::UrlGuard;
+pub use urls::{
+    ResourceCandidate, authorization_server_metadata_candidates, is_private_or_local,
+    resource_metadata_candidates,
+};

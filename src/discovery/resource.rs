@@ -1,0 +1,393 @@
+//! Protected-resource discovery (RFC 9728, protocol.md 2.1 and 2.2, decisions.md D1, D2, D6):
+//! from the MCP server URL to its validated metadata.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderValue, Method};
+use url::Url;
+
+use super::metadata::ProtectedResourceMetadata;
+use super::urls::{
+    ResourceCandidate, UrlGuard, identifier_without_fragment, resource_metadata_candidates,
+};
+use crate::challenge::{AuthScheme, BearerChallenge, bearer_challenges};
+use crate::constants::MCP_PROTOCOL_VERSION;
+use crate::error::{Attempt, Unsupported, sanitize};
+use crate::flow::TransmitIds;
+use crate::wire::{self, cache_lifetime};
+use crate::{
+    Error, Flow, HttpRequest, HttpResponse, Output, Policy, Purpose, Transmit, TransmitId,
+    Violation,
+};
+
+/// Where resource discovery starts.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ResourceStart {
+    /// Send the MCP `initialize` POST without a token and read the challenge (decisions.md D6).
+    Probe,
+    /// The caller already holds the MCP server's 401 or 403 (an authorizer never probes twice).
+    Challenge(http::HeaderMap),
+    /// The caller knows the metadata URL: it is fetched and nothing else (decisions.md D1).
+    MetadataUrl(String),
+}
+
+/// The validated protected-resource metadata and how it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResourceDiscovered {
+    /// The document. Its `resource` passed the RFC 9728 section 3.3 identity check.
+    pub metadata: ProtectedResourceMetadata,
+    /// Where it was fetched.
+    pub metadata_url: String,
+    /// The Bearer challenge the MCP server sent, when there was one.
+    pub challenge: Option<BearerChallenge>,
+    /// How long the document may be reused (decisions.md D20); `None` when the server did not say.
+    pub cache_lifetime: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+enum Request {
+    Probe,
+    Metadata(ResourceCandidate),
+}
+
+/// Finds and validates the MCP server's protected-resource metadata.
+///
+/// The order of candidates is protocol.md 2.2: the challenge's `resource_metadata` pointer and
+/// nothing else (decisions.md D1), otherwise the path-inserted then the root well-known URL.
+/// Discovery moves to the next candidate on a 4xx or a body that is not JSON, and stops on a
+/// document that breaks a MUST, a redirect, or a 5xx (decisions.md D2).
+#[derive(Debug)]
+pub struct ResourceDiscovery {
+    identifier: String,
+    server: Url,
+    guard: UrlGuard,
+    ids: TransmitIds,
+    ready: VecDeque<Request>,
+    in_flight: Vec<(TransmitId, Request)>,
+    /// Candidates left once the challenge (or its absence) decided the order.
+    remaining: Option<VecDeque<ResourceCandidate>>,
+    /// A speculative fetch answered before the probe decided whether it is wanted.
+    held: Option<(ResourceCandidate, HttpResponse)>,
+    speculative: Option<ResourceCandidate>,
+    /// A speculative fetch that turned out unwanted; its answer is ignored.
+    discarded: Option<ResourceCandidate>,
+    challenge: Option<BearerChallenge>,
+    attempts: Vec<Attempt>,
+    finished: Option<Result<ResourceDiscovered, Error>>,
+    returned: bool,
+}
+
+impl ResourceDiscovery {
+    /// Starts discovery for the MCP endpoint `server_url` (kept verbatim as the resource
+    /// identifier).
+    pub fn new(server_url: &str, start: ResourceStart, policy: &Policy) -> Result<Self, Error> {
+        let probe_guard = UrlGuard::new(policy, None);
+        let server = probe_guard.check(Purpose::ResourceProbe, server_url)?;
+        let guard = UrlGuard::new(policy, Some(&server));
+        let mut discovery = Self {
+            identifier: identifier_without_fragment(server_url).to_owned(),
+            server,
+            guard,
+            ids: TransmitIds::default(),
+            ready: VecDeque::new(),
+            in_flight: Vec::new(),
+            remaining: None,
+            held: None,
+            speculative: None,
+            discarded: None,
+            challenge: None,
+            attempts: Vec::new(),
+            finished: None,
+            returned: false,
+        };
+        match start {
+            ResourceStart::Probe => {
+                discovery.ready.push_back(Request::Probe);
+                if policy.speculative_resource_metadata {
+                    let first = discovery.well_known().into_iter().next();
+                    if let Some(candidate) = first {
+                        discovery.speculative = Some(candidate.clone());
+                        discovery.ready.push_back(Request::Metadata(candidate));
+                    }
+                }
+            }
+            ResourceStart::Challenge(headers) => discovery.read_challenge(&headers)?,
+            ResourceStart::MetadataUrl(url) => discovery.use_pointer(&url)?,
+        }
+        Ok(discovery)
+    }
+
+    /// The resource identifier: the MCP server URL as given.
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    fn well_known(&self) -> Vec<ResourceCandidate> {
+        resource_metadata_candidates(&self.identifier, &self.server)
+    }
+
+    fn use_pointer(&mut self, url: &str) -> Result<(), Error> {
+        self.guard.check(Purpose::ResourceMetadata, url)?;
+        let candidate = ResourceCandidate {
+            url: url.to_owned(),
+            // RFC 9728 section 3.3: fetched through the pointer, `resource` must be the URL the
+            // client used for its request.
+            expected_resource: self.identifier.clone(),
+        };
+        self.decide(VecDeque::from([candidate]));
+        Ok(())
+    }
+
+    /// Reads the MCP server's challenge (RFC 9728 section 5.1, decisions.md D6).
+    fn read_challenge(&mut self, headers: &http::HeaderMap) -> Result<(), Error> {
+        let challenges = match bearer_challenges(headers) {
+            Ok(challenges) => challenges,
+            Err(error) => {
+                // A challenge we cannot read still means "authorization needed"; MCP servers
+                // must also publish the well-known document (MCP 2025-11-25), so use that.
+                tracing::warn!(purpose = "resource_probe", reason = %error, "unreadable WWW-Authenticate; using well-known discovery");
+                Vec::new()
+            }
+        };
+        let bearer = challenges
+            .iter()
+            .find(|c| c.scheme == AuthScheme::Bearer)
+            .cloned();
+        if bearer.is_none() && has_challenge(headers) {
+            let offered = if challenges.iter().any(|c| c.scheme == AuthScheme::DPoP) {
+                "DPoP".to_owned()
+            } else {
+                "non-Bearer schemes".to_owned()
+            };
+            return Err(Error::Unsupported {
+                purpose: Purpose::ResourceProbe,
+                what: Unsupported::ChallengeScheme(offered),
+            });
+        }
+        let pointer = bearer.as_ref().and_then(|c| c.resource_metadata.clone());
+        self.challenge = bearer;
+        match pointer {
+            Some(url) => self.use_pointer(&url),
+            None => {
+                let candidates = self.well_known().into();
+                self.decide(candidates);
+                Ok(())
+            }
+        }
+    }
+
+    fn decide(&mut self, candidates: VecDeque<ResourceCandidate>) {
+        self.remaining = Some(candidates);
+        self.next_candidate();
+    }
+
+    /// Queues the next candidate, or uses the speculative fetch when it is that candidate.
+    fn next_candidate(&mut self) {
+        let Some(remaining) = self.remaining.as_mut() else {
+            return;
+        };
+        let Some(candidate) = remaining.pop_front() else {
+            let attempts = std::mem::take(&mut self.attempts);
+            self.finish(Err(Error::DiscoveryFailed {
+                purpose: Purpose::ResourceMetadata,
+                attempts,
+            }));
+            return;
+        };
+        if let Some(speculative) = self.speculative.take() {
+            if speculative == candidate {
+                if let Some((held, response)) = self.held.take() {
+                    self.evaluate(held, response);
+                }
+                // Otherwise it is still in flight and is judged when it arrives.
+                return;
+            }
+            // The challenge pointed elsewhere: the speculative answer is never used.
+            self.held = None;
+            self.discarded = Some(speculative);
+        }
+        self.ready.push_back(Request::Metadata(candidate));
+    }
+
+    fn finish(&mut self, outcome: Result<ResourceDiscovered, Error>) {
+        if self.finished.is_none() {
+            self.finished = Some(outcome);
+        }
+        self.ready.clear();
+    }
+
+    fn handle_probe(&mut self, response: HttpResponse) -> Result<(), Error> {
+        if let Some(error) = wire::redirect(Purpose::ResourceProbe, &response) {
+            return Err(error);
+        }
+        let status = response.status();
+        if status.is_server_error() {
+            return Err(wire::unexpected_status(Purpose::ResourceProbe, &response));
+        }
+        if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
+            return self.read_challenge(response.headers());
+        }
+        // A server that answers without a challenge may still protect later requests; its
+        // metadata is at the well-known location (MCP 2025-11-25).
+        let candidates = self.well_known().into();
+        self.decide(candidates);
+        Ok(())
+    }
+
+    /// Judges one metadata answer (decisions.md D2).
+    fn evaluate(&mut self, candidate: ResourceCandidate, response: HttpResponse) {
+        let purpose = Purpose::ResourceMetadata;
+        if let Some(error) = wire::redirect(purpose, &response) {
+            return self.finish(Err(error));
+        }
+        let status = response.status();
+        let outcome = |s: &str| Attempt {
+            url: sanitize(&candidate.url),
+            outcome: s.to_owned(),
+        };
+        if status.is_server_error() {
+            self.attempts.push(outcome(status.as_str()));
+            let attempts = std::mem::take(&mut self.attempts);
+            return self.finish(Err(Error::DiscoveryFailed { purpose, attempts }));
+        }
+        if !status.is_success() {
+            self.attempts.push(outcome(status.as_str()));
+            return self.next_candidate();
+        }
+        let object = match wire::json_object(&response, self.guard.policy()) {
+            Ok(object) => object,
+            Err(Violation::NotJson | Violation::ContentType(_)) => {
+                self.attempts.push(outcome("200, not a JSON object"));
+                return self.next_candidate();
+            }
+            Err(violation) => {
+                return self.finish(Err(Error::InvalidResponse { purpose, violation }));
+            }
+        };
+        let metadata = match ProtectedResourceMetadata::from_object(&object) {
+            Ok(metadata) => metadata,
+            Err(violation) => {
+                return self.finish(Err(Error::InvalidResponse { purpose, violation }));
+            }
+        };
+        // RFC 9728 section 3.3: identical, code point for code point, no normalisation.
+        if metadata.resource != candidate.expected_resource {
+            return self.finish(Err(Error::ResourceMismatch {
+                expected: candidate.expected_resource,
+                found: sanitize(&metadata.resource),
+            }));
+        }
+        let cache_lifetime = cache_lifetime(&response);
+        self.finish(Ok(ResourceDiscovered {
+            metadata,
+            metadata_url: candidate.url,
+            challenge: self.challenge.clone(),
+            cache_lifetime,
+        }));
+    }
+
+    fn probe_request(&self) -> HttpRequest {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": MCP_PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "xaa", "version": env!("CARGO_PKG_VERSION")},
+            },
+        });
+        let mut request = HttpRequest::new(body.to_string().into_bytes());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = wire::to_uri(&self.server);
+        let headers = request.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        request
+    }
+}
+
+fn has_challenge(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::WWW_AUTHENTICATE)
+}
+
+impl Flow for ResourceDiscovery {
+    type Output = ResourceDiscovered;
+
+    fn poll_output(&mut self, _now: SystemTime) -> Result<Output<ResourceDiscovered>, Error> {
+        if self.returned {
+            return Err(Error::Misuse("resource discovery already finished"));
+        }
+        if let Some(outcome) = self.finished.take() {
+            self.returned = true;
+            return outcome.map(Output::Done);
+        }
+        let Some(request) = self.ready.pop_front() else {
+            return Ok(Output::Wait);
+        };
+        let id = self.ids.allocate();
+        let (purpose, http_request) = match &request {
+            Request::Probe => (Purpose::ResourceProbe, self.probe_request()),
+            Request::Metadata(candidate) => {
+                let url = self
+                    .guard
+                    .check(Purpose::ResourceMetadata, &candidate.url)?;
+                (Purpose::ResourceMetadata, wire::get_json(&url))
+            }
+        };
+        self.in_flight.push((id, request));
+        Ok(Output::Transmit(Transmit {
+            id,
+            purpose,
+            request: http_request,
+        }))
+    }
+
+    fn handle_response(
+        &mut self,
+        _now: SystemTime,
+        id: TransmitId,
+        response: HttpResponse,
+    ) -> Result<(), Error> {
+        if self.returned {
+            return Err(Error::Misuse("resource discovery already finished"));
+        }
+        let position = self
+            .in_flight
+            .iter()
+            .position(|(i, _)| *i == id)
+            .ok_or(Error::Misuse(
+                "response for a request that is not outstanding",
+            ))?;
+        let (_, request) = self.in_flight.swap_remove(position);
+        if self.finished.is_some() {
+            // An answer nobody waits for any more (a discarded speculative fetch).
+            return Ok(());
+        }
+        match request {
+            Request::Probe => {
+                if let Err(error) = self.handle_probe(response) {
+                    self.finish(Err(error.clone()));
+                }
+            }
+            Request::Metadata(candidate) => {
+                if self.remaining.is_none() {
+                    // The speculative fetch answered before the probe: hold it.
+                    self.held = Some((candidate, response));
+                } else if self.discarded.as_ref() == Some(&candidate) {
+                    // The probe pointed elsewhere; this answer is not used.
+                } else {
+                    self.evaluate(candidate, response);
+                }
+            }
+        }
+        Ok(())
+    }
+}

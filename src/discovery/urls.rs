@@ -1,0 +1,339 @@
+//! Well-known URL construction (RFC 9728 section 3.1, RFC 8414 section 3.1, OpenID Connect
+//! Discovery section 4) and the URL policy every request obeys (protocol.md 6 rules 1 and 12,
+//! decisions.md D5).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use url::{Host, Url};
+
+use crate::constants::{
+    WELL_KNOWN_OAUTH_AUTHORIZATION_SERVER, WELL_KNOWN_OPENID_CONFIGURATION,
+    WELL_KNOWN_PROTECTED_RESOURCE,
+};
+use crate::error::sanitize;
+use crate::{Error, Policy, Purpose};
+
+/// Checks every URL before a request goes to it: https (or loopback http under the policy), no
+/// credentials in the URL, no fragment, and no private addresses unless allowed (D5).
+#[derive(Clone, Debug)]
+pub(crate) struct UrlGuard {
+    policy: Policy,
+    /// The MCP server URL is itself a private, link-local or loopback IP literal, so such
+    /// addresses are the deployment's normal ones (decisions.md D5).
+    private_deployment: bool,
+}
+
+impl UrlGuard {
+    pub(crate) fn new(policy: &Policy, server_url: Option<&Url>) -> Self {
+        let private_deployment = server_url
+            .and_then(Url::host)
+            .and_then(|host| host_ip(&host))
+            .is_some_and(is_private_or_local);
+        Self {
+            policy: policy.clone(),
+            private_deployment,
+        }
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Parses and checks a URL a request will be sent to.
+    pub(crate) fn check(&self, purpose: Purpose, url: &str) -> Result<Url, Error> {
+        let invalid = |reason| Error::InvalidUrl {
+            purpose,
+            url: sanitize(url),
+            reason,
+        };
+        let parsed = Url::parse(url).map_err(|_| invalid("not an absolute URL"))?;
+        if parsed.fragment().is_some() {
+            return Err(invalid("a fragment is not allowed"));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(invalid("credentials in the URL are not allowed"));
+        }
+        let host = parsed.host().ok_or_else(|| invalid("no host"))?;
+        let loopback = is_loopback_host(&host);
+        match parsed.scheme() {
+            "https" => {}
+            "http" if loopback && self.policy.allow_http_loopback => {}
+            _ => {
+                return Err(Error::InsecureUrl {
+                    purpose,
+                    url: sanitize(url),
+                });
+            }
+        }
+        if let Some(ip) = host_ip(&host) {
+            let allowed = self.policy.allow_private_addresses
+                || self.private_deployment
+                || (loopback && self.policy.allow_http_loopback);
+            if is_private_or_local(ip) && !allowed {
+                return Err(Error::PrivateAddress {
+                    purpose,
+                    url: sanitize(url),
+                });
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// Checks an issuer identifier: a URL as above with no query either (RFC 8414 section 2).
+    pub(crate) fn check_issuer(&self, purpose: Purpose, issuer: &str) -> Result<Url, Error> {
+        let parsed = self.check(purpose, issuer)?;
+        if parsed.query().is_some() {
+            return Err(Error::InvalidUrl {
+                purpose,
+                url: sanitize(issuer),
+                reason: "an issuer identifier has no query (RFC 8414 section 2)",
+            });
+        }
+        Ok(parsed)
+    }
+}
+
+fn host_ip(host: &Host<&str>) -> Option<IpAddr> {
+    match host {
+        Host::Ipv4(ip) => Some(IpAddr::V4(*ip)),
+        Host::Ipv6(ip) => Some(IpAddr::V6(*ip)),
+        Host::Domain(_) => None,
+    }
+}
+
+/// 127.0.0.0/8, `::1` and `localhost` (protocol.md 6 rule 1).
+pub(crate) fn is_loopback_host(host: &Host<&str>) -> bool {
+    match host {
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback(),
+        Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// Private, loopback, link-local, unspecified, shared (CGNAT) and unique-local addresses
+/// (decisions.md D5, RFC 9728 section 7.7).
+pub fn is_private_or_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_private_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_private_v4(v4),
+            None => is_private_v6(v6),
+        },
+    }
+}
+
+fn is_private_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || (a == 100 && (64..128).contains(&b))
+}
+
+fn is_private_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+}
+
+/// The origin of a URL with no trailing slash (`https://host[:port]`), the identifier of a root
+/// protected-resource metadata document (decisions.md D1).
+pub(crate) fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// One protected-resource metadata candidate: where to fetch it, and the `resource` the
+/// document must name (RFC 9728 section 3.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceCandidate {
+    /// The URL to GET.
+    pub url: String,
+    /// The identifier the document's `resource` must equal, code point for code point.
+    pub expected_resource: String,
+}
+
+/// The well-known protected-resource metadata candidates for an MCP endpoint, in order
+/// (protocol.md 2.2, decisions.md D1): the path-inserted URL (skipped when the endpoint is at
+/// the root), then the root. `identifier` is the endpoint URL as the caller wrote it, which a
+/// path-inserted document must name verbatim.
+pub fn resource_metadata_candidates(identifier: &str, url: &Url) -> Vec<ResourceCandidate> {
+    let origin = origin(url);
+    let root = ResourceCandidate {
+        url: format!("{origin}{WELL_KNOWN_PROTECTED_RESOURCE}"),
+        expected_resource: origin.clone(),
+    };
+    let path = url.path();
+    let query = url.query();
+    // RFC 9728 section 3.1: a terminating "/" after the host is dropped before inserting.
+    let path = if path == "/" { "" } else { path };
+    if path.is_empty() && query.is_none() {
+        return vec![root];
+    }
+    let mut inserted = format!("{origin}{WELL_KNOWN_PROTECTED_RESOURCE}{path}");
+    if let Some(query) = query {
+        inserted.push('?');
+        inserted.push_str(query);
+    }
+    let path_inserted = ResourceCandidate {
+        url: inserted,
+        expected_resource: identifier_without_fragment(identifier).to_owned(),
+    };
+    vec![path_inserted, root]
+}
+
+/// The identifier a protected resource is known by: the URL as written, minus any fragment.
+pub(crate) fn identifier_without_fragment(identifier: &str) -> &str {
+    identifier
+        .split_once('#')
+        .map_or(identifier, |(before, _)| before)
+}
+
+/// The metadata URLs for an issuer, in the MCP 2025-11-25 order (protocol.md 2.3): with a
+/// path, RFC 8414 path-inserted, OIDC path-inserted, OIDC path-appended; without one, RFC 8414
+/// then OIDC at the root. A terminating `/` of the issuer's path is removed first.
+pub fn authorization_server_metadata_candidates(issuer: &Url) -> Vec<String> {
+    let origin = origin(issuer);
+    let path = issuer.path().trim_end_matches('/');
+    if path.is_empty() {
+        vec![
+            format!("{origin}{WELL_KNOWN_OAUTH_AUTHORIZATION_SERVER}"),
+            format!("{origin}{WELL_KNOWN_OPENID_CONFIGURATION}"),
+        ]
+    } else {
+        vec![
+            format!("{origin}{WELL_KNOWN_OAUTH_AUTHORIZATION_SERVER}{path}"),
+            format!("{origin}{WELL_KNOWN_OPENID_CONFIGURATION}{path}"),
+            format!("{origin}{path}{WELL_KNOWN_OPENID_CONFIGURATION}"),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test URL")
+    }
+
+    #[test]
+    fn prm_candidates_follow_rfc9728() {
+        let c = resource_metadata_candidates(
+            "https://example.com/public/mcp",
+            &url("https://example.com/public/mcp"),
+        );
+        assert_eq!(
+            c[0].url,
+            "https://example.com/.well-known/oauth-protected-resource/public/mcp"
+        );
+        assert_eq!(c[0].expected_resource, "https://example.com/public/mcp");
+        assert_eq!(
+            c[1].url,
+            "https://example.com/.well-known/oauth-protected-resource"
+        );
+        assert_eq!(c[1].expected_resource, "https://example.com");
+        let root =
+            resource_metadata_candidates("https://example.com/", &url("https://example.com/"));
+        assert_eq!(root.len(), 1);
+        assert_eq!(root[0].expected_resource, "https://example.com");
+        let query = resource_metadata_candidates(
+            "https://e.com:8443/?t=1",
+            &url("https://e.com:8443/?t=1"),
+        );
+        assert_eq!(
+            query[0].url,
+            "https://e.com:8443/.well-known/oauth-protected-resource?t=1"
+        );
+    }
+
+    #[test]
+    fn as_candidates_follow_mcp_order() {
+        assert_eq!(
+            authorization_server_metadata_candidates(&url("https://auth.example.com/tenant1/")),
+            vec![
+                "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+                "https://auth.example.com/.well-known/openid-configuration/tenant1",
+                "https://auth.example.com/tenant1/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(
+            authorization_server_metadata_candidates(&url("https://auth.example.com")),
+            vec![
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                "https://auth.example.com/.well-known/openid-configuration",
+            ]
+        );
+    }
+
+    #[test]
+    fn guard_rules() {
+        let strict = UrlGuard::new(&Policy::default(), None);
+        assert!(
+            strict
+                .check(Purpose::TokenExchange, "https://idp.example/token")
+                .is_ok()
+        );
+        assert!(matches!(
+            strict.check(Purpose::TokenExchange, "http://idp.example/token"),
+            Err(Error::InsecureUrl { .. })
+        ));
+        assert!(matches!(
+            strict.check(Purpose::TokenExchange, "http://127.0.0.1/token"),
+            Err(Error::InsecureUrl { .. })
+        ));
+        assert!(matches!(
+            strict.check(Purpose::TokenExchange, "https://10.0.0.1/token"),
+            Err(Error::PrivateAddress { .. })
+        ));
+        assert!(matches!(
+            strict.check(Purpose::TokenExchange, "https://[::ffff:192.168.1.1]/"),
+            Err(Error::PrivateAddress { .. })
+        ));
+        assert!(matches!(
+            strict.check(Purpose::TokenExchange, "https://169.254.169.254/"),
+            Err(Error::PrivateAddress { .. })
+        ));
+        assert!(matches!(
+            strict.check(Purpose::TokenExchange, "https://u:p@idp.example/"),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            strict.check(Purpose::TokenExchange, "https://idp.example/#x"),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            strict.check_issuer(Purpose::IdpMetadata, "https://idp.example/?a"),
+            Err(Error::InvalidUrl { .. })
+        ));
+        let loopback = UrlGuard::new(&Policy::loopback(), None);
+        assert!(
+            loopback
+                .check(Purpose::TokenExchange, "http://127.0.0.1:8080/token")
+                .is_ok()
+        );
+        assert!(
+            loopback
+                .check(Purpose::TokenExchange, "http://localhost/token")
+                .is_ok()
+        );
+        assert!(
+            loopback
+                .check(Purpose::TokenExchange, "http://[::1]/token")
+                .is_ok()
+        );
+        assert!(matches!(
+            loopback.check(Purpose::TokenExchange, "http://10.0.0.1/"),
+            Err(Error::InsecureUrl { .. })
+        ));
+        let private = UrlGuard::new(&Policy::default(), Some(&url("https://10.1.2.3/mcp")));
+        assert!(
+            private
+                .check(Purpose::TokenExchange, "https://10.0.0.1/token")
+                .is_ok()
+        );
+    }
+}

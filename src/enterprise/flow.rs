@@ -1,0 +1,777 @@
+//! [`EnterpriseAuth`]: the whole client flow, composed of the step flows, with independent
+//! requests in flight together.
+
+use std::time::{Duration, SystemTime};
+
+use super::config::{EnterpriseConfig, GrantSource, IdpEndpoint, SamlMode, Trust};
+use super::outcome::{Authorization, Discovery};
+use crate::challenge::BearerChallenge;
+use crate::discovery::{
+    AuthServerDiscovered, AuthServerDiscovery, DEFAULT_METADATA_LIFETIME, ResourceDiscovered,
+    ResourceDiscovery, ResourceStart, UrlGuard,
+};
+use crate::error::sanitize;
+use crate::flow::TransmitIds;
+use crate::grant::{
+    IssuedAccessToken, IssuedIdJag, JwtBearerGrant, JwtBearerRequest, SamlRefreshExchange,
+    SamlRefreshRequest, SubjectToken, TokenExchange, TokenExchangeRequest, unix_seconds,
+};
+use crate::{
+    Assertion, Error, ErrorCode, Flow, HttpResponse, Output, Purpose, RefreshToken, Scope,
+    Transmit, TransmitId,
+};
+
+/// Where an [`EnterpriseAuth`] starts.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Start {
+    /// Nothing but the MCP server URL: probe it (decisions.md D6).
+    ServerUrl(String),
+    /// The MCP server's 401 or 403, already received by the caller for a request to
+    /// `server_url`.
+    Challenge {
+        /// The URL the rejected request went to.
+        server_url: String,
+        /// The response's headers (its `WWW-Authenticate` fields).
+        headers: http::HeaderMap,
+    },
+    /// A known protected-resource metadata URL for `server_url`.
+    ResourceMetadata {
+        /// The MCP server URL.
+        server_url: String,
+        /// The metadata URL; fetched and nothing else (decisions.md D1).
+        metadata_url: String,
+    },
+    /// A cached discovery: only the token requests run (two POSTs).
+    Cached(Discovery),
+    /// A cached discovery and an unexpired ID-JAG to re-submit first (decisions.md D13,
+    /// opt-in): one POST, falling back once to a fresh exchange on `invalid_grant`.
+    Resubmit {
+        /// The cached discovery.
+        discovery: Discovery,
+        /// The ID-JAG to re-submit.
+        id_jag: IssuedIdJag,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Resource,
+    IdpMetadata,
+    AuthorizationServerMetadata,
+    SamlRefresh,
+    Exchange,
+    Bearer,
+}
+
+const STEPS: [Step; 6] = [
+    Step::Resource,
+    Step::IdpMetadata,
+    Step::AuthorizationServerMetadata,
+    Step::SamlRefresh,
+    Step::Exchange,
+    Step::Bearer,
+];
+
+#[derive(Debug)]
+struct Route {
+    outer: TransmitId,
+    step: Step,
+    inner: TransmitId,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Status {
+    Running,
+    Failed,
+    Returned,
+}
+
+// Short-lived, on the stack of one poll; boxing the Transmit would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Polled<T> {
+    Idle,
+    Wait,
+    Transmit(Transmit),
+    Done(T),
+}
+
+fn poll_child<F: Flow>(slot: &mut Option<F>, now: SystemTime) -> Result<Polled<F::Output>, Error> {
+    let Some(flow) = slot.as_mut() else {
+        return Ok(Polled::Idle);
+    };
+    let output = flow.poll_output(now);
+    match output {
+        Ok(Output::Transmit(transmit)) => Ok(Polled::Transmit(transmit)),
+        Ok(Output::Wait) => Ok(Polled::Wait),
+        Ok(Output::Done(value)) => {
+            *slot = None;
+            Ok(Polled::Done(value))
+        }
+        Err(error) => {
+            *slot = None;
+            Err(error)
+        }
+    }
+}
+
+fn feed<F: Flow>(
+    slot: &mut Option<F>,
+    now: SystemTime,
+    id: TransmitId,
+    response: HttpResponse,
+) -> Result<(), Error> {
+    match slot.as_mut() {
+        Some(flow) => flow.handle_response(now, id, response),
+        None => Err(Error::Misuse("response for a finished step")),
+    }
+}
+
+/// The whole enterprise-managed authorization flow as one [`Flow`].
+///
+/// From the MCP server URL (or a challenge, a metadata URL, a cached [`Discovery`]) to an
+/// access token: protected-resource discovery, authorization-server and IdP metadata, the
+/// token exchange at the IdP, the jwt-bearer grant at the MCP authorization server. The IdP's
+/// metadata does not wait for resource discovery: both are in flight together. Cold critical
+/// path from the server URL: probe, PRM, authorization-server metadata, token exchange,
+/// jwt-bearer (four round trips with [`Policy::speculative_resource_metadata`](crate::Policy)).
+#[derive(Debug)]
+pub struct EnterpriseAuth {
+    config: EnterpriseConfig,
+    server_url: String,
+    guard: UrlGuard,
+    ids: TransmitIds,
+    routes: Vec<Route>,
+    abandoned: Vec<TransmitId>,
+    status: Status,
+
+    resource: Option<ResourceDiscovery>,
+    idp_metadata: Option<AuthServerDiscovery>,
+    as_metadata: Option<AuthServerDiscovery>,
+    saml: Option<SamlRefreshExchange>,
+    exchange: Option<TokenExchange>,
+    bearer: Option<JwtBearerGrant>,
+
+    found_resource: Option<ResourceDiscovered>,
+    /// The chosen authorization server issuer, once known.
+    as_issuer: Option<String>,
+    found_as: Option<AuthServerDiscovered>,
+    found_idp: Option<AuthServerDiscovered>,
+    subject: Option<SubjectToken>,
+    saml_pending: bool,
+    idp_refresh_token: Option<RefreshToken>,
+    scope: Option<Scope>,
+    id_jag: Option<IssuedIdJag>,
+    resubmitting: bool,
+    exchange_started: bool,
+    bearer_started: bool,
+    access: Option<IssuedAccessToken>,
+    cached_fresh_until: Option<u64>,
+}
+
+impl EnterpriseAuth {
+    /// Prepares the flow. Configuration problems (an unusable URL, an IdP that is the
+    /// authorization server) are reported here, before anything is sent.
+    pub fn new(config: EnterpriseConfig, start: Start) -> Result<Self, Error> {
+        let server_url = match &start {
+            Start::ServerUrl(url)
+            | Start::Challenge {
+                server_url: url, ..
+            }
+            | Start::ResourceMetadata {
+                server_url: url, ..
+            } => url.clone(),
+            Start::Cached(discovery) | Start::Resubmit { discovery, .. } => {
+                discovery.server_url.clone()
+            }
+        };
+        let probe_guard = UrlGuard::new(&config.policy, None);
+        let server = probe_guard.check(Purpose::ResourceProbe, &server_url)?;
+        let guard = UrlGuard::new(&config.policy, Some(&server));
+        let (subject, saml_pending) = match &config.grant {
+            GrantSource::Enterprise { idp, subject } => {
+                let pending = matches!(subject, SubjectToken::Saml2(_))
+                    && idp.saml == SamlMode::ExchangeForRefreshToken;
+                (Some(subject.clone()), pending)
+            }
+            GrantSource::Assertion(_) => (None, false),
+        };
+        let mut flow = Self {
+            server_url,
+            guard,
+            ids: TransmitIds::default(),
+            routes: Vec::new(),
+            abandoned: Vec::new(),
+            status: Status::Running,
+            resource: None,
+            idp_metadata: None,
+            as_metadata: None,
+            saml: None,
+            exchange: None,
+            bearer: None,
+            found_resource: None,
+            as_issuer: None,
+            found_as: None,
+            found_idp: None,
+            subject,
+            saml_pending,
+            idp_refresh_token: None,
+            scope: config.scope.clone(),
+            id_jag: None,
+            resubmitting: false,
+            exchange_started: false,
+            bearer_started: false,
+            access: None,
+            cached_fresh_until: None,
+            config,
+        };
+        if let Trust::Pinned(issuer) = &flow.config.authorization_server.trust {
+            let issuer = issuer.clone();
+            flow.choose_authorization_server(&issuer)?;
+        }
+        match start {
+            Start::ServerUrl(url) => flow.start_resource(&url, ResourceStart::Probe)?,
+            Start::Challenge {
+                server_url,
+                headers,
+            } => flow.start_resource(&server_url, ResourceStart::Challenge(headers))?,
+            Start::ResourceMetadata {
+                server_url,
+                metadata_url,
+            } => flow.start_resource(&server_url, ResourceStart::MetadataUrl(metadata_url))?,
+            Start::Cached(discovery) => flow.use_cached(discovery)?,
+            Start::Resubmit { discovery, id_jag } => {
+                flow.use_cached(discovery)?;
+                flow.id_jag = Some(id_jag);
+                flow.resubmitting = true;
+            }
+        }
+        if flow.as_issuer.is_some() && flow.found_as.is_none() && flow.as_metadata.is_none() {
+            // Pinned: the issuer is known from the start, so its metadata does not wait.
+            flow.start_as_discovery()?;
+        }
+        flow.start_idp_discovery()?;
+        Ok(flow)
+    }
+
+    fn start_resource(&mut self, server_url: &str, start: ResourceStart) -> Result<(), Error> {
+        self.resource = Some(ResourceDiscovery::new(
+            server_url,
+            start,
+            &self.config.policy,
+        )?);
+        Ok(())
+    }
+
+    fn use_cached(&mut self, discovery: Discovery) -> Result<(), Error> {
+        let Discovery {
+            resource_metadata,
+            resource_metadata_url,
+            authorization_server,
+            idp,
+            scope,
+            fresh_until,
+            ..
+        } = discovery;
+        if self.scope.is_none() {
+            self.scope = scope;
+        }
+        self.cached_fresh_until = Some(fresh_until);
+        let issuer = authorization_server.issuer.clone();
+        self.found_resource = Some(ResourceDiscovered {
+            metadata: resource_metadata,
+            metadata_url: resource_metadata_url,
+            challenge: None,
+            cache_lifetime: None,
+        });
+        self.check_pinned_listed()?;
+        if self.as_issuer.is_none() {
+            self.choose_authorization_server(&issuer)?;
+        }
+        if self.as_issuer.as_deref() != Some(issuer.as_str()) {
+            // A pinned issuer other than the cached one: discover it afresh.
+            self.start_as_discovery()?;
+        } else {
+            self.as_metadata = None;
+            self.found_as = Some(AuthServerDiscovered {
+                metadata: authorization_server,
+                metadata_url: String::new(),
+                cache_lifetime: None,
+            });
+            self.check_as_support()?;
+        }
+        if let (Some(idp), Some(configured)) = (idp, self.idp_issuer())
+            && idp.issuer == configured
+        {
+            self.found_idp = Some(AuthServerDiscovered {
+                metadata: idp,
+                metadata_url: String::new(),
+                cache_lifetime: None,
+            });
+        }
+        Ok(())
+    }
+
+    fn idp_issuer(&self) -> Option<&str> {
+        match &self.config.grant {
+            GrantSource::Enterprise { idp, .. } => idp.issuer_str(),
+            GrantSource::Assertion(_) => None,
+        }
+    }
+
+    fn start_idp_discovery(&mut self) -> Result<(), Error> {
+        if self.found_idp.is_some() {
+            return Ok(());
+        }
+        if let Some(issuer) = self.idp_issuer() {
+            let discovery =
+                AuthServerDiscovery::with_guard(issuer, Purpose::IdpMetadata, self.guard.clone())?;
+            self.idp_metadata = Some(discovery);
+        }
+        Ok(())
+    }
+
+    /// Sets the authorization server issuer and refuses an IdP that is the authorization
+    /// server (ID-JAG draft section 9.3: never redeem an ID-JAG in the domain that issued it).
+    fn choose_authorization_server(&mut self, issuer: &str) -> Result<(), Error> {
+        self.guard
+            .check_issuer(Purpose::AuthorizationServerMetadata, issuer)?;
+        if self.idp_issuer() == Some(issuer) {
+            return Err(Error::IdpIsAuthorizationServer {
+                issuer: sanitize(issuer),
+            });
+        }
+        self.as_issuer = Some(issuer.to_owned());
+        Ok(())
+    }
+
+    fn start_as_discovery(&mut self) -> Result<(), Error> {
+        if let Some(issuer) = &self.as_issuer {
+            self.as_metadata = Some(AuthServerDiscovery::with_guard(
+                issuer,
+                Purpose::AuthorizationServerMetadata,
+                self.guard.clone(),
+            )?);
+        }
+        Ok(())
+    }
+
+    /// A pinned authorization server must be listed by the MCP server (design: trust modes).
+    fn check_pinned_listed(&self) -> Result<(), Error> {
+        let (Trust::Pinned(pinned), Some(found)) = (
+            &self.config.authorization_server.trust,
+            &self.found_resource,
+        ) else {
+            return Ok(());
+        };
+        let listed = &found.metadata.authorization_servers;
+        if listed.iter().any(|s| s == pinned) {
+            Ok(())
+        } else {
+            Err(Error::AuthorizationServerNotListed {
+                pinned: pinned.clone(),
+                listed: listed.iter().map(|s| sanitize(s)).collect(),
+            })
+        }
+    }
+
+    fn on_resource(&mut self, found: ResourceDiscovered) -> Result<(), Error> {
+        tracing::debug!(
+            purpose = "resource_metadata",
+            url = %sanitize(&found.metadata_url),
+            resource = %sanitize(&found.metadata.resource),
+            "protected-resource metadata validated"
+        );
+        if self.scope.is_none() {
+            // decisions.md D8: the challenge's scope, else scopes_supported, else none.
+            self.scope = found
+                .challenge
+                .as_ref()
+                .and_then(|c: &BearerChallenge| c.scope.clone())
+                .filter(|s| !s.is_empty())
+                .or_else(|| found.metadata.scopes());
+        }
+        let first = found.metadata.authorization_servers.first().cloned();
+        self.found_resource = Some(found);
+        self.check_pinned_listed()?;
+        if self.as_issuer.is_none() {
+            // decisions.md D7: the first entry.
+            let issuer = first.ok_or(Error::InvalidResponse {
+                purpose: Purpose::ResourceMetadata,
+                violation: crate::Violation::MissingField("authorization_servers"),
+            })?;
+            self.choose_authorization_server(&issuer)?;
+            self.start_as_discovery()?;
+        }
+        Ok(())
+    }
+
+    /// decisions.md D3, before any credential goes to the authorization server.
+    fn check_as_support(&self) -> Result<(), Error> {
+        if let Some(found) = &self.found_as {
+            found
+                .metadata
+                .check_jwt_bearer_support(&self.config.authorization_server.credentials.auth)
+                .map_err(|what| Error::Unsupported {
+                    purpose: Purpose::AuthorizationServerMetadata,
+                    what,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn on_as(&mut self, found: AuthServerDiscovered) -> Result<(), Error> {
+        tracing::debug!(purpose = "authorization_server_metadata", issuer = %sanitize(&found.metadata.issuer), "authorization-server metadata validated");
+        self.found_as = Some(found);
+        self.check_as_support()
+    }
+
+    fn on_idp(&mut self, found: AuthServerDiscovered) -> Result<(), Error> {
+        tracing::debug!(purpose = "idp_metadata", issuer = %sanitize(&found.metadata.issuer), "IdP metadata validated");
+        if let GrantSource::Enterprise { idp, .. } = &self.config.grant {
+            found
+                .metadata
+                .check_token_exchange_support(&idp.credentials.auth)
+                .map_err(|what| Error::Unsupported {
+                    purpose: Purpose::IdpMetadata,
+                    what,
+                })?;
+        }
+        self.found_idp = Some(found);
+        Ok(())
+    }
+
+    fn idp_token_endpoint(&self) -> Option<String> {
+        match &self.config.grant {
+            GrantSource::Enterprise { idp, .. } => match &idp.endpoint {
+                IdpEndpoint::TokenEndpoint(endpoint) => Some(endpoint.clone()),
+                IdpEndpoint::Issuer(_) => self
+                    .found_idp
+                    .as_ref()
+                    .map(|f| f.metadata.token_endpoint.clone()),
+            },
+            GrantSource::Assertion(_) => None,
+        }
+    }
+
+    /// Starts every step whose inputs are known.
+    fn advance(&mut self) -> Result<(), Error> {
+        let GrantSource::Enterprise { idp, .. } = &self.config.grant else {
+            return self.advance_bearer();
+        };
+        let credentials = idp.credentials.clone();
+        if self.saml_pending
+            && self.saml.is_none()
+            && let (Some(endpoint), Some(SubjectToken::Saml2(assertion))) =
+                (self.idp_token_endpoint(), &self.subject)
+        {
+            let request = SamlRefreshRequest {
+                token_endpoint: endpoint,
+                idp_issuer: self.idp_issuer().map(str::to_owned),
+                credentials: credentials.clone(),
+                assertion: assertion.clone(),
+                scope: None,
+            };
+            self.saml = Some(SamlRefreshExchange::with_guard(request, &self.guard)?);
+        }
+        if !self.exchange_started
+            && !self.saml_pending
+            && self.id_jag.is_none()
+            && let (Some(endpoint), Some(found_as), Some(found), Some(subject)) = (
+                self.idp_token_endpoint(),
+                &self.found_as,
+                &self.found_resource,
+                &self.subject,
+            )
+        {
+            {
+                let request = TokenExchangeRequest {
+                    token_endpoint: endpoint,
+                    idp_issuer: self.idp_issuer().map(str::to_owned),
+                    credentials,
+                    subject: subject.clone(),
+                    audience: found_as.metadata.issuer.clone(),
+                    resource: found.metadata.resource.clone(),
+                    scope: self.scope.clone(),
+                    authorization_server_client_id: self
+                        .config
+                        .authorization_server
+                        .credentials
+                        .client_id
+                        .clone(),
+                };
+                self.exchange = Some(TokenExchange::with_guard(request, &self.guard)?);
+                self.exchange_started = true;
+            }
+        }
+        self.advance_bearer()
+    }
+
+    fn advance_bearer(&mut self) -> Result<(), Error> {
+        if self.bearer_started {
+            return Ok(());
+        }
+        let (Some(found_as), Some(found)) = (&self.found_as, &self.found_resource) else {
+            return Ok(());
+        };
+        let (assertion, send_scope) = match (&self.config.grant, &self.id_jag) {
+            (GrantSource::Assertion(assertion), _) => (assertion.clone(), self.scope.clone()),
+            (GrantSource::Enterprise { .. }, Some(issued)) => {
+                (Assertion::new(issued.id_jag.expose_secret()), None)
+            }
+            (GrantSource::Enterprise { .. }, None) => return Ok(()),
+        };
+        let requested_scope = match &self.id_jag {
+            Some(issued) => issued.scope.clone().or_else(|| self.scope.clone()),
+            None => self.scope.clone(),
+        };
+        let request = JwtBearerRequest {
+            token_endpoint: found_as.metadata.token_endpoint.clone(),
+            issuer: Some(found_as.metadata.issuer.clone()),
+            credentials: self.config.authorization_server.credentials.clone(),
+            assertion,
+            scope: send_scope,
+            requested_scope,
+            resource: self
+                .config
+                .policy
+                .jwt_bearer_resource
+                .then(|| found.metadata.resource.clone()),
+        };
+        self.bearer = Some(JwtBearerGrant::with_guard(request, &self.guard)?);
+        self.bearer_started = true;
+        Ok(())
+    }
+
+    /// decisions.md D13: a re-submitted ID-JAG refused with `invalid_grant` falls back once to
+    /// a fresh exchange.
+    fn bearer_failed(&mut self, error: Error) -> Result<(), Error> {
+        let refused =
+            matches!(&error, Error::OAuth { error, .. } if error.code == ErrorCode::InvalidGrant);
+        if self.resubmitting && refused {
+            tracing::debug!(
+                purpose = "jwt_bearer",
+                "re-submitted ID-JAG refused; exchanging afresh"
+            );
+            self.resubmitting = false;
+            self.id_jag = None;
+            self.bearer_started = false;
+            self.abandon(Step::Bearer);
+            return Ok(());
+        }
+        Err(error)
+    }
+
+    fn abandon(&mut self, step: Step) {
+        let (gone, kept): (Vec<Route>, Vec<Route>) = std::mem::take(&mut self.routes)
+            .into_iter()
+            .partition(|r| r.step == step);
+        self.routes = kept;
+        self.abandoned.extend(gone.into_iter().map(|r| r.outer));
+    }
+
+    fn route(&mut self, step: Step, transmit: Transmit) -> Transmit {
+        let outer = self.ids.allocate();
+        self.routes.push(Route {
+            outer,
+            step,
+            inner: transmit.id,
+        });
+        tracing::debug!(purpose = %transmit.purpose, transmit_id = outer.get(), method = %transmit.request.method(), "request ready");
+        Transmit {
+            id: outer,
+            ..transmit
+        }
+    }
+
+    /// Polls one step: `Some(transmit)` to hand out, `Ok(true)` when it finished.
+    fn poll_step(
+        &mut self,
+        step: Step,
+        now: SystemTime,
+    ) -> Result<(Option<Transmit>, bool), Error> {
+        macro_rules! child {
+            ($slot:ident, $on_done:ident) => {
+                match poll_child(&mut self.$slot, now)? {
+                    Polled::Transmit(t) => (Some(t), false),
+                    Polled::Done(value) => {
+                        self.abandon(step);
+                        self.$on_done(value)?;
+                        (None, true)
+                    }
+                    Polled::Idle | Polled::Wait => (None, false),
+                }
+            };
+        }
+        let (transmit, finished) = match step {
+            Step::Resource => child!(resource, on_resource),
+            Step::IdpMetadata => child!(idp_metadata, on_idp),
+            Step::AuthorizationServerMetadata => child!(as_metadata, on_as),
+            Step::SamlRefresh => child!(saml, on_saml),
+            Step::Exchange => child!(exchange, on_exchange),
+            Step::Bearer => match poll_child(&mut self.bearer, now) {
+                Ok(Polled::Transmit(t)) => (Some(t), false),
+                Ok(Polled::Done(value)) => {
+                    self.abandon(step);
+                    self.access = Some(value);
+                    (None, true)
+                }
+                Ok(Polled::Idle | Polled::Wait) => (None, false),
+                Err(error) => {
+                    self.bearer_failed(error)?;
+                    (None, true)
+                }
+            },
+        };
+        Ok((transmit.map(|t| self.route(step, t)), finished))
+    }
+
+    fn on_saml(&mut self, refresh_token: RefreshToken) -> Result<(), Error> {
+        self.subject = Some(SubjectToken::RefreshToken(refresh_token.clone()));
+        self.idp_refresh_token = Some(refresh_token);
+        self.saml_pending = false;
+        Ok(())
+    }
+
+    fn on_exchange(&mut self, issued: IssuedIdJag) -> Result<(), Error> {
+        tracing::debug!(
+            purpose = "token_exchange",
+            encrypted = issued.encrypted,
+            "ID-JAG issued and checked"
+        );
+        self.id_jag = Some(issued);
+        Ok(())
+    }
+
+    fn finish(&mut self, now: SystemTime) -> Option<Authorization> {
+        let access = self.access.take()?;
+        let found = self.found_resource.take()?;
+        let found_as = self.found_as.take()?;
+        let found_idp = self.found_idp.take();
+        let fresh_until = self.cached_fresh_until.unwrap_or_else(|| {
+            let lifetime = [
+                found.cache_lifetime,
+                found_as.cache_lifetime,
+                found_idp.as_ref().and_then(|f| f.cache_lifetime),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(DEFAULT_METADATA_LIFETIME);
+            unix_seconds(now).saturating_add(lifetime.as_secs())
+        });
+        let resource = found.metadata.resource.clone();
+        let discovery = Discovery {
+            server_url: self.server_url.clone(),
+            resource_metadata: found.metadata,
+            resource_metadata_url: found.metadata_url,
+            authorization_server: found_as.metadata,
+            idp: found_idp.map(|f| f.metadata),
+            scope: self.scope.clone(),
+            fresh_until,
+        };
+        tracing::debug!(
+            purpose = "jwt_bearer",
+            expires_in_s = access
+                .expires_at
+                .duration_since(now)
+                .unwrap_or(Duration::ZERO)
+                .as_secs(),
+            "access token issued"
+        );
+        Some(Authorization {
+            access_token: access.access_token,
+            token_type: access.token_type,
+            expires_at: access.expires_at,
+            scope: access.scope,
+            resource,
+            authorization_server: discovery.authorization_server.issuer.clone(),
+            id_jag: self.id_jag.take(),
+            idp_refresh_token: self.idp_refresh_token.take(),
+            discovery,
+        })
+    }
+
+    fn poll_inner(&mut self, now: SystemTime) -> Result<Output<Authorization>, Error> {
+        loop {
+            self.advance()?;
+            if self.access.is_some() {
+                self.status = Status::Returned;
+                return self
+                    .finish(now)
+                    .map(Output::Done)
+                    .ok_or(Error::Misuse("flow finished without its inputs"));
+            }
+            let mut progressed = false;
+            for step in STEPS {
+                let (transmit, finished) = self.poll_step(step, now)?;
+                if let Some(transmit) = transmit {
+                    let limit = self.config.policy.max_transmits;
+                    if transmit.id.get() >= limit {
+                        return Err(Error::TooManyTransmits { limit });
+                    }
+                    return Ok(Output::Transmit(transmit));
+                }
+                progressed |= finished;
+            }
+            if !progressed {
+                return Ok(Output::Wait);
+            }
+        }
+    }
+}
+
+impl Flow for EnterpriseAuth {
+    type Output = Authorization;
+
+    fn poll_output(&mut self, now: SystemTime) -> Result<Output<Authorization>, Error> {
+        match self.status {
+            Status::Running => {}
+            Status::Failed => return Err(Error::Misuse("the flow already failed")),
+            Status::Returned => return Err(Error::Misuse("the flow already finished")),
+        }
+        let outcome = self.poll_inner(now);
+        if let Err(error) = &outcome {
+            tracing::debug!(purpose = error.purpose().map(Purpose::as_str), error = %error, "flow failed");
+            self.status = Status::Failed;
+        }
+        outcome
+    }
+
+    fn handle_response(
+        &mut self,
+        now: SystemTime,
+        id: TransmitId,
+        response: HttpResponse,
+    ) -> Result<(), Error> {
+        if self.status != Status::Running {
+            return Err(Error::Misuse("the flow is no longer running"));
+        }
+        tracing::debug!(
+            transmit_id = id.get(),
+            status = response.status().as_u16(),
+            "response received"
+        );
+        if let Some(position) = self.abandoned.iter().position(|a| *a == id) {
+            self.abandoned.swap_remove(position);
+            return Ok(());
+        }
+        let position = self
+            .routes
+            .iter()
+            .position(|r| r.outer == id)
+            .ok_or(Error::Misuse(
+                "response for a request that is not outstanding",
+            ))?;
+        let route = self.routes.swap_remove(position);
+        let inner = route.inner;
+        match route.step {
+            Step::Resource => feed(&mut self.resource, now, inner, response),
+            Step::IdpMetadata => feed(&mut self.idp_metadata, now, inner, response),
+            Step::AuthorizationServerMetadata => feed(&mut self.as_metadata, now, inner, response),
+            Step::SamlRefresh => feed(&mut self.saml, now, inner, response),
+            Step::Exchange => feed(&mut self.exchange, now, inner, response),
+            Step::Bearer => feed(&mut self.bearer, now, inner, response),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The JWT-bearer grant at the MCP authorization server (RFC 7523 section 2.1, ID-JAG draft
+//! section 4.4, protocol.md 2.5): an ID-JAG (or any caller-supplied assertion) in, an access
+//! token out.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use url::Url;
+
+use super::client_auth::{Endpoint, TokenForm, authenticated_post};
+use super::response::{TokenResponse, granted_scope};
+use super::single::{Single, TokenStep, single_flow};
+use crate::constants::GRANT_TYPE_JWT_BEARER;
+use crate::discovery::UrlGuard;
+use crate::error::sanitize;
+use crate::wire;
+use crate::{
+    AccessToken, ClientCredentials, Error, HttpRequest, HttpResponse, Policy, Purpose, Scope,
+    Violation,
+};
+
+/// What the jwt-bearer grant sends.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct JwtBearerRequest {
+    /// The MCP authorization server's token endpoint, from its validated metadata.
+    pub token_endpoint: String,
+    /// The MCP authorization server's issuer (for a `private_key_jwt` audience of the issuer).
+    pub issuer: Option<String>,
+    /// The client's registration at the MCP authorization server.
+    pub credentials: ClientCredentials,
+    /// `assertion`: the ID-JAG, or a caller-supplied JWT, unmodified.
+    pub assertion: crate::Assertion,
+    /// `scope` to send (RFC 7523 section 2.1; normally omitted, the ID-JAG carries it).
+    pub scope: Option<Scope>,
+    /// The scope asked for earlier; the grant may not exceed it (decisions.md D8).
+    pub requested_scope: Option<Scope>,
+    /// `resource` to send (decisions.md D14, off by default).
+    pub resource: Option<String>,
+}
+
+impl fmt::Debug for JwtBearerRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtBearerRequest")
+            .field("token_endpoint", &self.token_endpoint)
+            .field("client_id", &self.credentials.client_id)
+            .field("scope", &self.scope)
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An access token the MCP authorization server issued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssuedAccessToken {
+    /// The token, for `Authorization: Bearer`.
+    pub access_token: AccessToken,
+    /// `token_type` as sent (`Bearer`, any case).
+    pub token_type: String,
+    /// When it expires (decisions.md D9).
+    pub expires_at: SystemTime,
+    /// The scope granted (decisions.md D8).
+    pub scope: Option<Scope>,
+}
+
+#[derive(Debug)]
+struct BearerStep {
+    request: JwtBearerRequest,
+    endpoint: Url,
+    policy: Policy,
+}
+
+/// The jwt-bearer grant as a [`Flow`](crate::Flow): one POST to the MCP authorization server.
+#[derive(Debug)]
+pub struct JwtBearerGrant(Single<BearerStep>);
+single_flow!(JwtBearerGrant, IssuedAccessToken);
+
+impl JwtBearerGrant {
+    /// Prepares the grant; the token endpoint must pass the URL policy.
+    pub fn new(request: JwtBearerRequest, policy: &Policy) -> Result<Self, Error> {
+        Self::with_guard(request, &UrlGuard::new(policy, None))
+    }
+
+    pub(crate) fn with_guard(request: JwtBearerRequest, guard: &UrlGuard) -> Result<Self, Error> {
+        let endpoint = guard.check(Purpose::JwtBearer, &request.token_endpoint)?;
+        Ok(Self(Single::new(BearerStep {
+            request,
+            endpoint,
+            policy: guard.policy().clone(),
+        })))
+    }
+}
+
+impl TokenStep for BearerStep {
+    type Output = IssuedAccessToken;
+
+    fn purpose(&self) -> Purpose {
+        Purpose::JwtBearer
+    }
+
+    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+        let request = &self.request;
+        let mut form = TokenForm::default();
+        form.push("grant_type", GRANT_TYPE_JWT_BEARER);
+        form.push("assertion", request.assertion.expose_secret());
+        if let Some(scope) = request.scope.as_ref().filter(|s| !s.is_empty()) {
+            form.push("scope", scope.to_string());
+        }
+        if let Some(resource) = &request.resource {
+            form.push("resource", resource.as_str());
+        }
+        let endpoint = Endpoint {
+            purpose: Purpose::JwtBearer,
+            token_endpoint: &self.endpoint,
+            issuer: request.issuer.as_deref(),
+        };
+        authenticated_post(&endpoint, &request.credentials, form, now)
+    }
+
+    fn response(
+        &self,
+        now: SystemTime,
+        response: HttpResponse,
+    ) -> Result<IssuedAccessToken, Error> {
+        let purpose = Purpose::JwtBearer;
+        if !response.status().is_success() {
+            return Err(wire::token_endpoint_failure(purpose, &response));
+        }
+        let invalid = |violation| Error::InvalidResponse { purpose, violation };
+        let object = wire::json_object(&response, &self.policy).map_err(invalid)?;
+        let parsed = TokenResponse::from_object(&object, &self.policy).map_err(invalid)?;
+        // RFC 6750: the scheme name is case-insensitive. DPoP-bound tokens are out of scope.
+        if !parsed.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(invalid(Violation::TokenType(sanitize(&parsed.token_type))));
+        }
+        let requested = self
+            .request
+            .requested_scope
+            .as_ref()
+            .or(self.request.scope.as_ref());
+        let scope = granted_scope(requested, parsed.scope.clone()).map_err(invalid)?;
+        let lifetime = parsed
+            .expires_in
+            .unwrap_or_else(|| self.policy.assumed_access_token_lifetime());
+        if parsed.had_refresh_token {
+            tracing::debug!(
+                purpose = "jwt_bearer",
+                "ignoring a refresh_token in the access token response"
+            );
+        }
+        Ok(IssuedAccessToken {
+            access_token: AccessToken::new(parsed.access_token.as_str()),
+            token_type: parsed.token_type,
+            expires_at: now + lifetime,
+            scope,
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! The two token requests of the profile, each a [`Flow`](crate::Flow) usable alone: the token
+//! exchange at the IdP (RFC 8693) and the jwt-bearer grant at the MCP authorization server
+//! (RFC 7523), with client authentication (RFC 6749 section 2.3, RFC 7523 section 2.2).
+
+mod client_auth;
+mod jwt_bearer;
+mod response;
+mod single;
+mod token_exchange;
+
+pub(crate) use client_auth::unix_seconds;
+pub use jwt_bearer::{IssuedAccessToken, JwtBearerGrant, JwtBearerRequest};
+pub use response::TokenResponse;
+pub use token_exchange::{
+    IssuedIdJag, SamlRefreshExchange, SamlRefreshRequest, SubjectToken, TokenExchange,
+    TokenExchangeRequest,
+};

@@ -1,0 +1,441 @@
+//! The token exchange at the IdP (RFC 8693 section 2, ID-JAG draft section 4.3, protocol.md
+//! 2.4): a subject token in, an ID-JAG out. Also the SAML-for-refresh-token exchange
+//! (protocol.md 2.7 option B, decisions.md D15).
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use url::Url;
+
+use super::client_auth::{Endpoint, TokenForm, authenticated_post, unix_seconds};
+use super::response::{TokenResponse, granted_scope};
+use super::single::{Single, TokenStep, single_flow};
+use crate::constants::{
+    GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_NOT_APPLICABLE,
+    TOKEN_TYPE_REFRESH_TOKEN, TOKEN_TYPE_SAML2,
+};
+use crate::discovery::UrlGuard;
+use crate::error::sanitize;
+use crate::jwt::{self, JwtShape};
+use crate::wire;
+use crate::{
+    ClientCredentials, Error, ErrorCode, HttpRequest, HttpResponse, IdJag, IdToken, Policy,
+    Purpose, RefreshToken, SamlAssertion, Scope, Violation,
+};
+
+/// The token the user's enterprise session is represented by (RFC 8693 section 3).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum SubjectToken {
+    /// An OpenID Connect ID token (`...:token-type:id_token`).
+    IdToken(IdToken),
+    /// A SAML 2.0 assertion, base64url-encoded (`...:token-type:saml2`).
+    Saml2(SamlAssertion),
+    /// An IdP refresh token (`...:token-type:refresh_token`, ID-JAG draft -02 and later).
+    RefreshToken(RefreshToken),
+}
+
+impl SubjectToken {
+    /// The RFC 8693 token type URN.
+    pub fn token_type(&self) -> &'static str {
+        match self {
+            Self::IdToken(_) => TOKEN_TYPE_ID_TOKEN,
+            Self::Saml2(_) => TOKEN_TYPE_SAML2,
+            Self::RefreshToken(_) => TOKEN_TYPE_REFRESH_TOKEN,
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Self::IdToken(t) => t.expose_secret(),
+            Self::Saml2(t) => t.expose_secret(),
+            Self::RefreshToken(t) => t.expose_secret(),
+        }
+    }
+
+    /// The `exp` of an ID token, peeked without verification; `None` for other kinds (their
+    /// expiry is known only through the IdP's errors).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        match self {
+            Self::IdToken(token) => jwt::peek(token.expose_secret())
+                .ok()?
+                .claim_time("exp")
+                .map(|exp| SystemTime::UNIX_EPOCH + Duration::from_secs(exp)),
+            _ => None,
+        }
+    }
+
+    /// The `iss` and `sub` of an ID token, peeked without verification (decisions.md D19 uses
+    /// them as the principal).
+    pub fn principal(&self) -> Option<(String, String)> {
+        match self {
+            Self::IdToken(token) => {
+                let peeked = jwt::peek(token.expose_secret()).ok()?;
+                Some((
+                    peeked.claim_str("iss")?.to_owned(),
+                    peeked.claim_str("sub")?.to_owned(),
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What the token exchange asks for.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TokenExchangeRequest {
+    /// The IdP's token endpoint.
+    pub token_endpoint: String,
+    /// The IdP's issuer, when known (for a `private_key_jwt` audience of the issuer).
+    pub idp_issuer: Option<String>,
+    /// The client's registration at the IdP.
+    pub credentials: ClientCredentials,
+    /// The subject token.
+    pub subject: SubjectToken,
+    /// `audience`: the MCP authorization server's issuer, verbatim (protocol.md 6 rule 4).
+    pub audience: String,
+    /// `resource`: the protected-resource metadata's `resource`, verbatim; always sent.
+    pub resource: String,
+    /// `scope`, chosen per decisions.md D8.
+    pub scope: Option<Scope>,
+    /// The client's id at the MCP authorization server: the ID-JAG's `client_id` must be it.
+    pub authorization_server_client_id: String,
+}
+
+/// An ID-JAG the IdP issued and that passed the client-side checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssuedIdJag {
+    /// The ID-JAG.
+    pub id_jag: IdJag,
+    /// When it expires: `expires_in`, else its `exp` claim (decisions.md D9).
+    pub expires_at: SystemTime,
+    /// The scope granted (decisions.md D8).
+    pub scope: Option<Scope>,
+    /// Whether it is a JWE, opaque to the client (decisions.md D11).
+    pub encrypted: bool,
+}
+
+struct ExchangeStep {
+    request: TokenExchangeRequest,
+    endpoint: Url,
+    policy: Policy,
+}
+
+impl fmt::Debug for ExchangeStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExchangeStep")
+            .field("endpoint", &self.endpoint.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ID-JAG token exchange as a [`Flow`](crate::Flow): one POST to the IdP.
+#[derive(Debug)]
+pub struct TokenExchange(Single<ExchangeStep>);
+single_flow!(TokenExchange, IssuedIdJag);
+
+impl TokenExchange {
+    /// Prepares the exchange; the token endpoint must pass the URL policy.
+    pub fn new(request: TokenExchangeRequest, policy: &Policy) -> Result<Self, Error> {
+        let guard = UrlGuard::new(policy, None);
+        Self::with_guard(request, &guard)
+    }
+
+    pub(crate) fn with_guard(
+        request: TokenExchangeRequest,
+        guard: &UrlGuard,
+    ) -> Result<Self, Error> {
+        let endpoint = guard.check(Purpose::TokenExchange, &request.token_endpoint)?;
+        Ok(Self(Single::new(ExchangeStep {
+            request,
+            endpoint,
+            policy: guard.policy().clone(),
+        })))
+    }
+
+    /// The request this flow sends.
+    pub fn request(&self) -> &TokenExchangeRequest {
+        &self.0.step().request
+    }
+}
+
+impl TokenStep for ExchangeStep {
+    type Output = IssuedIdJag;
+
+    fn purpose(&self) -> Purpose {
+        Purpose::TokenExchange
+    }
+
+    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+        let request = &self.request;
+        check_subject_fresh(&request.subject, now)?;
+        let mut form = TokenForm::default();
+        form.push("grant_type", GRANT_TYPE_TOKEN_EXCHANGE);
+        form.push("requested_token_type", TOKEN_TYPE_ID_JAG);
+        form.push("audience", request.audience.as_str());
+        // MCP 2025-11-25 "Resource Parameter Implementation": always sent.
+        form.push("resource", request.resource.as_str());
+        if let Some(scope) = request.scope.as_ref().filter(|s| !s.is_empty()) {
+            form.push("scope", scope.to_string());
+        }
+        form.push("subject_token", request.subject.value());
+        form.push("subject_token_type", request.subject.token_type());
+        let endpoint = Endpoint {
+            purpose: Purpose::TokenExchange,
+            token_endpoint: &self.endpoint,
+            issuer: request.idp_issuer.as_deref(),
+        };
+        authenticated_post(&endpoint, &request.credentials, form, now)
+    }
+
+    fn response(&self, now: SystemTime, response: HttpResponse) -> Result<IssuedIdJag, Error> {
+        let purpose = Purpose::TokenExchange;
+        if !response.status().is_success() {
+            return Err(idp_failure(purpose, &response));
+        }
+        let invalid = |violation| Error::InvalidResponse { purpose, violation };
+        let object = wire::json_object(&response, &self.policy).map_err(invalid)?;
+        let parsed = TokenResponse::from_object(&object, &self.policy).map_err(invalid)?;
+        check_exchange_types(&parsed, TOKEN_TYPE_ID_JAG).map_err(invalid)?;
+        let scope =
+            granted_scope(self.request.scope.as_ref(), parsed.scope.clone()).map_err(invalid)?;
+        let shape = jwt::shape(&parsed.access_token).map_err(|_| invalid(Violation::NotAJwt))?;
+        let mut scope = scope;
+        let expires_at = match shape {
+            JwtShape::Jws => {
+                let claims = check_id_jag_claims(&parsed.access_token, &self.request, now)
+                    .map_err(invalid)?;
+                // The ID-JAG's own `scope` is what the authorization server will see.
+                if let Some(claimed) = claims.scope {
+                    scope = Some(claimed);
+                }
+                let exp = claims.exp;
+                match parsed.expires_in {
+                    Some(lifetime) => now + lifetime,
+                    None => SystemTime::UNIX_EPOCH + Duration::from_secs(exp),
+                }
+            }
+            JwtShape::Jwe => {
+                if !self.policy.allow_encrypted_id_jag {
+                    return Err(invalid(Violation::EncryptedIdJag));
+                }
+                // decisions.md D11: opaque, so the expiry must come from the response.
+                now + parsed
+                    .expires_in
+                    .ok_or_else(|| invalid(Violation::MissingField("expires_in")))?
+            }
+        };
+        if parsed.had_refresh_token {
+            tracing::debug!(
+                purpose = "token_exchange",
+                "ignoring a refresh_token in the exchange response"
+            );
+        }
+        Ok(IssuedIdJag {
+            id_jag: IdJag::new(parsed.access_token.as_str()),
+            expires_at,
+            scope,
+            encrypted: shape == JwtShape::Jwe,
+        })
+    }
+}
+
+/// Refuses to send an ID token that has already expired (decisions.md D17).
+fn check_subject_fresh(subject: &SubjectToken, now: SystemTime) -> Result<(), Error> {
+    match subject.expires_at() {
+        Some(expires_at) if expires_at <= now => Err(Error::SubjectTokenExpired {
+            expired_at: unix_seconds(expires_at),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `issued_token_type` must be the requested type (RFC 8693 section 2.2.1) and `token_type`
+/// must be `N_A`, case-insensitive (decisions.md D12).
+fn check_exchange_types(parsed: &TokenResponse, requested: &str) -> Result<(), Violation> {
+    match parsed.issued_token_type.as_deref() {
+        Some(issued) if issued == requested => {}
+        Some(issued) => return Err(Violation::IssuedTokenType(sanitize(issued))),
+        None => return Err(Violation::MissingField("issued_token_type")),
+    }
+    if !parsed
+        .token_type
+        .eq_ignore_ascii_case(TOKEN_TYPE_NOT_APPLICABLE)
+    {
+        return Err(Violation::TokenType(sanitize(&parsed.token_type)));
+    }
+    Ok(())
+}
+
+/// The client-side checks of an ID-JAG (protocol.md 6 rule 5, decisions.md D8 and D10),
+/// peeked without verification.
+fn check_id_jag_claims(
+    token: &str,
+    request: &TokenExchangeRequest,
+    now: SystemTime,
+) -> Result<PeekedIdJag, Violation> {
+    let claim = |claim: &'static str, found: &str| Violation::IdJagClaim {
+        claim,
+        found: sanitize(found),
+    };
+    let peeked = jwt::peek(token).map_err(|_| Violation::NotAJwt)?;
+    match peeked.header_str("typ") {
+        Some(typ) if jwt::is_id_jag_typ(typ) => {}
+        other => return Err(claim("typ", other.unwrap_or("(none)"))),
+    }
+    match peeked.header_str("alg") {
+        Some(alg) if !alg.eq_ignore_ascii_case("none") => {}
+        other => return Err(claim("alg", other.unwrap_or("(none)"))),
+    }
+    let aud = peeked.claims.get("aud").and_then(jwt::single_string);
+    if aud != Some(request.audience.as_str()) {
+        return Err(claim("aud", aud.unwrap_or("(not one string)")));
+    }
+    let client_id = peeked.claim_str("client_id");
+    if client_id != Some(request.authorization_server_client_id.as_str()) {
+        return Err(claim("client_id", client_id.unwrap_or("(none)")));
+    }
+    if let Some(resource) = peeked.claims.get("resource") {
+        let single = jwt::single_string(resource);
+        if single != Some(request.resource.as_str()) {
+            return Err(claim("resource", single.unwrap_or("(not one string)")));
+        }
+    }
+    let exp = peeked
+        .claim_time("exp")
+        .ok_or_else(|| claim("exp", "(missing or not a number)"))?;
+    if SystemTime::UNIX_EPOCH + Duration::from_secs(exp) <= now {
+        return Err(claim("exp", "already expired"));
+    }
+    let scope = peeked.claim_str("scope").map(Scope::parse);
+    if let (Some(requested), Some(scope)) = (request.scope.as_ref(), scope.as_ref()) {
+        let extra = scope.difference(requested);
+        if !extra.is_empty() {
+            return Err(Violation::ScopeWidened {
+                extra: extra.to_string(),
+            });
+        }
+    }
+    Ok(PeekedIdJag { exp, scope })
+}
+
+/// What the client learns from peeking at an ID-JAG.
+struct PeekedIdJag {
+    exp: u64,
+    scope: Option<Scope>,
+}
+
+/// An IdP error: `insufficient_user_authentication` and `invalid_grant` mean the user must
+/// sign in again (decisions.md D17); everything else is an OAuth error as sent.
+pub(crate) fn idp_failure(purpose: Purpose, response: &HttpResponse) -> Error {
+    match wire::token_endpoint_failure(purpose, response) {
+        Error::OAuth {
+            purpose,
+            status,
+            error,
+        } if matches!(
+            error.code,
+            ErrorCode::InsufficientUserAuthentication | ErrorCode::InvalidGrant
+        ) =>
+        {
+            Error::ReauthenticationRequired {
+                purpose,
+                status,
+                error,
+            }
+        }
+        other => other,
+    }
+}
+
+/// What the SAML-for-refresh-token exchange asks for (protocol.md 2.7 option B).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SamlRefreshRequest {
+    /// The IdP's token endpoint.
+    pub token_endpoint: String,
+    /// The IdP's issuer, when known.
+    pub idp_issuer: Option<String>,
+    /// The client's registration at the IdP.
+    pub credentials: ClientCredentials,
+    /// The SAML assertion.
+    pub assertion: SamlAssertion,
+    /// `scope`; `openid offline_access` is always included (protocol.md 2.7).
+    pub scope: Option<Scope>,
+}
+
+struct SamlRefreshStep {
+    request: SamlRefreshRequest,
+    endpoint: Url,
+    policy: Policy,
+}
+
+impl fmt::Debug for SamlRefreshStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SamlRefreshStep")
+            .field("endpoint", &self.endpoint.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Exchanges a SAML assertion for an IdP refresh token (decisions.md D15) as a
+/// [`Flow`](crate::Flow): one POST to the IdP.
+#[derive(Debug)]
+pub struct SamlRefreshExchange(Single<SamlRefreshStep>);
+single_flow!(SamlRefreshExchange, RefreshToken);
+
+impl SamlRefreshExchange {
+    /// Prepares the exchange; the token endpoint must pass the URL policy.
+    pub fn new(request: SamlRefreshRequest, policy: &Policy) -> Result<Self, Error> {
+        Self::with_guard(request, &UrlGuard::new(policy, None))
+    }
+
+    pub(crate) fn with_guard(request: SamlRefreshRequest, guard: &UrlGuard) -> Result<Self, Error> {
+        let endpoint = guard.check(Purpose::SamlRefreshExchange, &request.token_endpoint)?;
+        Ok(Self(Single::new(SamlRefreshStep {
+            request,
+            endpoint,
+            policy: guard.policy().clone(),
+        })))
+    }
+}
+
+impl TokenStep for SamlRefreshStep {
+    type Output = RefreshToken;
+
+    fn purpose(&self) -> Purpose {
+        Purpose::SamlRefreshExchange
+    }
+
+    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+        let request = &self.request;
+        let scope =
+            Scope::parse("openid offline_access").union(&request.scope.clone().unwrap_or_default());
+        let mut form = TokenForm::default();
+        form.push("grant_type", GRANT_TYPE_TOKEN_EXCHANGE);
+        form.push("requested_token_type", TOKEN_TYPE_REFRESH_TOKEN);
+        form.push("scope", scope.to_string());
+        form.push("subject_token", request.assertion.expose_secret());
+        form.push("subject_token_type", TOKEN_TYPE_SAML2);
+        let endpoint = Endpoint {
+            purpose: Purpose::SamlRefreshExchange,
+            token_endpoint: &self.endpoint,
+            issuer: request.idp_issuer.as_deref(),
+        };
+        authenticated_post(&endpoint, &request.credentials, form, now)
+    }
+
+    fn response(&self, _now: SystemTime, response: HttpResponse) -> Result<RefreshToken, Error> {
+        let purpose = Purpose::SamlRefreshExchange;
+        if !response.status().is_success() {
+            return Err(idp_failure(purpose, &response));
+        }
+        let invalid = |violation| Error::InvalidResponse { purpose, violation };
+        let object = wire::json_object(&response, &self.policy).map_err(invalid)?;
+        let parsed = TokenResponse::from_object(&object, &self.policy).map_err(invalid)?;
+        check_exchange_types(&parsed, TOKEN_TYPE_REFRESH_TOKEN).map_err(invalid)?;
+        Ok(RefreshToken::new(parsed.access_token.as_str()))
+    }
+}

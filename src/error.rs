@@ -391,6 +391,25 @@ pub enum Error {
         /// What the protected-resource metadata lists, sanitized.
         listed: Vec<String>,
     },
+    /// The HTTP transport failed (connection, TLS, timeout, body cap); the message is the
+    /// transport's, sanitized. Drivers report the original as their own transport error; this
+    /// variant carries it to callers who shared the flight.
+    #[error("{}transport failed: {message}", purpose.map(|p| format!("{p}: ")).unwrap_or_default())]
+    Transport {
+        /// The step whose request failed, when known.
+        purpose: Option<Purpose>,
+        /// What the transport said.
+        message: String,
+    },
+    /// The MCP server refused a freshly issued token (decisions.md D18): a 401 after the one
+    /// re-exchange, or a 403 `insufficient_scope` after the step-up limit.
+    #[error("the MCP server refused the token with HTTP {status}{}", error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    ResourceServerRejected {
+        /// 401 or 403.
+        status: u16,
+        /// The challenge's `error`, when it had one.
+        error: Option<OAuthError>,
+    },
     /// A status the step does not expect, without an OAuth error body.
     #[error("{purpose}: unexpected HTTP status {status}: {body}")]
     UnexpectedStatus {
@@ -483,6 +502,8 @@ impl Error {
             | Self::Signer { purpose, .. } => Some(*purpose),
             Self::ResourceMismatch { .. } => Some(Purpose::ResourceMetadata),
             Self::SubjectTokenExpired { .. } => Some(Purpose::TokenExchange),
+            Self::Transport { purpose, .. } => *purpose,
+            Self::ResourceServerRejected { .. } => None,
             Self::AuthorizationServerNotListed { .. } => Some(Purpose::ResourceMetadata),
             Self::Misuse(_)
             | Self::Config(_)
@@ -498,6 +519,7 @@ impl Error {
             | Self::OAuth { status, .. }
             | Self::UnexpectedStatus { status, .. } => Some(*status),
             Self::ReauthenticationRequired { status, .. } if *status != 0 => Some(*status),
+            Self::ResourceServerRejected { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -117,6 +117,18 @@ pub struct IssuedIdJag {
     pub encrypted: bool,
 }
 
+impl IssuedIdJag {
+    /// An ID-JAG kept from an earlier exchange, to re-submit (decisions.md D13).
+    pub fn resubmitted(id_jag: IdJag, expires_at: SystemTime) -> Self {
+        Self {
+            encrypted: jwt::shape(id_jag.expose_secret()) == Ok(JwtShape::Jwe),
+            id_jag,
+            expires_at,
+            scope: None,
+        }
+    }
+}
+
 struct ExchangeStep {
     request: TokenExchangeRequest,
     endpoint: Url,

@@ -1,0 +1,20 @@
+//! The authorizer: every MCP request carries a valid token (decisions.md D13, D16 to D21).
+//!
+//! The decisions are here, sans-IO; a driver runs the flows and sends the requests. The loop a
+//! driver implements for one MCP request:
+//!
+//! 1. [`Authorizer::acquire`] for the user. [`Acquired::Token`]: attach it.
+//!    [`Acquired::TokenAndRefresh`]: attach it, and run the flight in the background.
+//!    [`Acquired::Run`]: run the flight's flow ([`Flight::take_flow`] then [`crate::drive`] or
+//!    [`crate::drive_async`]) and [`Flight::land`] it; [`Landed::Retry`] means run again.
+//!    [`Acquired::Wait`]: wait on the [`Waiter`]; [`Waited::Again`] means acquire again.
+//! 2. Send the MCP request with `Authorization: Bearer <token>`.
+//! 3. [`Authorizer::on_response`]: [`Verdict::Accept`] returns the response,
+//!    [`Verdict::Retry`] goes back to step 1, [`Verdict::Fail`] returns the error.
+
+mod config;
+mod slot;
+mod state;
+
+pub use config::{AssertionSource, AuthorizerConfig, AuthorizerGrant, SubjectTokenSource, User};
+pub use state::{Acquired, Authorizer, Flight, Landed, Verdict, Waited, Waiter};

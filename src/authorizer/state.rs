@@ -1,0 +1,628 @@
+//! The authorizer's decisions, sans-IO: which token a request carries, when a flow runs, who
+//! waits for whom, and what an MCP server's 401 or 403 means (decisions.md D13, D16 to D20).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use http::{HeaderMap, StatusCode};
+
+use super::config::{AuthorizerConfig, AuthorizerGrant, User};
+use super::slot::{Landing, Slot, SlotFuture};
+use crate::cache::{
+    CacheKey, CachedToken, Lookup, MemoryTokenStore, Principal, RefreshPlan, TokenCache, TokenStore,
+};
+use crate::challenge::{AuthScheme, bearer_challenges};
+use crate::grant::SubjectToken;
+use crate::{
+    AccessToken, Authorization, Discovery, EnterpriseAuth, EnterpriseConfig, Error, ErrorCode,
+    GrantSource, OAuthError, Purpose, Scope, Start,
+};
+
+/// Single-flight key: one flow at a time per principal and requested scope.
+type FlightKey = (Principal, Scope);
+
+#[derive(Default)]
+struct State {
+    cache: TokenCache,
+    discovery: Option<Discovery>,
+    /// The last challenge of the MCP server, to start the next cold flow from (no second probe).
+    challenge: Option<HeaderMap>,
+    flights: HashMap<FlightKey, Arc<Slot>>,
+    /// Keys whose token the MCP server refused: the next token is the one retry (D18).
+    refused: HashSet<FlightKey>,
+    /// The token issued as that one retry; a 401 on it is final.
+    retry_tokens: HashMap<FlightKey, AccessToken>,
+    required_scope: HashMap<Principal, Scope>,
+    step_ups: HashMap<Principal, u32>,
+}
+
+struct Shared {
+    config: AuthorizerConfig,
+    store: Arc<dyn TokenStore>,
+    state: Mutex<State>,
+}
+
+/// Attaches valid tokens to MCP requests, for one MCP server and any number of users.
+///
+/// The decisions live here; a driver (`xaa-ureq`, `xaa-reqwest`, or your own) runs the flows
+/// it is handed and sends the requests. Cheap to clone: clones share the cache.
+///
+/// * [`Authorizer::acquire`] answers with a token, a flow to run, or a flight to wait for:
+///   callers needing a token for the same principal and scope share one flow
+///   (decisions.md D19), and a caller holding a still-valid token never waits for a refresh.
+/// * A token within [`AuthorizerConfig::refresh_lead`] of expiry is handed out together with a
+///   refresh flow, so it is replaced before it expires, not after a failed call.
+/// * [`Authorizer::on_response`] reads the MCP server's answer: a 401 drops the token and
+///   allows one fresh exchange per token; a 403 `insufficient_scope` widens the scope, at most
+///   [`AuthorizerConfig::max_step_ups`] times (decisions.md D18); a new `resource_metadata`
+///   drops the cached discovery (D20).
+#[derive(Clone)]
+pub struct Authorizer {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("server_url", &self.shared.config.server_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Authorizer::acquire`] decided.
+#[derive(Debug)]
+#[must_use]
+pub enum Acquired {
+    /// Attach this token.
+    Token(AccessToken),
+    /// Attach this token now, and run this flight in the background: the token is due for
+    /// refresh but still valid.
+    TokenAndRefresh(AccessToken, Flight),
+    /// Run this flight, then land it; its token is yours.
+    Run(Flight),
+    /// Another caller runs the flight for this user and scope: wait for it.
+    Wait(Waiter),
+}
+
+/// A flow to run on behalf of the authorizer. Land it with [`Flight::land`]; dropping it
+/// unlanded releases its waiters, who then try again.
+#[must_use = "run the flow and land the flight"]
+pub struct Flight {
+    flow: Option<EnterpriseAuth>,
+    ticket: Ticket,
+}
+
+impl fmt::Debug for Flight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flight")
+            .field("principal", &self.ticket.key.0)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Ticket {
+    shared: Arc<Shared>,
+    key: FlightKey,
+    slot: Arc<Slot>,
+    user: User,
+    subject_refreshed: bool,
+    landed: bool,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if !self.landed {
+            let mut state = lock(&self.shared.state);
+            remove_flight(&mut state, &self.key, &self.slot);
+            drop(state);
+            self.slot.land(Landing::Abandoned);
+        }
+    }
+}
+
+fn remove_flight(state: &mut State, key: &FlightKey, slot: &Arc<Slot>) {
+    if state.flights.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+        state.flights.remove(key);
+    }
+}
+
+/// How a landed flight ended.
+#[derive(Debug)]
+#[must_use]
+pub enum Landed {
+    /// The new token.
+    Token(AccessToken),
+    /// The IdP refused the subject token and the user's [`SubjectTokenSource`] supplied a
+    /// fresh one: run this flight too (once).
+    ///
+    /// [`SubjectTokenSource`]: super::SubjectTokenSource
+    Retry(Box<Flight>),
+    /// The flow failed.
+    Failed(Error),
+}
+
+/// Waits for a flight another caller runs.
+#[derive(Debug)]
+pub struct Waiter {
+    slot: Arc<Slot>,
+}
+
+/// What a [`Waiter`] learns.
+#[derive(Debug)]
+pub enum Waited {
+    /// The flight's token.
+    Token(AccessToken),
+    /// The flight's error.
+    Failed(Error),
+    /// The flight was abandoned: call [`Authorizer::acquire`] again.
+    Again,
+}
+
+impl From<Landing> for Waited {
+    fn from(landing: Landing) -> Self {
+        match landing {
+            Landing::Finished(Ok(token)) => Waited::Token(token),
+            Landing::Finished(Err(error)) => Waited::Failed(error),
+            Landing::Abandoned => Waited::Again,
+        }
+    }
+}
+
+impl Waiter {
+    /// Blocks the thread until the flight lands.
+    pub fn wait_blocking(self) -> Waited {
+        self.slot.wait_blocking().into()
+    }
+
+    /// Waits on any executor until the flight lands.
+    pub async fn wait(self) -> Waited {
+        SlotFuture(&self.slot).await.into()
+    }
+}
+
+/// What to do with the MCP server's answer (decisions.md D18).
+#[derive(Debug)]
+#[must_use]
+pub enum Verdict {
+    /// Hand the response to the application.
+    Accept,
+    /// Acquire a token again and resend the request.
+    Retry,
+    /// Stop: the server refuses even a fresh token.
+    Fail(Error),
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // Every update of State is a single assignment or map operation: no torn invariants.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Authorizer {
+    /// An authorizer with an in-memory token store.
+    pub fn new(config: AuthorizerConfig) -> Self {
+        Self::with_store(config, Arc::new(MemoryTokenStore::new()))
+    }
+
+    /// An authorizer persisting tokens through `store` (decisions.md D21).
+    pub fn with_store(config: AuthorizerConfig, store: Arc<dyn TokenStore>) -> Self {
+        let cache = TokenCache::new()
+            .with_refresh_lead(config.refresh_lead)
+            .with_resubmit_id_jag(config.resubmit_id_jag);
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                store,
+                state: Mutex::new(State {
+                    cache,
+                    ..State::default()
+                }),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthorizerConfig {
+        &self.shared.config
+    }
+
+    /// The cached discovery, when there is one.
+    pub fn discovery(&self) -> Option<Discovery> {
+        lock(&self.shared.state).discovery.clone()
+    }
+
+    /// Seeds the authorizer with the MCP server's 401 or 403 received without a token, so the
+    /// first flow starts from it instead of probing (decisions.md D6).
+    pub fn seed_challenge(&self, headers: &HeaderMap) {
+        lock(&self.shared.state).challenge = Some(headers.clone());
+    }
+
+    /// Decides how `user` gets a token at `now`.
+    pub fn acquire(&self, user: &User, now: SystemTime) -> Result<Acquired, Error> {
+        let mut state = lock(&self.shared.state);
+        let key = self.flight_key(&state, user);
+        if let Some(cache_key) = self.cache_key(&state, &key) {
+            if !matches!(
+                state.cache.lookup(&cache_key, now),
+                Lookup::Fresh(_) | Lookup::DueForRefresh(_)
+            ) && let Some(stored) = self.shared.store.load(&cache_key)
+            {
+                state.cache.insert(cache_key.clone(), stored);
+            }
+            match state.cache.lookup(&cache_key, now) {
+                Lookup::Fresh(token) => {
+                    tracing::trace!(event = "cache_hit", "token reused");
+                    return Ok(Acquired::Token(token.access_token.clone()));
+                }
+                Lookup::DueForRefresh(token) => {
+                    let token = token.access_token.clone();
+                    if state.flights.contains_key(&key) {
+                        return Ok(Acquired::Token(token));
+                    }
+                    tracing::debug!(
+                        event = "refresh",
+                        "token due for refresh; refreshing ahead of expiry"
+                    );
+                    return Ok(match self.start_flight(&mut state, key, user, now) {
+                        Ok(flight) => Acquired::TokenAndRefresh(token, flight),
+                        Err(error) => {
+                            // The token is still valid: use it; the error returns at expiry.
+                            tracing::debug!(event = "refresh_failed", error = %error, "cannot refresh yet");
+                            Acquired::Token(token)
+                        }
+                    });
+                }
+                Lookup::Expired | Lookup::Missing => {}
+            }
+        }
+        if let Some(slot) = state.flights.get(&key) {
+            return Ok(Acquired::Wait(Waiter {
+                slot: Arc::clone(slot),
+            }));
+        }
+        self.start_flight(&mut state, key, user, now)
+            .map(Acquired::Run)
+    }
+
+    fn flight_key(&self, state: &State, user: &User) -> FlightKey {
+        let scope = state
+            .required_scope
+            .get(&user.principal)
+            .cloned()
+            .or_else(|| self.shared.config.scope.clone())
+            .unwrap_or_default()
+            .canonical();
+        (user.principal.clone(), scope)
+    }
+
+    fn cache_key(&self, state: &State, key: &FlightKey) -> Option<CacheKey> {
+        let discovery = state.discovery.as_ref()?;
+        Some(CacheKey::new(
+            discovery.authorization_server.issuer.clone(),
+            discovery.resource(),
+            self.shared
+                .config
+                .authorization_server
+                .credentials
+                .client_id
+                .clone(),
+            &key.1,
+            key.0.clone(),
+        ))
+    }
+
+    fn start_flight(
+        &self,
+        state: &mut State,
+        key: FlightKey,
+        user: &User,
+        now: SystemTime,
+    ) -> Result<Flight, Error> {
+        let flow = self.build_flow(state, &key, user, now, false)?;
+        let slot = Arc::new(Slot::default());
+        state.flights.insert(key.clone(), Arc::clone(&slot));
+        Ok(Flight {
+            flow: Some(flow),
+            ticket: Ticket {
+                shared: Arc::clone(&self.shared),
+                key,
+                slot,
+                user: user.clone(),
+                subject_refreshed: false,
+                landed: false,
+            },
+        })
+    }
+
+    fn build_flow(
+        &self,
+        state: &State,
+        key: &FlightKey,
+        user: &User,
+        now: SystemTime,
+        force_fresh_subject: bool,
+    ) -> Result<EnterpriseAuth, Error> {
+        let config = &self.shared.config;
+        let grant = match &config.grant {
+            AuthorizerGrant::Enterprise(idp) => GrantSource::Enterprise {
+                idp: idp.clone(),
+                subject: fresh_subject(user, now, &config.policy, force_fresh_subject)?,
+            },
+            AuthorizerGrant::Assertion(source) => GrantSource::Assertion(
+                source
+                    .assertion(now)
+                    .ok_or_else(|| Error::Config("the assertion source has no assertion".into()))?,
+            ),
+        };
+        let enterprise = EnterpriseConfig {
+            grant,
+            authorization_server: config.authorization_server.clone(),
+            scope: (!key.1.is_empty()).then(|| key.1.clone()),
+            policy: config.policy.clone(),
+        };
+        let start = match state.discovery.clone().filter(|d| d.is_fresh(now)) {
+            Some(discovery) => {
+                let resubmit = self
+                    .cache_key(state, key)
+                    .map(|cache_key| (state.cache.refresh_plan(&cache_key, now), cache_key));
+                match resubmit {
+                    Some((RefreshPlan::ResubmitIdJag(id_jag), cache_key)) => {
+                        let expires_at = state
+                            .cache
+                            .lookup(&cache_key, now)
+                            .usable()
+                            .and_then(|t| t.id_jag.as_ref().map(|(_, at)| *at))
+                            .unwrap_or(now);
+                        Start::Resubmit {
+                            discovery,
+                            id_jag: crate::grant::IssuedIdJag::resubmitted(id_jag, expires_at),
+                        }
+                    }
+                    _ => Start::Cached(discovery),
+                }
+            }
+            None => match &state.challenge {
+                Some(headers) => Start::Challenge {
+                    server_url: config.server_url.clone(),
+                    headers: headers.clone(),
+                },
+                None => Start::ServerUrl(config.server_url.clone()),
+            },
+        };
+        EnterpriseAuth::new(enterprise, start)
+    }
+
+    /// Reads the MCP server's answer to a request that carried `used` (decisions.md D18, D20).
+    pub fn on_response(
+        &self,
+        user: &User,
+        used: &AccessToken,
+        status: StatusCode,
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Verdict {
+        let mut state = lock(&self.shared.state);
+        let key = self.flight_key(&state, user);
+        let challenge = bearer_challenges(headers)
+            .ok()
+            .and_then(|cs| cs.into_iter().find(|c| c.scheme == AuthScheme::Bearer));
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                if let Some(pointer) = challenge
+                    .as_ref()
+                    .and_then(|c| c.resource_metadata.as_deref())
+                    && state
+                        .discovery
+                        .as_ref()
+                        .is_some_and(|d| d.resource_metadata_url != pointer)
+                {
+                    tracing::debug!(
+                        event = "discovery_dropped",
+                        "challenge names new resource metadata (D20)"
+                    );
+                    state.discovery = None;
+                }
+                if state.discovery.is_none() {
+                    state.challenge = Some(headers.clone());
+                }
+                if state.retry_tokens.get(&key) == Some(used) {
+                    tracing::debug!(
+                        event = "rejected",
+                        status = 401,
+                        "fresh token refused; not retrying (D18)"
+                    );
+                    return Verdict::Fail(Error::ResourceServerRejected {
+                        status: 401,
+                        error: challenge.and_then(|c| c.error.map(OAuthError::new)),
+                    });
+                }
+                self.drop_token(&mut state, &key, used);
+                state.refused.insert(key);
+                tracing::debug!(
+                    event = "rejected",
+                    status = 401,
+                    "token refused; one fresh exchange (D18)"
+                );
+                Verdict::Retry
+            }
+            StatusCode::FORBIDDEN
+                if challenge
+                    .as_ref()
+                    .is_some_and(|c| c.error == Some(ErrorCode::InsufficientScope)) =>
+            {
+                let steps = state.step_ups.entry(user.principal.clone()).or_default();
+                *steps += 1;
+                if *steps > self.shared.config.max_step_ups {
+                    tracing::debug!(
+                        event = "rejected",
+                        status = 403,
+                        "step-up limit reached (D18)"
+                    );
+                    return Verdict::Fail(Error::ResourceServerRejected {
+                        status: 403,
+                        error: Some(OAuthError::new(ErrorCode::InsufficientScope)),
+                    });
+                }
+                let granted = self
+                    .cache_key(&state, &key)
+                    .and_then(|k| {
+                        state
+                            .cache
+                            .lookup(&k, now)
+                            .usable()
+                            .and_then(|t| t.scope.clone())
+                    })
+                    .unwrap_or_default();
+                let wanted = challenge.and_then(|c| c.scope).unwrap_or_default();
+                let scope = key.1.union(&granted).union(&wanted);
+                tracing::debug!(event = "step_up", scope = %scope, "insufficient_scope; widening (D18)");
+                state.required_scope.insert(user.principal.clone(), scope);
+                Verdict::Retry
+            }
+            _ => {
+                if status.is_success() {
+                    state.step_ups.remove(&user.principal);
+                }
+                Verdict::Accept
+            }
+        }
+    }
+
+    fn drop_token(&self, state: &mut State, key: &FlightKey, used: &AccessToken) {
+        if let Some(cache_key) = self.cache_key(state, key) {
+            let cached = state
+                .cache
+                .lookup(&cache_key, SystemTime::UNIX_EPOCH)
+                .usable()
+                .map(|t| t.access_token.clone());
+            if cached.as_ref() == Some(used) {
+                state.cache.remove(&cache_key);
+                self.shared.store.remove(&cache_key);
+            }
+        }
+    }
+}
+
+/// The user's subject token, fresh: an expired ID token (peeked, with the policy's skew) is
+/// replaced through the source, or the user must sign in again (decisions.md D17).
+fn fresh_subject(
+    user: &User,
+    now: SystemTime,
+    policy: &crate::Policy,
+    force_fresh: bool,
+) -> Result<SubjectToken, Error> {
+    let expired = |subject: &SubjectToken| {
+        subject
+            .expires_at()
+            .is_some_and(|exp| exp <= now + policy.clock_skew)
+    };
+    let current = if force_fresh {
+        None
+    } else {
+        user.subject.subject_token(now).filter(|s| !expired(s))
+    };
+    if let Some(subject) = current {
+        return Ok(subject);
+    }
+    match user.subject.refresh(now).filter(|s| !expired(s)) {
+        Some(subject) => Ok(subject),
+        None => Err(reauthentication("no fresh subject token is available")),
+    }
+}
+
+fn reauthentication(description: &str) -> Error {
+    Error::ReauthenticationRequired {
+        purpose: Purpose::TokenExchange,
+        status: 0,
+        error: OAuthError::new(ErrorCode::InvalidGrant).with_description(description),
+    }
+}
+
+impl Flight {
+    /// The flow to run. Call once, then land the flight with its result.
+    pub fn take_flow(&mut self) -> Option<EnterpriseAuth> {
+        self.flow.take()
+    }
+
+    /// Lands the flight with the flow's result at `now`: caches the token, wakes the waiters.
+    pub fn land(mut self, result: Result<Authorization, Error>, now: SystemTime) -> Landed {
+        let shared = Arc::clone(&self.ticket.shared);
+        let authorizer = Authorizer { shared };
+        match result {
+            Ok(authorization) => {
+                let token = authorization.access_token.clone();
+                authorizer.store(&self.ticket, authorization);
+                self.finish(Ok(token.clone()));
+                Landed::Token(token)
+            }
+            Err(error) => {
+                let refused = matches!(&error, Error::ReauthenticationRequired { status, .. } if *status != 0);
+                if refused && !self.ticket.subject_refreshed {
+                    let state = lock(&authorizer.shared.state);
+                    let rebuilt = authorizer.build_flow(
+                        &state,
+                        &self.ticket.key,
+                        &self.ticket.user,
+                        now,
+                        true,
+                    );
+                    drop(state);
+                    if let Ok(flow) = rebuilt {
+                        tracing::debug!(
+                            event = "subject_refreshed",
+                            "IdP refused the subject token; retrying with a fresh one"
+                        );
+                        self.flow = Some(flow);
+                        self.ticket.subject_refreshed = true;
+                        return Landed::Retry(Box::new(self));
+                    }
+                }
+                self.finish(Err(error.clone()));
+                Landed::Failed(error)
+            }
+        }
+    }
+
+    fn finish(&mut self, outcome: Result<AccessToken, Error>) {
+        let ticket = &mut self.ticket;
+        ticket.landed = true;
+        let mut state = lock(&ticket.shared.state);
+        remove_flight(&mut state, &ticket.key, &ticket.slot);
+        drop(state);
+        ticket.slot.land(Landing::Finished(outcome));
+    }
+}
+
+impl Authorizer {
+    fn store(&self, ticket: &Ticket, authorization: Authorization) {
+        let mut state = lock(&self.shared.state);
+        if let Some(refresh_token) = authorization.idp_refresh_token.clone() {
+            ticket.user.subject.refresh_token_rotated(refresh_token);
+        }
+        state.discovery = Some(authorization.discovery.clone());
+        state.challenge = None;
+        let key = ticket.key.clone();
+        let Some(cache_key) = self.cache_key(&state, &key) else {
+            return;
+        };
+        let mut cached =
+            CachedToken::new(authorization.access_token.clone(), authorization.expires_at)
+                .with_token_type(authorization.token_type.clone());
+        if let Some(scope) = authorization.scope.clone() {
+            cached = cached.with_scope(scope);
+        }
+        if let Some(issued) = &authorization.id_jag {
+            cached = cached.with_id_jag(issued.id_jag.clone(), issued.expires_at);
+        }
+        if state.refused.remove(&key) {
+            state
+                .retry_tokens
+                .insert(key.clone(), authorization.access_token.clone());
+        } else {
+            state.retry_tokens.remove(&key);
+        }
+        self.shared.store.save(&cache_key, &cached);
+        state.cache.insert(cache_key, cached);
+    }
+}

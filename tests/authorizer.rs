@@ -1,0 +1,405 @@
+//! The authorizer's decisions, sans-IO, with closure-fake servers (decisions.md D13, D17 to D20).
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, StatusCode};
+use serde_json::json;
+use support::*;
+use xaa::authorizer::{
+    Acquired, Authorizer, AuthorizerConfig, Landed, SubjectTokenSource, User, Verdict, Waited,
+};
+use xaa::cache::Principal;
+use xaa::grant::SubjectToken;
+use xaa::{
+    AccessToken, AuthorizationServer, ClientCredentials, ClientSecret, Error, IdToken,
+    IdentityProvider,
+};
+
+fn config() -> AuthorizerConfig {
+    AuthorizerConfig::new(
+        MCP,
+        IdentityProvider::issuer(IDP, ClientCredentials::public(IDP_CLIENT)),
+        AuthorizationServer::discovered(ClientCredentials::basic(
+            AS_CLIENT,
+            ClientSecret::new(AS_SECRET),
+        )),
+    )
+}
+
+fn alice() -> User {
+    User::from_id_token(SubjectToken::IdToken(IdToken::new(id_token())))
+        .expect("ID token principal")
+}
+
+/// Acquires a token, running any flight against `servers`.
+fn token(
+    authorizer: &Authorizer,
+    user: &User,
+    servers: &mut Servers,
+    at: SystemTime,
+) -> Result<AccessToken, Error> {
+    loop {
+        match authorizer.acquire(user, at)? {
+            Acquired::Token(token) => return Ok(token),
+            Acquired::TokenAndRefresh(token, mut flight) => {
+                let flow = flight.take_flow().expect("flow");
+                let (result, _) = run(flow, servers, Order::Fifo);
+                let _ = flight.land(result, at);
+                return Ok(token);
+            }
+            Acquired::Run(mut flight) => loop {
+                let flow = flight.take_flow().expect("flow");
+                let (result, _) = run(flow, servers, Order::Fifo);
+                match flight.land(result, at) {
+                    Landed::Token(token) => return Ok(token),
+                    Landed::Retry(next) => flight = *next,
+                    Landed::Failed(error) => return Err(error),
+                }
+            },
+            Acquired::Wait(waiter) => match waiter.wait_blocking() {
+                Waited::Token(token) => return Ok(token),
+                Waited::Failed(error) => return Err(error),
+                Waited::Again => continue,
+            },
+        }
+    }
+}
+
+fn token_requests(servers: &Servers) -> (usize, usize) {
+    (
+        servers.count("POST", IDP_TOKEN),
+        servers.count("POST", AS_TOKEN),
+    )
+}
+
+#[test]
+fn cold_then_hot_then_warm_refresh() {
+    let authorizer = Authorizer::new(config().refresh_lead(Duration::from_secs(600)));
+    let mut servers = Servers::happy();
+    let first = token(&authorizer, &alice(), &mut servers, now()).expect("cold");
+    assert_eq!(first.expose_secret(), ACCESS_TOKEN);
+    assert_eq!(token_requests(&servers), (1, 1));
+
+    let hot = token(
+        &authorizer,
+        &alice(),
+        &mut servers,
+        now() + Duration::from_secs(60),
+    )
+    .expect("hot");
+    assert_eq!(hot, first);
+    assert_eq!(servers.log.len(), 7, "a hot token costs no request");
+
+    // Within the refresh lead: the old token is handed out, the refresh runs (two POSTs).
+    let mut warm = Servers::happy();
+    let due = now() + Duration::from_secs(3600 - 300);
+    let still = token(&authorizer, &alice(), &mut warm, due).expect("due");
+    assert_eq!(still, first, "the caller is not delayed by the refresh");
+    assert_eq!(
+        warm.urls(),
+        vec![format!("POST {IDP_TOKEN}"), format!("POST {AS_TOKEN}")]
+    );
+}
+
+#[test]
+fn concurrent_callers_share_one_flight() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let Acquired::Run(mut flight) = authorizer.acquire(&user, now()).expect("acquire") else {
+        panic!("the first caller runs the flow");
+    };
+    let waiters: Vec<_> = (0..8)
+        .map(
+            |_| match authorizer.acquire(&user, now()).expect("acquire") {
+                Acquired::Wait(waiter) => std::thread::spawn(move || waiter.wait_blocking()),
+                other => panic!("expected to wait, got {other:?}"),
+            },
+        )
+        .collect();
+    let mut servers = Servers::happy();
+    let (result, _) = run(flight.take_flow().expect("flow"), &mut servers, Order::Fifo);
+    assert!(matches!(flight.land(result, now()), Landed::Token(_)));
+    for waiter in waiters {
+        assert!(
+            matches!(waiter.join().expect("thread"), Waited::Token(t) if t.expose_secret() == ACCESS_TOKEN)
+        );
+    }
+    assert_eq!(token_requests(&servers), (1, 1));
+}
+
+#[test]
+fn an_abandoned_flight_releases_its_waiters() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let Acquired::Run(flight) = authorizer.acquire(&user, now()).expect("acquire") else {
+        panic!("runs");
+    };
+    let Acquired::Wait(waiter) = authorizer.acquire(&user, now()).expect("acquire") else {
+        panic!("waits");
+    };
+    drop(flight);
+    assert!(matches!(waiter.wait_blocking(), Waited::Again));
+    assert!(matches!(
+        authorizer.acquire(&user, now()).expect("acquire"),
+        Acquired::Run(_)
+    ));
+}
+
+#[test]
+fn two_users_never_share_a_token() {
+    let authorizer = Authorizer::new(config());
+    let bob_token = jwt(
+        json!({"alg": "ES256"}),
+        json!({"iss": IDP, "sub": "bob", "aud": IDP_CLIENT, "exp": secs(now()) + 3600}),
+    );
+    let bob =
+        User::from_id_token(SubjectToken::IdToken(IdToken::new(bob_token.clone()))).expect("bob");
+    let counter = Arc::new(Mutex::new(0));
+    let issued = Arc::clone(&counter);
+    let mut servers = Servers::happy().on("POST", AS_TOKEN, move |_| {
+        let mut n = issued.lock().expect("counter");
+        *n += 1;
+        let mut body = bearer_response();
+        body["access_token"] = json!(format!("at-{n}"));
+        json_response(200, body)
+    });
+    let a = token(&authorizer, &alice(), &mut servers, now()).expect("alice");
+    let b = token(&authorizer, &bob, &mut servers, now()).expect("bob");
+    assert_ne!(a, b);
+    assert_eq!(
+        token(&authorizer, &alice(), &mut servers, now()).expect("alice again"),
+        a
+    );
+    assert_eq!(
+        token(&authorizer, &bob, &mut servers, now()).expect("bob again"),
+        b
+    );
+    let exchanges: Vec<_> = servers.log.iter().filter(|r| r.url == IDP_TOKEN).collect();
+    assert_eq!(
+        exchanges[1].form_value("subject_token"),
+        Some(bob_token.as_str())
+    );
+}
+
+#[test]
+fn a_401_allows_one_fresh_exchange_per_token() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let mut servers = Servers::happy();
+    let first = token(&authorizer, &user, &mut servers, now()).expect("cold");
+    let refused = challenge(401, r#"Bearer error="invalid_token""#);
+    assert!(matches!(
+        authorizer.on_response(
+            &user,
+            &first,
+            StatusCode::UNAUTHORIZED,
+            refused.headers(),
+            now()
+        ),
+        Verdict::Retry
+    ));
+    let second = token(&authorizer, &user, &mut servers, now()).expect("re-exchange");
+    assert_eq!(
+        token_requests(&servers),
+        (2, 2),
+        "one fresh exchange, from cached discovery"
+    );
+    match authorizer.on_response(
+        &user,
+        &second,
+        StatusCode::UNAUTHORIZED,
+        refused.headers(),
+        now(),
+    ) {
+        Verdict::Fail(Error::ResourceServerRejected { status: 401, .. }) => {}
+        other => panic!("expected a final 401, got {other:?}"),
+    }
+    // Later requests keep failing without an exchange storm.
+    let again = token(&authorizer, &user, &mut servers, now()).expect("cached");
+    assert!(matches!(
+        authorizer.on_response(
+            &user,
+            &again,
+            StatusCode::UNAUTHORIZED,
+            refused.headers(),
+            now()
+        ),
+        Verdict::Fail(_)
+    ));
+    assert_eq!(token_requests(&servers), (2, 2));
+}
+
+#[test]
+fn a_403_insufficient_scope_steps_up_within_the_limit() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let mut servers = Servers::happy();
+    let first = token(&authorizer, &user, &mut servers, now()).expect("cold");
+    let forbidden = challenge(
+        403,
+        r#"Bearer error="insufficient_scope", scope="tools:admin""#,
+    );
+    for _ in 0..2 {
+        assert!(matches!(
+            authorizer.on_response(
+                &user,
+                &first,
+                StatusCode::FORBIDDEN,
+                forbidden.headers(),
+                now()
+            ),
+            Verdict::Retry
+        ));
+    }
+    assert!(matches!(
+        authorizer.on_response(
+            &user,
+            &first,
+            StatusCode::FORBIDDEN,
+            forbidden.headers(),
+            now()
+        ),
+        Verdict::Fail(Error::ResourceServerRejected { status: 403, .. })
+    ));
+    let mut servers = Servers::happy().on("POST", IDP_TOKEN, |_| {
+        let mut body = exchange_response();
+        body["scope"] = json!("tools:read tools:admin");
+        let mut claims = id_jag_claims();
+        claims["scope"] = json!("tools:read tools:admin");
+        body["access_token"] = json!(id_jag_with(claims));
+        json_response(200, body)
+    });
+    servers = servers.on("POST", AS_TOKEN, |_| {
+        let mut body = bearer_response();
+        body["scope"] = json!("tools:read tools:admin");
+        json_response(200, body)
+    });
+    token(&authorizer, &user, &mut servers, now()).expect("stepped-up token");
+    let exchange = servers.find("POST", IDP_TOKEN).expect("exchange");
+    assert_eq!(
+        exchange.form_value("scope"),
+        Some("tools:admin tools:read"),
+        "the union, canonical order"
+    );
+}
+
+#[test]
+fn a_new_resource_metadata_drops_cached_discovery() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let mut servers = Servers::happy();
+    let first = token(&authorizer, &user, &mut servers, now()).expect("cold");
+    assert!(authorizer.discovery().is_some());
+    let moved = challenge(
+        401,
+        r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/v2""#,
+    );
+    assert!(matches!(
+        authorizer.on_response(
+            &user,
+            &first,
+            StatusCode::UNAUTHORIZED,
+            moved.headers(),
+            now()
+        ),
+        Verdict::Retry
+    ));
+    assert!(authorizer.discovery().is_none(), "decisions.md D20");
+}
+
+struct Rotating {
+    fresh: Option<String>,
+    refreshed: Mutex<u32>,
+}
+
+impl SubjectTokenSource for Rotating {
+    fn subject_token(&self, _now: SystemTime) -> Option<SubjectToken> {
+        let expired = jwt(
+            json!({"alg": "ES256"}),
+            json!({"iss": IDP, "sub": "alice", "exp": secs(now()) - 10}),
+        );
+        Some(SubjectToken::IdToken(IdToken::new(expired)))
+    }
+
+    fn refresh(&self, _now: SystemTime) -> Option<SubjectToken> {
+        *self.refreshed.lock().expect("counter") += 1;
+        self.fresh
+            .clone()
+            .map(|t| SubjectToken::IdToken(IdToken::new(t)))
+    }
+}
+
+#[test]
+fn an_expired_subject_token_is_refreshed_through_the_source() {
+    let authorizer = Authorizer::new(config());
+    let source = Arc::new(Rotating {
+        fresh: Some(id_token()),
+        refreshed: Mutex::new(0),
+    });
+    let user = User::new(Principal::key("alice"), source.clone());
+    let mut servers = Servers::happy();
+    token(&authorizer, &user, &mut servers, now()).expect("fresh subject");
+    assert_eq!(*source.refreshed.lock().expect("counter"), 1);
+    assert_eq!(
+        servers
+            .find("POST", IDP_TOKEN)
+            .expect("exchange")
+            .form_value("subject_token"),
+        Some(id_token().as_str())
+    );
+}
+
+#[test]
+fn an_expired_subject_token_without_a_source_needs_reauthentication() {
+    let authorizer = Authorizer::new(config());
+    let user = User::new(
+        Principal::key("alice"),
+        Arc::new(Rotating {
+            fresh: None,
+            refreshed: Mutex::new(0),
+        }),
+    );
+    let mut servers = Servers::happy();
+    match token(&authorizer, &user, &mut servers, now()) {
+        Err(Error::ReauthenticationRequired { .. }) => {}
+        other => panic!("expected ReauthenticationRequired, got {other:?}"),
+    }
+    assert!(servers.log.is_empty(), "nothing sent");
+}
+
+#[test]
+fn an_idp_refusal_retries_once_with_a_fresh_subject() {
+    let authorizer = Authorizer::new(config());
+    let mut servers = Servers::happy().on("POST", IDP_TOKEN, |_| {
+        json_response(
+            400,
+            json!({"error": "invalid_grant", "error_description": "session ended"}),
+        )
+    });
+    let user = alice();
+    match token(&authorizer, &user, &mut servers, now()) {
+        Err(Error::ReauthenticationRequired { status: 400, .. }) => {}
+        other => panic!("expected ReauthenticationRequired, got {other:?}"),
+    }
+    assert_eq!(
+        servers.count("POST", IDP_TOKEN),
+        1,
+        "no fresh subject: no second try"
+    );
+    assert_eq!(servers.count("POST", AS_TOKEN), 0);
+}
+
+#[test]
+fn fail_closed_errors_are_not_retried() {
+    let authorizer = Authorizer::new(config());
+    let mut servers = Servers::happy().on("POST", AS_TOKEN, |_| {
+        json_response(401, json!({"error": "invalid_client"}))
+    });
+    let result = token(&authorizer, &alice(), &mut servers, now());
+    assert!(matches!(result, Err(Error::OAuth { .. })));
+    assert_eq!(token_requests(&servers), (1, 1));
+    let _ = HeaderMap::new();
+}

@@ -151,3 +151,8 @@ pub use secret::{
     AccessToken, Assertion, ClientSecret, IdJag, IdToken, RefreshToken, SamlAssertion,
     constant_time_eq,
 };
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

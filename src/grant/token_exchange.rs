@@ -223,10 +223,11 @@ impl TokenStep for ExchangeStep {
                 if let Some(claimed) = claims.scope {
                     scope = Some(claimed);
                 }
-                let exp = claims.exp;
+                // decisions.md D9, protocol.md 2.6: kept no longer than its own `exp`.
+                let exp = SystemTime::UNIX_EPOCH + Duration::from_secs(claims.exp);
                 match parsed.expires_in {
-                    Some(lifetime) => now + lifetime,
-                    None => SystemTime::UNIX_EPOCH + Duration::from_secs(exp),
+                    Some(lifetime) => (now + lifetime).min(exp),
+                    None => exp,
                 }
             }
             JwtShape::Jwe => {

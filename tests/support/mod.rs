@@ -305,3 +305,107 @@ pub fn run<F: Flow>(
     }
     panic!("the flow did not finish within 64 rounds");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the rejection, client-authentication and fixture tests.
+
+/// The IdP client secret of the tests that authenticate at the IdP.
+pub const IDP_SECRET: &str = "idp-secret-value";
+/// The root protected-resource metadata URL of [`MCP`].
+pub const PRM_ROOT: &str = "https://mcp.example.com/.well-known/oauth-protected-resource";
+/// The OpenID Connect metadata URL of [`AS`].
+pub const AS_OIDC_META: &str = "https://as.example.com/.well-known/openid-configuration";
+
+/// A response with a raw body and an optional `Content-Type`.
+pub fn raw_response(status: u16, content_type: Option<&str>, body: &[u8]) -> HttpResponse {
+    let mut response = HttpResponse::new(body.to_vec());
+    *response.status_mut() = http::StatusCode::from_u16(status).expect("status");
+    if let Some(content_type) = content_type {
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, content_type.parse().expect("header"));
+    }
+    response
+}
+
+/// A redirect to `location`.
+pub fn redirect_to(status_code: u16, location: &str) -> HttpResponse {
+    let mut response = status(status_code);
+    response
+        .headers_mut()
+        .insert(http::header::LOCATION, location.parse().expect("header"));
+    response
+}
+
+/// An OAuth error body (RFC 6749 section 5.2).
+pub fn oauth_error(status_code: u16, code: &str) -> HttpResponse {
+    json_response(
+        status_code,
+        json!({"error": code, "error_description": format!("the server says {code}")}),
+    )
+}
+
+/// Like [`run`], and also returns the requests of each round, in the order they were answered.
+/// The last round holds the request whose answer ended the flow: nothing was sent after it.
+pub fn run_by_round<F: Flow>(
+    mut flow: F,
+    servers: &mut Servers,
+    order: Order,
+) -> (Result<F::Output, xaa::Error>, Vec<Vec<Recorded>>) {
+    let mut rounds: Vec<Vec<Recorded>> = Vec::new();
+    for _ in 0..64 {
+        let mut outstanding: Vec<(TransmitId, Purpose, HttpRequest)> = Vec::new();
+        loop {
+            match flow.poll_output(now()) {
+                Ok(Output::Transmit(t)) => outstanding.push((t.id, t.purpose, t.request)),
+                Ok(Output::Wait) => break,
+                Ok(Output::Done(value)) => return (Ok(value), rounds),
+                Err(error) => return (Err(error), rounds),
+            }
+        }
+        assert!(
+            !outstanding.is_empty(),
+            "the flow waits with nothing outstanding"
+        );
+        if let Order::Lifo = order {
+            outstanding.reverse();
+        }
+        let start = servers.log.len();
+        for (id, purpose, request) in outstanding {
+            let response = servers.answer(purpose, request);
+            if let Err(error) = flow.handle_response(now(), id, response) {
+                rounds.push(servers.log[start..].to_vec());
+                return (Err(error), rounds);
+            }
+        }
+        rounds.push(servers.log[start..].to_vec());
+    }
+    panic!("the flow did not finish within 64 rounds");
+}
+
+/// Every string a request carries: its URL, header values (Basic credentials decoded too) and
+/// form names and values.
+pub fn request_strings(request: &Recorded) -> Vec<String> {
+    let mut strings = vec![request.url.clone()];
+    for value in request.headers.values() {
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if let Some((id, secret)) = xaa::form::parse_basic_authorization(&text) {
+            strings.push(id);
+            strings.push(secret.expose_secret().to_owned());
+        }
+        strings.push(text);
+    }
+    for (name, value) in &request.form {
+        strings.push(name.clone());
+        strings.push(value.clone());
+    }
+    strings
+}
+
+/// Whether `secret` appears anywhere in the request (raw, or form-urlencoded).
+pub fn request_contains(request: &Recorded, secret: &str) -> bool {
+    let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    request_strings(request)
+        .iter()
+        .any(|s| s.contains(secret) || s.contains(&encoded))
+}

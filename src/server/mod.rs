@@ -1,1 +1,90 @@
-//! The other side, sans-IO: the IdP token-exchange handler and the MCP authorization server jwt-bearer handler.
+//! The other side, sans-IO: the IdP's token-exchange endpoint that mints ID-JAGs
+//! ([`IdentityProvider`]), the MCP authorization server's jwt-bearer endpoint that validates
+//! them ([`AuthorizationServer`]), metadata documents, and resource-server helpers
+//! ([`resource`]).
+//!
+//! Like the client flows, nothing here does I/O: a handler takes an
+//! `http::Request<Vec<u8>>` and the current time, and returns an `http::Response<Vec<u8>>`
+//! (`handle`), or the typed outcome (`process`): what was issued, or a [`Rejection`] whose
+//! [`RejectReason`] names the exact rule that failed. Errors are rendered per RFC 6749
+//! section 5.2 with `Cache-Control: no-store`.
+//!
+//! There is no cryptography in this module either. Signing and verifying go through
+//! [`TokenSigner`], [`SignatureVerifier`] and [`KeySet`]; the `jwt` feature implements them in
+//! [`crate::jose`]. The core builds headers and signing inputs, enforces algorithm allow-lists
+//! and picks keys by `kid`, so a token never chooses how it is verified. There is no
+//! randomness: `jti` values come from a [`JtiSource`](crate::JtiSource), access and refresh
+//! tokens from caller-supplied issuers. Keys are never fetched: an unknown `kid` is a typed
+//! rejection ([`Rejection::unknown_key`], decisions.md D22).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use xaa::server::{
+//!     AccessTokenGrant, AuthorizationServer, AuthorizationServerConfig, ClientRegistry, IssueError,
+//!     KeyRing, MintedAccessToken, RegisteredClient, ServedResource, TrustedIssuer,
+//! };
+//!
+//! let config = AuthorizationServerConfig::new("https://as.example", "https://as.example/token")
+//!     .with_resource(ServedResource::new("https://mcp.example/mcp"));
+//! let clients = ClientRegistry::new().with(RegisteredClient::client_secret_basic(
+//!     "client-1",
+//!     xaa::ClientSecret::new("s3cret"),
+//! ));
+//! let issue = |grant: &AccessTokenGrant, _now| -> Result<MintedAccessToken, IssueError> {
+//!     Ok(MintedAccessToken::new(xaa::AccessToken::new(format!("at-{}", grant.id_jag_jti)), 3600))
+//! };
+//! let idp_keys = Arc::new(KeyRing::new()); // filled from the IdP's JWKS by the host
+//! let server = AuthorizationServer::new(config, clients, Arc::new(issue))
+//!     .trust(TrustedIssuer::new("https://idp.example", idp_keys));
+//! # let _ = server;
+//! ```
+
+mod authorization_server;
+mod claims;
+mod client_auth;
+mod clients;
+mod exchange_outcome;
+mod exchange_policy;
+mod id_jag;
+mod idp;
+mod issuers;
+mod jws;
+mod keys;
+mod metadata;
+mod rejection;
+mod replay;
+mod request;
+pub mod resource;
+mod response;
+mod subject;
+
+#[cfg(feature = "jwt")]
+pub(crate) use response::json as json_response;
+
+pub use authorization_server::{
+    AccessTokenGranted, AuthorizationServer, AuthorizationServerConfig,
+};
+pub use claims::TimeRules;
+pub use clients::{
+    AuthenticatedClient, ClientAuthMethod, ClientCredential, ClientRegistry, RegisteredClient,
+};
+pub use exchange_outcome::{ExchangeOutcome, MintedIdJag};
+pub use exchange_policy::{
+    ApprovedTarget, ExchangeDecision, ExchangePolicy, ExchangeRequest, PolicyRefusal,
+    StaticExchangePolicy,
+};
+pub use id_jag::{ServedResource, TrustedIssuer};
+pub use idp::{IdentityProvider, IdentityProviderConfig};
+pub use issuers::{
+    AccessTokenGrant, AccessTokenIssuer, IssueError, MintedAccessToken, MintedRefreshToken,
+    RefreshTokenGrant, RefreshTokenIssuer,
+};
+pub use jws::{sign_jwt, sign_jwt_with_header};
+pub use keys::{
+    AlgorithmAllowList, KeyRing, KeySet, SharedKeyAlgorithm, SignatureVerifier, TokenSigner,
+    VerifyError,
+};
+pub use metadata::AuthorizationServerMetadata;
+pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault, TokenFault};
+pub use replay::{InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
+pub use subject::{SubjectRefusal, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject};

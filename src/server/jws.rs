@@ -1,0 +1,136 @@
+//! JWS compact serialization (RFC 7515 section 7.1): building signed tokens through a
+//! [`TokenSigner`], and taking received ones apart and checking their signature with an
+//! explicit algorithm allow-list and a key chosen by `kid`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use super::keys::{AlgorithmAllowList, KeySet, TokenSigner, VerifyError};
+use super::rejection::TokenFault;
+use crate::SignerError;
+use crate::error::sanitize;
+use crate::jwt::{JwtError, JwtShape, decode_object, encode_segment, shape};
+
+/// Signs `claims` into a compact JWS whose header is `{"alg", "typ", "kid"}`, with `alg` and
+/// `kid` taken from the signer (RFC 7515 section 5.1).
+pub fn sign_jwt(
+    signer: &dyn TokenSigner,
+    typ: &str,
+    claims: &impl serde::Serialize,
+) -> Result<String, SignerError> {
+    let mut header = Map::new();
+    header.insert("alg".into(), Value::from(signer.algorithm()));
+    header.insert("typ".into(), Value::from(typ));
+    if let Some(kid) = signer.kid() {
+        header.insert("kid".into(), Value::from(kid));
+    }
+    sign_jwt_with_header(signer, &header, claims)
+}
+
+/// Signs `claims` under exactly the given header, unchanged, even when it disagrees with the
+/// signer. Meant for test doubles that must produce faulty tokens; servers use [`sign_jwt`].
+pub fn sign_jwt_with_header(
+    signer: &dyn TokenSigner,
+    header: &Map<String, Value>,
+    claims: &impl serde::Serialize,
+) -> Result<String, SignerError> {
+    let mut token = encode_segment(header);
+    token.push('.');
+    token.push_str(&encode_segment(claims));
+    let signature = signer.sign(token.as_bytes())?;
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(token)
+}
+
+/// A compact JWS taken apart but not yet verified.
+pub(crate) struct UnverifiedJws<'a> {
+    /// The JOSE header.
+    pub(crate) header: Map<String, Value>,
+    /// The claims.
+    pub(crate) claims: Map<String, Value>,
+    /// `BASE64URL(header) '.' BASE64URL(payload)`, exactly as received.
+    signing_input: &'a str,
+    /// The decoded signature.
+    signature: Vec<u8>,
+}
+
+impl<'a> UnverifiedJws<'a> {
+    /// Splits and decodes a compact JWS. A JWE is [`TokenFault::Encrypted`] (not supported on
+    /// the server side); anything else unusable is [`TokenFault::Malformed`].
+    pub(crate) fn parse(token: &'a str) -> Result<Self, TokenFault> {
+        match shape(token) {
+            Ok(JwtShape::Jws) => {}
+            Ok(JwtShape::Jwe) => return Err(TokenFault::Encrypted),
+            Err(_) => return Err(TokenFault::Malformed),
+        }
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenFault::Malformed)?;
+        let (header, claims) = signing_input.split_once('.').ok_or(TokenFault::Malformed)?;
+        let fault = |_: JwtError| TokenFault::Malformed;
+        Ok(Self {
+            header: decode_object(header).map_err(fault)?,
+            claims: decode_object(claims).map_err(fault)?,
+            signing_input,
+            signature: URL_SAFE_NO_PAD
+                .decode(signature)
+                .map_err(|_| TokenFault::Malformed)?,
+        })
+    }
+
+    /// A header member as a string: `Ok(None)` when absent, [`TokenFault::Malformed`] when not
+    /// a string.
+    pub(crate) fn header_str(&self, name: &str) -> Result<Option<&str>, TokenFault> {
+        match self.header.get(name) {
+            None => Ok(None),
+            Some(Value::String(value)) => Ok(Some(value)),
+            Some(_) => Err(TokenFault::Malformed),
+        }
+    }
+
+    /// The checked `alg`: present, never `none`, and on the allow-list (RFC 8725 section 3.1,
+    /// EMA section 7.4.1). Also refuses any `crit` header: no extension is understood here
+    /// (RFC 7515 section 4.1.11).
+    pub(crate) fn allowed_algorithm(
+        &self,
+        algorithms: &AlgorithmAllowList,
+    ) -> Result<&str, TokenFault> {
+        let alg = self.header_str("alg")?;
+        match alg {
+            Some(alg) if !alg.eq_ignore_ascii_case("none") && algorithms.allows(alg) => {
+                if self.header.contains_key("crit") {
+                    return Err(TokenFault::CriticalHeader);
+                }
+                Ok(alg)
+            }
+            _ => Err(TokenFault::AlgorithmNotAllowed {
+                alg: alg.map(sanitize),
+            }),
+        }
+    }
+
+    /// Verifies the signature with the key named by the header's `kid` in `keys`, under an
+    /// allowed algorithm. `issuer` only labels an unknown key (decisions.md D22). Header
+    /// members that point at keys elsewhere (`jku`, `x5u`, `jwk`, `x5c`) are ignored: keys
+    /// come only from the configured set.
+    pub(crate) fn verify(
+        &self,
+        issuer: &str,
+        keys: &dyn KeySet,
+        algorithms: &AlgorithmAllowList,
+    ) -> Result<(), TokenFault> {
+        let alg = self.allowed_algorithm(algorithms)?;
+        let kid = self.header_str("kid")?;
+        let key = keys.select(kid).ok_or_else(|| TokenFault::UnknownKey {
+            iss: sanitize(issuer),
+            kid: kid.map(sanitize),
+        })?;
+        key.verify(alg, self.signing_input.as_bytes(), &self.signature)
+            .map_err(|error| match error {
+                VerifyError::AlgorithmMismatch => {
+                    TokenFault::KeyAlgorithmMismatch { alg: sanitize(alg) }
+                }
+                VerifyError::InvalidSignature => TokenFault::BadSignature,
+            })
+    }
+}

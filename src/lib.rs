@@ -126,6 +126,8 @@ mod enterprise;
 mod error;
 mod flow;
 pub mod form;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grant;
 #[cfg(feature = "jwt")]
 pub mod jose;

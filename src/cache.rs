@@ -547,7 +547,7 @@ mod tests {
     }
 
     fn at(secs: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+        crate::jwt::time_from_numeric_date(secs)
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! does that with the IdP's keys), so it *peeks*: decodes without verifying, to check that the
 //! IdP issued what was asked for (protocol.md 6 rule 5).
 
+use std::time::{Duration, SystemTime};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
@@ -128,6 +130,22 @@ pub fn numeric_date(value: &Value) -> Option<u64> {
     }
     let f = value.as_f64()?;
     (f.is_finite() && f >= 0.0).then(|| f.min(u64::MAX as f64) as u64)
+}
+
+/// The latest time this crate represents: far beyond any real expiry, and representable on
+/// every platform's `SystemTime`.
+const FAR_FUTURE: Duration = Duration::from_secs(1 << 40);
+
+/// A NumericDate as a `SystemTime`, saturating: a hostile `exp` of `u64::MAX` becomes the far
+/// future instead of an overflow.
+pub fn time_from_numeric_date(seconds: u64) -> SystemTime {
+    saturating_add(SystemTime::UNIX_EPOCH, Duration::from_secs(seconds))
+}
+
+/// `time + duration`, saturating at the far future instead of overflowing.
+pub fn saturating_add(time: SystemTime, duration: Duration) -> SystemTime {
+    let limit = SystemTime::UNIX_EPOCH + FAR_FUTURE;
+    time.checked_add(duration).map_or(limit, |t| t.min(limit))
 }
 
 /// Whether a `typ` header names the ID-JAG type: `oauth-id-jag+jwt`, with or without the

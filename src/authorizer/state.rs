@@ -515,7 +515,7 @@ fn fresh_subject(
     let expired = |subject: &SubjectToken| {
         subject
             .expires_at()
-            .is_some_and(|exp| exp <= now + policy.clock_skew)
+            .is_some_and(|exp| exp <= crate::jwt::saturating_add(now, policy.clock_skew))
     };
     let current = if force_fresh {
         None

@@ -152,7 +152,7 @@ impl TokenStep for BearerStep {
         Ok(IssuedAccessToken {
             access_token: AccessToken::new(parsed.access_token.as_str()),
             token_type: parsed.token_type,
-            expires_at: now + lifetime,
+            expires_at: crate::jwt::saturating_add(now, lifetime),
             scope,
         })
     }

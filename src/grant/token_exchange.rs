@@ -3,7 +3,7 @@
 //! (protocol.md 2.7 option B, decisions.md D15).
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use url::Url;
 
@@ -60,7 +60,7 @@ impl SubjectToken {
             Self::IdToken(token) => jwt::peek(token.expose_secret())
                 .ok()?
                 .claim_time("exp")
-                .map(|exp| SystemTime::UNIX_EPOCH + Duration::from_secs(exp)),
+                .map(jwt::time_from_numeric_date),
             _ => None,
         }
     }
@@ -224,9 +224,9 @@ impl TokenStep for ExchangeStep {
                     scope = Some(claimed);
                 }
                 // decisions.md D9, protocol.md 2.6: kept no longer than its own `exp`.
-                let exp = SystemTime::UNIX_EPOCH + Duration::from_secs(claims.exp);
+                let exp = jwt::time_from_numeric_date(claims.exp);
                 match parsed.expires_in {
-                    Some(lifetime) => (now + lifetime).min(exp),
+                    Some(lifetime) => jwt::saturating_add(now, lifetime).min(exp),
                     None => exp,
                 }
             }
@@ -235,9 +235,10 @@ impl TokenStep for ExchangeStep {
                     return Err(invalid(Violation::EncryptedIdJag));
                 }
                 // decisions.md D11: opaque, so the expiry must come from the response.
-                now + parsed
+                let lifetime = parsed
                     .expires_in
-                    .ok_or_else(|| invalid(Violation::MissingField("expires_in")))?
+                    .ok_or_else(|| invalid(Violation::MissingField("expires_in")))?;
+                jwt::saturating_add(now, lifetime)
             }
         };
         if parsed.had_refresh_token {
@@ -319,7 +320,7 @@ fn check_id_jag_claims(
     let exp = peeked
         .claim_time("exp")
         .ok_or_else(|| claim("exp", "(missing or not a number)"))?;
-    if SystemTime::UNIX_EPOCH + Duration::from_secs(exp) <= now {
+    if jwt::time_from_numeric_date(exp) <= now {
         return Err(claim("exp", "already expired"));
     }
     let scope = peeked.claim_str("scope").map(Scope::parse);

@@ -44,6 +44,17 @@ pub fn sign_jwt_with_header(
     Ok(token)
 }
 
+/// Verifies a compact JWS's signature with the key its `kid` names in `keys`, under an
+/// allowed algorithm (never `none`; RFC 8725 section 3.1). Checks no claim: the caller decides
+/// what the claims must say. For tools that inspect tokens (`xaa decode --verify-jwks`).
+pub fn verify_jws(
+    token: &str,
+    keys: &dyn KeySet,
+    algorithms: &AlgorithmAllowList,
+) -> Result<(), TokenFault> {
+    UnverifiedJws::parse(token)?.verify("", keys, algorithms)
+}
+
 /// A compact JWS taken apart but not yet verified.
 pub(crate) struct UnverifiedJws<'a> {
     /// The JOSE header.

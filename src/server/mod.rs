@@ -79,7 +79,7 @@ pub use issuers::{
     AccessTokenGrant, AccessTokenIssuer, IssueError, MintedAccessToken, MintedRefreshToken,
     RefreshTokenGrant, RefreshTokenIssuer,
 };
-pub use jws::{sign_jwt, sign_jwt_with_header};
+pub use jws::{sign_jwt, sign_jwt_with_header, verify_jws};
 pub use keys::{
     AlgorithmAllowList, KeyRing, KeySet, SharedKeyAlgorithm, SignatureVerifier, TokenSigner,
     VerifyError,

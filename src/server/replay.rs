@@ -210,7 +210,7 @@ mod tests {
     use super::*;
 
     fn at(seconds: u64) -> SystemTime {
-        crate::jwt::time_from_numeric_date(seconds)
+        UNIX_EPOCH + Duration::from_secs(seconds)
     }
 
     fn use_of<'a>(jti: &'a str, token: &'a str, retain_until: u64) -> TokenUse<'a> {

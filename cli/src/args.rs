@@ -1,0 +1,228 @@
+//! The command line: clap for flags and `XAA_*` variables, a TOML file for the rest.
+//! Precedence: flags, then environment, then file (clap resolves the first two).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+use crate::exit::EXIT_CODES;
+
+/// Get an MCP access token through enterprise-managed authorization (SEP-990, ID-JAG), debug a
+/// setup, or watch the whole flow against loopback servers.
+#[derive(Debug, Parser)]
+#[command(name = "xaa", version, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the whole flow against an IdP, an MCP authorization server and an MCP server started
+    /// on 127.0.0.1, printing each step.
+    Demo {
+        /// Print one JSON document instead of the steps.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Get an access token for an MCP server and print it (stdout: the token alone).
+    Token(Box<TokenArgs>),
+    /// Discover an MCP server's authorization setup and diagnose it.
+    Discover(DiscoverArgs),
+    /// Show a JWT's header and claims (nothing is verified unless --verify-jwks is given).
+    Decode(DecodeArgs),
+}
+
+/// How a client authenticates at a token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub(crate) enum AuthMethod {
+    /// A public client: client_id only.
+    None,
+    /// HTTP Basic with the client secret.
+    ClientSecretBasic,
+    /// client_id and client_secret in the body.
+    ClientSecretPost,
+    /// A client assertion signed with a private key (PEM file).
+    PrivateKeyJwt,
+}
+
+/// The kind of subject token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub(crate) enum SubjectKind {
+    /// An OpenID Connect ID token.
+    IdToken,
+    /// A SAML 2.0 assertion (base64url).
+    Saml2,
+    /// An IdP refresh token.
+    RefreshToken,
+}
+
+/// Every setting of `xaa token`. Each is a flag, an `XAA_*` variable, or a key of the TOML
+/// file given by `--config` (same names with underscores). Secrets are never values here:
+/// only the file or variable that holds them.
+#[derive(Clone, Debug, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenArgs {
+    /// A TOML file with any of these settings.
+    #[arg(long, env = "XAA_CONFIG")]
+    #[serde(skip)]
+    pub(crate) config: Option<PathBuf>,
+    /// The MCP server URL.
+    #[arg(long, env = "XAA_SERVER")]
+    pub(crate) server: Option<String>,
+    /// The IdP's issuer (its metadata is discovered and checked).
+    #[arg(long, env = "XAA_IDP_ISSUER", conflicts_with = "idp_token_endpoint")]
+    pub(crate) idp_issuer: Option<String>,
+    /// The IdP's token endpoint (no discovery).
+    #[arg(long, env = "XAA_IDP_TOKEN_ENDPOINT")]
+    pub(crate) idp_token_endpoint: Option<String>,
+    /// The subject token's kind.
+    #[arg(long, env = "XAA_SUBJECT_TOKEN_TYPE", value_enum)]
+    pub(crate) subject_token_type: Option<SubjectKind>,
+    /// Read the subject token from this file.
+    #[arg(long, env = "XAA_SUBJECT_TOKEN_FILE")]
+    pub(crate) subject_token_file: Option<String>,
+    /// Read the subject token from this environment variable.
+    #[arg(long, env = "XAA_SUBJECT_TOKEN_ENV")]
+    pub(crate) subject_token_env: Option<String>,
+    /// Read the subject token from stdin.
+    #[arg(long)]
+    #[serde(default)]
+    pub(crate) subject_token_stdin: bool,
+    /// The client id at the IdP.
+    #[arg(long, env = "XAA_IDP_CLIENT_ID")]
+    pub(crate) idp_client_id: Option<String>,
+    /// How the client authenticates at the IdP.
+    #[arg(long, env = "XAA_IDP_AUTH", value_enum)]
+    pub(crate) idp_auth: Option<AuthMethod>,
+    /// The file holding the IdP client secret.
+    #[arg(long, env = "XAA_IDP_SECRET_FILE")]
+    pub(crate) idp_secret_file: Option<String>,
+    /// The environment variable holding the IdP client secret.
+    #[arg(long, env = "XAA_IDP_SECRET_ENV")]
+    pub(crate) idp_secret_env: Option<String>,
+    /// The PEM private key for private_key_jwt at the IdP.
+    #[arg(long, env = "XAA_IDP_KEY_FILE")]
+    pub(crate) idp_key_file: Option<String>,
+    /// The client id at the MCP authorization server.
+    #[arg(long, env = "XAA_AS_CLIENT_ID")]
+    pub(crate) as_client_id: Option<String>,
+    /// How the client authenticates at the MCP authorization server.
+    #[arg(long, env = "XAA_AS_AUTH", value_enum)]
+    pub(crate) as_auth: Option<AuthMethod>,
+    /// The file holding the MCP authorization server client secret.
+    #[arg(long, env = "XAA_AS_SECRET_FILE")]
+    pub(crate) as_secret_file: Option<String>,
+    /// The environment variable holding the MCP authorization server client secret.
+    #[arg(long, env = "XAA_AS_SECRET_ENV")]
+    pub(crate) as_secret_env: Option<String>,
+    /// The PEM private key for private_key_jwt at the MCP authorization server.
+    #[arg(long, env = "XAA_AS_KEY_FILE")]
+    pub(crate) as_key_file: Option<String>,
+    /// The signing algorithm of the private keys (ES256 or RS256).
+    #[arg(long, env = "XAA_KEY_ALG")]
+    pub(crate) key_alg: Option<String>,
+    /// The `kid` of the private keys' assertions (default: the client id).
+    #[arg(long, env = "XAA_KEY_ID")]
+    pub(crate) key_id: Option<String>,
+    /// The scope to request (space-separated); default: what the server asks for.
+    #[arg(long, env = "XAA_SCOPE")]
+    pub(crate) scope: Option<String>,
+    /// Pin the MCP authorization server: only this issuer may receive the ID-JAG.
+    #[arg(long, env = "XAA_AUTHORIZATION_SERVER")]
+    pub(crate) authorization_server: Option<String>,
+    /// Allow plain http for loopback hosts (testing only).
+    #[arg(long, env = "XAA_INSECURE_LOOPBACK", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) insecure_loopback: Option<bool>,
+    /// Keep tokens in this file (mode 0600) and reuse a valid one (decisions.md D21).
+    #[arg(long, env = "XAA_TOKEN_STORE")]
+    pub(crate) token_store: Option<PathBuf>,
+    /// Seconds before each request times out.
+    #[arg(long, env = "XAA_TIMEOUT")]
+    pub(crate) timeout: Option<u64>,
+    /// Print token, type, expiry, scope, resource and authorization server as JSON.
+    #[arg(long)]
+    #[serde(default)]
+    pub(crate) json: bool,
+}
+
+macro_rules! fill {
+    ($target:ident, $file:ident, $($field:ident),+) => {
+        $( if $target.$field.is_none() { $target.$field = $file.$field; } )+
+    };
+}
+
+impl TokenArgs {
+    /// Fills every setting still unset from `file` (flags and environment win).
+    pub(crate) fn fill_from(mut self, file: TokenArgs) -> TokenArgs {
+        fill!(
+            self,
+            file,
+            server,
+            idp_issuer,
+            idp_token_endpoint,
+            subject_token_type,
+            subject_token_file,
+            subject_token_env,
+            idp_client_id,
+            idp_auth,
+            idp_secret_file,
+            idp_secret_env,
+            idp_key_file,
+            as_client_id,
+            as_auth,
+            as_secret_file,
+            as_secret_env,
+            as_key_file,
+            key_alg,
+            key_id,
+            scope,
+            authorization_server,
+            insecure_loopback,
+            token_store,
+            timeout
+        );
+        self.subject_token_stdin |= file.subject_token_stdin;
+        self
+    }
+}
+
+/// `xaa discover`.
+#[derive(Debug, Args)]
+pub(crate) struct DiscoverArgs {
+    /// The MCP server URL.
+    pub(crate) url: String,
+    /// Also check this IdP issuer's metadata.
+    #[arg(long, env = "XAA_IDP_ISSUER")]
+    pub(crate) idp_issuer: Option<String>,
+    /// Allow plain http for loopback hosts (testing only).
+    #[arg(long)]
+    pub(crate) insecure_loopback: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `xaa decode`.
+#[derive(Debug, Args)]
+pub(crate) struct DecodeArgs {
+    /// The token, `-` for stdin, or omitted with --file.
+    pub(crate) token: Option<String>,
+    /// Read the token from this file.
+    #[arg(long)]
+    pub(crate) file: Option<String>,
+    /// Verify the signature with this JWKS (a file, or an http(s) URL).
+    #[arg(long)]
+    pub(crate) verify_jwks: Option<String>,
+    /// Allow plain http for a loopback JWKS URL.
+    #[arg(long)]
+    pub(crate) insecure_loopback: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}

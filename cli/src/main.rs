@@ -1,0 +1,97 @@
+//! The `xaa` command.
+#![forbid(unsafe_code)]
+
+mod args;
+mod decode;
+mod demo;
+mod discover;
+mod exit;
+mod secrets;
+mod store;
+mod timefmt;
+mod token;
+
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::Parser;
+
+use args::{Cli, Command, DecodeArgs};
+use exit::Failure;
+use secrets::SecretSource;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo { json } => demo::run(json),
+        Command::Token(args) => token::run(*args),
+        Command::Discover(args) => discover::run(args),
+        Command::Decode(args) => decode_command(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+fn decode_command(args: DecodeArgs) -> Result<(), Failure> {
+    let token = match (args.token.as_deref(), args.file) {
+        (Some("-"), None) => SecretSource::Stdin.read("token")?,
+        (Some(token), None) => token.to_owned(),
+        (None, Some(file)) => SecretSource::File(file).read("token")?,
+        (None, None) => SecretSource::Stdin.read("token")?,
+        (Some(_), Some(_)) => {
+            return Err(Failure::Usage("give the token or --file, not both".into()));
+        }
+    };
+    let jwks = match args.verify_jwks.as_deref() {
+        None => None,
+        Some(location) if location.starts_with("http://") || location.starts_with("https://") => {
+            Some(fetch_jwks(location, args.insecure_loopback)?)
+        }
+        Some(path) => Some(
+            std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {path}: {e}")))?,
+        ),
+    };
+    let decoded = decode::decode(&token, jwks.as_deref())?;
+    let now = SystemTime::now();
+    if args.json {
+        println!("{:#}", decoded.render_json(now));
+    } else {
+        print!("{}", decoded.render_text(now));
+    }
+    if decoded.verification_failed() {
+        return Err(Failure::Denied(
+            "the signature does not verify with the given JWKS".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Fetches a JWKS over https (plain http only for loopback with --insecure-loopback).
+fn fetch_jwks(url: &str, insecure_loopback: bool) -> Result<Vec<u8>, Failure> {
+    let parsed = url::Url::parse(url).map_err(|e| Failure::Usage(format!("{url}: {e}")))?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if parsed.scheme() != "https" && !(insecure_loopback && loopback) {
+        return Err(Failure::Usage(format!(
+            "{url}: https only (--insecure-loopback allows http on loopback)"
+        )));
+    }
+    let client = xaa_ureq::Client::builder()
+        .deny_private_addresses(!insecure_loopback)
+        .build()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let request = http::Request::get(url)
+        .body(Vec::new())
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let response = client
+        .send(request)
+        .map_err(|e| Failure::Protocol(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(Failure::Protocol(format!(
+            "{url} answered {}",
+            response.status()
+        )));
+    }
+    Ok(response.into_body())
+}

@@ -1,0 +1,50 @@
+//! The MCP authorization server: RFC 8414 metadata at the path-inserted URL of its issuer, and
+//! the jwt-bearer token endpoint, the core's [`xaa::server::AuthorizationServer`] behind it.
+
+use std::time::SystemTime;
+
+use http::{Method, Request, Response, StatusCode};
+use serde_json::Value;
+
+use crate::endpoint::Endpoint;
+use crate::faults::{EVIL_ORIGIN, Fault, edit_json};
+use crate::http_util::{metadata_response, method_not_allowed, not_found};
+use crate::state::Shared;
+
+/// Answers a request routed to one of the authorization server's endpoints.
+pub(crate) fn handle(
+    shared: &Shared,
+    endpoint: Endpoint,
+    request: &Request<Vec<u8>>,
+    fault: Option<&Fault>,
+    now: SystemTime,
+) -> Response<Vec<u8>> {
+    match endpoint {
+        Endpoint::AsMetadata if request.method() != Method::GET => method_not_allowed("GET"),
+        Endpoint::AsMetadata => {
+            let scopes = shared.settings().all_scopes();
+            let mut document = shared.servers().authorization_server.metadata();
+            if !scopes.is_empty() {
+                document.scopes_supported = Some(scopes.iter().map(str::to_owned).collect());
+            }
+            if fault == Some(&Fault::WrongIssuer) {
+                document = document.with_member("issuer", Value::from(EVIL_ORIGIN));
+            }
+            metadata_response(document.to_json())
+        }
+        Endpoint::AsToken => {
+            let response = shared.servers().authorization_server.handle(request, now);
+            if fault == Some(&Fault::RefreshToken) && response.status() == StatusCode::OK {
+                edit_json(response, |body| {
+                    body.insert(
+                        "refresh_token".into(),
+                        Value::from("rt-that-does-not-belong"),
+                    );
+                })
+            } else {
+                response
+            }
+        }
+        _ => not_found(),
+    }
+}

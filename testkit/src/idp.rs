@@ -1,0 +1,158 @@
+//! The enterprise IdP: RFC 8414 and OpenID Connect metadata, its JWKS, and the token-exchange
+//! endpoint, the core's [`xaa::server::IdentityProvider`] behind it.
+
+use std::time::{Duration, SystemTime};
+
+use http::{Method, Request, Response, StatusCode};
+use serde_json::{Map, Value};
+use xaa::IdJag;
+use xaa::jose::SigningKey;
+use xaa::server::{ExchangeOutcome, TokenSigner, sign_jwt_with_header};
+
+use crate::endpoint::Endpoint;
+use crate::faults::{EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, edit_json};
+use crate::http_util::{metadata_response, method_not_allowed, not_found, with_cache_control};
+use crate::state::{OAUTH_METADATA, Shared};
+
+/// How long ago an [`IdJagFault::Expired`] ID-JAG expired: beyond any sensible clock skew.
+const EXPIRED_BY: Duration = Duration::from_secs(120);
+
+/// Answers a request routed to one of the IdP's endpoints.
+pub(crate) fn handle(
+    shared: &Shared,
+    endpoint: Endpoint,
+    request: &Request<Vec<u8>>,
+    fault: Option<&Fault>,
+    now: SystemTime,
+) -> Response<Vec<u8>> {
+    match endpoint {
+        Endpoint::IdpMetadata => metadata(shared, request, fault),
+        Endpoint::Jwks if request.method() == Method::GET => {
+            with_cache_control(shared.identity.idp_key.jwks().to_response())
+        }
+        Endpoint::Jwks => method_not_allowed("GET"),
+        Endpoint::IdpToken => token(shared, request, fault, now),
+        _ => not_found(),
+    }
+}
+
+fn metadata(
+    shared: &Shared,
+    request: &Request<Vec<u8>>,
+    fault: Option<&Fault>,
+) -> Response<Vec<u8>> {
+    if request.uri().path() == OAUTH_METADATA && shared.settings().idp_oidc_only {
+        return not_found();
+    }
+    if request.method() != Method::GET {
+        return method_not_allowed("GET");
+    }
+    let mut document = shared
+        .servers()
+        .idp
+        .metadata()
+        .with_jwks_uri(shared.urls.idp_jwks_uri.as_str())
+        .with_member("response_types_supported", Value::from(vec!["id_token"]))
+        .with_member("subject_types_supported", Value::from(vec!["public"]))
+        .with_member(
+            "id_token_signing_alg_values_supported",
+            Value::from(vec![shared.identity.idp_key.algorithm()]),
+        );
+    if fault == Some(&Fault::WrongIssuer) {
+        document = document.with_member("issuer", Value::from(EVIL_ORIGIN));
+    }
+    metadata_response(document.to_json())
+}
+
+fn token(
+    shared: &Shared,
+    request: &Request<Vec<u8>>,
+    fault: Option<&Fault>,
+    now: SystemTime,
+) -> Response<Vec<u8>> {
+    let mut outcome = match shared.servers().idp.process(request, now) {
+        Ok(outcome) => outcome,
+        Err(rejection) => return rejection.to_response(),
+    };
+    if let (Some(Fault::IdJag(id_jag_fault)), ExchangeOutcome::IdJag(minted)) =
+        (fault, &mut outcome)
+    {
+        let broken = break_id_jag(
+            &shared.identity.idp_key,
+            minted.claims.clone(),
+            *id_jag_fault,
+            now,
+        );
+        minted.id_jag = IdJag::new(broken);
+    }
+    let response = outcome.to_response();
+    match fault {
+        Some(Fault::WrongIssuedTokenType) => edit_json(response, |body| {
+            body.insert(
+                "issued_token_type".into(),
+                Value::from("urn:ietf:params:oauth:token-type:access_token"),
+            );
+        }),
+        Some(Fault::BearerTokenType) => edit_json(response, |body| {
+            body.insert("token_type".into(), Value::from("Bearer"));
+        }),
+        Some(Fault::RefreshToken) if response.status() == StatusCode::OK => {
+            edit_json(response, |body| {
+                body.insert(
+                    "refresh_token".into(),
+                    Value::from("rt-that-does-not-belong"),
+                );
+            })
+        }
+        _ => response,
+    }
+}
+
+/// The minted ID-JAG with one thing wrong, re-signed with the IdP's key (or unsigned).
+fn break_id_jag(
+    key: &SigningKey,
+    mut claims: Map<String, Value>,
+    fault: IdJagFault,
+    now: SystemTime,
+) -> String {
+    let mut header = Map::new();
+    header.insert("alg".into(), Value::from(key.algorithm()));
+    header.insert("typ".into(), Value::from(xaa::constants::ID_JAG_TYP));
+    if let Some(kid) = key.kid() {
+        header.insert("kid".into(), Value::from(kid));
+    }
+    match fault {
+        IdJagFault::WrongAudience => {
+            claims.insert("aud".into(), Value::from(format!("{EVIL_ORIGIN}/as")));
+        }
+        IdJagFault::WrongClientId => {
+            claims.insert("client_id".into(), Value::from(WRONG_CLIENT_ID));
+        }
+        IdJagFault::WrongResource => {
+            claims.insert("resource".into(), Value::from(format!("{EVIL_ORIGIN}/mcp")));
+        }
+        IdJagFault::WrongTyp => {
+            header.insert("typ".into(), Value::from("JWT"));
+        }
+        IdJagFault::Expired => {
+            let past = crate::users::unix_seconds(now).saturating_sub(EXPIRED_BY.as_secs());
+            let lifetime = claims
+                .get("exp")
+                .and_then(Value::as_u64)
+                .zip(claims.get("iat").and_then(Value::as_u64))
+                .map_or(300, |(exp, iat)| exp.saturating_sub(iat));
+            claims.insert("exp".into(), Value::from(past));
+            claims.insert("iat".into(), Value::from(past.saturating_sub(lifetime)));
+        }
+        IdJagFault::AlgNone => {
+            header.insert("alg".into(), Value::from("none"));
+            header.remove("kid");
+            return format!(
+                "{}.{}.",
+                xaa::jwt::encode_segment(&header),
+                xaa::jwt::encode_segment(&claims)
+            );
+        }
+    }
+    sign_jwt_with_header(key, &header, &claims).unwrap_or_default()
+}

@@ -1,0 +1,127 @@
+//! The knobs of a running kit: every setting marked *runtime* in [`Options`], faults, and a
+//! reset, so one kit can serve many tests.
+
+use std::time::Duration;
+
+use xaa::Scope;
+use xaa::server::ClientAuthMethod;
+
+use crate::Testkit;
+use crate::endpoint::Endpoint;
+use crate::faults::Fault;
+use crate::options::{Options, Tool};
+
+impl Testkit {
+    /// The settings now in force (the start-only fields as they were at start).
+    pub fn options(&self) -> Options {
+        self.shared.settings().clone()
+    }
+
+    /// Publishes the IdP metadata only at `/.well-known/openid-configuration`, or at both URLs.
+    pub fn set_idp_oidc_only(&self, oidc_only: bool) {
+        self.shared
+            .update(|settings| settings.idp_oidc_only = oidc_only);
+    }
+
+    /// Publishes the protected-resource metadata only at the root, or at both URLs.
+    pub fn set_prm_root_only(&self, root_only: bool) {
+        self.shared
+            .update(|settings| settings.prm_root_only = root_only);
+    }
+
+    /// Whether the MCP server's 401 challenge carries `resource_metadata`.
+    pub fn set_challenge_resource_metadata(&self, send: bool) {
+        self.shared
+            .update(|settings| settings.challenge_resource_metadata = send);
+    }
+
+    /// Sets the lifetime of ID tokens minted from now on.
+    pub fn set_id_token_lifetime(&self, lifetime: Duration) {
+        self.shared
+            .update(|settings| settings.id_token_lifetime = lifetime);
+    }
+
+    /// Sets the lifetime of ID-JAGs minted from now on.
+    pub fn set_id_jag_lifetime(&self, lifetime: Duration) {
+        self.shared
+            .update(|settings| settings.id_jag_lifetime = lifetime);
+    }
+
+    /// Sets the lifetime of access tokens issued from now on (whole seconds, at least 1).
+    pub fn set_access_token_lifetime(&self, lifetime: Duration) {
+        self.shared
+            .update(|settings| settings.access_token_lifetime = lifetime);
+    }
+
+    /// Sets the scope a tool needs (and so what the servers may grant).
+    pub fn set_tool_scope(&self, tool: Tool, scope: Scope) {
+        self.shared.update(|settings| match tool {
+            Tool::Echo => settings.echo_scope = scope,
+            Tool::AdminEcho => settings.admin_echo_scope = scope,
+        });
+    }
+
+    /// Sets how the client must authenticate at the IdP; [`idp_client`](Self::idp_client)
+    /// follows.
+    pub fn set_idp_client_auth(&self, method: ClientAuthMethod) {
+        self.shared
+            .update(|settings| settings.idp_client_auth = method);
+    }
+
+    /// Sets how the client must authenticate at the authorization server;
+    /// [`as_client`](Self::as_client) follows.
+    pub fn set_as_client_auth(&self, method: ClientAuthMethod) {
+        self.shared
+            .update(|settings| settings.as_client_auth = method);
+    }
+
+    /// Delays every answer of `endpoint` (zero removes the delay).
+    pub fn set_delay(&self, endpoint: Endpoint, delay: Duration) {
+        self.shared.update(|settings| {
+            settings.delays.insert(endpoint, delay);
+        });
+    }
+
+    /// Removes every delay.
+    pub fn clear_delays(&self) {
+        self.shared.update(|settings| settings.delays.clear());
+    }
+
+    /// Arms a fault on `endpoint` until cleared (replacing any other fault there).
+    pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
+        self.shared.set_fault(endpoint, fault, None);
+    }
+
+    /// Arms a fault on `endpoint` for its next `times` requests only.
+    pub fn set_fault_times(&self, endpoint: Endpoint, fault: Fault, times: u32) {
+        self.shared.set_fault(endpoint, fault, Some(times));
+    }
+
+    /// Disarms the fault of `endpoint`.
+    pub fn clear_fault(&self, endpoint: Endpoint) {
+        self.shared.clear_fault(endpoint);
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
+    }
+
+    /// Back to the state at start: the runtime settings and faults of the start options, no
+    /// recorded request, every access token revoked, no MCP session.
+    pub fn reset(&self) {
+        let initial = self.initial.clone();
+        self.shared.update(|settings| *settings = initial.clone());
+        self.shared.clear_faults();
+        for (endpoint, fault) in &initial.faults {
+            self.shared.set_fault(*endpoint, fault.clone(), None);
+        }
+        self.shared.tokens.revoke_all();
+        self.shared
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+        self.shared.recorder.clear();
+    }
+}

@@ -1,0 +1,227 @@
+//! [`Options`]: how a [`Testkit`](crate::Testkit) starts. The knobs marked *runtime* can also
+//! be changed on a running kit through `&Testkit` methods, so one kit serves many tests.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use xaa::Scope;
+use xaa::server::ClientAuthMethod;
+
+use crate::endpoint::Endpoint;
+use crate::faults::Fault;
+use crate::tls::TlsIdentity;
+
+/// A tool of the MCP server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tool {
+    /// `echo`: returns its `message`. Needs `tools:read` by default; its scope is also the
+    /// `scope` of the 401 challenge.
+    Echo,
+    /// `admin_echo`: the same, but needs `tools:admin` by default (for step-up tests).
+    AdminEcho,
+}
+
+impl Tool {
+    /// Both tools.
+    pub const ALL: [Self; 2] = [Self::Echo, Self::AdminEcho];
+
+    /// The tool's name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Echo => "echo",
+            Self::AdminEcho => "admin_echo",
+        }
+    }
+
+    /// The tool with this name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|tool| tool.name() == name)
+    }
+}
+
+/// How a [`Testkit`](crate::Testkit) starts. `Default` is a kit on `http://127.0.0.1`, issuers
+/// without a path, every metadata document at its usual place, a public IdP client and a
+/// `client_secret_basic` client at the authorization server (the MCP conformance suite's
+/// set-up).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Options {
+    /// The host written in every URL: `127.0.0.1` (default) or `localhost`. The listeners
+    /// always bind 127.0.0.1.
+    pub host: String,
+    /// Serve https with this certificate instead of plain http.
+    pub tls: Option<TlsIdentity>,
+    /// A path for the authorization server's issuer, e.g. `/tenant1`: its metadata is then at
+    /// `/.well-known/oauth-authorization-server/tenant1` and its token endpoint at
+    /// `/tenant1/token`.
+    pub as_issuer_path: Option<String>,
+    /// Serve the authorization server's token endpoint on a fourth origin, not its issuer's
+    /// (legitimate per RFC 8414, decisions.md D4).
+    pub as_token_endpoint_elsewhere: bool,
+    /// *Runtime.* The IdP publishes only `/.well-known/openid-configuration` (as the
+    /// conformance suite's IdP does); its RFC 8414 URL answers 404.
+    pub idp_oidc_only: bool,
+    /// *Runtime.* Protected-resource metadata only at the root
+    /// (`/.well-known/oauth-protected-resource`, `resource` = the origin); the path-inserted
+    /// URL answers 404 and the challenge points at the root.
+    pub prm_root_only: bool,
+    /// *Runtime.* Send `resource_metadata` in the MCP server's 401 challenge (default on).
+    pub challenge_resource_metadata: bool,
+    /// *Runtime.* Lifetime of ID tokens from [`Testkit::id_token`](crate::Testkit::id_token).
+    /// Default 1 hour.
+    pub id_token_lifetime: Duration,
+    /// *Runtime.* Lifetime of minted ID-JAGs. Default 5 minutes.
+    pub id_jag_lifetime: Duration,
+    /// *Runtime.* Lifetime of access tokens, whole seconds, at least 1. Default 1 hour.
+    pub access_token_lifetime: Duration,
+    /// *Runtime.* The scope [`Tool::Echo`] needs. Default `tools:read`.
+    pub echo_scope: Scope,
+    /// *Runtime.* The scope [`Tool::AdminEcho`] needs. Default `tools:admin`.
+    pub admin_echo_scope: Scope,
+    /// *Runtime.* How the client authenticates at the IdP. Default `none` (public client).
+    pub idp_client_auth: ClientAuthMethod,
+    /// *Runtime.* How the client authenticates at the authorization server. Default
+    /// `client_secret_basic`.
+    pub as_client_auth: ClientAuthMethod,
+    /// *Runtime.* A delay before each endpoint answers.
+    pub delays: HashMap<Endpoint, Duration>,
+    /// *Runtime.* Faults armed from the start (until cleared).
+    pub faults: HashMap<Endpoint, Fault>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            tls: None,
+            as_issuer_path: None,
+            as_token_endpoint_elsewhere: false,
+            idp_oidc_only: false,
+            prm_root_only: false,
+            challenge_resource_metadata: true,
+            id_token_lifetime: Duration::from_secs(3600),
+            id_jag_lifetime: Duration::from_secs(300),
+            access_token_lifetime: Duration::from_secs(3600),
+            echo_scope: Scope::parse("tools:read"),
+            admin_echo_scope: Scope::parse("tools:admin"),
+            idp_client_auth: ClientAuthMethod::None,
+            as_client_auth: ClientAuthMethod::ClientSecretBasic,
+            delays: HashMap::new(),
+            faults: HashMap::new(),
+        }
+    }
+}
+
+impl Options {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes `host` (`127.0.0.1` or `localhost`) in every URL.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Serves https with `identity`.
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// Gives the authorization server's issuer a path, e.g. `/tenant1`.
+    pub fn as_issuer_path(mut self, path: impl Into<String>) -> Self {
+        self.as_issuer_path = Some(path.into());
+        self
+    }
+
+    /// Serves the authorization server's token endpoint on a fourth origin.
+    pub fn as_token_endpoint_elsewhere(mut self, elsewhere: bool) -> Self {
+        self.as_token_endpoint_elsewhere = elsewhere;
+        self
+    }
+
+    /// The IdP publishes only its OpenID Connect configuration.
+    pub fn idp_oidc_only(mut self, oidc_only: bool) -> Self {
+        self.idp_oidc_only = oidc_only;
+        self
+    }
+
+    /// Protected-resource metadata only at the root.
+    pub fn prm_root_only(mut self, root_only: bool) -> Self {
+        self.prm_root_only = root_only;
+        self
+    }
+
+    /// Whether the 401 challenge carries `resource_metadata`.
+    pub fn challenge_resource_metadata(mut self, send: bool) -> Self {
+        self.challenge_resource_metadata = send;
+        self
+    }
+
+    /// Sets the ID token lifetime.
+    pub fn id_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.id_token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the ID-JAG lifetime.
+    pub fn id_jag_lifetime(mut self, lifetime: Duration) -> Self {
+        self.id_jag_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the access-token lifetime (whole seconds, at least 1).
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.access_token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the scope a tool needs.
+    pub fn tool_scope(mut self, tool: Tool, scope: Scope) -> Self {
+        match tool {
+            Tool::Echo => self.echo_scope = scope,
+            Tool::AdminEcho => self.admin_echo_scope = scope,
+        }
+        self
+    }
+
+    /// Sets how the client authenticates at the IdP.
+    pub fn idp_client_auth(mut self, method: ClientAuthMethod) -> Self {
+        self.idp_client_auth = method;
+        self
+    }
+
+    /// Sets how the client authenticates at the authorization server.
+    pub fn as_client_auth(mut self, method: ClientAuthMethod) -> Self {
+        self.as_client_auth = method;
+        self
+    }
+
+    /// Delays an endpoint's answers.
+    pub fn delay(mut self, endpoint: Endpoint, delay: Duration) -> Self {
+        self.delays.insert(endpoint, delay);
+        self
+    }
+
+    /// Arms a fault from the start.
+    pub fn fault(mut self, endpoint: Endpoint, fault: Fault) -> Self {
+        self.faults.insert(endpoint, fault);
+        self
+    }
+
+    /// The scope a tool needs.
+    pub(crate) fn scope_of(&self, tool: Tool) -> &Scope {
+        match tool {
+            Tool::Echo => &self.echo_scope,
+            Tool::AdminEcho => &self.admin_echo_scope,
+        }
+    }
+
+    /// Every tool's scope: `scopes_supported`, and what the IdP and AS may grant.
+    pub(crate) fn all_scopes(&self) -> Scope {
+        self.echo_scope.union(&self.admin_echo_scope)
+    }
+}

@@ -1,0 +1,82 @@
+//! Async driver for [`xaa`] (MCP Enterprise-Managed Authorization, ID-JAG) on reqwest 0.13
+//! and tokio.
+//!
+//! The core is sans-IO: its flows say which requests to send and judge the responses. This
+//! crate sends them, and does nothing else: no protocol logic lives here.
+//!
+//! * [`Client`]: a reqwest client configured for OAuth ([`Client::run`] drives any
+//!   [`xaa::Flow`] with [`xaa::drive_async`], independent requests in flight together).
+//! * [`Authorizer`]: the core's [`xaa::authorizer::Authorizer`] over a [`Client`]:
+//!   [`token`](Authorizer::token) and [`send`](Authorizer::send) for any user, or
+//!   [`with_user`](Authorizer::with_user) for the single-user case. Concurrent tasks needing a
+//!   token for the same user share one flow (single-flight, from the core).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use xaa::authorizer::{AuthorizerConfig, User};
+//! use xaa::grant::SubjectToken;
+//! use xaa::{AuthorizationServer, ClientCredentials, IdToken, IdentityProvider};
+//! use xaa_reqwest::{Authorizer, Client};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = AuthorizerConfig::new(
+//!     "https://mcp.example.com/mcp",
+//!     IdentityProvider::issuer("https://idp.example.com", ClientCredentials::public("idp-client")),
+//!     AuthorizationServer::discovered(ClientCredentials::public("mcp-client")),
+//! );
+//! let user = User::from_id_token(SubjectToken::IdToken(IdToken::new("eyJ...")))?;
+//! let mcp = Authorizer::new(config, Client::new()?).with_user(user);
+//! let request = http::Request::post("https://mcp.example.com/mcp")
+//!     .header("content-type", "application/json")
+//!     .body(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec())?;
+//! let response = mcp.send(request).await?; // Authorization: Bearer attached, 401/403 handled
+//! # let _ = response;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # How requests are sent
+//!
+//! Following the core's run loop (the [`xaa`] crate docs):
+//!
+//! * **No redirects**: `redirect::Policy::none()`, so a 3xx comes back as a response and the
+//!   core refuses it (decisions.md D4): credentials never follow a redirect.
+//! * **Every status is a response**: OAuth error bodies reach the core, which turns them into
+//!   typed errors.
+//! * **Timeouts**: a total one per request (30 s, [`ClientBuilder::timeout`]) and a connect one
+//!   (10 s, [`ClientBuilder::connect_timeout`]).
+//! * **A body cap**: [`xaa::Policy::max_body_bytes`] for flows, read chunk by chunk; a larger
+//!   body is [`Error::BodyTooLarge`], never a truncated body passed on.
+//! * **TLS** (feature `rustls`, on by default) through rustls with **aws-lc-rs**, the one crypto
+//!   backend of the workspace. reqwest's `rustls-no-provider` feature is used, and the client
+//!   gets a whole `rustls::ClientConfig` built with `builder_with_provider(aws_lc_rs)`
+//!   (`tls_backend_preconfigured`), so reqwest never looks for rustls's process-wide default
+//!   and this crate never installs one. Roots: Mozilla's (`webpki-root-certs`) plus any added
+//!   with `ClientBuilder::add_root_certificate`. HTTP/1.1 only. Without the feature the client
+//!   speaks plain http only.
+//! * **Proxies**: reqwest's default, kept: `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` with
+//!   `NO_PROXY`, plus the macOS and Windows system settings with the `system-proxy` feature (on
+//!   by default); see [`ProxySetting`] to turn it off or name one.
+//! * **Address guard** (decisions.md D5), opt-in: [`ClientBuilder::deny_private_addresses`]
+//!   gives reqwest a resolver that refuses private, loopback and link-local addresses unless
+//!   the host is allowed.
+//! * **Clock**: the system clock (`SystemTime::now`) is read here, never in the core.
+//!
+//! Tokens, headers, bodies and URLs are never logged or printed in errors.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod authorizer;
+mod client;
+mod error;
+mod guard;
+#[cfg(feature = "rustls")]
+mod tls;
+
+pub use authorizer::{Authorizer, UserAuthorizer};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT,
+    ProxySetting,
+};
+pub use error::Error;

@@ -1,11 +1,13 @@
 //! Discovery: the MCP server's protected-resource metadata (RFC 9728) and the metadata of the
 //! MCP authorization server and the IdP (RFC 8414, OpenID Connect Discovery).
 
+mod address_guard;
 mod authorization_server;
 mod metadata;
 mod resource;
 mod urls;
 
+pub use address_guard::{AddressGuard, PrivateAddressRefused};
 pub use authorization_server::{AuthServerDiscovered, AuthServerDiscovery};
 pub(crate) use metadata::DEFAULT_METADATA_LIFETIME;
 pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};

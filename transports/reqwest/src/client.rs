@@ -293,7 +293,7 @@ impl Client {
     ) -> Result<HttpResponse, Error> {
         if let Some(guard) = &self.guard {
             guard
-                .check_literal(request.uri())
+                .check_literal(request.uri().host().unwrap_or_default())
                 .map_err(|refused| Error::PrivateAddress {
                     purpose: None,
                     host: refused.host,

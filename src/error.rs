@@ -304,7 +304,7 @@ pub enum Error {
     /// A URL is not `https` and the policy does not allow plain http for this host
     /// (protocol.md 6 rule 1).
     #[error(
-        "{purpose}: {url} is not https (plain http is allowed only for loopback hosts when Policy::allow_http_loopback is set)"
+        "{purpose}: {url} is not https (plain http is allowed only for loopback hosts, and only when the policy allows it)"
     )]
     InsecureUrl {
         /// Which step would have used it.
@@ -332,7 +332,8 @@ pub enum Error {
     },
     /// The server answered with a redirect; redirects are never followed (decisions.md D4).
     #[error(
-        "{purpose}: the server answered {status} with a redirect to {location:?}; redirects are never followed"
+        "{purpose}: the server answered {status} with a redirect to {}; redirects are never followed",
+        location.as_deref().unwrap_or("(no Location header)")
     )]
     Redirect {
         /// Which step.
@@ -365,9 +366,7 @@ pub enum Error {
     },
     /// The ID token given as the subject token expired before it could be sent: the caller
     /// needs a fresh one, or the user must sign in again (decisions.md D17).
-    #[error(
-        "the subject ID token expired at {expired_at} (seconds since the epoch); get a fresh one or sign in again"
-    )]
+    #[error("the subject ID token expired at {expired_at} (seconds since the epoch)")]
     SubjectTokenExpired {
         /// Its `exp`.
         expired_at: u64,

@@ -99,8 +99,8 @@ pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
     let mut report = json!({"server": args.url});
 
     let resource = ResourceDiscovery::new(&args.url, ResourceStart::Probe, &policy)
-        .map_err(|e| Failure::Usage(e.to_string()))?;
-    let prm = match xaa::drive(resource, SystemTime::now, send) {
+        .map_err(xaa::DriveError::<xaa_ureq::Error>::Flow);
+    let prm = match resource.and_then(|flow| xaa::drive(flow, SystemTime::now, send)) {
         Ok(found) => Some((found.metadata, found.metadata_url)),
         Err(error) => {
             findings.push(finding(error));
@@ -159,12 +159,26 @@ fn finding<E: std::fmt::Display>(error: xaa::DriveError<E>) -> Finding {
     match error {
         xaa::DriveError::Flow(error) => Finding {
             rule: rule_of(&error),
-            what: error.to_string(),
+            what: with_hint(&error),
+        },
+        xaa::DriveError::Transport { purpose, source } => Finding {
+            rule: "reachable server",
+            what: format!("{purpose}: {source}"),
         },
         other => Finding {
-            rule: "reachable over HTTPS",
+            rule: "reachable server",
             what: other.to_string(),
         },
+    }
+}
+
+/// The error's text, with the command-line switch that changes the rule where there is one.
+pub(crate) fn with_hint(error: &xaa::Error) -> String {
+    match error {
+        xaa::Error::InsecureUrl { .. } => {
+            format!("{error} (use --insecure-loopback for plain http on loopback)")
+        }
+        _ => error.to_string(),
     }
 }
 
@@ -180,7 +194,7 @@ fn discover_server(
         Err(error) => {
             findings.push(Finding {
                 rule: rule_of(&error),
-                what: error.to_string(),
+                what: with_hint(&error),
             });
             return None;
         }

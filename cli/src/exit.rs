@@ -14,13 +14,15 @@ pub(crate) enum Failure {
     Reauthenticate(String),
     /// Network or protocol failure (exit 5).
     Protocol(String),
+    /// A signature that does not verify (exit 3, like a server's denial).
+    BadSignature(String),
 }
 
 impl Failure {
     pub(crate) fn code(&self) -> u8 {
         match self {
             Self::Usage(_) => 2,
-            Self::Denied(_) => 3,
+            Self::Denied(_) | Self::BadSignature(_) => 3,
             Self::Reauthenticate(_) => 4,
             Self::Protocol(_) => 5,
         }
@@ -34,6 +36,7 @@ impl Failure {
             }
             Self::Reauthenticate(_) => "sign in at the IdP again, then retry with the new token",
             Self::Protocol(_) => "check the URLs and the servers' configuration (xaa discover URL)",
+            Self::BadSignature(_) => "the token was not signed by a key of that JWKS",
         }
     }
 
@@ -47,9 +50,11 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(m) | Self::Denied(m) | Self::Reauthenticate(m) | Self::Protocol(m) => {
-                f.write_str(m)
-            }
+            Self::Usage(m)
+            | Self::Denied(m)
+            | Self::Reauthenticate(m)
+            | Self::Protocol(m)
+            | Self::BadSignature(m) => f.write_str(m),
         }
     }
 }
@@ -57,7 +62,7 @@ impl fmt::Display for Failure {
 /// Classifies a flow error (decisions.md D16, D17).
 pub(crate) fn classify(error: &xaa::Error) -> Failure {
     use xaa::Error as E;
-    let message = error.to_string();
+    let message = crate::discover::with_hint(error);
     match error {
         E::ReauthenticationRequired { .. } | E::SubjectTokenExpired { .. } => {
             Failure::Reauthenticate(message)

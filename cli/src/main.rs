@@ -61,7 +61,7 @@ fn decode_command(args: DecodeArgs) -> Result<(), Failure> {
         print!("{}", decoded.render_text(now));
     }
     if decoded.verification_failed() {
-        return Err(Failure::Denied(
+        return Err(Failure::BadSignature(
             "the signature does not verify with the given JWKS".into(),
         ));
     }

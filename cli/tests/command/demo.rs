@@ -1,0 +1,161 @@
+//! `xaa demo` and `xaa demo --json`.
+
+use serde_json::Value;
+
+use crate::support::{Xaa, full_jwts, kit_access_tokens};
+
+/// The steps of the flow, then the MCP calls made with the token.
+const FLOW_STEPS: [&str; 6] = [
+    "resource_probe",
+    "resource_metadata",
+    "authorization_server_metadata",
+    "idp_metadata",
+    "token_exchange",
+    "jwt_bearer",
+];
+const MCP_STEPS: [&str; 4] = [
+    "mcp_initialize",
+    "mcp_initialized",
+    "mcp_tools_list",
+    "mcp_tools_call",
+];
+
+/// Where each step is in `order`; every step must be there exactly once.
+fn positions(order: &[&str]) -> impl Fn(&str) -> usize {
+    for step in FLOW_STEPS.iter().chain(&MCP_STEPS) {
+        let count = order.iter().filter(|s| *s == step).count();
+        assert_eq!(count, 1, "step {step} appears {count} times in {order:?}");
+    }
+    let order: Vec<String> = order.iter().map(|s| (*s).to_owned()).collect();
+    move |step| {
+        order
+            .iter()
+            .position(|s| s == step)
+            .expect("every step is present")
+    }
+}
+
+/// The order the protocol imposes: each step after the ones it needs, the MCP calls last and
+/// in their own order.
+fn assert_causal_order(order: &[&str]) {
+    assert_eq!(order.len(), FLOW_STEPS.len() + MCP_STEPS.len(), "{order:?}");
+    let at = positions(order);
+    let before = |a: &str, b: &str| assert!(at(a) < at(b), "{a} must come before {b}: {order:?}");
+    before("resource_probe", "resource_metadata");
+    before("resource_metadata", "authorization_server_metadata");
+    before("authorization_server_metadata", "token_exchange");
+    before("idp_metadata", "token_exchange");
+    before("token_exchange", "jwt_bearer");
+    before("jwt_bearer", "mcp_initialize");
+    for pair in MCP_STEPS.windows(2) {
+        before(pair[0], pair[1]);
+    }
+}
+
+fn assert_no_full_token(output: &str) {
+    assert!(
+        full_jwts(output).is_empty(),
+        "a whole JWT in the demo output: {:?}",
+        full_jwts(output)
+    );
+    assert!(
+        kit_access_tokens(output).is_empty(),
+        "a whole access token in the demo output: {:?}",
+        kit_access_tokens(output)
+    );
+}
+
+#[test]
+fn demo_prints_every_step_in_order_and_no_token() {
+    let run = Xaa::new(["demo"]).run().expect_code(0);
+    assert_no_full_token(&run.stdout);
+    assert_no_full_token(&run.stderr);
+    // One line per step: "[  12.2 ms] resource_probe   POST http://... -> 401  (11.1 ms)".
+    let order: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with('[') && line.contains(" ms] "))
+        .filter_map(|line| line.split("] ").nth(1)?.split_whitespace().next())
+        .collect();
+    assert_causal_order(&order);
+    assert!(run.stdout.contains("access token sha256:"), "{run}");
+    assert!(run.stdout.contains("hello from xaa"), "{run}");
+    assert!(run.stdout.contains("10 requests in"), "{run}");
+}
+
+#[test]
+fn demo_json_has_steps_in_order_of_completion_and_a_summary() {
+    let run = Xaa::new(["demo", "--json"]).run().expect_code(0);
+    assert_no_full_token(&run.stdout);
+    assert_no_full_token(&run.stderr);
+    let document = run.json();
+    let steps = document["steps"].as_array().expect("a steps array");
+    let order: Vec<&str> = steps
+        .iter()
+        .map(|step| step["step"].as_str().expect("each step is named"))
+        .collect();
+    assert_causal_order(&order);
+    // In order of completion: each step ends no earlier than the one listed before it.
+    let ends: Vec<f64> = steps
+        .iter()
+        .map(|step| {
+            let at = step["at_ms"].as_f64().expect("at_ms");
+            let took = step["took_ms"].as_f64().expect("took_ms");
+            assert!(at >= 0.0 && took >= 0.0, "{step}");
+            at + took
+        })
+        .collect();
+    for (index, pair) in ends.windows(2).enumerate() {
+        assert!(
+            pair[0] <= pair[1],
+            "step {} ends after step {}: {ends:?}",
+            index,
+            index + 1
+        );
+    }
+    for step in steps {
+        assert!(
+            step["method"].is_string() && step["url"].is_string(),
+            "{step}"
+        );
+        assert!(step["status"].is_u64(), "{step}");
+    }
+    let status = |name: &str| {
+        steps.iter().find(|s| s["step"] == name).expect("present")["status"]
+            .as_u64()
+            .expect("status")
+    };
+    assert_eq!(status("resource_probe"), 401);
+    assert_eq!(status("jwt_bearer"), 200);
+    assert_eq!(status("mcp_tools_call"), 200);
+    let jwt_bearer = steps
+        .iter()
+        .find(|s| s["step"] == "jwt_bearer")
+        .expect("present");
+    let fingerprint = jwt_bearer["answer"]["access_token"]
+        .as_str()
+        .expect("the access token's fingerprint");
+    assert!(fingerprint.starts_with("sha256:"), "{fingerprint}");
+
+    let summary = &document["summary"];
+    assert!(summary.is_object(), "{document:#}");
+    assert_eq!(summary["requests"], Value::from(steps.len()));
+    assert_eq!(summary["access_token"].as_str(), Some(fingerprint));
+    assert_eq!(summary["scope"], "tools:read");
+    assert!(
+        summary["resource"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("http://127.0.0.1:") && r.ends_with("/mcp")),
+        "{summary}"
+    );
+    assert!(summary["authorization_server"].is_string(), "{summary}");
+    assert!(summary["expires_at"].is_string(), "{summary}");
+    assert!(
+        summary["expires_in_s"].as_u64().is_some_and(|s| s > 3000),
+        "{summary}"
+    );
+    assert!(
+        summary["total_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{summary}"
+    );
+}

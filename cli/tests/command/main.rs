@@ -1,0 +1,10 @@
+//! The `xaa` command run as a subprocess (`CARGO_BIN_EXE_xaa`) against the loopback testkit:
+//! what it prints, its exit codes, and that no secret reaches its output.
+#![allow(unreachable_pub, missing_docs)]
+
+mod decode;
+mod demo;
+mod discover;
+mod exit_codes;
+mod support;
+mod token;

@@ -1,0 +1,394 @@
+//! Running the `xaa` binary as a subprocess, with every run checked for leaked secrets.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use xaa_testkit::{AS_CLIENT_ID, ClientAuthMethod, IDP_CLIENT_ID, Options, Testkit};
+
+/// The longest a run may take before it is killed and the test fails.
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The exit codes of `xaa` (cli/src/exit.rs).
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_DENIED: i32 = 3;
+pub const EXIT_REAUTHENTICATE: i32 = 4;
+pub const EXIT_PROTOCOL: i32 = 5;
+
+/// One invocation of `xaa`, built up, then [`run`](Xaa::run).
+pub struct Xaa {
+    args: Vec<OsString>,
+    env: Vec<(String, String)>,
+    stdin: Option<Vec<u8>>,
+    secrets: Vec<String>,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Xaa {
+    /// `xaa` with these arguments and no `XAA_*` variable of the test's own environment.
+    pub fn new<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Self {
+            args: args.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+            stdin: None,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// More arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// An environment variable of the child.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// What the child reads on stdin.
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    /// Values that must appear in neither stdout nor stderr.
+    pub fn secrets<I, S>(mut self, secrets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.secrets.extend(secrets.into_iter().map(Into::into));
+        self
+    }
+
+    /// Runs the command to its end (killed after [`RUN_TIMEOUT`]) and checks that no secret
+    /// reached its output.
+    pub fn run(self) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xaa"));
+        command.args(&self.args);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("XAA_") {
+                command.env_remove(name);
+            }
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("xaa starts");
+        if let Some(input) = self.stdin {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+            });
+        }
+        let reader = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        };
+        let stdout = reader(Box::new(child.stdout.take().expect("stdout is piped")));
+        let stderr = reader(Box::new(child.stderr.take().expect("stderr is piped")));
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for xaa") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("xaa {:?} did not finish within {RUN_TIMEOUT:?}", self.args);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let run = Run {
+            code: status.code().expect("xaa exited (not killed by a signal)"),
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        };
+        if std::env::var_os("SHOW_XAA_RUNS").is_some() {
+            eprintln!("=== xaa {:?}\n{run}", self.args);
+        }
+        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
+            assert!(
+                !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),
+                "a secret reached the output of xaa {:?}:\n{run}",
+                self.args
+            );
+        }
+        run
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Run {
+    /// Asserts the exit code, showing the whole run when it differs.
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "unexpected exit code:\n{self}");
+        self
+    }
+
+    /// stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{self}"))
+    }
+}
+
+/// A directory removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "xaa-cli-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `contents` to `name` in the directory and returns its path.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("write a temporary file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A kit with these options.
+pub fn kit(options: Options) -> Testkit {
+    Testkit::start(options).expect("the testkit starts")
+}
+
+/// The kit's secrets now in force: both client secrets (whatever method is in force) and
+/// nothing else; callers add the subject tokens they hand out.
+pub fn kit_secrets(kit: &Testkit) -> Vec<String> {
+    [kit.idp_client(), kit.as_client()]
+        .iter()
+        .filter_map(|client| client.secret().map(|s| s.expose_secret().to_owned()))
+        .collect()
+}
+
+/// The words of `text` made of base64url characters and dots.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .filter(|w| !w.is_empty())
+}
+
+/// Strings that look like a whole JWT: three base64url segments, over 100 characters.
+pub fn full_jwts(text: &str) -> Vec<&str> {
+    words(text)
+        .filter(|w| w.len() > 100)
+        .filter(|w| {
+            let segments: Vec<&str> = w.split('.').collect();
+            segments.len() == 3 && segments[..2].iter().all(|s| s.len() >= 10)
+        })
+        .collect()
+}
+
+/// Strings that look like a whole access token of the kit: `at-` and 22 base64url characters
+/// (cf. testkit/src/tokens.rs: `format!("at-{}", random_jti())`, 16 random bytes).
+pub fn kit_access_tokens(text: &str) -> Vec<&str> {
+    text.match_indices("at-")
+        .filter_map(|(at, _)| {
+            let rest = &text[at + 3..];
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_')))
+                .unwrap_or(rest.len());
+            (len >= 16).then(|| &text[at..at + 3 + len])
+        })
+        .collect()
+}
+
+#[test]
+fn the_token_scanners_find_what_they_should() {
+    let jwt = format!("{}.{}.{}", "a".repeat(40), "b".repeat(60), "c".repeat(40));
+    assert_eq!(full_jwts(&format!("x \"{jwt}\" y")), vec![jwt.as_str()]);
+    assert!(full_jwts("sha256:0123456789abcdef a.b.c 1.2.3").is_empty());
+    assert_eq!(
+        kit_access_tokens("Bearer at-AAAAAAAAAAAAAAAAAAAAAA, at-0"),
+        vec!["at-AAAAAAAAAAAAAAAAAAAAAA"]
+    );
+    assert!(kit_access_tokens("what-a sha256:0123456789abcdef").is_empty());
+}
+
+/// How a client secret reaches `xaa token`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// `--idp-secret-file` / `--as-secret-file`, the file ending in a newline.
+    File,
+    /// `--idp-secret-env` / `--as-secret-env` naming a variable of the child.
+    Env,
+}
+
+/// Both client secrets of `kit` (the same whatever method is in force), for leak checks.
+pub fn client_secrets(kit: &Testkit) -> Vec<String> {
+    let (idp, authorization_server) = (kit.idp_client().method, kit.as_client().method);
+    kit.set_idp_client_auth(ClientAuthMethod::ClientSecretBasic);
+    kit.set_as_client_auth(ClientAuthMethod::ClientSecretBasic);
+    let secrets = kit_secrets(kit);
+    kit.set_idp_client_auth(idp);
+    kit.set_as_client_auth(authorization_server);
+    assert_eq!(secrets.len(), 2);
+    secrets
+}
+
+/// What `xaa token` needs against one kit: a directory for files, a subject token, and the
+/// values that must never be printed.
+pub struct Setup<'k> {
+    pub kit: &'k Testkit,
+    pub dir: TempDir,
+    pub subject: String,
+    pub secrets: Vec<String>,
+}
+
+impl<'k> Setup<'k> {
+    /// An ID token for alice; the secrets are both client secrets and that ID token.
+    pub fn new(kit: &'k Testkit) -> Self {
+        let subject = kit.id_token("alice").expose_secret().to_owned();
+        let mut secrets = client_secrets(kit);
+        secrets.push(subject.clone());
+        Self {
+            kit,
+            dir: TempDir::new(),
+            subject,
+            secrets,
+        }
+    }
+
+    /// `xaa token --insecure-loopback` against the kit with everything but the subject token
+    /// and the client credentials.
+    pub fn bare(&self) -> Xaa {
+        let kit = self.kit;
+        Xaa::new(["token", "--insecure-loopback"])
+            .args(["--server", kit.mcp_url()])
+            .args(["--idp-issuer", kit.idp_issuer()])
+            .args(["--idp-client-id", IDP_CLIENT_ID])
+            .args(["--as-client-id", AS_CLIENT_ID])
+            .secrets(self.secrets.clone())
+    }
+
+    /// The client credentials the kit expects now, the secrets passed as `idp` and `as_`
+    /// say.
+    pub fn credentials(&self, mut xaa: Xaa, idp: Via, as_: Via) -> Xaa {
+        for (side, registration, via) in [
+            ("idp", self.kit.idp_client(), idp),
+            ("as", self.kit.as_client(), as_),
+        ] {
+            xaa = xaa.args([
+                format!("--{side}-auth"),
+                registration.method.as_str().to_owned(),
+            ]);
+            if let Some(secret) = registration.secret() {
+                xaa = match via {
+                    Via::File => {
+                        let file = self.dir.write(
+                            &format!("{side}-secret"),
+                            format!("{}\n", secret.expose_secret()),
+                        );
+                        xaa.args([
+                            format!("--{side}-secret-file").into(),
+                            file.into_os_string(),
+                        ])
+                    }
+                    Via::Env => {
+                        let name = format!("TEST_{}_SECRET", side.to_uppercase());
+                        xaa.args([format!("--{side}-secret-env"), name.clone()])
+                            .env(&name, secret.expose_secret())
+                    }
+                };
+            }
+        }
+        xaa
+    }
+
+    /// The subject token in a file.
+    pub fn subject_file(&self, xaa: Xaa) -> Xaa {
+        let file = self.dir.write("id-token", &self.subject);
+        xaa.args([
+            OsString::from("--subject-token-file"),
+            file.into_os_string(),
+        ])
+    }
+
+    /// A complete `xaa token`: credentials as the kit expects them, the subject token in a
+    /// file.
+    pub fn token(&self, idp: Via, as_: Via) -> Xaa {
+        self.subject_file(self.credentials(self.bare(), idp, as_))
+    }
+
+    /// stdout is the access token and a newline, nothing else; the kit issued it for alice.
+    #[track_caller]
+    pub fn printed_token(&self, run: &Run) -> String {
+        let token = run
+            .stdout
+            .strip_suffix('\n')
+            .unwrap_or_else(|| panic!("stdout ends with a newline:\n{run}"));
+        assert!(
+            !token.is_empty() && !token.contains(char::is_whitespace),
+            "stdout is exactly the token:\n{run}"
+        );
+        let info = self
+            .kit
+            .access_token_info(token)
+            .unwrap_or_else(|| panic!("the kit did not issue {token:?}:\n{run}"));
+        assert_eq!(info.subject, "alice");
+        assert_eq!(info.resource, self.kit.mcp_url());
+        assert_eq!(info.client_id, AS_CLIENT_ID);
+        assert_eq!(info.idp_issuer, self.kit.idp_issuer());
+        token.to_owned()
+    }
+}

@@ -157,6 +157,10 @@ pub struct CachedToken {
     /// re-submission of decisions.md D13.
     #[serde(with = "id_jag_with_expiry", default)]
     pub id_jag: Option<(IdJag, SystemTime)>,
+    /// When it was issued, when known: the refresh lead is then at most half its lifetime, so
+    /// a token shorter-lived than the lead is not refreshed on every use.
+    #[serde(with = "optional_epoch_seconds", default)]
+    pub issued_at: Option<SystemTime>,
 }
 
 impl CachedToken {
@@ -168,7 +172,14 @@ impl CachedToken {
             expires_at,
             scope: None,
             id_jag: None,
+            issued_at: None,
         }
+    }
+
+    /// Sets when the token was issued.
+    pub fn with_issued_at(mut self, issued_at: SystemTime) -> Self {
+        self.issued_at = Some(issued_at);
+        self
     }
 
     /// Sets the `token_type`.
@@ -312,7 +323,8 @@ impl TokenCache {
     /// What is cached under `key`, judged at `now`:
     ///
     /// * `now >= expires_at`: [`Lookup::Expired`];
-    /// * `now >= expires_at - refresh_lead`: [`Lookup::DueForRefresh`];
+    /// * `now >= expires_at - lead`: [`Lookup::DueForRefresh`], where `lead` is the refresh
+    ///   lead, capped at half the token's lifetime when its issue time is known;
     /// * otherwise [`Lookup::Fresh`].
     pub fn lookup(&self, key: &CacheKey, now: SystemTime) -> Lookup<'_> {
         let Some(token) = self.entries.get(key) else {
@@ -321,10 +333,25 @@ impl TokenCache {
         if now >= token.expires_at {
             return Lookup::Expired;
         }
-        match token.expires_at.checked_sub(self.refresh_lead) {
+        let lead = match token.issued_at {
+            Some(issued_at) => {
+                let lifetime = token
+                    .expires_at
+                    .duration_since(issued_at)
+                    .unwrap_or_default();
+                self.refresh_lead.min(lifetime / 2)
+            }
+            None => self.refresh_lead,
+        };
+        match token.expires_at.checked_sub(lead) {
             Some(refresh_at) if now < refresh_at => Lookup::Fresh(token),
             _ => Lookup::DueForRefresh(token),
         }
+    }
+
+    /// What is cached under `key`, whatever its expiry.
+    pub fn peek(&self, key: &CacheKey) -> Option<&CachedToken> {
+        self.entries.get(key)
     }
 
     /// How to obtain the next token for `key` at `now` (decisions.md D13):
@@ -486,6 +513,31 @@ mod epoch_seconds {
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         from_secs(u64::deserialize(d)?)
+    }
+}
+
+/// `Option<SystemTime>` as `null` or whole seconds since the epoch.
+mod optional_epoch_seconds {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        time: &Option<SystemTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => s.serialize_some(&super::epoch_seconds::to_secs(*time)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        Option::<u64>::deserialize(d)?
+            .map(super::epoch_seconds::from_secs)
+            .transpose()
     }
 }
 

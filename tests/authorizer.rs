@@ -68,6 +68,19 @@ fn token(
     }
 }
 
+/// The happy world, with a new access token from every jwt-bearer grant.
+fn counting_servers() -> Servers {
+    let counter = Arc::new(Mutex::new(0));
+    Servers::happy().on("POST", AS_TOKEN, move |_| {
+        let mut n = counter.lock().expect("counter");
+        *n += 1;
+        let mut body = bearer_response();
+        body["access_token"] = json!(format!("at-{n}"));
+        body["expires_in"] = json!(600);
+        json_response(200, body)
+    })
+}
+
 fn token_requests(servers: &Servers) -> (usize, usize) {
     (
         servers.count("POST", IDP_TOKEN),
@@ -402,4 +415,123 @@ fn fail_closed_errors_are_not_retried() {
     assert!(matches!(result, Err(Error::OAuth { .. })));
     assert_eq!(token_requests(&servers), (1, 1));
     let _ = HeaderMap::new();
+}
+
+#[test]
+fn a_late_401_for_a_replaced_token_does_not_spend_the_next_tokens_retry() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let mut servers = counting_servers();
+    let refused = challenge(401, r#"Bearer error="invalid_token""#);
+    let first = token(&authorizer, &user, &mut servers, now()).expect("cold");
+    assert!(matches!(
+        authorizer.on_response(
+            &user,
+            &first,
+            StatusCode::UNAUTHORIZED,
+            refused.headers(),
+            now()
+        ),
+        Verdict::Retry
+    ));
+    token(&authorizer, &user, &mut servers, now()).expect("the one re-exchange");
+    // A slow request that still carried the first token comes back refused.
+    let late = authorizer.on_response(
+        &user,
+        &first,
+        StatusCode::UNAUTHORIZED,
+        refused.headers(),
+        now(),
+    );
+    assert!(matches!(late, Verdict::Retry), "{late:?}");
+    assert_eq!(
+        token_requests(&servers),
+        (2, 2),
+        "no exchange for a token already replaced"
+    );
+    // After expiry, a normal refresh; a 401 on that token still gets its one re-exchange.
+    let later = now() + Duration::from_secs(700);
+    let mut fresh = counting_servers();
+    let third = token(&authorizer, &user, &mut fresh, later).expect("refresh after expiry");
+    assert!(matches!(
+        authorizer.on_response(
+            &user,
+            &third,
+            StatusCode::UNAUTHORIZED,
+            refused.headers(),
+            later
+        ),
+        Verdict::Retry
+    ));
+}
+
+#[test]
+fn a_token_shorter_lived_than_the_lead_is_not_refreshed_on_every_use() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let mut servers = Servers::happy().on("POST", AS_TOKEN, |_| {
+        let mut body = bearer_response();
+        body["expires_in"] = json!(20);
+        json_response(200, body)
+    });
+    token(&authorizer, &user, &mut servers, now()).expect("cold");
+    // The lead (60 s) is longer than the lifetime (20 s): it is capped at half the lifetime.
+    token(
+        &authorizer,
+        &user,
+        &mut servers,
+        now() + Duration::from_secs(5),
+    )
+    .expect("hot");
+    assert_eq!(token_requests(&servers), (1, 1));
+    token(
+        &authorizer,
+        &user,
+        &mut servers,
+        now() + Duration::from_secs(12),
+    )
+    .expect("due");
+    assert_eq!(
+        token_requests(&servers),
+        (2, 2),
+        "refreshed once past half its life"
+    );
+}
+
+#[test]
+fn an_accepted_replacement_token_gets_its_own_retry_later() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let mut servers = counting_servers();
+    let refused = challenge(401, r#"Bearer error="invalid_token""#);
+    let first = token(&authorizer, &user, &mut servers, now()).expect("cold");
+    assert!(matches!(
+        authorizer.on_response(
+            &user,
+            &first,
+            StatusCode::UNAUTHORIZED,
+            refused.headers(),
+            now()
+        ),
+        Verdict::Retry
+    ));
+    let second = token(&authorizer, &user, &mut servers, now()).expect("re-exchange");
+    assert!(matches!(
+        authorizer.on_response(&user, &second, StatusCode::OK, &HeaderMap::new(), now()),
+        Verdict::Accept
+    ));
+    // Revoked later: it was accepted, so it earns its own fresh exchange (decisions.md D18).
+    assert!(matches!(
+        authorizer.on_response(
+            &user,
+            &second,
+            StatusCode::UNAUTHORIZED,
+            refused.headers(),
+            now()
+        ),
+        Verdict::Retry
+    ));
+    let third = token(&authorizer, &user, &mut servers, now()).expect("another re-exchange");
+    assert_ne!(third, second);
+    assert_eq!(token_requests(&servers), (3, 3));
 }

@@ -437,8 +437,9 @@ impl Authorizer {
                         error: challenge.and_then(|c| c.error.map(OAuthError::new)),
                     });
                 }
-                self.drop_token(&mut state, &key, used);
-                state.refused.insert(key);
+                if self.drop_token(&mut state, &key, used) {
+                    state.refused.insert(key);
+                }
                 tracing::debug!(
                     event = "rejected",
                     status = 401,
@@ -483,24 +484,33 @@ impl Authorizer {
             _ => {
                 if status.is_success() {
                     state.step_ups.remove(&user.principal);
+                    // The server took this token: a later 401 on it (a revocation) earns its
+                    // own fresh exchange (decisions.md D18).
+                    if state.retry_tokens.get(&key) == Some(used) {
+                        state.retry_tokens.remove(&key);
+                    }
                 }
                 Verdict::Accept
             }
         }
     }
 
-    fn drop_token(&self, state: &mut State, key: &FlightKey, used: &AccessToken) {
-        if let Some(cache_key) = self.cache_key(state, key) {
-            let cached = state
-                .cache
-                .lookup(&cache_key, SystemTime::UNIX_EPOCH)
-                .usable()
-                .map(|t| t.access_token.clone());
-            if cached.as_ref() == Some(used) {
-                state.cache.remove(&cache_key);
-                self.shared.store.remove(&cache_key);
-            }
+    /// Drops `used` from the cache when it is still the cached token. Returns whether it was:
+    /// a 401 for a token already replaced (or already dropped by a concurrent 401) must not
+    /// mark the next token as the one retry (decisions.md D18).
+    fn drop_token(&self, state: &mut State, key: &FlightKey, used: &AccessToken) -> bool {
+        let Some(cache_key) = self.cache_key(state, key) else {
+            return false;
+        };
+        let current = state
+            .cache
+            .peek(&cache_key)
+            .is_some_and(|t| t.access_token == *used);
+        if current {
+            state.cache.remove(&cache_key);
+            self.shared.store.remove(&cache_key);
         }
+        current
     }
 }
 
@@ -552,7 +562,7 @@ impl Flight {
         match result {
             Ok(authorization) => {
                 let token = authorization.access_token.clone();
-                authorizer.store(&self.ticket, authorization);
+                authorizer.store(&self.ticket, authorization, now);
                 self.finish(Ok(token.clone()));
                 Landed::Token(token)
             }
@@ -595,7 +605,7 @@ impl Flight {
 }
 
 impl Authorizer {
-    fn store(&self, ticket: &Ticket, authorization: Authorization) {
+    fn store(&self, ticket: &Ticket, authorization: Authorization, now: SystemTime) {
         let mut state = lock(&self.shared.state);
         if let Some(refresh_token) = authorization.idp_refresh_token.clone() {
             ticket.user.subject.refresh_token_rotated(refresh_token);
@@ -608,7 +618,8 @@ impl Authorizer {
         };
         let mut cached =
             CachedToken::new(authorization.access_token.clone(), authorization.expires_at)
-                .with_token_type(authorization.token_type.clone());
+                .with_token_type(authorization.token_type.clone())
+                .with_issued_at(now);
         if let Some(scope) = authorization.scope.clone() {
             cached = cached.with_scope(scope);
         }

@@ -1,0 +1,168 @@
+//! Many tokio tasks through one async authorizer against the testkit: single-flight on a cold
+//! cache, and callers holding a valid token never waiting for a refresh (decisions.md D19).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{count, user};
+use tokio::sync::Barrier;
+use xaa_reqwest::Authorizer;
+use xaa_testkit::{Endpoint, Options};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_cold_callers_cause_one_exchange_and_one_jwt_bearer_grant() {
+    const CALLERS: usize = 64;
+    let kit = common::kit();
+    // A slow exchange widens the window in which the callers meet the flight.
+    kit.set_delay(Endpoint::IdpToken, Duration::from_millis(300));
+    let authorizer = common::authorizer(&kit);
+    let alice = user(&kit, "alice");
+    let barrier = Arc::new(Barrier::new(CALLERS));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (authorizer, alice, barrier) =
+                (authorizer.clone(), alice.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                authorizer.token(&alice).await
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for caller in callers {
+        tokens.push(caller.await.expect("task").expect("token"));
+    }
+    assert!(tokens.iter().all(|token| *token == tokens[0]), "one token");
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1, "{:#?}", kit.requests());
+    assert_eq!(count(&kit, Endpoint::AsToken), 1);
+    assert_eq!(count(&kit, Endpoint::ResourceMetadata), 1, "one discovery");
+    assert_eq!(
+        kit.access_token_info(tokens[0].expose_secret())
+            .expect("kit token")
+            .subject,
+        "alice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callers_with_a_valid_token_are_not_delayed_by_a_refresh() {
+    const CALLERS: usize = 16;
+    const EXCHANGE_DELAY: Duration = Duration::from_secs(3);
+    // Tokens live 10 s and are due for refresh 8 s before expiry: fresh for about 2 s.
+    let kit = common::kit_with(Options::default().access_token_lifetime(Duration::from_secs(10)));
+    let authorizer = Authorizer::new(
+        common::config(&kit).refresh_lead(Duration::from_secs(8)),
+        common::client(),
+    );
+    let alice = user(&kit, "alice");
+    let first = authorizer.token(&alice).await.expect("cold");
+    let landed = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3).saturating_sub(landed.elapsed())).await;
+    kit.set_delay(Endpoint::IdpToken, EXCHANGE_DELAY);
+    kit.clear_requests();
+
+    // The caller that starts the refresh.
+    let started = Instant::now();
+    assert_eq!(authorizer.token(&alice).await.expect("due"), first);
+    let trigger = started.elapsed();
+    // And callers arriving while it runs.
+    let barrier = Arc::new(Barrier::new(CALLERS));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (authorizer, alice, barrier) =
+                (authorizer.clone(), alice.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let started = Instant::now();
+                let token = authorizer.token(&alice).await.expect("token");
+                (token, started.elapsed())
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for caller in callers {
+        results.push(caller.await.expect("task"));
+    }
+    let all_returned = started.elapsed();
+    let slowest = results
+        .iter()
+        .map(|(_, took)| *took)
+        .max()
+        .expect("callers");
+    let bound = EXCHANGE_DELAY / 4;
+    assert!(trigger < bound, "the trigger took {trigger:?}");
+    assert!(slowest < bound, "the slowest caller took {slowest:?}");
+    assert!(results.iter().all(|(token, _)| *token == first));
+    if all_returned < EXCHANGE_DELAY {
+        assert!(
+            kit.requests_to(Endpoint::IdpToken)
+                .iter()
+                .all(|r| r.status.is_none()),
+            "every caller returned before the exchange was answered"
+        );
+    }
+
+    // The refresh completes in a task of its own; the next call sees the new token.
+    let (authorizer_ref, alice_ref, first_ref) = (&authorizer, &alice, &first);
+    assert!(
+        common::wait_until(Duration::from_secs(30), move || async move {
+            authorizer_ref.token(alice_ref).await.expect("token") != *first_ref
+        })
+        .await
+    );
+    let second = authorizer.token(&alice).await.expect("refreshed");
+    assert_ne!(second, first);
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1, "{:#?}", kit.requests());
+    assert_eq!(count(&kit, Endpoint::AsToken), 1);
+    assert_eq!(common::metadata_requests(&kit), 0);
+    assert_eq!(
+        kit.access_token_info(second.expose_secret())
+            .expect("kit token")
+            .subject,
+        "alice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_flight_releases_its_waiters() {
+    let kit = common::kit();
+    kit.set_delay(Endpoint::IdpToken, Duration::from_secs(1));
+    let authorizer = common::authorizer(&kit);
+    let alice = user(&kit, "alice");
+    let runner = {
+        let (authorizer, alice) = (authorizer.clone(), alice.clone());
+        tokio::spawn(async move { authorizer.token(&alice).await })
+    };
+    // The runner is inside its flight (its exchange is held by the delay) when a waiter joins.
+    let kit_ref = &kit;
+    assert!(
+        common::wait_until(Duration::from_secs(30), move || async move {
+            !kit_ref.requests_to(Endpoint::IdpToken).is_empty()
+        })
+        .await
+    );
+    let waiter = {
+        let (authorizer, alice) = (authorizer.clone(), alice.clone());
+        tokio::spawn(async move { authorizer.token(&alice).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    runner.abort();
+    assert!(runner.await.expect_err("aborted").is_cancelled());
+
+    // The waiter tries again on its own and gets a token.
+    let token = tokio::time::timeout(Duration::from_secs(30), waiter)
+        .await
+        .expect("the waiter is released")
+        .expect("task")
+        .expect("token");
+    assert_eq!(
+        kit.access_token_info(token.expose_secret())
+            .expect("kit token")
+            .subject,
+        "alice"
+    );
+    assert_eq!(count(&kit, Endpoint::IdpToken), 2, "{:#?}", kit.requests());
+    assert_eq!(count(&kit, Endpoint::AsToken), 1);
+}

@@ -1,0 +1,360 @@
+//! [`AuthorizedHttpClient`]: rmcp's [`StreamableHttpClient`] with the xaa authorizer in front.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures_core::stream::BoxStream;
+use http::header::WWW_AUTHENTICATE;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use rmcp::model::ClientJsonRpcMessage;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClient, StreamableHttpClientTransportConfig, StreamableHttpError,
+    StreamableHttpPostResponse, StreamableHttpResponseLimits,
+};
+use sse_stream::{Error as SseError, Sse};
+use xaa::AccessToken;
+use xaa::authorizer::{AuthorizerConfig, User, Verdict};
+
+use crate::error::{Error, lift};
+
+/// The most times one request is sent: the core allows one fresh token after a 401 and a few
+/// scope step-ups (decisions.md D18); this is a backstop, as in `xaa-reqwest`.
+const MAX_ATTEMPTS: u32 = 16;
+
+/// An HTTP client for rmcp's Streamable HTTP client transport that authorizes every request
+/// through the xaa authorizer, for one user.
+///
+/// It wraps another [`StreamableHttpClient`] (by default rmcp's own reqwest implementation,
+/// on the client of [`http_client`](crate::http_client)), which keeps doing everything of
+/// the transport (JSON and SSE responses, sessions, resumption, body limits). Around each of
+/// its calls (`post_message*`, `get_stream*`, `delete_session`):
+///
+/// 1. [`xaa_reqwest::Authorizer::token`] for the user: a cached token at once, or the
+///    enterprise flow (token exchange at the IdP, jwt-bearer at the MCP authorization server)
+///    run over [`xaa_reqwest::Client`]. Concurrent requests needing a token share one flow
+///    (the core's single-flight); a token close to expiry is handed out and replaced in the
+///    background.
+/// 2. The wrapped client sends the request with `Authorization: Bearer <token>`.
+/// 3. The core's [`Authorizer::on_response`](xaa::authorizer::Authorizer::on_response) judges
+///    the answer: a 401 (`StreamableHttpError::AuthRequired`) drops the token and the request
+///    is sent once more with a fresh one; a 403 `insufficient_scope`
+///    (`StreamableHttpError::InsufficientScope`) widens the scope and sends it again, within
+///    [`AuthorizerConfig::max_step_ups`]. When the core gives up, the server's 401 or 403 is
+///    returned to rmcp as it came.
+///
+/// The transport configuration's `auth_header` is ignored: the authorizer's token is always
+/// the one sent. Cheap to clone: clones share the token cache and the connection pools.
+#[derive(Clone)]
+pub struct AuthorizedHttpClient<C = reqwest::Client> {
+    inner: C,
+    authorizer: xaa_reqwest::Authorizer,
+    user: User,
+}
+
+impl<C> fmt::Debug for AuthorizedHttpClient<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizedHttpClient")
+            .field("authorizer", &self.authorizer)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthorizedHttpClient {
+    /// Authorizes `user`'s requests through `authorizer`, sending them with rmcp's reqwest
+    /// implementation on [`http_client`](crate::http_client).
+    ///
+    /// # Errors
+    ///
+    /// [`xaa_reqwest::Error::Config`] when the reqwest client cannot be built.
+    pub fn new(
+        authorizer: xaa_reqwest::Authorizer,
+        user: User,
+    ) -> Result<Self, xaa_reqwest::Error> {
+        Ok(Self::with_client(crate::http_client()?, authorizer, user))
+    }
+}
+
+impl<C> AuthorizedHttpClient<C> {
+    /// Authorizes `user`'s requests through `authorizer`, sending them with `inner`: a
+    /// `reqwest::Client` of your own (another redirect policy, more root certificates), or any
+    /// other [`StreamableHttpClient`].
+    pub fn with_client(inner: C, authorizer: xaa_reqwest::Authorizer, user: User) -> Self {
+        Self {
+            inner,
+            authorizer,
+            user,
+        }
+    }
+
+    /// The authorizer (its token cache is shared with every clone).
+    pub fn authorizer(&self) -> &xaa_reqwest::Authorizer {
+        &self.authorizer
+    }
+
+    /// The user whose requests are authorized.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The wrapped client.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+}
+
+impl<C: StreamableHttpClient + Sync> AuthorizedHttpClient<C> {
+    /// rmcp's Streamable HTTP client transport to `uri` over this client, with rmcp's default
+    /// configuration. Serve it with an rmcp client handler, e.g.
+    /// `xaa_rmcp::client_config().serve(transport)`.
+    pub fn into_transport(self, uri: impl Into<Arc<str>>) -> StreamableHttpClientTransport<Self> {
+        self.into_transport_with(StreamableHttpClientTransportConfig::with_uri(uri))
+    }
+
+    /// rmcp's Streamable HTTP client transport over this client, with `config` (whose
+    /// `auth_header` is ignored).
+    pub fn into_transport_with(
+        self,
+        config: StreamableHttpClientTransportConfig,
+    ) -> StreamableHttpClientTransport<Self> {
+        StreamableHttpClientTransport::with_client(self, config)
+    }
+
+    /// Runs `call` with a token, then as the core's verdict on the answer says.
+    async fn authorized<T, F, Fut>(
+        &self,
+        call: F,
+    ) -> Result<T, StreamableHttpError<Error<C::Error>>>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, StreamableHttpError<C::Error>>>,
+    {
+        for _ in 0..MAX_ATTEMPTS {
+            let token = self
+                .authorizer
+                .token(&self.user)
+                .await
+                .map_err(|error| StreamableHttpError::Client(Error::Authorization(error)))?;
+            let result = call(token.expose_secret().to_owned()).await;
+            let (status, headers) = match &result {
+                Ok(_) => (StatusCode::OK, HeaderMap::new()),
+                Err(StreamableHttpError::AuthRequired(error)) => (
+                    StatusCode::UNAUTHORIZED,
+                    challenge(&error.www_authenticate_header),
+                ),
+                Err(StreamableHttpError::InsufficientScope(error)) => (
+                    StatusCode::FORBIDDEN,
+                    challenge(&error.www_authenticate_header),
+                ),
+                Err(_) => return result.map_err(lift),
+            };
+            match self.verdict(&token, status, &headers) {
+                Verdict::Retry => {
+                    tracing::debug!(
+                        event = "mcp_retry",
+                        status = status.as_u16(),
+                        "sending the MCP request again with a new token"
+                    );
+                }
+                Verdict::Accept => return result.map_err(lift),
+                Verdict::Fail(error) => {
+                    tracing::debug!(event = "mcp_rejected", status = status.as_u16(), error = %error, "not sending the MCP request again (D18)");
+                    return result.map_err(lift);
+                }
+            }
+        }
+        Err(StreamableHttpError::Client(Error::Authorization(
+            xaa_reqwest::Error::Flow(xaa::Error::Misuse(
+                "the authorizer asked for more retries than any policy allows",
+            )),
+        )))
+    }
+
+    fn verdict(&self, token: &AccessToken, status: StatusCode, headers: &HeaderMap) -> Verdict {
+        self.authorizer.authorizer().on_response(
+            &self.user,
+            token,
+            status,
+            headers,
+            SystemTime::now(),
+        )
+    }
+}
+
+/// The `WWW-Authenticate` field rmcp kept, as the core reads challenges.
+fn challenge(value: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(WWW_AUTHENTICATE, value);
+    }
+    headers
+}
+
+impl<C: StreamableHttpClient + Sync> StreamableHttpClient for AuthorizedHttpClient<C> {
+    type Error = Error<C::Error>;
+
+    async fn post_message(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        _auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        self.authorized(|token| {
+            self.inner.post_message(
+                uri.clone(),
+                message.clone(),
+                session_id.clone(),
+                Some(token),
+                custom_headers.clone(),
+            )
+        })
+        .await
+    }
+
+    async fn post_message_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        _auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        self.authorized(|token| {
+            self.inner.post_message_with_max_sse_event_size(
+                uri.clone(),
+                message.clone(),
+                session_id.clone(),
+                Some(token),
+                custom_headers.clone(),
+                max_sse_event_size,
+            )
+        })
+        .await
+    }
+
+    async fn post_message_with_response_limits(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        _auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        self.authorized(|token| {
+            self.inner.post_message_with_response_limits(
+                uri.clone(),
+                message.clone(),
+                session_id.clone(),
+                Some(token),
+                custom_headers.clone(),
+                limits,
+            )
+        })
+        .await
+    }
+
+    async fn delete_session(
+        &self,
+        uri: Arc<str>,
+        session_id: Arc<str>,
+        _auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<(), StreamableHttpError<Self::Error>> {
+        self.authorized(|token| {
+            self.inner.delete_session(
+                uri.clone(),
+                session_id.clone(),
+                Some(token),
+                custom_headers.clone(),
+            )
+        })
+        .await
+    }
+
+    async fn get_stream(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        _auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
+        self.authorized(|token| {
+            self.inner.get_stream(
+                uri.clone(),
+                session_id.clone(),
+                last_event_id.clone(),
+                Some(token),
+                custom_headers.clone(),
+            )
+        })
+        .await
+    }
+
+    async fn get_stream_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        _auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
+        self.authorized(|token| {
+            self.inner.get_stream_with_max_sse_event_size(
+                uri.clone(),
+                session_id.clone(),
+                last_event_id.clone(),
+                Some(token),
+                custom_headers.clone(),
+                max_sse_event_size,
+            )
+        })
+        .await
+    }
+}
+
+/// The whole set-up for one user in one call: an [`xaa_reqwest::Authorizer`] for `config`
+/// (flows over a default [`xaa_reqwest::Client`]), an [`AuthorizedHttpClient`] for `user`,
+/// and rmcp's Streamable HTTP client transport to `config.server_url`.
+///
+/// ```no_run
+/// use rmcp::ServiceExt;
+/// use xaa::authorizer::{AuthorizerConfig, User};
+/// use xaa::grant::SubjectToken;
+/// use xaa::{AuthorizationServer, ClientCredentials, IdToken, IdentityProvider};
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = AuthorizerConfig::new(
+///     "https://mcp.example.com/mcp",
+///     IdentityProvider::issuer("https://idp.example.com", ClientCredentials::public("idp-client")),
+///     AuthorizationServer::discovered(ClientCredentials::public("mcp-client")),
+/// );
+/// let user = User::from_id_token(SubjectToken::IdToken(IdToken::new("eyJ...")))?;
+/// let mcp = xaa_rmcp::client_config()
+///     .serve(xaa_rmcp::transport(config, user)?)
+///     .await?;
+/// let tools = mcp.list_all_tools().await?;
+/// # let _ = tools;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`xaa_reqwest::Error::Config`] when a reqwest client cannot be built.
+pub fn transport(
+    config: AuthorizerConfig,
+    user: User,
+) -> Result<StreamableHttpClientTransport<AuthorizedHttpClient>, xaa_reqwest::Error> {
+    let uri = config.server_url.clone();
+    let authorizer = xaa_reqwest::Authorizer::new(config, xaa_reqwest::Client::new()?);
+    Ok(AuthorizedHttpClient::new(authorizer, user)?.into_transport(uri))
+}

@@ -1,0 +1,79 @@
+//! MCP Enterprise-Managed Authorization ([`xaa`], ID-JAG) for [`rmcp`]'s Streamable HTTP
+//! client transport: every request the transport sends carries a valid token.
+//!
+//! * [`AuthorizedHttpClient`] implements rmcp's
+//!   [`StreamableHttpClient`](rmcp::transport::streamable_http_client::StreamableHttpClient):
+//!   it asks the xaa authorizer for the user's token, lets the wrapped client (rmcp's own
+//!   reqwest implementation by default) send the request with `Authorization: Bearer`, and
+//!   follows the core's verdict on a 401 or 403.
+//! * [`transport`] builds the whole stack for one user in one call.
+//! * [`client_config`] / [`declare_extension`] declare
+//!   `io.modelcontextprotocol/enterprise-managed-authorization` in the client capabilities.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use rmcp::ServiceExt;
+//! use rmcp::model::CallToolRequestParams;
+//! use xaa::authorizer::{AuthorizerConfig, User};
+//! use xaa::grant::SubjectToken;
+//! use xaa::{AuthorizationServer, ClientCredentials, ClientSecret, IdToken, IdentityProvider};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = AuthorizerConfig::new(
+//!     "https://mcp.example.com/mcp",
+//!     IdentityProvider::issuer("https://idp.example.com", ClientCredentials::public("idp-client")),
+//!     AuthorizationServer::discovered(ClientCredentials::basic(
+//!         "mcp-client",
+//!         ClientSecret::new("secret"),
+//!     )),
+//! );
+//! let user = User::from_id_token(SubjectToken::IdToken(IdToken::new("eyJ...")))?;
+//! let mcp = xaa_rmcp::client_config()
+//!     .serve(xaa_rmcp::transport(config, user)?)
+//!     .await?;
+//! let tools = mcp.list_all_tools().await?;
+//! let echo = mcp
+//!     .call_tool(CallToolRequestParams::new("echo").with_arguments(
+//!         [("message".to_owned(), "hello".into())].into_iter().collect(),
+//!     ))
+//!     .await?;
+//! # let _ = (tools, echo);
+//! mcp.cancel().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Design
+//!
+//! The MCP traffic goes through rmcp's own reqwest implementation of the trait, wrapped: it
+//! already handles everything Streamable HTTP needs (SSE responses read as streams, the GET
+//! stream, resumption with `Last-Event-ID`, sessions and their re-initialization, body
+//! limits), and reports a 401 or 403 with the server's `WWW-Authenticate` field as typed
+//! errors, which are exactly what the core's
+//! [`Authorizer::on_response`](xaa::authorizer::Authorizer::on_response) reads. The token
+//! flows go through [`xaa_reqwest`], whose [`Authorizer`](xaa_reqwest::Authorizer) runs the
+//! core's decisions (cache, single-flight, refresh ahead of expiry, one re-exchange per token
+//! after a 401, scope step-up after a 403 `insufficient_scope`). `xaa-reqwest`'s own
+//! `send` is not used for MCP requests: it reads whole bodies, which an SSE stream is not.
+//!
+//! Two reqwest clients result, both with TLS through rustls and aws-lc-rs only: the one of
+//! [`xaa_reqwest::Client`] for the IdP and authorization server (capped bodies, total
+//! timeouts), and the one of [`http_client`] for the MCP server (no total timeout, since a
+//! response may stream for the whole session). Neither follows redirects.
+//!
+//! Tokens are never logged: the `tracing` events of this crate carry statuses only.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod capabilities;
+mod client;
+mod error;
+mod http;
+
+pub use capabilities::{EXTENSION_ID, client_config, declare_extension};
+pub use client::{AuthorizedHttpClient, transport};
+pub use error::Error;
+#[cfg(feature = "rustls")]
+pub use http::http_client_builder_with_roots;
+pub use http::{CONNECT_TIMEOUT, http_client, http_client_builder};

@@ -1,0 +1,122 @@
+//! Many threads through one blocking authorizer against the testkit: single-flight on a cold
+//! cache, and callers holding a valid token never waiting for a refresh (decisions.md D19).
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{count, user};
+use xaa_testkit::{Endpoint, Options};
+use xaa_ureq::BlockingAuthorizer;
+
+#[test]
+fn sixty_four_cold_callers_cause_one_exchange_and_one_jwt_bearer_grant() {
+    const CALLERS: usize = 64;
+    let kit = common::kit();
+    // A slow exchange widens the window in which the callers meet the flight.
+    kit.set_delay(Endpoint::IdpToken, Duration::from_millis(300));
+    let authorizer = common::authorizer(&kit);
+    let alice = user(&kit, "alice");
+    let barrier = Arc::new(Barrier::new(CALLERS));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (authorizer, alice, barrier) =
+                (authorizer.clone(), alice.clone(), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                authorizer.token(&alice)
+            })
+        })
+        .collect();
+    let tokens: Vec<_> = callers
+        .into_iter()
+        .map(|caller| caller.join().expect("thread").expect("token"))
+        .collect();
+    assert!(tokens.iter().all(|token| *token == tokens[0]), "one token");
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1, "{:#?}", kit.requests());
+    assert_eq!(count(&kit, Endpoint::AsToken), 1);
+    assert_eq!(count(&kit, Endpoint::ResourceMetadata), 1, "one discovery");
+    assert_eq!(
+        kit.access_token_info(tokens[0].expose_secret())
+            .expect("kit token")
+            .subject,
+        "alice"
+    );
+}
+
+#[test]
+fn callers_with_a_valid_token_are_not_delayed_by_a_refresh() {
+    const CALLERS: usize = 16;
+    const EXCHANGE_DELAY: Duration = Duration::from_secs(3);
+    // Tokens live 10 s and are due for refresh 8 s before expiry: fresh for about 2 s.
+    let kit = common::kit_with(Options::default().access_token_lifetime(Duration::from_secs(10)));
+    let authorizer = BlockingAuthorizer::new(
+        common::config(&kit).refresh_lead(Duration::from_secs(8)),
+        common::client(),
+    );
+    let alice = user(&kit, "alice");
+    let first = authorizer.token(&alice).expect("cold");
+    let landed = Instant::now();
+    thread::sleep(Duration::from_secs(3).saturating_sub(landed.elapsed()));
+    kit.set_delay(Endpoint::IdpToken, EXCHANGE_DELAY);
+    kit.clear_requests();
+
+    // The caller that starts the refresh.
+    let started = Instant::now();
+    assert_eq!(authorizer.token(&alice).expect("due"), first);
+    let trigger = started.elapsed();
+    // And callers arriving while it runs.
+    let barrier = Arc::new(Barrier::new(CALLERS));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (authorizer, alice, barrier) =
+                (authorizer.clone(), alice.clone(), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                let started = Instant::now();
+                let token = authorizer.token(&alice).expect("token");
+                (token, started.elapsed())
+            })
+        })
+        .collect();
+    let results: Vec<_> = callers
+        .into_iter()
+        .map(|caller| caller.join().expect("thread"))
+        .collect();
+    let all_returned = started.elapsed();
+    let slowest = results
+        .iter()
+        .map(|(_, took)| *took)
+        .max()
+        .expect("callers");
+    let bound = EXCHANGE_DELAY / 4;
+    assert!(trigger < bound, "the trigger took {trigger:?}");
+    assert!(slowest < bound, "the slowest caller took {slowest:?}");
+    assert!(results.iter().all(|(token, _)| *token == first));
+    if all_returned < EXCHANGE_DELAY {
+        assert!(
+            kit.requests_to(Endpoint::IdpToken)
+                .iter()
+                .all(|r| r.status.is_none()),
+            "every caller returned before the exchange was answered"
+        );
+    }
+
+    // The refresh completes in the background; the next call sees the new token.
+    assert!(common::wait_until(Duration::from_secs(30), || {
+        authorizer.token(&alice).expect("token") != first
+    }));
+    let second = authorizer.token(&alice).expect("refreshed");
+    assert_ne!(second, first);
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1, "{:#?}", kit.requests());
+    assert_eq!(count(&kit, Endpoint::AsToken), 1);
+    assert_eq!(common::metadata_requests(&kit), 0);
+    assert_eq!(
+        kit.access_token_info(second.expose_secret())
+            .expect("kit token")
+            .subject,
+        "alice"
+    );
+}

@@ -233,7 +233,10 @@ async fn a_refused_fresh_token_is_final_and_rmcp_sees_the_challenge() {
         .expect("rmcp's AuthRequired, with the challenge");
     assert!(challenge.contains("resource_metadata="), "{challenge}");
     assert_eq!(grants(&kit), (2, 2), "one re-exchange per token, no more");
-    assert_eq!(mcp_calls(&kit, "tools/call").len(), 2, "sent twice");
+    // rmcp's own background requests (the GET stream) meet the same 401s: whichever request
+    // is refused first spends the one re-exchange, so the call is sent once or twice.
+    let sent = mcp_calls(&kit, "tools/call").len();
+    assert!((1..=2).contains(&sent), "sent {sent} times");
 
     // The server recovers: the next call works (the session was kept).
     kit.clear_fault(Endpoint::McpServer);

@@ -349,6 +349,17 @@ impl TokenCache {
         }
     }
 
+    /// Removes the entry holding `token`, wherever it is cached; returns its key.
+    pub fn remove_token(&mut self, token: &AccessToken) -> Option<CacheKey> {
+        let key = self
+            .entries
+            .iter()
+            .find(|(_, cached)| cached.access_token == *token)
+            .map(|(key, _)| key.clone())?;
+        self.entries.remove(&key);
+        Some(key)
+    }
+
     /// What is cached under `key`, whatever its expiry.
     pub fn peek(&self, key: &CacheKey) -> Option<&CachedToken> {
         self.entries.get(key)

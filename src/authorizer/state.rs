@@ -437,7 +437,7 @@ impl Authorizer {
                         error: challenge.and_then(|c| c.error.map(OAuthError::new)),
                     });
                 }
-                if self.drop_token(&mut state, &key, used) {
+                if self.drop_token(&mut state, used) {
                     state.refused.insert(key);
                 }
                 tracing::debug!(
@@ -495,22 +495,18 @@ impl Authorizer {
         }
     }
 
-    /// Drops `used` from the cache when it is still the cached token. Returns whether it was:
-    /// a 401 for a token already replaced (or already dropped by a concurrent 401) must not
-    /// mark the next token as the one retry (decisions.md D18).
-    fn drop_token(&self, state: &mut State, key: &FlightKey, used: &AccessToken) -> bool {
-        let Some(cache_key) = self.cache_key(state, key) else {
-            return false;
-        };
-        let current = state
-            .cache
-            .peek(&cache_key)
-            .is_some_and(|t| t.access_token == *used);
-        if current {
-            state.cache.remove(&cache_key);
-            self.shared.store.remove(&cache_key);
+    /// Drops `used` from the cache when it is still cached, under whatever key (the discovery
+    /// that keyed it may be gone already). Returns whether it was: a 401 for a token already
+    /// replaced (or already dropped by a concurrent 401) must not mark the next token as the
+    /// one retry (decisions.md D18).
+    fn drop_token(&self, state: &mut State, used: &AccessToken) -> bool {
+        match state.cache.remove_token(used) {
+            Some(cache_key) => {
+                self.shared.store.remove(&cache_key);
+                true
+            }
+            None => false,
         }
-        current
     }
 }
 

@@ -85,9 +85,7 @@ impl ResourceDiscovery {
     /// Starts discovery for the MCP endpoint `server_url` (kept verbatim as the resource
     /// identifier).
     pub fn new(server_url: &str, start: ResourceStart, policy: &Policy) -> Result<Self, Error> {
-        let probe_guard = UrlGuard::new(policy, None);
-        let server = probe_guard.check(Purpose::ResourceProbe, server_url)?;
-        let guard = UrlGuard::new(policy, Some(&server));
+        let (guard, server) = UrlGuard::for_server(policy, server_url)?;
         let mut discovery = Self {
             identifier: identifier_without_fragment(server_url).to_owned(),
             server,

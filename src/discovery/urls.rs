@@ -35,6 +35,15 @@ impl UrlGuard {
         }
     }
 
+    /// The guard for a flow that starts at the MCP server `server_url`, and that URL checked:
+    /// a server on a private address makes such addresses the deployment's own (D5).
+    pub(crate) fn for_server(policy: &Policy, server_url: &str) -> Result<(Self, Url), Error> {
+        let unchecked = Url::parse(server_url).ok();
+        let guard = Self::new(policy, unchecked.as_ref());
+        let server = guard.check(Purpose::ResourceProbe, server_url)?;
+        Ok((guard, server))
+    }
+
     pub(crate) fn policy(&self) -> &Policy {
         &self.policy
     }

@@ -185,9 +185,7 @@ impl EnterpriseAuth {
                 discovery.server_url.clone()
             }
         };
-        let probe_guard = UrlGuard::new(&config.policy, None);
-        let server = probe_guard.check(Purpose::ResourceProbe, &server_url)?;
-        let guard = UrlGuard::new(&config.policy, Some(&server));
+        let (guard, _) = UrlGuard::for_server(&config.policy, &server_url)?;
         let (subject, saml_pending) = match &config.grant {
             GrantSource::Enterprise { idp, subject } => {
                 let pending = matches!(subject, SubjectToken::Saml2(_))
@@ -242,8 +240,11 @@ impl EnterpriseAuth {
             Start::Cached(discovery) => flow.use_cached(discovery)?,
             Start::Resubmit { discovery, id_jag } => {
                 flow.use_cached(discovery)?;
-                flow.id_jag = Some(id_jag);
-                flow.resubmitting = true;
+                // With a caller-supplied assertion there is no ID-JAG of ours to re-submit.
+                if matches!(flow.config.grant, GrantSource::Enterprise { .. }) {
+                    flow.id_jag = Some(id_jag);
+                    flow.resubmitting = true;
+                }
             }
         }
         if flow.as_issuer.is_some() && flow.found_as.is_none() && flow.as_metadata.is_none() {

@@ -1,0 +1,5 @@
+//! `WWW-Authenticate` parsing and rendering.
+//! The properties live in `xaa::fuzzing::www_authenticate`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa::fuzzing::www_authenticate(data));

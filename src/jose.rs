@@ -349,6 +349,7 @@ pub struct SigningKey {
     kid: String,
     key: EncodingKey,
     public: Jwk,
+    pem: zeroize::Zeroizing<String>,
 }
 
 impl SigningKey {
@@ -377,20 +378,24 @@ impl SigningKey {
                 };
                 let pkcs8 = EcdsaKeyPair::generate_pkcs8(curve, &SystemRandom::new())
                     .map_err(|_| KeyError::Generation)?;
-                EncodingKey::from_ec_der(pkcs8.as_ref())
+                (
+                    EncodingKey::from_ec_der(pkcs8.as_ref()),
+                    zeroize::Zeroizing::new(pkcs8_pem(pkcs8.as_ref())),
+                )
             }
             KeyFamily::Rsa => {
                 let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
                     .map_err(|_| KeyError::Generation)?;
                 let pkcs8: Pkcs8V1Der<'static> = pair.as_der().map_err(|_| KeyError::Generation)?;
                 // jsonwebtoken signs RSA from PKCS#1; its PEM reader unwraps PKCS#8.
-                let mut pem = pkcs8_pem(pkcs8.as_ref());
-                let key = EncodingKey::from_rsa_pem(pem.as_bytes());
-                pem.zeroize();
-                key.map_err(|error| KeyError::InvalidKey(error.to_string()))?
+                let pem = zeroize::Zeroizing::new(pkcs8_pem(pkcs8.as_ref()));
+                let key = EncodingKey::from_rsa_pem(pem.as_bytes())
+                    .map_err(|error| KeyError::InvalidKey(error.to_string()))?;
+                (key, pem)
             }
         };
-        Self::from_encoding_key(alg, algorithm, kid.into(), key)
+        let (key, pem) = key;
+        Self::from_encoding_key(alg, algorithm, kid.into(), key, pem)
     }
 
     /// Loads a private key from PEM: PKCS#8 (`PRIVATE KEY`) for ES256 and ES384; PKCS#8 or
@@ -404,7 +409,14 @@ impl SigningKey {
             KeyFamily::Rsa => EncodingKey::from_rsa_pem(pem),
         }
         .map_err(|error| KeyError::InvalidKey(error.to_string()))?;
-        Self::from_encoding_key(alg, algorithm, kid.into(), key)
+        let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(pem).into_owned());
+        Self::from_encoding_key(alg, algorithm, kid.into(), key, pem)
+    }
+
+    /// The private key as PEM (PKCS#8 for generated keys, as given for loaded ones), to hand
+    /// to a program that signs with it. It is the secret itself: never log it.
+    pub fn expose_private_pem(&self) -> &str {
+        &self.pem
     }
 
     /// Derives the public JWK, which also proves the key fits the algorithm.
@@ -413,6 +425,7 @@ impl SigningKey {
         algorithm: Algorithm,
         kid: String,
         key: EncodingKey,
+        pem: zeroize::Zeroizing<String>,
     ) -> Result<Self, KeyError> {
         let derived = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, algorithm)
             .map_err(|error| KeyError::InvalidKey(error.to_string()))?;
@@ -449,6 +462,7 @@ impl SigningKey {
             kid,
             key,
             public,
+            pem,
         })
     }
 

@@ -127,9 +127,12 @@ pub(crate) struct TokenArgs {
     /// The signing algorithm of the private keys (ES256 or RS256).
     #[arg(long, env = "XAA_KEY_ALG")]
     pub(crate) key_alg: Option<String>,
-    /// The `kid` of the private keys' assertions (default: the client id).
-    #[arg(long, env = "XAA_KEY_ID")]
-    pub(crate) key_id: Option<String>,
+    /// The `kid` of the IdP client assertions (default: the IdP client id).
+    #[arg(long, env = "XAA_IDP_KEY_ID")]
+    pub(crate) idp_key_id: Option<String>,
+    /// The `kid` of the authorization server client assertions (default: that client id).
+    #[arg(long, env = "XAA_AS_KEY_ID")]
+    pub(crate) as_key_id: Option<String>,
     /// The scope to request (space-separated); default: what the server asks for.
     #[arg(long, env = "XAA_SCOPE")]
     pub(crate) scope: Option<String>,
@@ -180,7 +183,8 @@ impl TokenArgs {
             as_secret_env,
             as_key_file,
             key_alg,
-            key_id,
+            idp_key_id,
+            as_key_id,
             scope,
             authorization_server,
             insecure_loopback,

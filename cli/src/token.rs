@@ -196,6 +196,7 @@ fn enterprise_config(args: &TokenArgs) -> Result<EnterpriseConfig, Failure> {
             false,
         )?,
         args.idp_key_file.as_deref(),
+        args.idp_key_id.as_deref(),
         args,
     )?;
     let as_credentials = credentials(
@@ -209,6 +210,7 @@ fn enterprise_config(args: &TokenArgs) -> Result<EnterpriseConfig, Failure> {
             false,
         )?,
         args.as_key_file.as_deref(),
+        args.as_key_id.as_deref(),
         args,
     )?;
     let idp = match (&args.idp_issuer, &args.idp_token_endpoint) {
@@ -261,6 +263,7 @@ fn credentials(
     method: Option<AuthMethod>,
     secret: Option<SecretSource>,
     key_file: Option<&str>,
+    key_id: Option<&str>,
     args: &TokenArgs,
 ) -> Result<ClientCredentials, Failure> {
     let client_id =
@@ -291,7 +294,7 @@ fn credentials(
             let pem = std::fs::read(path)
                 .map_err(|e| Failure::Usage(format!("{side}: cannot read {path}: {e}")))?;
             let alg = args.key_alg.as_deref().unwrap_or("ES256");
-            let kid = args.key_id.clone().unwrap_or_else(|| client_id.to_owned());
+            let kid = key_id.unwrap_or(client_id).to_owned();
             let key = SigningKey::from_pem(&pem, alg, kid)
                 .map_err(|e| Failure::Usage(format!("{side}: key {path}: {e}")))?;
             ClientAuth::PrivateKeyJwt(PrivateKeyJwt::new(

@@ -318,7 +318,7 @@ fn private_key_jwt_signs_with_the_pem_key_file_on_each_side() {
             .subject_file(xaa)
             .args([format!("--{side}-key-file")])
             .args([key_file.clone()])
-            .args(["--key-id", "test-kid"])
+            .args([format!("--{side}-key-id"), "test-kid".to_owned()])
             .run()
             .expect_code(EXIT_DENIED);
         assert!(run.stderr.contains("invalid_client"), "{run}");
@@ -347,19 +347,53 @@ fn private_key_jwt_signs_with_the_pem_key_file_on_each_side() {
     }
 }
 
-/// The full private_key_jwt success path needs the kit client's private key as PEM.
+/// The full private_key_jwt success path on both sides, with the kit clients' own keys as PEM
+/// files.
 #[test]
-#[ignore = "GAP: the testkit's private_key_jwt client key cannot be written to a PEM file: \
-            ClientRegistration::key() gives an xaa::jose::SigningKey, which has no PEM/PKCS#8 \
-            export, and the kit cannot register a caller-supplied key"]
-fn private_key_jwt_with_the_kit_client_key() {
+fn private_key_jwt_with_the_kit_client_keys() {
     let kit = kit(Options::new()
         .idp_client_auth(ClientAuthMethod::PrivateKeyJwt)
         .as_client_auth(ClientAuthMethod::PrivateKeyJwt));
-    let _key = kit
+    let setup = Setup::new(&kit);
+    let idp_key = kit
+        .idp_client()
+        .key()
+        .expect("a private_key_jwt registration")
+        .clone();
+    let as_key = kit
         .as_client()
         .key()
         .expect("a private_key_jwt registration")
         .clone();
-    panic!("no way to export the kit's client key to PEM for --idp-key-file/--as-key-file");
+    let idp_file = setup.dir.write("idp-key.pem", idp_key.expose_private_pem());
+    let as_file = setup.dir.write("as-key.pem", as_key.expose_private_pem());
+    let kid = |key: &xaa::jose::SigningKey| key.public_jwk().kid.clone().expect("a kid");
+    let xaa = setup
+        .subject_file(setup.bare())
+        .args(["--idp-key-file"])
+        .args([idp_file])
+        .args(["--as-key-file"])
+        .args([as_file])
+        .args([
+            "--idp-key-id".to_owned(),
+            kid(&idp_key),
+            "--as-key-id".to_owned(),
+            kid(&as_key),
+        ])
+        .secrets(vec![
+            idp_key.expose_private_pem().to_owned(),
+            as_key.expose_private_pem().to_owned(),
+        ]);
+    let run = xaa.run().expect_code(0);
+    let token = run.stdout.trim();
+    assert!(kit.access_token_info(token).is_some(), "{run}");
+    for server in [Server::Idp, Server::AuthorizationServer] {
+        let request = kit
+            .token_requests()
+            .into_iter()
+            .find(|request| request.server == server)
+            .expect("a token request to that server");
+        let presented = request.credentials.expect("credentials presented");
+        assert_eq!(presented.method_name(), "private_key_jwt");
+    }
 }

@@ -349,12 +349,12 @@ impl TokenCache {
         }
     }
 
-    /// Removes the entry holding `token`, wherever it is cached; returns its key.
-    pub fn remove_token(&mut self, token: &AccessToken) -> Option<CacheKey> {
+    /// Removes the entry of `principal` holding `token`, under whatever key; returns the key.
+    pub fn remove_token(&mut self, principal: &Principal, token: &AccessToken) -> Option<CacheKey> {
         let key = self
             .entries
             .iter()
-            .find(|(_, cached)| cached.access_token == *token)
+            .find(|(key, cached)| key.principal() == principal && cached.access_token == *token)
             .map(|(key, _)| key.clone())?;
         self.entries.remove(&key);
         Some(key)

@@ -678,3 +678,8 @@ fn generate_corpus() {
         fs::write(dir.join(format!("seed-{name}")), bytes).expect("write a seed");
     }
 }
+
+#[test]
+fn regression_first_401_after_drop() {
+    regression("authorizer", "regression-first-401-after-drop");
+}

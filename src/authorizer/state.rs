@@ -437,7 +437,7 @@ impl Authorizer {
                         error: challenge.and_then(|c| c.error.map(OAuthError::new)),
                     });
                 }
-                if self.drop_token(&mut state, used) {
+                if self.drop_token(&mut state, &user.principal, used) {
                     state.refused.insert(key);
                 }
                 tracing::debug!(
@@ -495,12 +495,12 @@ impl Authorizer {
         }
     }
 
-    /// Drops `used` from the cache when it is still cached, under whatever key (the discovery
-    /// that keyed it may be gone already). Returns whether it was: a 401 for a token already
-    /// replaced (or already dropped by a concurrent 401) must not mark the next token as the
-    /// one retry (decisions.md D18).
-    fn drop_token(&self, state: &mut State, used: &AccessToken) -> bool {
-        match state.cache.remove_token(used) {
+    /// Drops `used` from the user's cached tokens, under whatever key (the discovery that
+    /// keyed it may be gone already). Returns whether it was there: a 401 for a token already
+    /// replaced (or already dropped by a concurrent 401), or not the user's, must not mark the
+    /// user's next token as the one retry (decisions.md D18).
+    fn drop_token(&self, state: &mut State, principal: &Principal, used: &AccessToken) -> bool {
+        match state.cache.remove_token(principal, used) {
             Some(cache_key) => {
                 self.shared.store.remove(&cache_key);
                 true

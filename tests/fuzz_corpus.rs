@@ -683,3 +683,8 @@ fn generate_corpus() {
 fn regression_first_401_after_drop() {
     regression("authorizer", "regression-first-401-after-drop");
 }
+
+#[test]
+fn regression_first_401_second() {
+    regression("authorizer", "regression-first-401-second");
+}

@@ -437,7 +437,7 @@ impl Authorizer {
                         error: challenge.and_then(|c| c.error.map(OAuthError::new)),
                     });
                 }
-                if self.drop_token(&mut state, &user.principal, used) {
+                if self.drop_token(&mut state, &key, used) {
                     state.refused.insert(key);
                 }
                 tracing::debug!(
@@ -496,14 +496,15 @@ impl Authorizer {
     }
 
     /// Drops `used` from the user's cached tokens, under whatever key (the discovery that
-    /// keyed it may be gone already). Returns whether it was there: a 401 for a token already
-    /// replaced (or already dropped by a concurrent 401), or not the user's, must not mark the
-    /// user's next token as the one retry (decisions.md D18).
-    fn drop_token(&self, state: &mut State, principal: &Principal, used: &AccessToken) -> bool {
-        match state.cache.remove_token(principal, used) {
+    /// keyed it may be gone already). Returns whether it was the user's current token for the
+    /// scope now required: a 401 for a token already replaced (by a refresh, a concurrent 401
+    /// or a step-up to another scope), or not the user's, must not mark the user's next token
+    /// as the one retry (decisions.md D18).
+    fn drop_token(&self, state: &mut State, key: &FlightKey, used: &AccessToken) -> bool {
+        match state.cache.remove_token(&key.0, used) {
             Some(cache_key) => {
                 self.shared.store.remove(&cache_key);
-                true
+                cache_key.scope() == &key.1
             }
             None => false,
         }

@@ -531,12 +531,14 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same request could help: never for the fail-closed codes of
-    /// decisions.md D16, never for spec violations.
+    /// Whether the error ends the attempt for good: the fail-closed codes of decisions.md D16,
+    /// spec violations and refusals. A transport failure, a 5xx and the other OAuth codes may
+    /// be worth a later retry.
     pub fn is_fail_closed(&self) -> bool {
         match self {
             Self::OAuth { error, .. } => error.code.is_fail_closed(),
             Self::UnexpectedStatus { status, .. } => *status < 500,
+            Self::Transport { .. } => false,
             _ => true,
         }
     }

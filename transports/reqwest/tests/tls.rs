@@ -2,6 +2,7 @@
 //! and rustls never needs (or gets) a process-wide crypto provider.
 #![cfg(feature = "rustls")]
 
+#[path = "../../tests-shared/loopback.rs"]
 mod support;
 
 use std::io::Write;

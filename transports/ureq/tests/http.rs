@@ -1,6 +1,7 @@
 //! The client against tiny loopback servers: conversion, redirects, error statuses, the body
 //! cap, the timeout and the address guard.
 
+#[path = "../../tests-shared/loopback.rs"]
 mod support;
 
 use std::sync::Arc;

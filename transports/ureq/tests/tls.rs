@@ -1,6 +1,7 @@
 //! TLS with a CA generated here: the caller's root is trusted, Mozilla's alone are not enough,
 //! and rustls never needs (or gets) a process-wide crypto provider.
 
+#[path = "../../tests-shared/loopback.rs"]
 mod support;
 
 use std::io::Write;

@@ -1,5 +1,6 @@
 //! Benchmarks of the sans-IO core: each public parser on the conformance-shaped documents, and a
-//! whole cold `EnterpriseAuth` flow from the MCP server URL with canned responses (no I/O).
+//! whole cold `EnterpriseAuth` flow from the MCP server URL and a warm one from a cached
+//! discovery (the two token requests), with canned responses (no I/O).
 //!
 //! ```text
 //! cargo bench --bench core -- --warm-up-time 1 --measurement-time 3
@@ -153,13 +154,23 @@ fn config() -> EnterpriseConfig {
     )
 }
 
-/// Runs one cold flow to its access token, answering outstanding requests first in, first out.
+/// Runs one cold flow to its access token.
 fn cold_flow(
     config: EnterpriseConfig,
     responses: &[(&'static str, HttpResponse)],
     outstanding: &mut Vec<(TransmitId, usize)>,
 ) -> xaa::Authorization {
-    let mut flow = EnterpriseAuth::new(config, Start::ServerUrl(MCP.into())).expect("config");
+    run_flow(config, Start::ServerUrl(MCP.into()), responses, outstanding)
+}
+
+/// Runs one flow to its access token, answering outstanding requests first in, first out.
+fn run_flow(
+    config: EnterpriseConfig,
+    start: Start,
+    responses: &[(&'static str, HttpResponse)],
+    outstanding: &mut Vec<(TransmitId, usize)>,
+) -> xaa::Authorization {
+    let mut flow = EnterpriseAuth::new(config, start).expect("config");
     outstanding.clear();
     let mut next = 0;
     loop {
@@ -227,6 +238,22 @@ fn flows(c: &mut Criterion) {
 
     c.bench_function("flow/cold_from_server_url", |b| {
         b.iter(|| cold_flow(config.clone(), black_box(&responses), &mut outstanding))
+    });
+
+    // The warm exchange: both token requests from a cached discovery (decisions.md D20).
+    let discovery = auth.discovery;
+    let warm = || Start::Cached(discovery.clone());
+    let again = run_flow(config.clone(), warm(), &responses, &mut outstanding);
+    assert_eq!(again.access_token.expose_secret(), "at-0123456789");
+    c.bench_function("flow/warm_from_cached_discovery", |b| {
+        b.iter(|| {
+            run_flow(
+                config.clone(),
+                warm(),
+                black_box(&responses),
+                &mut outstanding,
+            )
+        })
     });
 }
 

@@ -6,14 +6,59 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::secret::ClientSecret;
 
-/// Encodes name-value pairs as a form body.
+/// Encodes name-value pairs as a form body (the WHATWG URL standard's
+/// `application/x-www-form-urlencoded` serializer, which RFC 6749 appendix B refers to).
 pub fn encode(pairs: &[(&str, &str)]) -> Vec<u8> {
-    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in pairs {
-        serializer.append_pair(name, value);
+    // Tokens are long and need no escaping: sized once, copied in runs.
+    let size: usize = pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut body = Vec::with_capacity(size + size / 8);
+    for (index, (name, value)) in pairs.iter().enumerate() {
+        if index > 0 {
+            body.push(b'&');
+        }
+        append_encoded(&mut body, name);
+        body.push(b'=');
+        append_encoded(&mut body, value);
     }
-    serializer.finish().into_bytes()
+    body
 }
+
+/// Appends `text` form-urlencoded: ASCII alphanumerics and `*-._` as they are, a space as `+`,
+/// every other byte of its UTF-8 as `%XX` (upper-case hex).
+fn append_encoded(body: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = text.as_bytes();
+    let mut run_start = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if UNESCAPED[usize::from(byte)] {
+            continue;
+        }
+        body.extend_from_slice(&bytes[run_start..index]);
+        if byte == b' ' {
+            body.push(b'+');
+        } else {
+            body.extend_from_slice(&[
+                b'%',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 15)],
+            ]);
+        }
+        run_start = index + 1;
+    }
+    body.extend_from_slice(&bytes[run_start..]);
+}
+
+/// The bytes the form-urlencoded serializer leaves as they are.
+static UNESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+        byte += 1;
+    }
+    table
+};
 
 /// Decodes a form body into its pairs, in order, duplicates kept.
 pub fn decode(body: &[u8]) -> Vec<(String, String)> {
@@ -77,6 +122,42 @@ pub fn parse_basic_authorization(value: &str) -> Option<(String, ClientSecret)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference serializer this encoder must agree with byte for byte.
+    fn reference(pairs: &[(&str, &str)]) -> Vec<u8> {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in pairs {
+            serializer.append_pair(name, value);
+        }
+        serializer.finish().into_bytes()
+    }
+
+    #[test]
+    fn encodes_as_the_whatwg_serializer_does() {
+        let every_ascii: String = (0u8..128).map(char::from).collect();
+        let cases: &[&[(&str, &str)]] = &[
+            &[],
+            &[("", "")],
+            &[("a", "b")],
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("x", "a b+c&d=e"),
+            ],
+            &[("s", "caf\u{e9} \u{1f600} %41 *-._~!'()")],
+            &[("all", &every_ascii), ("tail", "z")],
+        ];
+        for pairs in cases {
+            assert_eq!(encode(pairs), reference(pairs), "{pairs:?}");
+        }
+    }
+
+    quickcheck::quickcheck! {
+        fn agrees_with_the_reference(pairs: Vec<(String, String)>) -> bool {
+            let borrowed: Vec<(&str, &str)> =
+                pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            encode(&borrowed) == reference(&borrowed)
+        }
+    }
 
     #[test]
     fn basic_form_encodes_before_base64() {

@@ -12,6 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::constants::ID_JAG_TYP;
+use crate::error::sanitize;
+use crate::members::{self, Member, MembersError};
 
 /// Largest token accepted for peeking, in bytes.
 pub const MAX_JWT_BYTES: usize = 64 * 1024;
@@ -41,6 +43,9 @@ pub enum JwtError {
     /// The header or payload is not a JSON object.
     #[error("header or payload is not a JSON object")]
     Json,
+    /// The header or payload names a member twice (RFC 7519 section 4); the name, sanitized.
+    #[error("member `{0}` appears twice in the header or payload")]
+    DuplicateMember(String),
     /// An encrypted token cannot be peeked.
     #[error("the token is encrypted (JWE)")]
     Encrypted,
@@ -51,21 +56,45 @@ pub fn shape(token: &str) -> Result<JwtShape, JwtError> {
     if token.len() > MAX_JWT_BYTES {
         return Err(JwtError::TooLong);
     }
-    let segments: Vec<&str> = token.split('.').collect();
-    let base64url = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    if !segments.iter().all(|s| base64url(s)) {
-        return Err(JwtError::Malformed);
+    // One pass over the bytes, no allocation: this runs on every token the client handles.
+    let mut segments = 0usize;
+    let mut empty = [false; 5];
+    let mut length = 0usize;
+    for byte in token.bytes() {
+        if BASE64URL[usize::from(byte)] {
+            length += 1;
+        } else if byte == b'.' {
+            if let Some(slot) = empty.get_mut(segments) {
+                *slot = length == 0;
+            }
+            segments += 1;
+            length = 0;
+        } else {
+            return Err(JwtError::Malformed);
+        }
     }
-    match segments.len() {
-        3 if !segments[0].is_empty() && !segments[1].is_empty() => Ok(JwtShape::Jws),
+    if let Some(slot) = empty.get_mut(segments) {
+        *slot = length == 0;
+    }
+    match segments + 1 {
+        3 if !empty[0] && !empty[1] => Ok(JwtShape::Jws),
         // A JWE's encrypted key is empty for direct encryption (RFC 7516 section 7.1).
-        5 if !segments[0].is_empty() && !segments[3].is_empty() => Ok(JwtShape::Jwe),
+        5 if !empty[0] && !empty[3] => Ok(JwtShape::Jwe),
         _ => Err(JwtError::Malformed),
     }
 }
+
+/// The base64url alphabet (RFC 4648 section 5), without padding.
+static BASE64URL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        byte += 1;
+    }
+    table
+};
 
 /// Header and claims of a JWS, decoded but **not verified**.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,24 +125,51 @@ impl PeekedJwt {
 
 /// Decodes the header and claims of a compact JWS without verifying it.
 pub fn peek(token: &str) -> Result<PeekedJwt, JwtError> {
+    let (header, claims) = jws_segments(token)?;
+    Ok(PeekedJwt {
+        header: decode_object(header)?,
+        claims: decode_object(claims)?,
+    })
+}
+
+/// The header and payload segments of a compact JWS, still base64url-encoded.
+pub(crate) fn jws_segments(token: &str) -> Result<(&str, &str), JwtError> {
     if shape(token)? == JwtShape::Jwe {
         return Err(JwtError::Encrypted);
     }
     let mut segments = token.split('.');
-    let header = decode_object(segments.next().unwrap_or_default())?;
-    let claims = decode_object(segments.next().unwrap_or_default())?;
-    Ok(PeekedJwt { header, claims })
+    let header = segments.next().unwrap_or_default();
+    let payload = segments.next().unwrap_or_default();
+    Ok((header, payload))
 }
 
-/// Decodes one base64url segment holding a JSON object.
-pub fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
-    let bytes = URL_SAFE_NO_PAD
+/// The JSON bytes of one base64url segment.
+pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
+    URL_SAFE_NO_PAD
         .decode(segment)
-        .map_err(|_| JwtError::Base64)?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(JwtError::Json),
-    }
+        .map_err(|_| JwtError::Base64)
+}
+
+/// Decodes one base64url segment holding a JSON object. A member name that appears twice is
+/// refused (RFC 7519 section 4 allows refusing or keeping the last; see `crate::members`).
+pub fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
+    let bytes = decode_segment(segment)?;
+    crate::wire::parse_object(&bytes).map_err(|violation| match violation {
+        crate::Violation::DuplicateField(name) => JwtError::DuplicateMember(name),
+        _ => JwtError::Json,
+    })
+}
+
+/// The members `names` of a decoded segment's JSON object, read in one pass without building
+/// a map.
+pub(crate) fn read_members<'a, const N: usize>(
+    json: &'a [u8],
+    names: [&str; N],
+) -> Result<[Member<'a>; N], JwtError> {
+    members::read(json, names).map_err(|error| match error {
+        MembersError::Duplicate(name) => JwtError::DuplicateMember(sanitize(&name)),
+        MembersError::NotAnObject => JwtError::Json,
+    })
 }
 
 /// Base64url (no padding) of a JSON value, as JWS segments are encoded.
@@ -208,6 +264,26 @@ mod tests {
         assert_eq!(peek("a..c.d.e"), Err(JwtError::Encrypted));
         assert_eq!(peek("e30.bm90anNvbg.c"), Err(JwtError::Json));
         assert_eq!(peek("e30.!!.c"), Err(JwtError::Malformed));
+        assert_eq!(shape("a.b.c.d.e.f"), Err(JwtError::Malformed));
+        assert_eq!(shape("a.b.c.d."), Ok(JwtShape::Jwe), "an empty tag segment");
+        assert_eq!(
+            shape("a.b.c..e"),
+            Err(JwtError::Malformed),
+            "empty ciphertext"
+        );
+        assert_eq!(shape(""), Err(JwtError::Malformed));
+        assert_eq!(shape("...."), Err(JwtError::Malformed));
+    }
+
+    #[test]
+    fn duplicate_members_are_refused() {
+        // {"a":1,"a":2}
+        let duplicated = URL_SAFE_NO_PAD.encode(br#"{"a":1,"a":2}"#);
+        let token = format!("e30.{duplicated}.c2ln");
+        let twice = Some(JwtError::DuplicateMember("a".into()));
+        assert_eq!(peek(&token).err(), twice);
+        let json = decode_segment(&duplicated).expect("base64url");
+        assert_eq!(read_members(&json, ["b"]).err(), twice);
     }
 
     #[test]

@@ -132,6 +132,7 @@ pub mod grant;
 #[cfg(feature = "jwt")]
 pub mod jose;
 pub mod jwt;
+mod members;
 mod scope;
 mod secret;
 pub mod server;

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::{ErrorCode, OAuthError, sanitize};
+use crate::members::{self, Member, MembersError};
 use crate::{Error, HttpRequest, HttpResponse, Policy, Purpose, Violation};
 
 /// `Content-Type` of form bodies.
@@ -91,6 +92,34 @@ pub(crate) fn json_object(
     }
     is_json_content_type(response)?;
     parse_object(body)
+}
+
+/// The members `names` of a JSON response body, after the same checks as [`json_object`], read
+/// in one pass without building a map.
+pub(crate) fn json_members<'a, const N: usize>(
+    response: &'a HttpResponse,
+    policy: &Policy,
+    names: [&str; N],
+) -> Result<[Member<'a>; N], Violation> {
+    let body = response.body();
+    if body.len() > policy.max_body_bytes {
+        return Err(Violation::BodyTooLarge {
+            limit: policy.max_body_bytes,
+        });
+    }
+    is_json_content_type(response)?;
+    read_members(body, names)
+}
+
+/// [`members::read`] with this module's violations.
+pub(crate) fn read_members<'a, const N: usize>(
+    body: &'a [u8],
+    names: [&str; N],
+) -> Result<[Member<'a>; N], Violation> {
+    members::read(body, names).map_err(|error| match error {
+        MembersError::Duplicate(name) => Violation::DuplicateField(sanitize(&name)),
+        MembersError::NotAnObject => Violation::NotJson,
+    })
 }
 
 /// Parses a JSON object, refusing duplicate members at the top level.
@@ -216,16 +245,68 @@ pub(crate) fn cache_lifetime(response: &HttpResponse) -> Option<Duration> {
     lifetime
 }
 
+/// A member as the field checks see it, whether it was read into a map or by
+/// `members::read`: the checks are written once for both.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Field<'a> {
+    /// Not in the object.
+    Absent,
+    /// `null`.
+    Null,
+    /// A string.
+    Text(&'a str),
+    /// A number, as a non-negative integer when it is one (fractions truncated).
+    Number(Option<u64>),
+    /// Anything else.
+    Other,
+}
+
+impl<'a> Field<'a> {
+    /// The member `field` of a parsed object.
+    pub(crate) fn of(object: &'a Map<String, Value>, field: &str) -> Self {
+        match object.get(field) {
+            None => Self::Absent,
+            Some(Value::Null) => Self::Null,
+            Some(Value::String(text)) => Self::Text(text),
+            Some(number @ Value::Number(_)) => Self::Number(crate::jwt::numeric_date(number)),
+            Some(_) => Self::Other,
+        }
+    }
+
+    /// A member read by `members::read`.
+    pub(crate) fn of_member(member: &'a Member<'_>) -> Self {
+        match member {
+            Member::Absent => Self::Absent,
+            Member::Null => Self::Null,
+            Member::String(text) => Self::Text(text),
+            Member::Number(number) => Self::Number(*number),
+            Member::OneStringArray(_) | Member::Other => Self::Other,
+        }
+    }
+
+    /// Present and not `null`.
+    pub(crate) fn is_given(self) -> bool {
+        !matches!(self, Self::Absent | Self::Null)
+    }
+}
+
 /// A required, non-empty string member.
 pub(crate) fn required_str<'a>(
     object: &'a Map<String, Value>,
     field: &'static str,
 ) -> Result<&'a str, Violation> {
-    match object.get(field) {
-        None | Some(Value::Null) => Err(Violation::MissingField(field)),
-        Some(Value::String(s)) if s.is_empty() => Err(Violation::MissingField(field)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(Violation::InvalidField {
+    required_text(Field::of(object, field), field)
+}
+
+/// A required, non-empty string.
+pub(crate) fn required_text<'a>(
+    value: Field<'a>,
+    field: &'static str,
+) -> Result<&'a str, Violation> {
+    match value {
+        Field::Absent | Field::Null | Field::Text("") => Err(Violation::MissingField(field)),
+        Field::Text(text) => Ok(text),
+        Field::Number(_) | Field::Other => Err(Violation::InvalidField {
             field,
             reason: "not a string".into(),
         }),
@@ -237,10 +318,18 @@ pub(crate) fn optional_str<'a>(
     object: &'a Map<String, Value>,
     field: &'static str,
 ) -> Result<Option<&'a str>, Violation> {
-    match object.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Violation::InvalidField {
+    optional_text(Field::of(object, field), field)
+}
+
+/// An optional string; present with another type is a violation.
+pub(crate) fn optional_text<'a>(
+    value: Field<'a>,
+    field: &'static str,
+) -> Result<Option<&'a str>, Violation> {
+    match value {
+        Field::Absent | Field::Null => Ok(None),
+        Field::Text(text) => Ok(Some(text)),
+        Field::Number(_) | Field::Other => Err(Violation::InvalidField {
             field,
             reason: "not a string".into(),
         }),
@@ -275,26 +364,20 @@ pub(crate) fn optional_str_array(
 
 /// `expires_in` (decisions.md D9): a non-negative integer, or a decimal string of one; above
 /// `policy.max_expires_in` it is refused as absurd. `Ok(None)` when absent.
-pub(crate) fn expires_in(
-    object: &Map<String, Value>,
-    policy: &Policy,
-) -> Result<Option<Duration>, Violation> {
+pub(crate) fn expires_in(value: Field<'_>, policy: &Policy) -> Result<Option<Duration>, Violation> {
     let invalid = |reason: &str| Violation::InvalidField {
         field: "expires_in",
         reason: reason.into(),
     };
-    let seconds = match object.get("expires_in") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
-            (Some(s), _) => s,
-            (None, Some(f)) if f.is_finite() && f >= 0.0 => f as u64,
-            _ => return Err(invalid("negative or not an integer")),
-        },
-        Some(Value::String(s)) => s
+    let seconds = match value {
+        Field::Absent | Field::Null => return Ok(None),
+        Field::Number(Some(seconds)) => seconds,
+        Field::Number(None) => return Err(invalid("negative or not an integer")),
+        Field::Text(text) => text
             .trim()
             .parse::<u64>()
             .map_err(|_| invalid("not a decimal integer"))?,
-        Some(_) => return Err(invalid("not a number")),
+        Field::Other => return Err(invalid("not a number")),
     };
     let lifetime = Duration::from_secs(seconds);
     if lifetime > policy.max_expires_in {
@@ -333,7 +416,10 @@ mod tests {
     #[test]
     fn expires_in_shapes() {
         let policy = Policy::default();
-        let get = |v: Value| expires_in(&object(json!({ "expires_in": v })), &policy);
+        let get = |v: Value| {
+            let object = object(json!({ "expires_in": v }));
+            expires_in(Field::of(&object, "expires_in"), &policy)
+        };
         assert_eq!(get(json!(300)), Ok(Some(Duration::from_secs(300))));
         assert_eq!(get(json!("300")), Ok(Some(Duration::from_secs(300))));
         assert!(get(json!(-1)).is_err());
@@ -341,7 +427,7 @@ mod tests {
         assert!(get(json!(1e300)).is_err());
         assert!(get(json!(u64::MAX)).is_err());
         assert!(get(json!(true)).is_err());
-        assert_eq!(expires_in(&Map::new(), &policy), Ok(None));
+        assert_eq!(expires_in(Field::Absent, &policy), Ok(None));
     }
 
     #[test]

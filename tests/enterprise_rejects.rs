@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use support::*;
 use xaa::constants::{GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE};
 use xaa::grant::SubjectToken;
+use xaa::jwt::encode_segment;
 use xaa::{
     Attempt, Authorization, AuthorizationServer, ClientCredentials, ClientSecret, EnterpriseAuth,
     EnterpriseConfig, Error, ErrorCode, IdToken, IdentityProvider, Purpose, Scope, Start,
@@ -331,6 +332,30 @@ fn bearer_world(
 }
 
 /// An exchange response with the ID-JAG built from `claims`.
+/// A JSON object naming `.0` twice, with the two values, after the valid ID-JAG claims or a
+/// valid header: what a JSON library keeping the first or the last occurrence would misread.
+struct Twice(&'static str, Value, Value);
+
+impl serde::Serialize for Twice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        if self.0 != "typ" {
+            let claims = id_jag_claims();
+            let object = claims.as_object().into_iter().flatten();
+            entries.extend(
+                object
+                    .filter(|(k, _)| *k != self.0)
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+        } else {
+            entries.push(("alg".into(), json!("ES256")));
+        }
+        entries.push((self.0.into(), self.1.clone()));
+        entries.push((self.0.into(), self.2.clone()));
+        serializer.collect_map(entries)
+    }
+}
+
 fn exchange_with_claims(claims: Value) -> Value {
     with(
         exchange_response(),
@@ -1696,6 +1721,34 @@ fn exchange_id_jag_claim_checks() {
             header(json!({"alg": "ES256"})),
             claim("typ", "(none)"),
         ),
+        // RFC 7519 section 4: a JWT naming a member twice is refused, not read as its first or
+        // its last occurrence.
+        exchange_case(
+            "aud named twice, the second another server's",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(format!(
+                    "{}.{}.c2ln",
+                    encode_segment(&json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"})),
+                    encode_segment(&Twice("aud", json!(AS), json!("https://other.example.com"))),
+                )),
+            ),
+            |e| matches!(exchange_violation(e), Some(Violation::DuplicateField(f)) if f == "aud"),
+        ),
+        exchange_case(
+            "typ named twice in the header",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(format!(
+                    "{}.{}.c2ln",
+                    encode_segment(&Twice("typ", json!("oauth-id-jag+jwt"), json!("JWT"))),
+                    encode_segment(&id_jag_claims()),
+                )),
+            ),
+            |e| matches!(exchange_violation(e), Some(Violation::DuplicateField(f)) if f == "typ"),
+        ),
         exchange_case(
             "typ with another prefix",
             header(json!({"alg": "ES256", "typ": "x-application/oauth-id-jag+jwt"})),
@@ -1718,8 +1771,8 @@ fn exchange_id_jag_claim_checks() {
                 "access_token",
                 json!(format!(
                     "{}.{}.",
-                    xaa::jwt::encode_segment(&json!({"alg": "none", "typ": "oauth-id-jag+jwt"})),
-                    xaa::jwt::encode_segment(&id_jag_claims())
+                    encode_segment(&json!({"alg": "none", "typ": "oauth-id-jag+jwt"})),
+                    encode_segment(&id_jag_claims())
                 )),
             ),
             claim("alg", "none"),

@@ -376,6 +376,27 @@ fn encrypted_and_malformed_tokens_are_refused() {
     id_jag_refused("e30.bm90anNvbg.c2ln", TokenFault::Malformed);
 }
 
+/// RFC 7519 section 4: claim names are unique. A signed ID-JAG naming `aud` twice, this
+/// server first and another after it, is refused whole rather than read either way.
+#[test]
+fn duplicate_claim_names_are_refused_even_when_signed() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use xaa::server::TokenSigner as _;
+    let mut claims = serde_json::to_string(&id_jag_claims()).expect("serializes");
+    claims.pop();
+    claims.push_str(r#","aud":"https://other.example.com"}"#);
+    let header = serde_json::to_vec(&id_jag_header(idp_key())).expect("serializes");
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = idp_key().sign(signing_input.as_bytes()).expect("signs");
+    let token = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature));
+    id_jag_refused(&token, TokenFault::Malformed);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Steps 4 and 5: issuer, key, signature.
 

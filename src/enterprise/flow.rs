@@ -96,7 +96,10 @@ enum Polled<T> {
     Done(T),
 }
 
-fn poll_child<F: Flow>(slot: &mut Option<F>, now: SystemTime) -> Result<Polled<F::Output>, Error> {
+fn poll_child<F: Flow>(
+    slot: &mut Option<Box<F>>,
+    now: SystemTime,
+) -> Result<Polled<F::Output>, Error> {
     let Some(flow) = slot.as_mut() else {
         return Ok(Polled::Idle);
     };
@@ -116,7 +119,7 @@ fn poll_child<F: Flow>(slot: &mut Option<F>, now: SystemTime) -> Result<Polled<F
 }
 
 fn feed<F: Flow>(
-    slot: &mut Option<F>,
+    slot: &mut Option<Box<F>>,
     now: SystemTime,
     id: TransmitId,
     response: HttpResponse,
@@ -145,12 +148,12 @@ pub struct EnterpriseAuth {
     abandoned: Vec<TransmitId>,
     status: Status,
 
-    resource: Option<ResourceDiscovery>,
-    idp_metadata: Option<AuthServerDiscovery>,
-    as_metadata: Option<AuthServerDiscovery>,
-    saml: Option<SamlRefreshExchange>,
-    exchange: Option<TokenExchange>,
-    bearer: Option<JwtBearerGrant>,
+    resource: Option<Box<ResourceDiscovery>>,
+    idp_metadata: Option<Box<AuthServerDiscovery>>,
+    as_metadata: Option<Box<AuthServerDiscovery>>,
+    saml: Option<Box<SamlRefreshExchange>>,
+    exchange: Option<Box<TokenExchange>>,
+    bearer: Option<Box<JwtBearerGrant>>,
 
     found_resource: Option<ResourceDiscovered>,
     /// The chosen authorization server issuer, once known.
@@ -256,11 +259,11 @@ impl EnterpriseAuth {
     }
 
     fn start_resource(&mut self, server_url: &str, start: ResourceStart) -> Result<(), Error> {
-        self.resource = Some(ResourceDiscovery::new(
+        self.resource = Some(Box::new(ResourceDiscovery::new(
             server_url,
             start,
             &self.config.policy,
-        )?);
+        )?));
         Ok(())
     }
 
@@ -327,7 +330,7 @@ impl EnterpriseAuth {
         if let Some(issuer) = self.idp_issuer() {
             let discovery =
                 AuthServerDiscovery::with_guard(issuer, Purpose::IdpMetadata, self.guard.clone())?;
-            self.idp_metadata = Some(discovery);
+            self.idp_metadata = Some(Box::new(discovery));
         }
         Ok(())
     }
@@ -348,11 +351,11 @@ impl EnterpriseAuth {
 
     fn start_as_discovery(&mut self) -> Result<(), Error> {
         if let Some(issuer) = &self.as_issuer {
-            self.as_metadata = Some(AuthServerDiscovery::with_guard(
+            self.as_metadata = Some(Box::new(AuthServerDiscovery::with_guard(
                 issuer,
                 Purpose::AuthorizationServerMetadata,
                 self.guard.clone(),
-            )?);
+            )?));
         }
         Ok(())
     }
@@ -473,7 +476,10 @@ impl EnterpriseAuth {
                 assertion: assertion.clone(),
                 scope: None,
             };
-            self.saml = Some(SamlRefreshExchange::with_guard(request, &self.guard)?);
+            self.saml = Some(Box::new(SamlRefreshExchange::with_guard(
+                request,
+                &self.guard,
+            )?));
         }
         if !self.exchange_started
             && !self.saml_pending
@@ -501,7 +507,7 @@ impl EnterpriseAuth {
                         .client_id
                         .clone(),
                 };
-                self.exchange = Some(TokenExchange::with_guard(request, &self.guard)?);
+                self.exchange = Some(Box::new(TokenExchange::with_guard(request, &self.guard)?));
                 self.exchange_started = true;
             }
         }
@@ -539,7 +545,7 @@ impl EnterpriseAuth {
                 .jwt_bearer_resource
                 .then(|| found.metadata.resource.clone()),
         };
-        self.bearer = Some(JwtBearerGrant::with_guard(request, &self.guard)?);
+        self.bearer = Some(Box::new(JwtBearerGrant::with_guard(request, &self.guard)?));
         self.bearer_started = true;
         Ok(())
     }

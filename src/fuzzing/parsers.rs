@@ -854,6 +854,28 @@ pub fn jwt_peek(data: &[u8]) {
                     None => assert!(!value.is_string()),
                 }
             }
+            // The one-pass member reader the client's checks use agrees with the map.
+            if let Ok((_, payload)) = jwt::jws_segments(token) {
+                let Ok(json) = jwt::decode_segment(payload) else {
+                    panic!("peeked claims that do not decode");
+                };
+                for (name, value) in &peeked.claims {
+                    let Ok([member]) = jwt::read_members(&json, [name.as_str()]) else {
+                        panic!("the member reader refuses claims the map reads");
+                    };
+                    assert_eq!(member.as_str(), value.as_str(), "claim {name}");
+                    assert_eq!(
+                        member.numeric_date(),
+                        peeked.claim_time(name),
+                        "claim {name}"
+                    );
+                    assert_eq!(
+                        member.single_string(),
+                        jwt::single_string(value),
+                        "claim {name}"
+                    );
+                }
+            }
             if let Some(typ) = peeked.header_str("typ") {
                 let lower = typ.to_ascii_lowercase();
                 assert_eq!(
@@ -864,6 +886,16 @@ pub fn jwt_peek(data: &[u8]) {
         }
         Err(jwt::JwtError::Encrypted) => assert_eq!(shape, Ok(JwtShape::Jwe)),
         Err(_) => {}
+    }
+    // The one-pass member reader accepts a segment exactly when the map parser does.
+    if let Ok((header, payload)) = jwt::jws_segments(token) {
+        for segment in [header, payload] {
+            if let Ok(json) = jwt::decode_segment(segment) {
+                let read = jwt::read_members(&json, ["typ", "exp"]);
+                let mapped = jwt::decode_object(segment);
+                assert_eq!(read.is_ok(), mapped.is_ok(), "{read:?} / {mapped:?}");
+            }
+        }
     }
     let subject = SubjectToken::IdToken(IdToken::new(token));
     let _ = subject.expires_at();

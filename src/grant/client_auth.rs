@@ -1,6 +1,7 @@
 //! Client authentication at a token endpoint (RFC 6749 section 2.3, RFC 7523 section 2.2):
 //! `none`, `client_secret_basic`, `client_secret_post` and `private_key_jwt`.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use http::HeaderValue;
@@ -11,27 +12,30 @@ use crate::config::{AssertionAudience, ClientAssertionClaims};
 use crate::constants::CLIENT_ASSERTION_TYPE_JWT_BEARER;
 use crate::{ClientAuth, ClientCredentials, Error, HttpRequest, Purpose, form, wire};
 
-/// A token request's form parameters; values may be secrets and are zeroized on drop.
+/// A token request's form parameters. Values may be secrets: those borrowed stay where their
+/// owner keeps (and zeroizes) them, those made for the request are zeroized on drop.
 #[derive(Default)]
-pub(crate) struct TokenForm {
-    pairs: Vec<(&'static str, String)>,
+pub(crate) struct TokenForm<'a> {
+    pairs: Vec<(&'static str, Cow<'a, str>)>,
 }
 
-impl TokenForm {
-    pub(crate) fn push(&mut self, name: &'static str, value: impl Into<String>) {
+impl<'a> TokenForm<'a> {
+    pub(crate) fn push(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
         self.pairs.push((name, value.into()));
     }
 
     fn encode(&self) -> Vec<u8> {
-        let pairs: Vec<(&str, &str)> = self.pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = self.pairs.iter().map(|(n, v)| (*n, v.as_ref())).collect();
         form::encode(&pairs)
     }
 }
 
-impl Drop for TokenForm {
+impl Drop for TokenForm<'_> {
     fn drop(&mut self) {
         for (_, value) in &mut self.pairs {
-            value.zeroize();
+            if let Cow::Owned(owned) = value {
+                owned.zeroize();
+            }
         }
     }
 }
@@ -46,10 +50,10 @@ pub(crate) struct Endpoint<'a> {
 /// Builds the POST with the client's authentication applied. Credentials go only to this
 /// endpoint: the caller passes the credentials registered at this server and no other
 /// (protocol.md 6 rule 6).
-pub(crate) fn authenticated_post(
+pub(crate) fn authenticated_post<'a>(
     endpoint: &Endpoint<'_>,
-    credentials: &ClientCredentials,
-    mut form: TokenForm,
+    credentials: &'a ClientCredentials,
+    mut form: TokenForm<'a>,
     now: SystemTime,
 ) -> Result<HttpRequest, Error> {
     let mut authorization = None;
@@ -88,7 +92,7 @@ pub(crate) fn authenticated_post(
             })?;
             form.push("client_id", credentials.client_id.as_str());
             form.push("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT_BEARER);
-            form.push("client_assertion", assertion.expose_secret());
+            form.push("client_assertion", assertion.expose_secret().to_owned());
         }
     }
     let mut request = wire::post_form(endpoint.token_endpoint, form.encode());

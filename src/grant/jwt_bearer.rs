@@ -128,8 +128,7 @@ impl TokenStep for BearerStep {
             return Err(wire::token_endpoint_failure(purpose, &response));
         }
         let invalid = |violation| Error::InvalidResponse { purpose, violation };
-        let object = wire::json_object(&response, &self.policy).map_err(invalid)?;
-        let parsed = TokenResponse::from_object(&object, &self.policy).map_err(invalid)?;
+        let parsed = TokenResponse::from_response(&response, &self.policy).map_err(invalid)?;
         // RFC 6750: the scheme name is case-insensitive. DPoP-bound tokens are out of scope.
         if !parsed.token_type.eq_ignore_ascii_case("bearer") {
             return Err(invalid(Violation::TokenType(sanitize(&parsed.token_type))));

@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
-
-use crate::wire::{expires_in, optional_str, parse_object, required_str};
-use crate::{Policy, Scope, Violation};
+use crate::members::Member;
+use crate::wire::{Field, expires_in, json_members, optional_text, read_members, required_text};
+use crate::{HttpResponse, Policy, Scope, Violation};
 
 /// The members of a token response this crate reads. The token is kept as a plain `String`
 /// only until the caller wraps it in the right secret type.
@@ -40,22 +39,48 @@ impl std::fmt::Debug for TokenResponse {
 }
 
 impl TokenResponse {
+    /// The members read, in the order [`TokenResponse::from_members`] takes them.
+    const MEMBERS: [&'static str; 6] = [
+        "access_token",
+        "token_type",
+        "issued_token_type",
+        "expires_in",
+        "scope",
+        "refresh_token",
+    ];
+
     /// Parses a success body.
     pub fn from_json(body: &[u8], policy: &Policy) -> Result<Self, Violation> {
-        Self::from_object(&parse_object(body)?, policy)
+        Self::from_members(&read_members(body, Self::MEMBERS)?, policy)
     }
 
-    pub(crate) fn from_object(
-        object: &Map<String, Value>,
+    /// Parses a success response: body size and `Content-Type` checked first.
+    pub(crate) fn from_response(
+        response: &HttpResponse,
         policy: &Policy,
     ) -> Result<Self, Violation> {
+        Self::from_members(&json_members(response, policy, Self::MEMBERS)?, policy)
+    }
+
+    fn from_members(members: &[Member<'_>; 6], policy: &Policy) -> Result<Self, Violation> {
+        let [
+            access_token,
+            token_type,
+            issued_token_type,
+            expires,
+            scope,
+            refresh_token,
+        ] = members.each_ref().map(Field::of_member);
         Ok(Self {
-            access_token: zeroize::Zeroizing::new(required_str(object, "access_token")?.to_owned()),
-            token_type: required_str(object, "token_type")?.to_owned(),
-            issued_token_type: optional_str(object, "issued_token_type")?.map(str::to_owned),
-            expires_in: expires_in(object, policy)?,
-            scope: optional_str(object, "scope")?.map(Scope::parse),
-            had_refresh_token: object.get("refresh_token").is_some_and(|v| !v.is_null()),
+            access_token: zeroize::Zeroizing::new(
+                required_text(access_token, "access_token")?.to_owned(),
+            ),
+            token_type: required_text(token_type, "token_type")?.to_owned(),
+            issued_token_type: optional_text(issued_token_type, "issued_token_type")?
+                .map(str::to_owned),
+            expires_in: expires_in(expires, policy)?,
+            scope: optional_text(scope, "scope")?.map(Scope::parse),
+            had_refresh_token: refresh_token.is_given(),
         })
     }
 }

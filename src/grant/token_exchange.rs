@@ -16,7 +16,7 @@ use crate::constants::{
 };
 use crate::discovery::UrlGuard;
 use crate::error::sanitize;
-use crate::jwt::{self, JwtShape};
+use crate::jwt::{self, JwtError, JwtShape};
 use crate::wire;
 use crate::{
     ClientCredentials, Error, ErrorCode, HttpRequest, HttpResponse, IdJag, IdToken, Policy,
@@ -56,28 +56,25 @@ impl SubjectToken {
     /// The `exp` of an ID token, peeked without verification; `None` for other kinds (their
     /// expiry is known only through the IdP's errors).
     pub fn expires_at(&self) -> Option<SystemTime> {
-        match self {
-            Self::IdToken(token) => jwt::peek(token.expose_secret())
-                .ok()?
-                .claim_time("exp")
-                .map(jwt::time_from_numeric_date),
-            _ => None,
-        }
+        let Self::IdToken(token) = self else {
+            return None;
+        };
+        let (_, claims) = jwt::jws_segments(token.expose_secret()).ok()?;
+        let claims = jwt::decode_segment(claims).ok()?;
+        let [exp] = jwt::read_members(&claims, ["exp"]).ok()?;
+        exp.numeric_date().map(jwt::time_from_numeric_date)
     }
 
     /// The `iss` and `sub` of an ID token, peeked without verification (decisions.md D19 uses
     /// them as the principal).
     pub fn principal(&self) -> Option<(String, String)> {
-        match self {
-            Self::IdToken(token) => {
-                let peeked = jwt::peek(token.expose_secret()).ok()?;
-                Some((
-                    peeked.claim_str("iss")?.to_owned(),
-                    peeked.claim_str("sub")?.to_owned(),
-                ))
-            }
-            _ => None,
-        }
+        let Self::IdToken(token) = self else {
+            return None;
+        };
+        let (_, claims) = jwt::jws_segments(token.expose_secret()).ok()?;
+        let claims = jwt::decode_segment(claims).ok()?;
+        let [iss, sub] = jwt::read_members(&claims, ["iss", "sub"]).ok()?;
+        Some((iss.as_str()?.to_owned(), sub.as_str()?.to_owned()))
     }
 }
 
@@ -208,8 +205,7 @@ impl TokenStep for ExchangeStep {
             return Err(idp_failure(purpose, &response));
         }
         let invalid = |violation| Error::InvalidResponse { purpose, violation };
-        let object = wire::json_object(&response, &self.policy).map_err(invalid)?;
-        let parsed = TokenResponse::from_object(&object, &self.policy).map_err(invalid)?;
+        let parsed = TokenResponse::from_response(&response, &self.policy).map_err(invalid)?;
         check_exchange_types(&parsed, TOKEN_TYPE_ID_JAG).map_err(invalid)?;
         let scope =
             granted_scope(self.request.scope.as_ref(), parsed.scope.clone()).map_err(invalid)?;
@@ -294,36 +290,46 @@ fn check_id_jag_claims(
         claim,
         found: sanitize(found),
     };
-    let peeked = jwt::peek(token).map_err(|_| Violation::NotAJwt)?;
-    match peeked.header_str("typ") {
+    let unreadable = |error: JwtError| match error {
+        JwtError::DuplicateMember(name) => Violation::DuplicateField(name),
+        _ => Violation::NotAJwt,
+    };
+    let (header, claims) = jwt::jws_segments(token).map_err(unreadable)?;
+    let header = jwt::decode_segment(header).map_err(unreadable)?;
+    let claims = jwt::decode_segment(claims).map_err(unreadable)?;
+    let [typ, alg] = jwt::read_members(&header, ["typ", "alg"]).map_err(unreadable)?;
+    let names = ["aud", "client_id", "resource", "exp", "scope"];
+    let [aud, client_id, resource, exp, scope] =
+        jwt::read_members(&claims, names).map_err(unreadable)?;
+    match typ.as_str() {
         Some(typ) if jwt::is_id_jag_typ(typ) => {}
         other => return Err(claim("typ", other.unwrap_or("(none)"))),
     }
-    match peeked.header_str("alg") {
+    match alg.as_str() {
         Some(alg) if !alg.eq_ignore_ascii_case("none") => {}
         other => return Err(claim("alg", other.unwrap_or("(none)"))),
     }
-    let aud = peeked.claims.get("aud").and_then(jwt::single_string);
+    let aud = aud.single_string();
     if aud != Some(request.audience.as_str()) {
         return Err(claim("aud", aud.unwrap_or("(not one string)")));
     }
-    let client_id = peeked.claim_str("client_id");
+    let client_id = client_id.as_str();
     if client_id != Some(request.authorization_server_client_id.as_str()) {
         return Err(claim("client_id", client_id.unwrap_or("(none)")));
     }
-    if let Some(resource) = peeked.claims.get("resource") {
-        let single = jwt::single_string(resource);
+    if resource.is_present() {
+        let single = resource.single_string();
         if single != Some(request.resource.as_str()) {
             return Err(claim("resource", single.unwrap_or("(not one string)")));
         }
     }
-    let exp = peeked
-        .claim_time("exp")
+    let exp = exp
+        .numeric_date()
         .ok_or_else(|| claim("exp", "(missing or not a number)"))?;
     if jwt::time_from_numeric_date(exp) <= now {
         return Err(claim("exp", "already expired"));
     }
-    let scope = peeked.claim_str("scope").map(Scope::parse);
+    let scope = scope.as_str().map(Scope::parse);
     if let (Some(requested), Some(scope)) = (request.scope.as_ref(), scope.as_ref()) {
         let extra = scope.difference(requested);
         if !extra.is_empty() {
@@ -447,8 +453,7 @@ impl TokenStep for SamlRefreshStep {
             return Err(idp_failure(purpose, &response));
         }
         let invalid = |violation| Error::InvalidResponse { purpose, violation };
-        let object = wire::json_object(&response, &self.policy).map_err(invalid)?;
-        let parsed = TokenResponse::from_object(&object, &self.policy).map_err(invalid)?;
+        let parsed = TokenResponse::from_response(&response, &self.policy).map_err(invalid)?;
         check_exchange_types(&parsed, TOKEN_TYPE_REFRESH_TOKEN).map_err(invalid)?;
         Ok(RefreshToken::new(parsed.access_token.as_str()))
     }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use xaa::{EnterpriseAuth, Start};
-use xaa_testkit::{Endpoint, RecordedRequest, Testkit};
+use xaa_testkit::{Endpoint, RecordedRequest, ReplayMode, Testkit};
 
 use crate::Args;
 use crate::contenders::{BoxError, Contenders};
@@ -39,7 +39,10 @@ impl Case {
             Self::Cold => "xaa cold, from the MCP server URL",
             Self::ColdSpeculative => "xaa cold, speculative PRM (`speculative_resource_metadata`)",
             Self::Warm => "xaa warm refresh (`Start::Cached`)",
-            Self::Resubmit => "xaa warm, D13 re-submission (`Start::Resubmit`)",
+            Self::Resubmit => {
+                "xaa warm, D13 re-submission (`Start::Resubmit`; the server allows identical \
+                 re-submission, D23)"
+            }
             Self::Hot => "xaa hot (`Authorizer::token`, cached token)",
             Self::RmcpWarm => "rmcp 3.11 (endpoints supplied; no discovery)",
         }
@@ -100,6 +103,15 @@ async fn once(
         .discovery
         .clone()
         .ok_or("the target carries no discovery")?;
+    // D13 is an opt-in for authorization servers that accept the same ID-JAG twice (D23); the
+    // kit's default is the EMA profile's strict rule, under which the flow falls back to a
+    // fresh exchange (three POSTs). The mode must be in force when the ID-JAG is first used:
+    // only then does the server keep the token to compare.
+    let replay = match case {
+        Case::Resubmit => ReplayMode::AllowIdenticalResubmission,
+        _ => ReplayMode::Strict,
+    };
+    kit.set_id_jag_replay(replay);
     // Unrecorded preparation: an ID-JAG to re-submit, a cached token for the hot case.
     let id_jag = match case {
         Case::Resubmit => {

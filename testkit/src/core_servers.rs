@@ -117,6 +117,7 @@ impl Parts<'_> {
         }
         let max_lifetime = settings.id_jag_lifetime.max(Duration::from_secs(600));
         config.id_jag_times = TimeRules::default().with_max_lifetime(Some(max_lifetime));
+        config.replay_mode = settings.id_jag_replay;
         let clients =
             ClientRegistry::new().with(identity.as_client.registered(settings.as_client_auth));
         let issuer = Issuer {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use xaa::Scope;
-use xaa::server::ClientAuthMethod;
+use xaa::server::{ClientAuthMethod, ReplayMode};
 
 use crate::Testkit;
 use crate::endpoint::Endpoint;
@@ -73,6 +73,12 @@ impl Testkit {
     pub fn set_as_client_auth(&self, method: ClientAuthMethod) {
         self.shared
             .update(|settings| settings.as_client_auth = method);
+    }
+
+    /// Sets what the authorization server makes of an ID-JAG it has seen (decisions.md D13,
+    /// D23); the `jti`s already seen stay seen.
+    pub fn set_id_jag_replay(&self, mode: ReplayMode) {
+        self.shared.update(|settings| settings.id_jag_replay = mode);
     }
 
     /// Delays every answer of `endpoint` (zero removes the delay).

@@ -75,7 +75,7 @@ pub use recorder::{PresentedCredentials, RecordedRequest};
 pub use tls::TlsIdentity;
 pub use tokens::AccessTokenInfo;
 pub use users::{USERS, email};
-pub use xaa::server::ClientAuthMethod;
+pub use xaa::server::{ClientAuthMethod, ReplayMode};
 
 use crate::serve::Running;
 use crate::state::{ClientKeys, Identity, Listener, Shared, Urls, normalize_path};

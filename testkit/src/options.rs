@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use xaa::Scope;
-use xaa::server::ClientAuthMethod;
+use xaa::server::{ClientAuthMethod, ReplayMode};
 
 use crate::endpoint::Endpoint;
 use crate::faults::Fault;
@@ -84,6 +84,11 @@ pub struct Options {
     /// *Runtime.* How the client authenticates at the authorization server. Default
     /// `client_secret_basic`.
     pub as_client_auth: ClientAuthMethod,
+    /// *Runtime.* What the authorization server makes of an ID-JAG `jti` it has seen
+    /// (decisions.md D23). Default [`ReplayMode::Strict`], as the EMA profile requires;
+    /// [`ReplayMode::AllowIdenticalResubmission`] lets a client re-submit the very same ID-JAG
+    /// (decisions.md D13).
+    pub id_jag_replay: ReplayMode,
     /// *Runtime.* A delay before each endpoint answers.
     pub delays: HashMap<Endpoint, Duration>,
     /// *Runtime.* Faults armed from the start (until cleared).
@@ -107,6 +112,7 @@ impl Default for Options {
             admin_echo_scope: Scope::parse("tools:admin"),
             idp_client_auth: ClientAuthMethod::None,
             as_client_auth: ClientAuthMethod::ClientSecretBasic,
+            id_jag_replay: ReplayMode::Strict,
             delays: HashMap::new(),
             faults: HashMap::new(),
         }

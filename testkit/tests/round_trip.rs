@@ -13,7 +13,7 @@ use xaa::grant::SubjectToken;
 use xaa::{Authorization, EnterpriseAuth, Start};
 use xaa_testkit::{
     ClientAuthMethod, ClientRegistration, Endpoint, Options, PresentedCredentials, RecordedRequest,
-    Server, Testkit,
+    ReplayMode, Server, Testkit,
 };
 
 const METHODS: [ClientAuthMethod; 4] = [
@@ -416,4 +416,41 @@ fn saml_and_refresh_token_subjects() {
         assert_eq!(info.subject, "carol");
     }
     kit.stop();
+}
+
+/// decisions.md D13 against the kit's authorization server: the very same ID-JAG re-submitted
+/// is refused under the EMA profile's strict replay rule (the flow then exchanges afresh: three
+/// POSTs), and accepted with one POST when the server allows identical re-submission (D23; the
+/// mode must be in force when the ID-JAG is first used, since only then is the token kept).
+#[test]
+fn resubmitted_id_jag_under_each_replay_mode() {
+    let kit = Testkit::start(Options::new()).expect("kit");
+    let resubmit_after_a_flow = |kit: &Testkit| {
+        let first = cold_flow(kit, "alice");
+        kit.clear_requests();
+        let config = kit.enterprise_config(SubjectToken::IdToken(kit.id_token("alice")));
+        let start = Start::Resubmit {
+            discovery: first.discovery,
+            id_jag: first.id_jag.expect("an ID-JAG was kept"),
+        };
+        let flow = EnterpriseAuth::new(config, start).expect("flow");
+        common::drive(flow).expect("the re-submission ends in a token");
+        let posts: Vec<Endpoint> = kit
+            .requests()
+            .iter()
+            .filter_map(|request| request.endpoint)
+            .collect();
+        posts
+    };
+    assert_eq!(
+        resubmit_after_a_flow(&kit),
+        [Endpoint::AsToken, Endpoint::IdpToken, Endpoint::AsToken],
+        "strict: refused, then a fresh exchange"
+    );
+    kit.set_id_jag_replay(ReplayMode::AllowIdenticalResubmission);
+    assert_eq!(
+        resubmit_after_a_flow(&kit),
+        [Endpoint::AsToken],
+        "identical re-submission allowed: one POST"
+    );
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use support::*;
 use xaa::grant::SubjectToken;
 use xaa::{
-    AuthorizationServer, ClientCredentials, ClientSecret, EnterpriseAuth, EnterpriseConfig,
+    AuthorizationServer, ClientCredentials, ClientSecret, EnterpriseAuth, EnterpriseConfig, Error,
     IdToken, IdentityProvider, Purpose, Scope, Start,
 };
 
@@ -322,6 +322,47 @@ fn cached_discovery_costs_exactly_two_posts() {
     );
     assert_eq!(rounds, 2);
     assert_eq!(servers.log[0].sorted_form(), expected_exchange_form());
+}
+
+/// The URLs a cold flow checked travel with its discovery as a memo, used only for the very
+/// same strings: a token endpoint changed afterwards is checked in full, and a discovery read
+/// back from storage (no memo) works and equals the original.
+#[test]
+fn a_cached_discovery_never_skips_the_check_of_a_changed_url() {
+    let mut servers = Servers::happy();
+    let flow = EnterpriseAuth::new(config(), Start::ServerUrl(MCP.into())).expect("config");
+    let (first, _) = run(flow, &mut servers, Order::Fifo);
+    let discovery = first.expect("cold flow").discovery;
+
+    let stored = serde_json::to_string(&discovery).expect("serializes");
+    let read_back: xaa::Discovery = serde_json::from_str(&stored).expect("deserializes");
+    assert_eq!(read_back, discovery);
+    let mut servers = Servers::happy();
+    let flow = EnterpriseAuth::new(config(), Start::Cached(read_back)).expect("config");
+    run(flow, &mut servers, Order::Fifo)
+        .0
+        .expect("warm flow from storage");
+
+    let mut tampered = discovery;
+    tampered.authorization_server.token_endpoint = AS_TOKEN.replace("https://", "http://");
+    let mut servers = Servers::happy();
+    let outcome = EnterpriseAuth::new(config(), Start::Cached(tampered))
+        .map(|flow| run(flow, &mut servers, Order::Fifo).0);
+    let error = match outcome {
+        Err(error) | Ok(Err(error)) => error,
+        Ok(Ok(_)) => panic!("an http token endpoint was used"),
+    };
+    assert!(
+        matches!(
+            error,
+            Error::InsecureUrl {
+                purpose: Purpose::JwtBearer,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(servers.count("POST", AS_TOKEN), 0);
 }
 
 #[test]

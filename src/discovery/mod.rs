@@ -3,12 +3,14 @@
 
 mod address_guard;
 mod authorization_server;
+mod checked_urls;
 mod metadata;
 mod resource;
 mod urls;
 
 pub use address_guard::{AddressGuard, PrivateAddressRefused};
 pub use authorization_server::{AuthServerDiscovered, AuthServerDiscovery};
+pub(crate) use checked_urls::CheckedUrls;
 pub(crate) use metadata::DEFAULT_METADATA_LIFETIME;
 pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use resource::{ResourceDiscovered, ResourceDiscovery, ResourceStart};

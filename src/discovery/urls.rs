@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
+use super::checked_urls::{CheckRules, CheckedSet, CheckedUrls};
 use crate::constants::{
     WELL_KNOWN_OAUTH_AUTHORIZATION_SERVER, WELL_KNOWN_OPENID_CONFIGURATION,
     WELL_KNOWN_PROTECTED_RESOURCE,
@@ -21,6 +22,8 @@ pub(crate) struct UrlGuard {
     /// The MCP server URL is itself a private, link-local or loopback IP literal, so such
     /// addresses are the deployment's normal ones (decisions.md D5).
     private_deployment: bool,
+    /// URLs a previous flow checked under the same rules (see `checked_urls`).
+    known: CheckedUrls,
 }
 
 impl UrlGuard {
@@ -32,30 +35,107 @@ impl UrlGuard {
         Self {
             policy: policy.clone(),
             private_deployment,
+            known: CheckedUrls::default(),
         }
     }
 
     /// The guard for a flow that starts at the MCP server `server_url`, and that URL checked:
     /// a server on a private address makes such addresses the deployment's own (D5).
     pub(crate) fn for_server(policy: &Policy, server_url: &str) -> Result<(Self, Url), Error> {
-        let unchecked = Url::parse(server_url).ok();
-        let guard = Self::new(policy, unchecked.as_ref());
-        let server = guard.check(Purpose::ResourceProbe, server_url)?;
+        let parsed = Url::parse(server_url).ok();
+        let guard = Self::new(policy, parsed.as_ref());
+        let server = match parsed {
+            Some(parsed) => guard.check_parsed(Purpose::ResourceProbe, server_url, parsed)?,
+            None => guard.check(Purpose::ResourceProbe, server_url)?,
+        };
         Ok((guard, server))
+    }
+
+    /// [`UrlGuard::for_server`] for a flow started from a discovery: the URLs it checked are
+    /// taken as checked when they were checked under the same rules for the same server.
+    pub(crate) fn for_discovery(
+        policy: &Policy,
+        server_url: &str,
+        known: &CheckedUrls,
+    ) -> Result<(Self, Url), Error> {
+        if let Some(set) = known.set()
+            && set.server_url == server_url
+            && let Some(server) = set.get(server_url)
+        {
+            let guard = Self {
+                policy: policy.clone(),
+                private_deployment: set.rules.private_deployment,
+                known: CheckedUrls::shared(set),
+            };
+            if guard.rules() == set.rules {
+                return Ok((guard, server.clone()));
+            }
+        }
+        Self::for_server(policy, server_url)
     }
 
     pub(crate) fn policy(&self) -> &Policy {
         &self.policy
     }
 
+    /// What a check's outcome depends on besides the URL.
+    fn rules(&self) -> CheckRules {
+        CheckRules {
+            allow_http_loopback: self.policy.allow_http_loopback,
+            allow_private_addresses: self.policy.allow_private_addresses,
+            private_deployment: self.private_deployment,
+        }
+    }
+
+    /// The memo of `urls` (all of which this flow checked), for the discovery a flow hands
+    /// back: the one it started from when that covers them all, else a new one. `None` when
+    /// one of them does not pass (which a finished flow's URLs always do).
+    pub(crate) fn remember<'a>(
+        &self,
+        server_url: &'a str,
+        urls: impl Iterator<Item = &'a str> + Clone,
+    ) -> CheckedUrls {
+        if let Some(set) = self.known.set()
+            && set.rules == self.rules()
+            && set.server_url == server_url
+            && set.covers(urls.clone().chain([server_url]))
+        {
+            return CheckedUrls::shared(set);
+        }
+        let checked: Result<Vec<(String, Url)>, Error> = urls
+            .chain([server_url])
+            .map(|url| Ok((url.to_owned(), self.check(Purpose::ResourceProbe, url)?)))
+            .collect();
+        match checked {
+            Ok(urls) => CheckedUrls::new(CheckedSet {
+                rules: self.rules(),
+                server_url: server_url.to_owned(),
+                urls,
+            }),
+            Err(_) => CheckedUrls::default(),
+        }
+    }
+
     /// Parses and checks a URL a request will be sent to.
     pub(crate) fn check(&self, purpose: Purpose, url: &str) -> Result<Url, Error> {
+        if let Some(known) = self.known.set().and_then(|set| set.get(url)) {
+            return Ok(known.clone());
+        }
+        let parsed = Url::parse(url).map_err(|_| Error::InvalidUrl {
+            purpose,
+            url: sanitize(url),
+            reason: "not an absolute URL",
+        })?;
+        self.check_parsed(purpose, url, parsed)
+    }
+
+    /// Checks `url`, already parsed as `parsed`.
+    fn check_parsed(&self, purpose: Purpose, url: &str, parsed: Url) -> Result<Url, Error> {
         let invalid = |reason| Error::InvalidUrl {
             purpose,
             url: sanitize(url),
             reason,
         };
-        let parsed = Url::parse(url).map_err(|_| invalid("not an absolute URL"))?;
         if parsed.fragment().is_some() {
             return Err(invalid("a fragment is not allowed"));
         }
@@ -224,6 +304,47 @@ pub fn authorization_server_metadata_candidates(issuer: &Url) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The memo of checked URLs is used only under the rules it was made under, for the same
+    /// server and the same strings.
+    #[test]
+    fn checked_urls_are_remembered_only_under_the_same_rules() {
+        let server = "http://127.0.0.1:8080/mcp";
+        let token = "http://127.0.0.1:8081/token";
+        let (loopback, _) = UrlGuard::for_server(&Policy::loopback(), server).expect("loopback");
+        let memo = loopback.remember(server, [token].into_iter());
+        assert!(
+            memo.set()
+                .is_some_and(|set| set.covers([server, token].into_iter()))
+        );
+
+        let (again, parsed) =
+            UrlGuard::for_discovery(&Policy::loopback(), server, &memo).expect("same rules");
+        assert_eq!(parsed.as_str(), server);
+        assert!(again.known.set().is_some(), "the memo is used");
+        assert_eq!(
+            again.check(Purpose::JwtBearer, token).map(String::from),
+            Ok(token.into())
+        );
+        let same = again.remember(server, [token].into_iter());
+        assert!(Arc::ptr_eq(
+            same.set().expect("memo"),
+            memo.set().expect("memo")
+        ));
+
+        // The strict policy refuses the very URLs the memo holds.
+        let strict = UrlGuard::for_discovery(&Policy::default(), server, &memo);
+        assert!(
+            matches!(strict, Err(Error::InsecureUrl { .. })),
+            "{strict:?}"
+        );
+        // Another server URL: the memo is not used.
+        let other = "http://127.0.0.1:9090/mcp";
+        let (guard, _) = UrlGuard::for_discovery(&Policy::loopback(), other, &memo).expect("ok");
+        assert!(guard.known.set().is_none());
+    }
+
+    use std::sync::Arc;
 
     fn url(s: &str) -> Url {
         Url::parse(s).expect("test URL")

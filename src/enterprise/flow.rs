@@ -188,7 +188,12 @@ impl EnterpriseAuth {
                 discovery.server_url.clone()
             }
         };
-        let (guard, _) = UrlGuard::for_server(&config.policy, &server_url)?;
+        let (guard, _) = match &start {
+            Start::Cached(discovery) | Start::Resubmit { discovery, .. } => {
+                UrlGuard::for_discovery(&config.policy, &server_url, &discovery.checked)?
+            }
+            _ => UrlGuard::for_server(&config.policy, &server_url)?,
+        };
         let (subject, saml_pending) = match &config.grant {
             GrantSource::Enterprise { idp, subject } => {
                 let pending = matches!(subject, SubjectToken::Saml2(_))
@@ -652,8 +657,19 @@ impl EnterpriseAuth {
 
     fn finish(&mut self, now: SystemTime) -> Option<Authorization> {
         let access = self.access.take()?;
+        let idp_token_endpoint = self.idp_token_endpoint();
         let found = self.found_resource.take()?;
         let found_as = self.found_as.take()?;
+        let checked = self.guard.remember(
+            &self.server_url,
+            [
+                Some(found_as.metadata.issuer.as_str()),
+                Some(found_as.metadata.token_endpoint.as_str()),
+                idp_token_endpoint.as_deref(),
+            ]
+            .into_iter()
+            .flatten(),
+        );
         let found_idp = self.found_idp.take();
         let fresh_until = self.cached_fresh_until.unwrap_or_else(|| {
             let lifetime = [
@@ -676,6 +692,7 @@ impl EnterpriseAuth {
             idp: found_idp.map(|f| f.metadata),
             scope: self.scope.clone(),
             fresh_until,
+            checked,
         };
         tracing::debug!(
             purpose = "jwt_bearer",

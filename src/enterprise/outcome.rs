@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use crate::discovery::{AuthorizationServerMetadata, ProtectedResourceMetadata};
+use crate::discovery::{AuthorizationServerMetadata, CheckedUrls, ProtectedResourceMetadata};
 use crate::grant::IssuedIdJag;
 use crate::{AccessToken, RefreshToken, Scope};
 
@@ -26,6 +26,10 @@ pub struct Discovery {
     pub scope: Option<Scope>,
     /// Until when the documents may be reused (decisions.md D20), seconds since the epoch.
     pub fresh_until: u64,
+    /// The URLs the flow checked, so the next flow does not parse them again (a memo: not
+    /// serialized, not compared, ignored unless the same URLs meet the same policy).
+    #[serde(skip)]
+    pub(crate) checked: CheckedUrls,
 }
 
 impl Discovery {

@@ -419,6 +419,7 @@ fn cached_discovery(
         idp: idp_metadata,
         scope: None,
         fresh_until: world::unix(now()) + 3600,
+        checked: Default::default(),
     })
 }
 

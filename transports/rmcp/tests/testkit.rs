@@ -105,8 +105,13 @@ async fn cold_connect_runs_the_flow_once_and_declares_the_extension() {
             kit.access_token_info(token).is_some(),
             "a token the kit issued"
         );
+        // rmcp may open its optional SSE stream with a GET at any time after `initialize`;
+        // the kit offers none and answers 405, as Streamable HTTP allows. Whether that GET
+        // has arrived by now is a race, so it is allowed but not required.
+        let optional_stream_refused =
+            request.method == http::Method::GET && request.status.map(|s| s.as_u16()) == Some(405);
         assert!(
-            request.status.is_some_and(|s| s.is_success()),
+            request.status.is_some_and(|s| s.is_success()) || optional_stream_refused,
             "{request:?}"
         );
     }

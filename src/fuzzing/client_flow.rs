@@ -1015,8 +1015,15 @@ fn check_secrets(scenario: &Scenario, record: &Record) {
             // else in the answers or the configuration (a URL served as a token is not).
             let elsewhere = record.served_raw.matches(secret.as_str()).count() > 1
                 || scenario.named.iter().any(|n| n.contains(secret.as_str()));
-            if secret.len() < 16 || elsewhere || sent.after_served <= *served_at || !carries(secret)
-            {
+            // Nor when it is where the request URL begins: a token that reads
+            // `https://as.example.com/` matches every URL built from that issuer, which the
+            // flow derived from a document, not from the token (a token carried in a URL sits
+            // after its origin, and is still traced).
+            let carried = sent.texts.iter().any(|text| {
+                text.contains(secret.as_str())
+                    && !(*text == sent.url && sent.url.starts_with(secret.as_str()))
+            });
+            if secret.len() < 16 || elsewhere || sent.after_served <= *served_at || !carried {
                 continue;
             }
             if *idp {

@@ -184,8 +184,13 @@ pub fn numeric_date(value: &Value) -> Option<u64> {
     if let Some(n) = value.as_u64() {
         return Some(n);
     }
-    let f = value.as_f64()?;
-    (f.is_finite() && f >= 0.0).then(|| f.min(u64::MAX as f64) as u64)
+    seconds_from_float(value.as_f64()?)
+}
+
+/// A JSON number read as a float (a fraction, or beyond `u64`) as NumericDate seconds:
+/// truncated, saturating at `u64::MAX`; `None` when negative or not finite.
+pub(crate) fn seconds_from_float(value: f64) -> Option<u64> {
+    (value.is_finite() && value >= 0.0).then(|| value.min(u64::MAX as f64) as u64)
 }
 
 /// The latest time this crate represents: far beyond any real expiry, and representable on

@@ -197,9 +197,7 @@ impl<'de> Visitor<'de> for MemberVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
-        let seconds =
-            (value.is_finite() && value >= 0.0).then(|| value.min(u64::MAX as f64) as u64);
-        Ok(Member::Number(seconds))
+        Ok(Member::Number(crate::jwt::seconds_from_float(value)))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {

@@ -36,7 +36,7 @@ use xaa::{EnterpriseAuth, Start};
 use xaa_testkit::{Endpoint, Options, Testkit};
 
 use crate::contenders::{BoxError, Contenders, xaa_client};
-use crate::target::Target;
+use crate::target::{TARGET_ENV, Target};
 
 const HELP: &str = "\
 xaa-bench: xaa against rmcp 3.11's auth-enterprise-managed on the testkit's servers.
@@ -56,7 +56,10 @@ OPTIONS:
   --lead-ms N         workload: refresh lead, both contenders (default 1000)
   --no-memory         skip the per-case child processes (peak memory)
   --diag-iterations N rounds of the no-I/O breakdown (default 2000)
-  --case NAME         run one case in this process (what the children do)
+  --case NAME         run one case in this process (what the children do), against the kit
+                      named by XAA_BENCH_TARGET
+  --serve             start the kit, run the discovery, print the XAA_BENCH_TARGET value on
+                      one line and serve until killed: for profiling one case on its own
   -h, --help          this text
 
 The kit's authorization server keeps at most 10,000 ID-JAG jtis, each until its exp + 60 s
@@ -82,6 +85,7 @@ pub(crate) struct Args {
     pub(crate) memory: bool,
     pub(crate) diag_iterations: usize,
     pub(crate) case: Option<String>,
+    pub(crate) serve: bool,
 }
 
 impl Default for Args {
@@ -100,6 +104,7 @@ impl Default for Args {
             memory: true,
             diag_iterations: 2000,
             case: None,
+            serve: false,
         }
     }
 }
@@ -125,6 +130,7 @@ impl Args {
                 "--no-memory" => args.memory = false,
                 "--diag-iterations" => args.diag_iterations = value()?.parse()?,
                 "--case" => args.case = Some(value()?),
+                "--serve" => args.serve = true,
                 other => return Err(format!("unknown option {other}; see --help").into()),
             }
         }
@@ -189,6 +195,7 @@ fn main() -> ExitCode {
     };
     let result = match &args.case {
         Some(case) => child::run(case, &args),
+        None if args.serve => serve(),
         None => parent(&args),
     };
     match result {
@@ -226,16 +233,18 @@ pub(crate) struct Results {
     pub(crate) memory: Vec<child::Report>,
 }
 
-fn parent(args: &Args) -> Result<(), BoxError> {
+/// The kit every case runs against, and the target that names it (with a discovery from one
+/// cold xaa flow run by `client`).
+fn start_kit(
+    runtime: &tokio::runtime::Runtime,
+    client: &xaa_reqwest::Client,
+) -> Result<(Testkit, Target), BoxError> {
     let kit = Testkit::start(Options::default())?;
     // The authorization server remembers each ID-JAG's jti until its exp + 60 s, at most
     // 10 000 at a time (then it answers 503): short-lived ID-JAGs keep a whole run under that.
     kit.set_id_jag_lifetime(ID_JAG_LIFETIME);
     let mut target = Target::from_kit(&kit)?;
-    let runtime = runtime()?;
-
     eprintln!("xaa-bench: discovery (one cold xaa flow)");
-    let client = xaa_client()?;
     let discovery = runtime.block_on(async {
         let flow = EnterpriseAuth::new(
             target.xaa_config(false),
@@ -244,6 +253,24 @@ fn parent(args: &Args) -> Result<(), BoxError> {
         Ok::<_, BoxError>(client.run(flow).await?.discovery)
     })?;
     target.discovery = Some(discovery);
+    Ok((kit, target))
+}
+
+/// `--serve`: the kit alone, for a case run by hand (under a profiler, say) in another process.
+fn serve() -> Result<(), BoxError> {
+    let runtime = runtime()?;
+    let (_kit, target) = start_kit(&runtime, &xaa_client()?)?;
+    println!("{}", serde_json::to_string(&target)?);
+    eprintln!("xaa-bench: serving; pass the line above as {TARGET_ENV} to --case; kill to stop");
+    loop {
+        std::thread::park();
+    }
+}
+
+fn parent(args: &Args) -> Result<(), BoxError> {
+    let runtime = runtime()?;
+    let client = xaa_client()?;
+    let (kit, target) = start_kit(&runtime, &client)?;
     let contenders = Contenders::new(&target, client)?;
 
     let mut passes = Vec::new();

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
+use crate::byte_class::base64url_prefix_len;
 use crate::constants::ID_JAG_TYP;
 use crate::error::sanitize;
 use crate::members::{self, Member, MembersError};
@@ -53,48 +54,57 @@ pub enum JwtError {
 
 /// The shape of a compact JWT, checking only the segment structure.
 pub fn shape(token: &str) -> Result<JwtShape, JwtError> {
-    if token.len() > MAX_JWT_BYTES {
-        return Err(JwtError::TooLong);
-    }
-    // One pass over the bytes, no allocation: this runs on every token the client handles.
-    let mut segments = 0usize;
-    let mut empty = [false; 5];
-    let mut length = 0usize;
-    for byte in token.bytes() {
-        if BASE64URL[usize::from(byte)] {
-            length += 1;
-        } else if byte == b'.' {
-            if let Some(slot) = empty.get_mut(segments) {
-                *slot = length == 0;
-            }
-            segments += 1;
-            length = 0;
-        } else {
-            return Err(JwtError::Malformed);
-        }
-    }
-    if let Some(slot) = empty.get_mut(segments) {
-        *slot = length == 0;
-    }
-    match segments + 1 {
-        3 if !empty[0] && !empty[1] => Ok(JwtShape::Jws),
-        // A JWE's encrypted key is empty for direct encryption (RFC 7516 section 7.1).
-        5 if !empty[0] && !empty[3] => Ok(JwtShape::Jwe),
-        _ => Err(JwtError::Malformed),
-    }
+    Segments::scan(token).map(|segments| segments.shape)
 }
 
-/// The base64url alphabet (RFC 4648 section 5), without padding.
-static BASE64URL: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        let b = byte as u8;
-        table[byte] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-        byte += 1;
+/// A compact JWT's segments, found and checked in one scan: at most five, each in the base64url
+/// alphabet, the first two of a JWS and the first and fourth of a JWE non-empty.
+struct Segments<'a> {
+    shape: JwtShape,
+    /// The first two segments: a JWS's header and payload.
+    header: &'a str,
+    payload: &'a str,
+}
+
+impl<'a> Segments<'a> {
+    fn scan(token: &'a str) -> Result<Self, JwtError> {
+        if token.len() > MAX_JWT_BYTES {
+            return Err(JwtError::TooLong);
+        }
+        // No allocation and one pass: this runs on every token the client handles. The scan of
+        // a segment stops at the first byte outside the alphabet, which must be a dot or the end.
+        let mut bounds = [(0usize, 0usize); 5];
+        let mut count = 0;
+        let mut start = 0;
+        loop {
+            let Some(slot) = bounds.get_mut(count) else {
+                return Err(JwtError::Malformed);
+            };
+            let end = start + base64url_prefix_len(&token.as_bytes()[start..]);
+            *slot = (start, end);
+            count += 1;
+            match token.as_bytes().get(end) {
+                None => break,
+                Some(b'.') => start = end + 1,
+                Some(_) => return Err(JwtError::Malformed),
+            }
+        }
+        let empty = |index: usize| bounds[index].0 == bounds[index].1;
+        let shape = match count {
+            3 if !empty(0) && !empty(1) => JwtShape::Jws,
+            // A JWE's encrypted key is empty for direct encryption (RFC 7516 section 7.1).
+            5 if !empty(0) && !empty(3) => JwtShape::Jwe,
+            _ => return Err(JwtError::Malformed),
+        };
+        // The bounds fall on ASCII bytes (dots, or the alphabet's), so slicing cannot fail.
+        let segment = |index: usize| token.get(bounds[index].0..bounds[index].1).unwrap_or("");
+        Ok(Self {
+            shape,
+            header: segment(0),
+            payload: segment(1),
+        })
     }
-    table
-};
+}
 
 /// Header and claims of a JWS, decoded but **not verified**.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,13 +144,11 @@ pub fn peek(token: &str) -> Result<PeekedJwt, JwtError> {
 
 /// The header and payload segments of a compact JWS, still base64url-encoded.
 pub(crate) fn jws_segments(token: &str) -> Result<(&str, &str), JwtError> {
-    if shape(token)? == JwtShape::Jwe {
+    let segments = Segments::scan(token)?;
+    if segments.shape == JwtShape::Jwe {
         return Err(JwtError::Encrypted);
     }
-    let mut segments = token.split('.');
-    let header = segments.next().unwrap_or_default();
-    let payload = segments.next().unwrap_or_default();
-    Ok((header, payload))
+    Ok((segments.header, segments.payload))
 }
 
 /// The JSON bytes of one base64url segment.
@@ -251,6 +259,45 @@ mod tests {
         let peeked = peek(&token).expect("valid token");
         assert_eq!(peeked.header_str("typ"), Some("oauth-id-jag+jwt"));
         assert_eq!(peeked.claim_time("exp"), Some(5));
+    }
+
+    /// The shape by the definition: split at dots, every segment in the alphabet.
+    fn reference_shape(token: &str) -> Result<JwtShape, JwtError> {
+        let segments: Vec<&str> = token.split('.').collect();
+        let alphabet = |s: &&str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !segments.iter().all(alphabet) {
+            return Err(JwtError::Malformed);
+        }
+        match segments.len() {
+            3 if !segments[0].is_empty() && !segments[1].is_empty() => Ok(JwtShape::Jws),
+            5 if !segments[0].is_empty() && !segments[3].is_empty() => Ok(JwtShape::Jwe),
+            _ => Err(JwtError::Malformed),
+        }
+    }
+
+    quickcheck::quickcheck! {
+        fn shape_agrees_with_the_reference(picks: Vec<(u8, u8)>) -> bool {
+            const ALPHABET: [&str; 8] = ["a", "Z", "0", "-", "_", ".", "=", "é"];
+            let token: String = picks
+                .iter()
+                .map(|&(kind, byte)| match kind % 8 {
+                    0 => ALPHABET[usize::from(byte) % ALPHABET.len()],
+                    1 => ".",
+                    _ => ALPHABET[usize::from(byte) % 5],
+                })
+                .collect();
+            let scanned = Segments::scan(&token);
+            let expected = reference_shape(&token);
+            scanned.as_ref().map(|s| s.shape).map_err(Clone::clone) == expected
+                && scanned.is_ok_and(|s| {
+                    let mut parts = token.split('.');
+                    Some(s.header) == parts.next() && Some(s.payload) == parts.next()
+                })
+                    == (expected == Ok(JwtShape::Jws) || expected == Ok(JwtShape::Jwe))
+        }
     }
 
     #[test]

@@ -116,6 +116,7 @@
 #![deny(missing_docs)]
 
 pub mod authorizer;
+mod byte_class;
 pub mod cache;
 pub mod challenge;
 mod config;
@@ -133,6 +134,7 @@ pub mod grant;
 pub mod jose;
 pub mod jwt;
 mod members;
+mod request_url;
 mod scope;
 mod secret;
 pub mod server;
@@ -149,6 +151,7 @@ pub use enterprise::{
 };
 pub use error::{Attempt, Error, ErrorCode, OAuthError, Unsupported, Violation};
 pub use flow::{Flow, HttpRequest, HttpResponse, Output, Purpose, Transmit, TransmitId};
+pub use request_url::RequestUrl;
 pub use scope::Scope;
 pub use secret::{
     AccessToken, Assertion, ClientSecret, IdJag, IdToken, RefreshToken, SamlAssertion,

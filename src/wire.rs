@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::error::{ErrorCode, OAuthError, sanitize};
 use crate::members::{self, Member, MembersError};
-use crate::{Error, HttpRequest, HttpResponse, Policy, Purpose, Violation};
+use crate::{Error, HttpRequest, HttpResponse, Policy, Purpose, RequestUrl, Violation};
 
 /// `Content-Type` of form bodies.
 pub(crate) const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
@@ -21,7 +21,7 @@ pub(crate) const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
 pub(crate) fn get_json(url: &Url) -> HttpRequest {
     let mut request = HttpRequest::new(Vec::new());
     *request.method_mut() = Method::GET;
-    *request.uri_mut() = to_uri(url);
+    set_url(&mut request, url);
     request
         .headers_mut()
         .insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -32,16 +32,23 @@ pub(crate) fn get_json(url: &Url) -> HttpRequest {
 pub(crate) fn post_form(url: &Url, body: Vec<u8>) -> HttpRequest {
     let mut request = HttpRequest::new(body);
     *request.method_mut() = Method::POST;
-    *request.uri_mut() = to_uri(url);
+    set_url(&mut request, url);
     let headers = request.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(FORM_URLENCODED));
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     request
 }
 
+/// Addresses `request` to a checked URL: its URI, and the URL itself as a [`RequestUrl`]
+/// extension for drivers that would otherwise parse the URI back into a URL.
+pub(crate) fn set_url(request: &mut HttpRequest, url: &Url) {
+    *request.uri_mut() = to_uri(url);
+    request.extensions_mut().insert(RequestUrl::new(url));
+}
+
 /// Converts a checked URL. A `Url` that parsed is always a valid URI, so the fallback is never
 /// taken; it keeps the function total.
-pub(crate) fn to_uri(url: &Url) -> http::Uri {
+fn to_uri(url: &Url) -> http::Uri {
     url.as_str().parse().unwrap_or_default()
 }
 

@@ -301,7 +301,7 @@ impl ResourceDiscovery {
         });
         let mut request = HttpRequest::new(body.to_string().into_bytes());
         *request.method_mut() = Method::POST;
-        *request.uri_mut() = wire::to_uri(&self.server);
+        wire::set_url(&mut request, &self.server);
         let headers = request.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(

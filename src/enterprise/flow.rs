@@ -468,7 +468,7 @@ impl EnterpriseAuth {
         let GrantSource::Enterprise { idp, .. } = &self.config.grant else {
             return self.advance_bearer();
         };
-        let credentials = idp.credentials.clone();
+        // Runs on every poll: the credentials are cloned only for a step that starts.
         if self.saml_pending
             && self.saml.is_none()
             && let (Some(endpoint), Some(SubjectToken::Saml2(assertion))) =
@@ -477,7 +477,7 @@ impl EnterpriseAuth {
             let request = SamlRefreshRequest {
                 token_endpoint: endpoint,
                 idp_issuer: self.idp_issuer().map(str::to_owned),
-                credentials: credentials.clone(),
+                credentials: idp.credentials.clone(),
                 assertion: assertion.clone(),
                 scope: None,
             };
@@ -500,7 +500,7 @@ impl EnterpriseAuth {
                 let request = TokenExchangeRequest {
                     token_endpoint: endpoint,
                     idp_issuer: self.idp_issuer().map(str::to_owned),
-                    credentials,
+                    credentials: idp.credentials.clone(),
                     subject: subject.clone(),
                     audience: found_as.metadata.issuer.clone(),
                     resource: found.metadata.resource.clone(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::Method;
-use xaa::{DriveError, Flow, HttpRequest, HttpResponse, Policy};
+use xaa::{DriveError, Flow, HttpRequest, HttpResponse, Policy, RequestUrl};
 
 use crate::Error;
 use crate::guard::{AddressGuard, GuardedResolver};
@@ -307,9 +307,13 @@ impl Client {
 
 /// The request as reqwest's, with no body at all for an empty GET (no `Content-Length: 0`).
 fn to_reqwest(request: HttpRequest) -> Result<reqwest::Request, Error> {
-    let (parts, body) = request.into_parts();
-    let url = reqwest::Url::parse(&parts.uri.to_string())
-        .map_err(|_| Error::InvalidRequest("the URI is not an absolute URL"))?;
+    let (mut parts, body) = request.into_parts();
+    let url = match parts.extensions.remove::<RequestUrl>() {
+        // The URL the core checked and built the URI from: no second parse.
+        Some(checked) if checked.matches(&parts.uri) => checked.into_url(),
+        _ => reqwest::Url::parse(&parts.uri.to_string())
+            .map_err(|_| Error::InvalidRequest("the URI is not an absolute URL"))?,
+    };
     let mut out = reqwest::Request::new(parts.method, url);
     *out.headers_mut() = parts.headers;
     *out.version_mut() = parts.version;

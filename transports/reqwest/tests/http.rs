@@ -281,3 +281,50 @@ async fn a_failed_flight_reaches_its_waiters_as_a_transport_error() {
         other => panic!("the waiter learns the transport failure, got {other:?}"),
     }
 }
+
+/// The first request of a flow from an MCP server URL: the probe, built by the core.
+fn core_built_probe(server: &str) -> xaa::HttpRequest {
+    let config = xaa::EnterpriseConfig::new(
+        IdentityProvider::issuer("http://127.0.0.1:9", ClientCredentials::public("idp")),
+        SubjectToken::IdToken(IdToken::new("a.b.c")),
+        AuthorizationServer::discovered(ClientCredentials::public("client")),
+    )
+    .policy(Policy::loopback());
+    let mut flow =
+        xaa::EnterpriseAuth::new(config, xaa::Start::ServerUrl(server.into())).expect("flow");
+    match flow.poll_output(SystemTime::now()).expect("poll") {
+        Output::Transmit(transmit) => transmit.request,
+        _ => panic!("the flow starts with a request"),
+    }
+}
+
+#[tokio::test]
+async fn the_checked_url_is_used_only_while_it_is_the_uri() {
+    // As built: the core's checked URL rides along and names the URI's address.
+    let (addr, requests) = serve_once(response("200 OK", &[], b""));
+    let request = core_built_probe(&format!("http://{addr}/mcp"));
+    let checked = request
+        .extensions()
+        .get::<xaa::RequestUrl>()
+        .expect("the core attaches its checked URL");
+    assert!(checked.matches(request.uri()));
+    client().send(request).await.expect("response");
+    let raw = String::from_utf8(requests.recv().expect("request")).expect("utf-8");
+    assert!(raw.starts_with("POST /mcp HTTP/1.1\r\n"), "{raw}");
+
+    // The URI changed after the core built it: the request goes where its URI says, whatever
+    // the stale extension holds.
+    let (elsewhere, moved) = serve_once(response("200 OK", &[], b""));
+    let mut request = core_built_probe(&format!("http://{addr}/mcp"));
+    *request.uri_mut() = format!("http://{elsewhere}/other?x=1")
+        .parse()
+        .expect("URI");
+    client().send(request).await.expect("response");
+    let raw = String::from_utf8(moved.recv().expect("request")).expect("utf-8");
+    assert!(raw.starts_with("POST /other?x=1 HTTP/1.1\r\n"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase()
+            .contains(&format!("host: {elsewhere}\r\n")),
+        "{raw}"
+    );
+}

@@ -344,7 +344,8 @@ fn a_cached_discovery_never_skips_the_check_of_a_changed_url() {
         .expect("warm flow from storage");
 
     let mut tampered = discovery;
-    tampered.authorization_server.token_endpoint = AS_TOKEN.replace("https://", "http://");
+    std::sync::Arc::make_mut(&mut tampered.authorization_server).token_endpoint =
+        AS_TOKEN.replace("https://", "http://");
     let mut servers = Servers::happy();
     let outcome = EnterpriseAuth::new(config(), Start::Cached(tampered))
         .map(|flow| run(flow, &mut servers, Order::Fifo).0);

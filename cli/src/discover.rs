@@ -1,6 +1,7 @@
 //! `xaa discover URL`: the discovery alone, with a diagnosis a person can act on.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{Value, json};
@@ -106,7 +107,7 @@ pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
             findings.push(finding(error));
             // Keep diagnosing with the last document that parsed, if any.
             log.borrow().iter().rev().find_map(|e| {
-                let doc = ProtectedResourceMetadata::from_json(&e.body).ok()?;
+                let doc = ProtectedResourceMetadata::from_json(&e.body).ok()?.into();
                 Some((doc, e.url.clone()))
             })
         }
@@ -200,7 +201,7 @@ fn discover_server(
         }
     };
     match xaa::drive(flow, SystemTime::now, send) {
-        Ok(found) => Some(found.metadata),
+        Ok(found) => Some(Arc::unwrap_or_clone(found.metadata)),
         Err(error) => {
             findings.push(finding(error));
             None

@@ -2,6 +2,7 @@
 //! section 4, protocol.md 2.3): the same algorithm for the MCP authorization server and the IdP.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::metadata::AuthorizationServerMetadata;
@@ -17,7 +18,7 @@ use crate::{Error, Flow, HttpResponse, Output, Policy, Purpose, Transmit, Transm
 pub struct AuthServerDiscovered {
     /// The document; its `issuer` is identical to the one asked for and its `token_endpoint`
     /// passed the URL policy.
-    pub metadata: AuthorizationServerMetadata,
+    pub metadata: Arc<AuthorizationServerMetadata>,
     /// Where it was fetched.
     pub metadata_url: String,
     /// How long it may be reused (decisions.md D20); `None` when the server did not say.
@@ -130,7 +131,7 @@ impl AuthServerDiscovery {
             return Some(Err(error));
         }
         Some(Ok(AuthServerDiscovered {
-            metadata,
+            metadata: Arc::new(metadata),
             metadata_url: url,
             cache_lifetime: cache_lifetime(&response),
         }))

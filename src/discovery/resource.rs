@@ -2,6 +2,7 @@
 //! from the MCP server URL to its validated metadata.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::header::{ACCEPT, CONTENT_TYPE};
@@ -39,7 +40,7 @@ pub enum ResourceStart {
 #[non_exhaustive]
 pub struct ResourceDiscovered {
     /// The document. Its `resource` passed the RFC 9728 section 3.3 identity check.
-    pub metadata: ProtectedResourceMetadata,
+    pub metadata: Arc<ProtectedResourceMetadata>,
     /// Where it was fetched.
     pub metadata_url: String,
     /// The Bearer challenge the MCP server sent, when there was one.
@@ -281,7 +282,7 @@ impl ResourceDiscovery {
         }
         let cache_lifetime = cache_lifetime(&response);
         self.finish(Ok(ResourceDiscovered {
-            metadata,
+            metadata: Arc::new(metadata),
             metadata_url: candidate.url,
             challenge: self.challenge.clone(),
             cache_lifetime,

@@ -1,6 +1,7 @@
 //! What a finished [`EnterpriseAuth`](super::EnterpriseAuth) hands back, and the reusable
 //! discovery result.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::discovery::{AuthorizationServerMetadata, CheckedUrls, ProtectedResourceMetadata};
@@ -14,14 +15,15 @@ use crate::{AccessToken, RefreshToken, Scope};
 pub struct Discovery {
     /// The MCP server URL the flow started from, verbatim.
     pub server_url: String,
-    /// The validated protected-resource metadata.
-    pub resource_metadata: ProtectedResourceMetadata,
+    /// The validated protected-resource metadata (shared: cloning a discovery copies no
+    /// document).
+    pub resource_metadata: Arc<ProtectedResourceMetadata>,
     /// Where it was fetched.
     pub resource_metadata_url: String,
     /// The chosen MCP authorization server's validated metadata.
-    pub authorization_server: AuthorizationServerMetadata,
+    pub authorization_server: Arc<AuthorizationServerMetadata>,
     /// The IdP's validated metadata, when the IdP was configured by issuer.
-    pub idp: Option<AuthorizationServerMetadata>,
+    pub idp: Option<Arc<AuthorizationServerMetadata>>,
     /// The scope selected at discovery time (decisions.md D8).
     pub scope: Option<Scope>,
     /// Until when the documents may be reused (decisions.md D20), seconds since the epoch.

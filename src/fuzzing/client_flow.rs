@@ -413,10 +413,10 @@ fn cached_discovery(
     };
     Some(Discovery {
         server_url: mcp_url.to_owned(),
-        resource_metadata,
+        resource_metadata: resource_metadata.into(),
         resource_metadata_url: pointer.to_owned(),
-        authorization_server,
-        idp: idp_metadata,
+        authorization_server: authorization_server.into(),
+        idp: idp_metadata.map(Into::into),
         scope: None,
         fresh_until: world::unix(now()) + 3600,
         checked: Default::default(),

@@ -72,17 +72,20 @@ pub fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'
 
 /// Percent-encodes with the form-urlencoded rules, as RFC 6749 section 2.3.1 requires for
 /// client ids and secrets before they go into a Basic header.
-fn form_urlencode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 /// The `Authorization` header value for `client_secret_basic` (RFC 6749 section 2.3.1 and
-/// appendix B): `Basic base64(urlencode(id) ":" urlencode(secret))`.
+/// appendix B): `Basic base64(urlencode(id) ":" urlencode(secret))`. The encoded credentials
+/// are built in a buffer sized for the worst case (no reallocation leaves a copy behind) and
+/// zeroized; the caller owns, and should zeroize, the header.
 pub fn basic_authorization(client_id: &str, secret: &ClientSecret) -> String {
-    let mut credentials = form_urlencode(client_id);
-    credentials.push(':');
-    credentials.push_str(&form_urlencode(secret.expose_secret()));
-    let header = format!("Basic {}", STANDARD.encode(credentials.as_bytes()));
+    let secret = secret.expose_secret();
+    let mut credentials = Vec::with_capacity(3 * (client_id.len() + secret.len()) + 1);
+    append_encoded(&mut credentials, client_id);
+    credentials.push(b':');
+    append_encoded(&mut credentials, secret);
+    const SCHEME: &str = "Basic ";
+    let mut header = String::with_capacity(SCHEME.len() + credentials.len().div_ceil(3) * 4);
+    header.push_str(SCHEME);
+    STANDARD.encode_string(&credentials, &mut header);
     zeroize::Zeroize::zeroize(&mut credentials);
     header
 }

@@ -151,6 +151,20 @@ pub(crate) fn jws_segments(token: &str) -> Result<(&str, &str), JwtError> {
     Ok((segments.header, segments.payload))
 }
 
+/// The decoded claims of a JWS, unverified; `None` when the token is not one.
+pub(crate) fn unverified_claims(token: &str) -> Option<Vec<u8>> {
+    let (_, claims) = jws_segments(token).ok()?;
+    decode_segment(claims).ok()
+}
+
+/// The `exp` of a JWS as a NumericDate, unverified; `None` when the token is not a JWS or has
+/// no numeric `exp` (a repeated member counts as none).
+pub(crate) fn unverified_expiry(token: &str) -> Option<u64> {
+    let claims = unverified_claims(token)?;
+    let [exp] = read_members(&claims, ["exp"]).ok()?;
+    exp.numeric_date()
+}
+
 /// The JSON bytes of one base64url segment.
 pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
     URL_SAFE_NO_PAD

@@ -9,28 +9,48 @@ use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 macro_rules! secret_type {
-    ($(#[$meta:meta])* $name:ident) => {
+    ($(#[$meta:meta])* $name:ident $(, derived $memo:ident: $memo_type:ty = $derive:path)?) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
-        pub struct $name(String);
+        #[derive(Clone, Zeroize, ZeroizeOnDrop)]
+        pub struct $name {
+            value: String,
+            $(
+                /// Derived from the value when wrapped; not secret, not compared, not
+                /// serialized.
+                #[zeroize(skip)]
+                $memo: $memo_type,
+            )?
+        }
 
         impl $name {
             /// Wraps a secret value.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
+                let value = value.into();
+                Self {
+                    $($memo: $derive(&value),)?
+                    value,
+                }
             }
 
             /// The secret itself. Every call site is a place where it may leave the process:
             /// keep them few and never log the result.
             pub fn expose_secret(&self) -> &str {
-                &self.0
+                &self.value
             }
 
             /// Whether the value is empty.
             pub fn is_empty(&self) -> bool {
-                self.0.is_empty()
+                self.value.is_empty()
             }
         }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.value == other.value
+            }
+        }
+
+        impl Eq for $name {}
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,19 +60,19 @@ macro_rules! secret_type {
 
         impl From<String> for $name {
             fn from(value: String) -> Self {
-                Self(value)
+                Self::new(value)
             }
         }
 
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(&self.0)
+                serializer.serialize_str(&self.value)
             }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                String::deserialize(deserializer).map(Self)
+                String::deserialize(deserializer).map(Self::new)
             }
         }
     };
@@ -60,8 +80,17 @@ macro_rules! secret_type {
 
 secret_type!(
     /// An OpenID Connect ID token issued by the enterprise IdP: a subject token.
-    IdToken
+    IdToken, derived expiry: Option<u64> = crate::jwt::unverified_expiry
 );
+
+impl IdToken {
+    /// Its `exp` (unverified, seconds since the epoch), read once when the token was wrapped
+    /// and kept with it, clones included: every exchange checks it before sending the token.
+    /// `None` when the token is not a JWS with a numeric `exp`.
+    pub(crate) fn expiry(&self) -> Option<u64> {
+        self.expiry
+    }
+}
 secret_type!(
     /// A SAML 2.0 assertion, base64url-encoded as RFC 8693 section 3 requires: a subject token.
     SamlAssertion
@@ -112,6 +141,22 @@ mod tests {
             format!("{:#?}", Some(token)),
             "Some(\n    AccessToken([redacted]),\n)"
         );
+    }
+
+    #[test]
+    fn an_id_token_carries_its_expiry_outside_its_value() {
+        // {"exp":5} and {"exp":7}, unsigned.
+        let five = IdToken::new("e30.eyJleHAiOjV9.c2ln");
+        assert_eq!(five.expiry(), Some(5));
+        assert_eq!(five.clone().expiry(), Some(5));
+        assert_eq!(IdToken::new("e30.eyJleHAiOjd9.c2ln").expiry(), Some(7));
+        assert_eq!(IdToken::new("not a jwt").expiry(), None);
+        // Not part of the value: serialized as the token alone, and read back from it.
+        let json = serde_json::to_string(&five).expect("serializes");
+        assert_eq!(json, "\"e30.eyJleHAiOjV9.c2ln\"");
+        let read_back: IdToken = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(read_back.expiry(), Some(5));
+        assert_eq!(read_back, five);
     }
 
     #[test]

@@ -56,26 +56,21 @@ impl SubjectToken {
     /// The `exp` of an ID token, peeked without verification; `None` for other kinds (their
     /// expiry is known only through the IdP's errors).
     pub fn expires_at(&self) -> Option<SystemTime> {
-        let claims = self.id_token_claims()?;
-        let [exp] = jwt::read_members(&claims, ["exp"]).ok()?;
-        exp.numeric_date().map(jwt::time_from_numeric_date)
+        let Self::IdToken(token) = self else {
+            return None;
+        };
+        token.expiry().map(jwt::time_from_numeric_date)
     }
 
     /// The `iss` and `sub` of an ID token, peeked without verification (decisions.md D19 uses
     /// them as the principal).
     pub fn principal(&self) -> Option<(String, String)> {
-        let claims = self.id_token_claims()?;
-        let [iss, sub] = jwt::read_members(&claims, ["iss", "sub"]).ok()?;
-        Some((iss.as_str()?.to_owned(), sub.as_str()?.to_owned()))
-    }
-
-    /// The decoded claims JSON of an ID token that is a JWS; `None` otherwise.
-    fn id_token_claims(&self) -> Option<Vec<u8>> {
         let Self::IdToken(token) = self else {
             return None;
         };
-        let (_, claims) = jwt::jws_segments(token.expose_secret()).ok()?;
-        jwt::decode_segment(claims).ok()
+        let claims = jwt::unverified_claims(token.expose_secret())?;
+        let [iss, sub] = jwt::read_members(&claims, ["iss", "sub"]).ok()?;
+        Some((iss.as_str()?.to_owned(), sub.as_str()?.to_owned()))
     }
 }
 

@@ -71,6 +71,33 @@ fn bearer(request: &RecordedRequest) -> Option<&str> {
     request.header("authorization")?.strip_prefix("Bearer ")
 }
 
+/// Waits until the kit has answered rmcp's GET for its optional SSE stream.
+///
+/// rmcp opens that stream once per session, from a background task, after `initialize`
+/// returns: the GET can reach the server after the test's next call, after a revocation or a
+/// fault. It carries the session's token like any request, so if it meets a revoked or
+/// refused token first, it is the request that spends the one re-exchange. The kit offers no
+/// stream and answers 405, which rmcp takes as final (`ServerDoesNotSupportSse`) and the
+/// adapter passes through without a verdict; once that answer is recorded, no background
+/// request is left to race with the test.
+async fn optional_stream_refused(kit: &Testkit) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let refused = kit.requests_to(Endpoint::McpServer).iter().any(|request| {
+            request.method == http::Method::GET && request.status.map(|s| s.as_u16()) == Some(405)
+        });
+        if refused {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rmcp's GET stream was not answered 405: {:?}",
+            kit.requests_to(Endpoint::McpServer)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// The MCP server's `/mcp` requests for a JSON-RPC method.
 fn mcp_calls(kit: &Testkit, method: &str) -> Vec<RecordedRequest> {
     kit.requests_to(Endpoint::McpServer)
@@ -200,6 +227,9 @@ async fn a_revoked_token_gets_one_fresh_exchange_and_the_call_succeeds() {
     let alice = user(&kit, "alice");
     let mcp = connect(&kit, &authorizer, alice.clone()).await;
     assert_eq!(call(&mcp, "echo", "one").await.expect("echo"), "one");
+    // Otherwise rmcp's GET may arrive after the revocation and spend the re-exchange, and the
+    // call below would be sent once, with the fresh token.
+    optional_stream_refused(&kit).await;
 
     let revoked = authorizer.token(&alice).await.expect("the cached token");
     assert!(kit.revoke(revoked.expose_secret()));
@@ -212,11 +242,8 @@ async fn a_revoked_token_gets_one_fresh_exchange_and_the_call_succeeds() {
     assert_eq!(grants(&kit), (2, 2), "exactly one re-exchange");
 
     let calls = mcp_calls(&kit, "tools/call");
-    let statuses: Vec<_> = calls
-        .iter()
-        .filter_map(|r| r.status.map(|s| s.as_u16()))
-        .collect();
-    assert_eq!(statuses, [200, 401, 200]);
+    let statuses: Vec<_> = calls.iter().map(|r| r.status.map(|s| s.as_u16())).collect();
+    assert_eq!(statuses, [Some(200), Some(401), Some(200)]);
     assert_eq!(bearer(&calls[1]), Some(revoked.expose_secret()));
     assert_ne!(bearer(&calls[2]), Some(revoked.expose_secret()));
     mcp.cancel().await.expect("closes");
@@ -228,6 +255,8 @@ async fn a_refused_fresh_token_is_final_and_rmcp_sees_the_challenge() {
     let authorizer = authorizer(config(&kit));
     let mcp = connect(&kit, &authorizer, user(&kit, "alice")).await;
     assert_eq!(grants(&kit), (1, 1));
+    // rmcp's GET is answered before the fault, so only the call meets the 401s.
+    optional_stream_refused(&kit).await;
 
     kit.set_fault(Endpoint::McpServer, Fault::Unauthorized);
     let error = call(&mcp, "echo", "refused")
@@ -238,10 +267,14 @@ async fn a_refused_fresh_token_is_final_and_rmcp_sees_the_challenge() {
         .expect("rmcp's AuthRequired, with the challenge");
     assert!(challenge.contains("resource_metadata="), "{challenge}");
     assert_eq!(grants(&kit), (2, 2), "one re-exchange per token, no more");
-    // rmcp's own background requests (the GET stream) meet the same 401s: whichever request
-    // is refused first spends the one re-exchange, so the call is sent once or twice.
-    let sent = mcp_calls(&kit, "tools/call").len();
-    assert!((1..=2).contains(&sent), "sent {sent} times");
+    let calls = mcp_calls(&kit, "tools/call");
+    let statuses: Vec<_> = calls.iter().map(|r| r.status.map(|s| s.as_u16())).collect();
+    assert_eq!(
+        statuses,
+        [Some(401), Some(401)],
+        "sent with the cached token, then once with a fresh one"
+    );
+    assert_ne!(bearer(&calls[0]), bearer(&calls[1]));
 
     // The server recovers: the next call works (the session was kept).
     kit.clear_fault(Endpoint::McpServer);

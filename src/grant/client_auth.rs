@@ -9,31 +9,51 @@ use http::header::AUTHORIZATION;
 use zeroize::Zeroize;
 
 use crate::config::{AssertionAudience, ClientAssertionClaims};
-use crate::constants::CLIENT_ASSERTION_TYPE_JWT_BEARER;
+use crate::form::{FormConstant, FormValue};
 use crate::{ClientAuth, ClientCredentials, Error, HttpRequest, Purpose, form, wire};
 
 /// A token request's form parameters. Values may be secrets: those borrowed stay where their
 /// owner keeps (and zeroizes) them, those made for the request are zeroized on drop.
 #[derive(Default)]
 pub(crate) struct TokenForm<'a> {
-    pairs: Vec<(&'static str, Cow<'a, str>)>,
+    pairs: Vec<(&'static str, Value<'a>)>,
+}
+
+enum Value<'a> {
+    Text(Cow<'a, str>),
+    Constant(&'static FormConstant),
 }
 
 impl<'a> TokenForm<'a> {
     pub(crate) fn push(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
-        self.pairs.push((name, value.into()));
+        self.pairs.push((name, Value::Text(value.into())));
+    }
+
+    /// A constant of the protocol, copied already encoded.
+    pub(crate) fn push_constant(&mut self, name: &'static str, value: &'static FormConstant) {
+        self.pairs.push((name, Value::Constant(value)));
     }
 
     fn encode(&self) -> Vec<u8> {
-        let pairs: Vec<(&str, &str)> = self.pairs.iter().map(|(n, v)| (*n, v.as_ref())).collect();
-        form::encode(&pairs)
+        let pairs: Vec<(&str, FormValue<'_>)> = self
+            .pairs
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    Value::Text(text) => FormValue::Text(text),
+                    Value::Constant(constant) => FormValue::Constant(constant),
+                };
+                (*name, value)
+            })
+            .collect();
+        form::encode_values(&pairs)
     }
 }
 
 impl Drop for TokenForm<'_> {
     fn drop(&mut self) {
         for (_, value) in &mut self.pairs {
-            if let Cow::Owned(owned) = value {
+            if let Value::Text(Cow::Owned(owned)) = value {
                 owned.zeroize();
             }
         }
@@ -91,7 +111,7 @@ pub(crate) fn authenticated_post<'a>(
                 reason: e.0,
             })?;
             form.push("client_id", credentials.client_id.as_str());
-            form.push("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT_BEARER);
+            form.push_constant("client_assertion_type", &form::CLIENT_ASSERTION_JWT_BEARER);
             form.push("client_assertion", assertion.expose_secret().to_owned());
         }
     }

@@ -10,9 +10,9 @@ use url::Url;
 use super::client_auth::{Endpoint, TokenForm, authenticated_post};
 use super::response::{TokenResponse, granted_scope};
 use super::single::{Single, TokenStep, single_flow};
-use crate::constants::GRANT_TYPE_JWT_BEARER;
 use crate::discovery::UrlGuard;
 use crate::error::sanitize;
+use crate::form;
 use crate::wire;
 use crate::{
     AccessToken, ClientCredentials, Error, HttpRequest, HttpResponse, Policy, Purpose, Scope,
@@ -102,7 +102,7 @@ impl TokenStep for BearerStep {
     fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
         let request = &self.request;
         let mut form = TokenForm::default();
-        form.push("grant_type", GRANT_TYPE_JWT_BEARER);
+        form.push_constant("grant_type", &form::GRANT_JWT_BEARER);
         form.push("assertion", request.assertion.expose_secret());
         if let Some(scope) = request.scope.as_ref().filter(|s| !s.is_empty()) {
             form.push("scope", scope.to_string());

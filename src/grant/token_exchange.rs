@@ -11,11 +11,12 @@ use super::client_auth::{Endpoint, TokenForm, authenticated_post, unix_seconds};
 use super::response::{TokenResponse, granted_scope};
 use super::single::{Single, TokenStep, single_flow};
 use crate::constants::{
-    GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_NOT_APPLICABLE,
-    TOKEN_TYPE_REFRESH_TOKEN, TOKEN_TYPE_SAML2,
+    TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_NOT_APPLICABLE, TOKEN_TYPE_REFRESH_TOKEN,
+    TOKEN_TYPE_SAML2,
 };
 use crate::discovery::UrlGuard;
 use crate::error::sanitize;
+use crate::form::{self, FormConstant};
 use crate::jwt::{self, JwtError, JwtShape};
 use crate::wire;
 use crate::{
@@ -42,6 +43,15 @@ impl SubjectToken {
             Self::IdToken(_) => TOKEN_TYPE_ID_TOKEN,
             Self::Saml2(_) => TOKEN_TYPE_SAML2,
             Self::RefreshToken(_) => TOKEN_TYPE_REFRESH_TOKEN,
+        }
+    }
+
+    /// [`SubjectToken::token_type`], encoded for a form.
+    fn form_token_type(&self) -> &'static FormConstant {
+        match self {
+            Self::IdToken(_) => &form::TOKEN_ID_TOKEN,
+            Self::Saml2(_) => &form::TOKEN_SAML2,
+            Self::RefreshToken(_) => &form::TOKEN_REFRESH_TOKEN,
         }
     }
 
@@ -177,8 +187,8 @@ impl TokenStep for ExchangeStep {
         let request = &self.request;
         check_subject_fresh(&request.subject, now)?;
         let mut form = TokenForm::default();
-        form.push("grant_type", GRANT_TYPE_TOKEN_EXCHANGE);
-        form.push("requested_token_type", TOKEN_TYPE_ID_JAG);
+        form.push_constant("grant_type", &form::GRANT_TOKEN_EXCHANGE);
+        form.push_constant("requested_token_type", &form::TOKEN_ID_JAG);
         form.push("audience", request.audience.as_str());
         // MCP 2025-11-25 "Resource Parameter Implementation": always sent.
         form.push("resource", request.resource.as_str());
@@ -186,7 +196,7 @@ impl TokenStep for ExchangeStep {
             form.push("scope", scope.to_string());
         }
         form.push("subject_token", request.subject.value());
-        form.push("subject_token_type", request.subject.token_type());
+        form.push_constant("subject_token_type", request.subject.form_token_type());
         let endpoint = Endpoint {
             purpose: Purpose::TokenExchange,
             token_endpoint: &self.endpoint,
@@ -430,11 +440,11 @@ impl TokenStep for SamlRefreshStep {
         let scope =
             Scope::parse("openid offline_access").union(&request.scope.clone().unwrap_or_default());
         let mut form = TokenForm::default();
-        form.push("grant_type", GRANT_TYPE_TOKEN_EXCHANGE);
-        form.push("requested_token_type", TOKEN_TYPE_REFRESH_TOKEN);
+        form.push_constant("grant_type", &form::GRANT_TOKEN_EXCHANGE);
+        form.push_constant("requested_token_type", &form::TOKEN_REFRESH_TOKEN);
         form.push("scope", scope.to_string());
         form.push("subject_token", request.assertion.expose_secret());
-        form.push("subject_token_type", TOKEN_TYPE_SAML2);
+        form.push_constant("subject_token_type", &form::TOKEN_SAML2);
         let endpoint = Endpoint {
             purpose: Purpose::SamlRefreshExchange,
             token_endpoint: &self.endpoint,

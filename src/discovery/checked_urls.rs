@@ -9,7 +9,7 @@
 //! not serialized) is parsed and checked in full.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use url::Url;
 
@@ -76,5 +76,47 @@ impl fmt::Debug for CheckedUrls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.0.as_ref().map_or(0, |set| set.urls.len());
         write!(f, "CheckedUrls({count})")
+    }
+}
+
+/// The URLs checked so far by one flow and its child steps, which share its guard: a flow
+/// meets the same URL several times (an issuer when the authorization server is chosen and when
+/// its metadata is fetched, a token endpoint in the metadata and in the token request, all of
+/// them again for the memo it hands back), and parses it once.
+///
+/// Only a guard and its clones share one, and a clone keeps the rules it was made with, so an
+/// entry is always a check under the rules now in force. Bounded: past [`FlowChecks::LIMIT`]
+/// URLs (a hostile document naming many), further ones are checked each time.
+#[derive(Clone, Default)]
+pub(crate) struct FlowChecks(Arc<Mutex<Vec<(String, Url)>>>);
+
+impl FlowChecks {
+    pub(crate) const LIMIT: usize = 32;
+
+    /// The parsed form of `url`, when this flow already checked it.
+    pub(crate) fn get(&self, url: &str) -> Option<Url> {
+        self.lock()
+            .iter()
+            .find(|(written, _)| written == url)
+            .map(|(_, parsed)| parsed.clone())
+    }
+
+    /// Notes that `url` passed the check as `parsed`.
+    pub(crate) fn record(&self, url: &str, parsed: &Url) {
+        let mut checked = self.lock();
+        if checked.len() < Self::LIMIT && !checked.iter().any(|(written, _)| written == url) {
+            checked.push((url.to_owned(), parsed.clone()));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Url)>> {
+        // The vector is valid whatever a panicking holder left: entries are pushed whole.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for FlowChecks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FlowChecks({})", self.lock().len())
     }
 }

@@ -86,7 +86,20 @@ impl ResourceDiscovery {
     /// Starts discovery for the MCP endpoint `server_url` (kept verbatim as the resource
     /// identifier).
     pub fn new(server_url: &str, start: ResourceStart, policy: &Policy) -> Result<Self, Error> {
-        let (guard, server) = UrlGuard::for_server(policy, server_url)?;
+        let (guard, _) = UrlGuard::for_server(policy, server_url)?;
+        Self::with_guard(server_url, start, &guard)
+    }
+
+    /// [`ResourceDiscovery::new`] as a step of a flow whose guard was made for `server_url`:
+    /// the URLs it checks are the flow's.
+    pub(crate) fn with_guard(
+        server_url: &str,
+        start: ResourceStart,
+        guard: &UrlGuard,
+    ) -> Result<Self, Error> {
+        let server = guard.check(Purpose::ResourceProbe, server_url)?;
+        let speculative = guard.policy().speculative_resource_metadata;
+        let guard = guard.clone();
         let mut discovery = Self {
             identifier: identifier_without_fragment(server_url).to_owned(),
             server,
@@ -106,7 +119,7 @@ impl ResourceDiscovery {
         match start {
             ResourceStart::Probe => {
                 discovery.ready.push_back(Request::Probe);
-                if policy.speculative_resource_metadata {
+                if speculative {
                     let first = discovery.well_known().into_iter().next();
                     if let Some(candidate) = first {
                         discovery.speculative = Some(candidate.clone());

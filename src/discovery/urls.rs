@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
-use super::checked_urls::{CheckRules, CheckedSet, CheckedUrls};
+use super::checked_urls::{CheckRules, CheckedSet, CheckedUrls, FlowChecks};
 use crate::constants::{
     WELL_KNOWN_OAUTH_AUTHORIZATION_SERVER, WELL_KNOWN_OPENID_CONFIGURATION,
     WELL_KNOWN_PROTECTED_RESOURCE,
@@ -24,6 +24,8 @@ pub(crate) struct UrlGuard {
     private_deployment: bool,
     /// URLs a previous flow checked under the same rules (see `checked_urls`).
     known: CheckedUrls,
+    /// URLs this flow has checked, shared with the guard's clones in its child steps.
+    checked: FlowChecks,
 }
 
 impl UrlGuard {
@@ -36,6 +38,7 @@ impl UrlGuard {
             policy: policy.clone(),
             private_deployment,
             known: CheckedUrls::default(),
+            checked: FlowChecks::default(),
         }
     }
 
@@ -66,6 +69,7 @@ impl UrlGuard {
                 policy: policy.clone(),
                 private_deployment: set.rules.private_deployment,
                 known: CheckedUrls::shared(set),
+                checked: FlowChecks::default(),
             };
             if guard.rules() == set.rules {
                 return Ok((guard, server.clone()));
@@ -121,6 +125,9 @@ impl UrlGuard {
         if let Some(known) = self.known.set().and_then(|set| set.get(url)) {
             return Ok(known.clone());
         }
+        if let Some(checked) = self.checked.get(url) {
+            return Ok(checked);
+        }
         let parsed = Url::parse(url).map_err(|_| Error::InvalidUrl {
             purpose,
             url: sanitize(url),
@@ -165,6 +172,7 @@ impl UrlGuard {
                 });
             }
         }
+        self.checked.record(url, &parsed);
         Ok(parsed)
     }
 
@@ -304,6 +312,53 @@ pub fn authorization_server_metadata_candidates(issuer: &Url) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A flow's guard and the clones its steps hold share what was checked; what failed is not
+    /// kept, and a guard made apart (another flow) shares nothing.
+    #[test]
+    fn a_flow_checks_each_url_once_across_its_steps() {
+        let server = "http://127.0.0.1:8080/mcp";
+        let token = "http://127.0.0.1:8081/token";
+        let (flow, _) = UrlGuard::for_server(&Policy::loopback(), server).expect("loopback");
+        let step = flow.clone();
+        assert!(flow.checked.get(server).is_some(), "the server URL itself");
+        assert!(flow.checked.get(token).is_none());
+        let parsed = step.check(Purpose::TokenExchange, token).expect("passes");
+        assert_eq!(flow.checked.get(token), Some(parsed));
+
+        let refused = "https://u:p@idp.example/token";
+        for _ in 0..2 {
+            assert!(matches!(
+                flow.check(Purpose::TokenExchange, refused),
+                Err(Error::InvalidUrl { .. })
+            ));
+        }
+        assert!(flow.checked.get(refused).is_none());
+        assert!(flow.checked.get("not a url").is_none());
+
+        let (other, _) = UrlGuard::for_server(&Policy::loopback(), server).expect("loopback");
+        assert!(other.checked.get(token).is_none());
+    }
+
+    #[test]
+    fn a_flow_keeps_a_bounded_number_of_checked_urls() {
+        let (flow, _) =
+            UrlGuard::for_server(&Policy::default(), "https://mcp.example/mcp").expect("public");
+        let urls: Vec<String> = (0..FlowChecks::LIMIT + 8)
+            .map(|n| format!("https://as{n}.example/token"))
+            .collect();
+        for url in &urls {
+            flow.check(Purpose::TokenExchange, url).expect("passes");
+        }
+        let kept = urls.iter().filter(|url| flow.checked.get(url).is_some());
+        // The server URL, checked first, holds one place.
+        assert_eq!(kept.count(), FlowChecks::LIMIT - 1);
+        // Past the bound a URL is still checked, in full, every time.
+        assert!(
+            flow.check(Purpose::TokenExchange, "https://u:p@late.example/")
+                .is_err()
+        );
+    }
 
     /// The memo of checked URLs is used only under the rules it was made under, for the same
     /// server and the same strings.

@@ -264,10 +264,10 @@ impl EnterpriseAuth {
     }
 
     fn start_resource(&mut self, server_url: &str, start: ResourceStart) -> Result<(), Error> {
-        self.resource = Some(Box::new(ResourceDiscovery::new(
+        self.resource = Some(Box::new(ResourceDiscovery::with_guard(
             server_url,
             start,
-            &self.config.policy,
+            &self.guard,
         )?));
         Ok(())
     }

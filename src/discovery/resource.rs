@@ -303,17 +303,8 @@ impl ResourceDiscovery {
     }
 
     fn probe_request(&self) -> HttpRequest {
-        let body = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": MCP_PROTOCOL_VERSION,
-                "capabilities": {},
-                "clientInfo": {"name": "xaa", "version": env!("CARGO_PKG_VERSION")},
-            },
-        });
-        let mut request = HttpRequest::new(body.to_string().into_bytes());
+        let body = probe_body();
+        let mut request = HttpRequest::new(body.into_bytes());
         *request.method_mut() = Method::POST;
         wire::set_url(&mut request, &self.server);
         let headers = request.headers_mut();
@@ -324,6 +315,20 @@ impl ResourceDiscovery {
         );
         request
     }
+}
+
+/// The probe's body: an MCP `initialize` request. Written out rather than built as a JSON value
+/// (its strings are constants with nothing to escape; a test parses it).
+fn probe_body() -> String {
+    format!(
+        concat!(
+            r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"#,
+            r#""protocolVersion":"{}","capabilities":{{}},"#,
+            r#""clientInfo":{{"name":"xaa","version":"{}"}}}}}}"#
+        ),
+        MCP_PROTOCOL_VERSION,
+        env!("CARGO_PKG_VERSION"),
+    )
 }
 
 fn has_challenge(headers: &http::HeaderMap) -> bool {
@@ -401,5 +406,28 @@ impl Flow for ResourceDiscovery {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_is_an_mcp_initialize_request() {
+        let body: serde_json::Value = serde_json::from_str(&probe_body()).expect("JSON");
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": MCP_PROTOCOL_VERSION,
+                    "capabilities": {},
+                    "clientInfo": {"name": "xaa", "version": env!("CARGO_PKG_VERSION")},
+                },
+            })
+        );
     }
 }

@@ -136,10 +136,9 @@ pub fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'
     Ok(found)
 }
 
-/// Percent-encodes with the form-urlencoded rules, as RFC 6749 section 2.3.1 requires for
-/// client ids and secrets before they go into a Basic header.
 /// The `Authorization` header value for `client_secret_basic` (RFC 6749 section 2.3.1 and
-/// appendix B): `Basic base64(urlencode(id) ":" urlencode(secret))`. The encoded credentials
+/// appendix B): `Basic base64(urlencode(id) ":" urlencode(secret))`, the id and the secret
+/// form-urlencoded before they are joined, as section 2.3.1 requires. The encoded credentials
 /// are built in a buffer sized for the worst case (no reallocation leaves a copy behind) and
 /// zeroized; the caller owns, and should zeroize, the header.
 pub fn basic_authorization(client_id: &str, secret: &ClientSecret) -> String {

@@ -11,7 +11,7 @@
 //!
 //! There is no cryptography in this module either. Signing and verifying go through
 //! [`TokenSigner`], [`SignatureVerifier`] and [`KeySet`]; the `jwt` feature implements them in
-//! [`crate::jose`]. The core builds headers and signing inputs, enforces algorithm allow-lists
+//! the `jose` module. The core builds headers and signing inputs, enforces algorithm allow-lists
 //! and picks keys by `kid`, so a token never chooses how it is verified. There is no
 //! randomness: `jti` values come from a [`JtiSource`](crate::JtiSource), access and refresh
 //! tokens from caller-supplied issuers. Keys are never fetched: an unknown `kid` is a typed

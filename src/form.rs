@@ -5,6 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::byte_class::form_unescaped_prefix_len;
+use crate::constants;
 use crate::secret::ClientSecret;
 
 /// Encodes name-value pairs as a form body (the WHATWG URL standard's
@@ -29,35 +30,45 @@ pub(crate) enum FormValue<'v> {
 /// before). A test checks every one against the encoder.
 #[derive(Debug)]
 pub(crate) struct FormConstant {
+    /// The value, one of [`crate::constants`].
+    pub(crate) value: &'static str,
+    /// Its form encoding.
     pub(crate) encoded: &'static str,
 }
 
 /// RFC 8693 token-exchange grant type.
 pub(crate) static GRANT_TOKEN_EXCHANGE: FormConstant = FormConstant {
+    value: constants::GRANT_TYPE_TOKEN_EXCHANGE,
     encoded: "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange",
 };
 /// RFC 7523 JWT-bearer grant type.
 pub(crate) static GRANT_JWT_BEARER: FormConstant = FormConstant {
+    value: constants::GRANT_TYPE_JWT_BEARER,
     encoded: "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
 };
 /// The ID-JAG token type.
 pub(crate) static TOKEN_ID_JAG: FormConstant = FormConstant {
+    value: constants::TOKEN_TYPE_ID_JAG,
     encoded: "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid-jag",
 };
 /// An ID token's token type.
 pub(crate) static TOKEN_ID_TOKEN: FormConstant = FormConstant {
+    value: constants::TOKEN_TYPE_ID_TOKEN,
     encoded: "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token",
 };
 /// A SAML 2.0 assertion's token type.
 pub(crate) static TOKEN_SAML2: FormConstant = FormConstant {
+    value: constants::TOKEN_TYPE_SAML2,
     encoded: "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Asaml2",
 };
 /// A refresh token's token type.
 pub(crate) static TOKEN_REFRESH_TOKEN: FormConstant = FormConstant {
+    value: constants::TOKEN_TYPE_REFRESH_TOKEN,
     encoded: "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Arefresh_token",
 };
 /// RFC 7523 section 2.2 client assertion type.
 pub(crate) static CLIENT_ASSERTION_JWT_BEARER: FormConstant = FormConstant {
+    value: constants::CLIENT_ASSERTION_TYPE_JWT_BEARER,
     encoded: "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer",
 };
 
@@ -179,7 +190,6 @@ pub fn parse_basic_authorization(value: &str) -> Option<(String, ClientSecret)> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::constants;
 
     /// The reference serializer this encoder must agree with byte for byte.
     fn reference(pairs: &[(&str, &str)]) -> Vec<u8> {
@@ -232,18 +242,16 @@ mod tests {
 
     #[test]
     fn every_constant_is_written_as_the_encoder_writes_it() {
-        for (value, constant) in [
-            (constants::GRANT_TYPE_TOKEN_EXCHANGE, &GRANT_TOKEN_EXCHANGE),
-            (constants::GRANT_TYPE_JWT_BEARER, &GRANT_JWT_BEARER),
-            (constants::TOKEN_TYPE_ID_JAG, &TOKEN_ID_JAG),
-            (constants::TOKEN_TYPE_ID_TOKEN, &TOKEN_ID_TOKEN),
-            (constants::TOKEN_TYPE_SAML2, &TOKEN_SAML2),
-            (constants::TOKEN_TYPE_REFRESH_TOKEN, &TOKEN_REFRESH_TOKEN),
-            (
-                constants::CLIENT_ASSERTION_TYPE_JWT_BEARER,
-                &CLIENT_ASSERTION_JWT_BEARER,
-            ),
+        for constant in [
+            &GRANT_TOKEN_EXCHANGE,
+            &GRANT_JWT_BEARER,
+            &TOKEN_ID_JAG,
+            &TOKEN_ID_TOKEN,
+            &TOKEN_SAML2,
+            &TOKEN_REFRESH_TOKEN,
+            &CLIENT_ASSERTION_JWT_BEARER,
         ] {
+            let value = constant.value;
             assert_eq!(
                 constant.encoded.as_bytes(),
                 &encode(&[("", value)])[1..],

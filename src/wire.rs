@@ -91,6 +91,11 @@ pub(crate) fn json_object(
     response: &HttpResponse,
     policy: &Policy,
 ) -> Result<Map<String, Value>, Violation> {
+    parse_object(json_body(response, policy)?)
+}
+
+/// A success body that may be read as JSON: within the size cap, with a JSON `Content-Type`.
+fn json_body<'a>(response: &'a HttpResponse, policy: &Policy) -> Result<&'a [u8], Violation> {
     let body = response.body();
     if body.len() > policy.max_body_bytes {
         return Err(Violation::BodyTooLarge {
@@ -98,7 +103,7 @@ pub(crate) fn json_object(
         });
     }
     is_json_content_type(response)?;
-    parse_object(body)
+    Ok(body)
 }
 
 /// The members `names` of a JSON response body, after the same checks as [`json_object`], read
@@ -108,14 +113,7 @@ pub(crate) fn json_members<'a, const N: usize>(
     policy: &Policy,
     names: [&str; N],
 ) -> Result<[Member<'a>; N], Violation> {
-    let body = response.body();
-    if body.len() > policy.max_body_bytes {
-        return Err(Violation::BodyTooLarge {
-            limit: policy.max_body_bytes,
-        });
-    }
-    is_json_content_type(response)?;
-    read_members(body, names)
+    read_members(json_body(response, policy)?, names)
 }
 
 /// [`members::read`] with this module's violations.

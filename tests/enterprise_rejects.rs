@@ -331,7 +331,6 @@ fn bearer_world(
     }
 }
 
-/// An exchange response with the ID-JAG built from `claims`.
 /// A JSON object naming `.0` twice, with the two values, after the valid ID-JAG claims or a
 /// valid header: what a JSON library keeping the first or the last occurrence would misread.
 struct Twice(&'static str, Value, Value);
@@ -356,6 +355,7 @@ impl serde::Serialize for Twice {
     }
 }
 
+/// An exchange response with the ID-JAG built from `claims`.
 fn exchange_with_claims(claims: Value) -> Value {
     with(
         exchange_response(),
@@ -1728,10 +1728,9 @@ fn exchange_id_jag_claim_checks() {
             with(
                 exchange_response(),
                 "access_token",
-                json!(format!(
-                    "{}.{}.c2ln",
-                    encode_segment(&json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"})),
-                    encode_segment(&Twice("aud", json!(AS), json!("https://other.example.com"))),
+                json!(jwt(
+                    json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"}),
+                    Twice("aud", json!(AS), json!("https://other.example.com")),
                 )),
             ),
             |e| matches!(exchange_violation(e), Some(Violation::DuplicateField(f)) if f == "aud"),
@@ -1741,10 +1740,9 @@ fn exchange_id_jag_claim_checks() {
             with(
                 exchange_response(),
                 "access_token",
-                json!(format!(
-                    "{}.{}.c2ln",
-                    encode_segment(&Twice("typ", json!("oauth-id-jag+jwt"), json!("JWT"))),
-                    encode_segment(&id_jag_claims()),
+                json!(jwt(
+                    Twice("typ", json!("oauth-id-jag+jwt"), json!("JWT")),
+                    id_jag_claims(),
                 )),
             ),
             |e| matches!(exchange_violation(e), Some(Violation::DuplicateField(f)) if f == "typ"),

@@ -50,10 +50,7 @@ impl CheckedUrls {
 impl CheckedSet {
     /// The parsed form of `url`, when it was checked.
     pub(crate) fn get(&self, url: &str) -> Option<&Url> {
-        self.urls
-            .iter()
-            .find(|(written, _)| written == url)
-            .map(|(_, parsed)| parsed)
+        parsed_form(&self.urls, url)
     }
 
     /// Whether every one of `urls` was checked.
@@ -95,16 +92,13 @@ impl FlowChecks {
 
     /// The parsed form of `url`, when this flow already checked it.
     pub(crate) fn get(&self, url: &str) -> Option<Url> {
-        self.lock()
-            .iter()
-            .find(|(written, _)| written == url)
-            .map(|(_, parsed)| parsed.clone())
+        parsed_form(&self.lock(), url).cloned()
     }
 
     /// Notes that `url` passed the check as `parsed`.
     pub(crate) fn record(&self, url: &str, parsed: &Url) {
         let mut checked = self.lock();
-        if checked.len() < Self::LIMIT && !checked.iter().any(|(written, _)| written == url) {
+        if checked.len() < Self::LIMIT && parsed_form(&checked, url).is_none() {
             checked.push((url.to_owned(), parsed.clone()));
         }
     }
@@ -119,4 +113,12 @@ impl fmt::Debug for FlowChecks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "FlowChecks({})", self.lock().len())
     }
+}
+
+/// The parsed form of `url` in a list of checked URLs, compared as written.
+fn parsed_form<'a>(checked: &'a [(String, Url)], url: &str) -> Option<&'a Url> {
+    checked
+        .iter()
+        .find(|(written, _)| written == url)
+        .map(|(_, parsed)| parsed)
 }

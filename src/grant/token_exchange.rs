@@ -10,10 +10,7 @@ use url::Url;
 use super::client_auth::{Endpoint, TokenForm, authenticated_post, unix_seconds};
 use super::response::{TokenResponse, granted_scope};
 use super::single::{Single, TokenStep, single_flow};
-use crate::constants::{
-    TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_NOT_APPLICABLE, TOKEN_TYPE_REFRESH_TOKEN,
-    TOKEN_TYPE_SAML2,
-};
+use crate::constants::{TOKEN_TYPE_ID_JAG, TOKEN_TYPE_NOT_APPLICABLE, TOKEN_TYPE_REFRESH_TOKEN};
 use crate::discovery::UrlGuard;
 use crate::error::sanitize;
 use crate::form::{self, FormConstant};
@@ -39,14 +36,10 @@ pub enum SubjectToken {
 impl SubjectToken {
     /// The RFC 8693 token type URN.
     pub fn token_type(&self) -> &'static str {
-        match self {
-            Self::IdToken(_) => TOKEN_TYPE_ID_TOKEN,
-            Self::Saml2(_) => TOKEN_TYPE_SAML2,
-            Self::RefreshToken(_) => TOKEN_TYPE_REFRESH_TOKEN,
-        }
+        self.form_token_type().value
     }
 
-    /// [`SubjectToken::token_type`], encoded for a form.
+    /// The token type URN with its form encoding.
     fn form_token_type(&self) -> &'static FormConstant {
         match self {
             Self::IdToken(_) => &form::TOKEN_ID_TOKEN,

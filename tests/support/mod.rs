@@ -35,7 +35,7 @@ pub fn secs(t: SystemTime) -> u64 {
 }
 
 /// An unsigned compact JWS (the client only peeks).
-pub fn jwt(header: Value, claims: Value) -> String {
+pub fn jwt(header: impl serde::Serialize, claims: impl serde::Serialize) -> String {
     format!(
         "{}.{}.c2lnbmF0dXJl",
         xaa::jwt::encode_segment(&header),

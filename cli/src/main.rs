@@ -6,8 +6,10 @@ mod decode;
 mod demo;
 mod discover;
 mod exit;
+mod local_file;
 mod secrets;
 mod store;
+mod terminal;
 mod timefmt;
 mod token;
 
@@ -49,14 +51,17 @@ fn decode_command(args: DecodeArgs) -> Result<(), Failure> {
         Some(location) if location.starts_with("http://") || location.starts_with("https://") => {
             Some(fetch_jwks(location, args.insecure_loopback)?)
         }
-        Some(path) => Some(
-            std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {path}: {e}")))?,
-        ),
+        Some(path) => Some(local_file::read_bounded(
+            std::path::Path::new(path),
+            "JWKS",
+            local_file::MAX_JWKS_BYTES,
+            local_file::Privacy::Public,
+        )?),
     };
     let decoded = decode::decode(&token, jwks.as_deref())?;
     let now = SystemTime::now();
     if args.json {
-        println!("{:#}", decoded.render_json(now));
+        println!("{}", terminal::json(&decoded.render_json(now), true));
     } else {
         print!("{}", decoded.render_text(now));
     }

@@ -1,9 +1,10 @@
 //! Where secret values come from: a file, an environment variable or stdin, never the command
 //! line (it would show in the process list).
 
-use std::io::Read;
+use std::path::Path;
 
 use crate::exit::Failure;
+use crate::local_file::{Capped, MAX_INPUT_BYTES, Privacy, read_bounded, read_capped};
 
 /// A reference to a secret value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,22 +44,38 @@ impl SecretSource {
         }
     }
 
-    /// Reads the value. Errors name the source, never the value.
+    /// Reads the value, at most [`MAX_INPUT_BYTES`]. A file must be private to this user.
+    /// Errors name the file, never the value, and never the name of a variable: a value
+    /// pasted where the variable's name belongs would otherwise be printed.
     pub(crate) fn read(&self, what: &str) -> Result<String, Failure> {
-        let value = match self {
-            Self::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| Failure::Usage(format!("{what}: cannot read {path}: {e}")))?,
-            Self::Env(name) => std::env::var(name).map_err(|_| {
-                Failure::Usage(format!("{what}: environment variable {name} is not set"))
-            })?,
-            Self::Stdin => {
-                let mut value = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut value)
-                    .map_err(|e| Failure::Usage(format!("{what}: cannot read stdin: {e}")))?;
-                value
+        let bytes = match self {
+            Self::File(path) => {
+                read_bounded(Path::new(path), what, MAX_INPUT_BYTES, Privacy::Secret)?
             }
+            Self::Env(name) => std::env::var_os(name)
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "{what}: the environment variable it names is not set (the name is not \
+                         shown, in case it is the secret itself)"
+                    ))
+                })?
+                .into_encoded_bytes(),
+            Self::Stdin => read_capped(std::io::stdin().lock(), MAX_INPUT_BYTES).map_err(|e| {
+                Failure::Usage(match e {
+                    Capped::TooLarge => {
+                        format!("{what}: stdin holds more than {MAX_INPUT_BYTES} bytes")
+                    }
+                    Capped::Io(e) => format!("{what}: cannot read stdin: {e}"),
+                })
+            })?,
         };
+        if bytes.len() > MAX_INPUT_BYTES {
+            return Err(Failure::Usage(format!(
+                "{what}: the value is longer than {MAX_INPUT_BYTES} bytes"
+            )));
+        }
+        let value = String::from_utf8(bytes)
+            .map_err(|_| Failure::Usage(format!("{what}: the value is not UTF-8 text")))?;
         let value = value.trim().to_owned();
         if value.is_empty() {
             return Err(Failure::Usage(format!("{what}: the value is empty")));

@@ -1,5 +1,6 @@
 //! `xaa token`: the real job against real servers.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -15,6 +16,7 @@ use xaa::{
 
 use crate::args::{AuthMethod, SubjectKind, TokenArgs};
 use crate::exit::{Failure, classify};
+use crate::local_file::{MAX_INPUT_BYTES, Privacy, read_bounded};
 use crate::secrets::{SecretSource, fingerprint};
 use crate::store::FileStore;
 use crate::timefmt::{human, rfc3339, unix};
@@ -23,9 +25,9 @@ use crate::timefmt::{human, rfc3339, unix};
 pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     let args = match args.config.clone() {
         Some(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                Failure::Usage(format!("cannot read config {}: {e}", path.display()))
-            })?;
+            let bytes = read_bounded(&path, "config", MAX_INPUT_BYTES, Privacy::Settings)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Failure::Usage("config: the file is not UTF-8 text".into()))?;
             let file: TokenArgs = toml::from_str(&text).map_err(|e| {
                 Failure::Usage(format!("config {}: {}", path.display(), e.message()))
             })?;
@@ -291,8 +293,12 @@ fn credentials(
             let path = key_file.ok_or_else(|| {
                 Failure::Usage(format!("{side}: private_key_jwt needs a key file"))
             })?;
-            let pem = std::fs::read(path)
-                .map_err(|e| Failure::Usage(format!("{side}: cannot read {path}: {e}")))?;
+            let pem = read_bounded(
+                Path::new(path),
+                &format!("{side} private key"),
+                MAX_INPUT_BYTES,
+                Privacy::Secret,
+            )?;
             let alg = args.key_alg.as_deref().unwrap_or("ES256");
             let kid = key_id.unwrap_or(client_id).to_owned();
             let key = SigningKey::from_pem(&pem, alg, kid)

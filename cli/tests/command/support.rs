@@ -194,10 +194,12 @@ impl TempDir {
         &self.0
     }
 
-    /// Writes `contents` to `name` in the directory and returns its path.
+    /// Writes `contents` to `name` in the directory, private to this user (mode 0600, as the
+    /// command demands of a file holding a secret), and returns its path.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.0.join(name);
         std::fs::write(&path, contents).expect("write a temporary file");
+        set_mode(&path, 0o600);
         path
     }
 }
@@ -206,6 +208,12 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Sets a file's permission bits.
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 /// A kit with these options.

@@ -40,22 +40,25 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     let client = client(&args, &config.policy)?;
     let now = SystemTime::now();
     let principal = principal(&config);
-    let store = args.token_store.as_deref().map(FileStore::new);
-    let mut stored = store
+    let store = args
+        .token_store
+        .as_deref()
+        .map(FileStore::open)
+        .transpose()?;
+    let stored = store
         .as_ref()
         .map(FileStore::load)
         .transpose()?
         .unwrap_or_default();
     let cached_discovery = stored
-        .discovery
-        .get(&server)
+        .discovery(&server, "")
         .filter(|d| d.is_fresh(now))
         .cloned();
     let scope_key = config.scope.clone().unwrap_or_default();
     if let Some(discovery) = &cached_discovery {
         let key = cache_key(discovery, &config, &scope_key, &principal);
         let mut cache = TokenCache::new();
-        if let Some(token) = stored.token(&key) {
+        if let Some(token) = stored.token(&key, "") {
             cache.insert(key.clone(), token.clone());
         }
         if let Lookup::Fresh(token) = cache.lookup(&key, now) {
@@ -101,11 +104,11 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     }
     if let Some(store) = &store {
         let key = cache_key(&authorization.discovery, &config, &scope_key, &principal);
-        stored.put(key, cached.clone());
-        stored
-            .discovery
-            .insert(server, authorization.discovery.clone());
-        store.save(&stored)?;
+        let (token, discovery) = (cached.clone(), authorization.discovery.clone());
+        store.update(|stored| {
+            stored.put_token(key, String::new(), token);
+            stored.put_discovery(server, String::new(), discovery);
+        })?;
     }
     print(
         &args,

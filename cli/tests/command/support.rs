@@ -204,6 +204,16 @@ impl TempDir {
     }
 }
 
+impl TempDir {
+    /// A subdirectory `name` with these permission bits, and its path.
+    pub fn subdir(&self, name: &str, mode: u32) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::create_dir(&path).expect("create a subdirectory");
+        set_mode(&path, mode);
+        path
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -214,6 +224,22 @@ impl Drop for TempDir {
 pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// The permission bits of `path` itself (a link's own, never its target's).
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).expect("stat").mode() & 0o7777
+}
+
+/// Whether a test must skip a case that needs root (giving a file to another user); if so,
+/// says it loudly on stderr, so that a run without root never passes silently.
+pub fn skip_unless_root(to: &str) -> bool {
+    if rustix::process::geteuid().is_root() {
+        return false;
+    }
+    eprintln!("SKIPPED: needs root to {to}");
+    true
 }
 
 /// A kit with these options.

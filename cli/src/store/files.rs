@@ -78,7 +78,11 @@ pub(crate) fn replace(directory: BorrowedFd<'_>, name: &OsStr, contents: &[u8]) 
     drop(file);
     rustix::fs::renameat(directory, &temporary.name, directory, name)?;
     temporary.renamed();
-    Ok(rustix::fs::fsync(directory)?)
+    match rustix::fs::fsync(directory) {
+        // A file system that cannot sync a directory (EINVAL) has no entry to sync.
+        Ok(()) | Err(Errno::INVAL) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A temporary file in the store's directory, removed when dropped unless renamed.

@@ -153,6 +153,7 @@ impl FileStore {
                 self.shown
             ))
         })?;
+        // Tightened only once it parsed as a store: a file that is not one is never changed.
         if let Readers::Others(mode) = readers {
             files::make_private(&file).map_err(|e| self.cannot("make private", &e))?;
             eprintln!(

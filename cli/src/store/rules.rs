@@ -46,22 +46,41 @@ pub(crate) fn directory(stat: &Stat) -> Result<(), Broken> {
 }
 
 /// The store file: a regular file with one name, owned by this user, writable by nobody
-/// else (others could have changed where its tokens and secrets are sent).
+/// else (who could have changed where its tokens and secrets are sent).
 pub(crate) fn store_file(stat: &Stat) -> Result<Readers, Broken> {
-    owned_unshared_regular(stat)?;
+    owned_regular_with_one_name(stat)?;
     let mode = Mode::from_raw_mode(stat.st_mode);
+    if mode.intersects(Mode::WGRP | Mode::WOTH) {
+        return Err(format!(
+            "it is writable by other users (mode {:04o}), who could have changed where its \
+             tokens and secrets are sent",
+            mode.bits()
+        ));
+    }
     if mode.intersects(Mode::RGRP | Mode::ROTH) {
         return Ok(Readers::Others(mode));
     }
     Ok(Readers::Owner)
 }
 
-/// The lock file: the same rules as the store; it holds nothing, so others may read it.
+/// The lock file: the store's rules on owner, type and links, and writable by nobody else;
+/// it holds nothing, so others may read it.
 pub(crate) fn lock_file(stat: &Stat) -> Result<(), Broken> {
-    owned_unshared_regular(stat)
+    owned_regular_with_one_name(stat)?;
+    let mode = Mode::from_raw_mode(stat.st_mode);
+    if mode.intersects(Mode::WGRP | Mode::WOTH) {
+        return Err(format!(
+            "it is writable by other users (mode {:04o}); the store's files are this \
+             user's alone",
+            mode.bits()
+        ));
+    }
+    Ok(())
 }
 
-fn owned_unshared_regular(stat: &Stat) -> Result<(), Broken> {
+/// A regular file (no device, FIFO or directory), owned by this user, with no other name (a
+/// hard link planted by another user to one of this user's files is not the store).
+fn owned_regular_with_one_name(stat: &Stat) -> Result<(), Broken> {
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return Err("it is not a regular file".into());
     }
@@ -76,14 +95,6 @@ fn owned_unshared_regular(stat: &Stat) -> Result<(), Broken> {
         return Err(format!(
             "it has {} names (hard links); the store's files have one",
             stat.st_nlink
-        ));
-    }
-    let mode = Mode::from_raw_mode(stat.st_mode);
-    if mode.intersects(Mode::WGRP | Mode::WOTH) {
-        return Err(format!(
-            "it is writable by other users (mode {:04o}), who could have changed where \
-             tokens and secrets are sent",
-            mode.bits()
         ));
     }
     Ok(())

@@ -133,7 +133,6 @@ fn links_planted_at_temporary_names_are_never_followed() {
         .expect_code(0);
     let tokens = [setup.printed_token(&first), setup.printed_token(&second)];
 
-    assert_eq!(stored_tokens(&store), tokens.into_iter().collect());
     assert_eq!(
         std::fs::read_to_string(&victim).expect("the victim"),
         VICTIM_CONTENT
@@ -149,13 +148,14 @@ fn links_planted_at_temporary_names_are_never_followed() {
             *target
         );
     }
+    assert_eq!(stored_tokens(&store), tokens.into_iter().collect());
     let mut expected: BTreeSet<String> = planted.iter().map(|(name, _)| (*name).into()).collect();
     expected.extend(set(["tokens.json", "tokens.json.lock"]));
     assert_eq!(names_in(&directory), expected, "no temporary file is left");
 }
 
 #[test]
-fn a_store_that_is_a_link_is_refused_and_its_target_untouched() {
+fn a_store_that_is_a_link_or_not_a_regular_file_is_refused_and_its_target_untouched() {
     let kit = kit(Options::new());
     let setup = Setup::new(&kit);
     // A real, valid store holding a valid token: followed, it would be used.
@@ -182,6 +182,19 @@ fn a_store_that_is_a_link_is_refused_and_its_target_untouched() {
     assert_refused(&run, &store, "it is a symbolic link");
     assert_nothing_sent(&[&kit]);
     assert!(!missing.exists());
+
+    // A second name of the real store (a hard link), then a directory: not the store either.
+    std::fs::remove_file(&store).expect("remove the link");
+    std::fs::hard_link(&real, &store).expect("a hard link");
+    let run = with_store(&setup, &store).run();
+    assert_refused(&run, &store, "it has 2 names (hard links)");
+    assert_nothing_sent(&[&kit]);
+    std::fs::remove_file(&store).expect("remove the hard link");
+    assert_eq!(std::fs::read(&real).expect("the real store"), real_bytes);
+    std::fs::create_dir(&store).expect("a directory at the store's name");
+    let run = with_store(&setup, &store).run();
+    assert_refused(&run, &store, "it is not a regular file");
+    assert_nothing_sent(&[&kit]);
 }
 
 /// A store whose IdP token endpoint was edited to the attacker's, without tokens: believed,

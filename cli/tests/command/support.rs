@@ -233,12 +233,13 @@ pub fn mode(path: &Path) -> u32 {
 }
 
 /// Whether a test must skip a case that needs root (giving a file to another user); if so,
-/// says it loudly on stderr, so that a run without root never passes silently.
+/// says it loudly on stderr, so that a run without root never passes silently. Written to
+/// the stderr handle itself: the test harness captures `eprintln!` of passing tests.
 pub fn skip_unless_root(to: &str) -> bool {
     if rustix::process::geteuid().is_root() {
         return false;
     }
-    eprintln!("SKIPPED: needs root to {to}");
+    let _ = writeln!(std::io::stderr(), "SKIPPED: needs root to {to}");
     true
 }
 

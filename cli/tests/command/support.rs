@@ -202,9 +202,7 @@ impl TempDir {
         set_mode(&path, 0o600);
         path
     }
-}
 
-impl TempDir {
     /// A subdirectory `name` with these permission bits, and its path.
     pub fn subdir(&self, name: &str, mode: u32) -> PathBuf {
         let path = self.0.join(name);

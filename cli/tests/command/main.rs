@@ -6,5 +6,6 @@ mod decode;
 mod demo;
 mod discover;
 mod exit_codes;
+mod hostile_output;
 mod support;
 mod token;

@@ -22,9 +22,10 @@ pub(crate) const MAX_FINDING_CHARS: usize = 1024;
 pub(crate) fn help() -> String {
     format!(
         "Bounds: at most {MAX_AUTHORIZATION_SERVERS} of the authorization servers a document \
-         lists are examined (the rest are counted as not examined), at most {MAX_LIST_ITEMS} \
-         items of any other list and {MAX_TEXT_CHARS} characters of any string a server sent \
-         are shown (the rest are counted as \"N more\")."
+         lists are examined, the first ones (each at up to 3 well-known metadata URLs); the rest \
+         are counted as not examined. At most {MAX_LIST_ITEMS} items of any other list and \
+         {MAX_TEXT_CHARS} characters of any string a server sent are shown; the rest are \
+         counted (\"N more\")."
     )
 }
 

@@ -64,6 +64,24 @@ fn a_clean_setup_has_no_violation() {
     let text = text.expect_code(0);
     assert!(violations(&report).is_empty(), "{report:#}");
     assert!(text.stdout.contains("no violations found"), "{text}");
+    for line in [
+        format!("resource: {}", kit.mcp_url()),
+        format!(
+            "authorization servers: {}",
+            kit.authorization_server_issuer()
+        ),
+        "scopes supported: tools:read, tools:admin".to_owned(),
+        format!(
+            "  token_endpoint: {}",
+            kit.authorization_server_token_endpoint()
+        ),
+        "  jwt_bearer_grant: true".to_owned(),
+        "  token_exchange_grant: true".to_owned(),
+    ] {
+        assert!(text.stdout.lines().any(|l| l == line), "{line:?}:\n{text}");
+    }
+    assert_eq!(report["authorization_servers_not_examined"], 0);
+    assert_eq!(report["resource"]["authorization_servers_listed"], 1);
     assert_eq!(report["resource"]["resource"], kit.mcp_url());
     assert_eq!(
         report["resource"]["metadata_url"],

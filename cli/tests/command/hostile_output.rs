@@ -267,3 +267,96 @@ fn a_hostile_unreadable_challenge_is_shown_escaped() {
     );
     assert_eq!(server.requests().len(), 2, "the probe alone, twice");
 }
+
+/// Authorization-server metadata that is valid but hostile in every list and value it may
+/// hold: shown bounded and escaped, for the MCP side and the IdP side alike.
+#[test]
+fn hostile_authorization_server_metadata_is_bounded_and_escaped() {
+    let server = HostileServer::start(|_, path, origin| {
+        if path == "/mcp" {
+            return Reply::status(401).header(
+                "WWW-Authenticate",
+                format!(
+                    "Bearer resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\""
+                ),
+            );
+        }
+        if path == "/.well-known/oauth-protected-resource/mcp" {
+            return Reply::json(
+                json!({"resource": format!("{origin}/mcp"),
+                    "authorization_servers": [format!("{origin}/as")]})
+                .to_string(),
+            );
+        }
+        let issuer = match path {
+            "/.well-known/oauth-authorization-server/as" => format!("{origin}/as"),
+            "/.well-known/oauth-authorization-server/idp" => format!("{origin}/idp"),
+            _ => return Reply::status(404),
+        };
+        let mut methods: Vec<String> = (0..1000).map(|i| format!("{HOSTILE}{i}")).collect();
+        methods[0] = format!("{HOSTILE}{}", "m".repeat(5000));
+        Reply::json(
+            json!({"issuer": issuer, "token_endpoint": format!("{origin}/token?{HOSTILE}"),
+                "token_endpoint_auth_methods_supported": methods,
+                "grant_types_supported": [HOSTILE, xaa::constants::GRANT_TYPE_JWT_BEARER,
+                    xaa::constants::GRANT_TYPE_TOKEN_EXCHANGE],
+                "authorization_grant_profiles_supported": [HOSTILE]})
+            .to_string(),
+        )
+    });
+    let origin = server.origin();
+    let args = |json: bool| {
+        Xaa::new(["discover", "--insecure-loopback", "--idp-issuer"])
+            .args([server.url("/idp"), server.url("/mcp")])
+            .args(json.then_some("--json"))
+    };
+    let run = args(false).run_bytes().terminal_safe().expect_code(0);
+    let out = &run.stdout;
+    assert_line(
+        out,
+        &format!("  token_endpoint: {origin}/token?{HOSTILE_SHOWN}"),
+    );
+    assert_line(out, "  jwt_bearer_grant: true");
+    assert_line(out, "  id_jag_profile: false");
+    assert_line(out, "  token_exchange_grant: true");
+    for label in ["authorization server", "IdP"] {
+        assert!(out.contains(&format!("{label} {origin}/")), "{run}");
+    }
+    let methods: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  token_endpoint_auth_methods_supported: "))
+        .collect();
+    assert_eq!(methods.len(), 2, "{run}");
+    for line in methods {
+        assert!(
+            line.starts_with(&format!(
+                "  token_endpoint_auth_methods_supported: {}",
+                HOSTILE_SHOWN
+            )),
+            "{line}"
+        );
+        assert!(line.contains("… (4535 more characters), "), "{line}");
+        assert!(
+            line.ends_with(&format!(", {HOSTILE_SHOWN}63 (936 more)")),
+            "{line}"
+        );
+    }
+    assert!(out.len() < 64 * 1024, "{} bytes", out.len());
+
+    let run = args(true).run_bytes().terminal_safe().expect_code(0);
+    assert!(run.stdout.len() < 64 * 1024, "{} bytes", run.stdout.len());
+    let report = run.json();
+    for side in [&report["authorization_servers"][0], &report["idp"]] {
+        assert_eq!(
+            side["token_endpoint"],
+            format!("{origin}/token?{HOSTILE}"),
+            "{report:#}"
+        );
+        let methods = side["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .expect("the methods");
+        assert_eq!(methods.len(), 64);
+        assert_eq!(methods[1], format!("{HOSTILE}1"));
+        assert_eq!(side["token_endpoint_auth_methods_supported_not_shown"], 936);
+    }
+}

@@ -198,6 +198,7 @@ impl TokenArgs {
 
 /// `xaa discover`.
 #[derive(Debug, Args)]
+#[command(after_help = crate::discover::limits_help())]
 pub(crate) struct DiscoverArgs {
     /// The MCP server URL.
     pub(crate) url: String,
@@ -207,6 +208,11 @@ pub(crate) struct DiscoverArgs {
     /// Allow plain http for loopback hosts (testing only).
     #[arg(long)]
     pub(crate) insecure_loopback: bool,
+    /// Seconds each request may take, from 1 to 3600.
+    #[arg(long, value_name = "SECS", env = "XAA_TIMEOUT",
+        default_value = crate::discover::DEFAULT_TIMEOUT_SECS,
+        value_parser = crate::discover::parse_timeout)]
+    pub(crate) timeout: std::time::Duration,
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
@@ -226,6 +232,11 @@ pub(crate) struct DecodeArgs {
     /// Allow plain http for a loopback JWKS URL.
     #[arg(long)]
     pub(crate) insecure_loopback: bool,
+    /// Seconds the JWKS request may take, from 1 to 3600.
+    #[arg(long, value_name = "SECS",
+        default_value = crate::discover::DEFAULT_TIMEOUT_SECS,
+        value_parser = crate::discover::parse_timeout)]
+    pub(crate) timeout: std::time::Duration,
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,

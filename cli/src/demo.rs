@@ -1,4 +1,7 @@
 //! `xaa demo`: the whole flow against loopback servers started in-process, step by step.
+//!
+//! The servers are the testkit's, but what they answer is printed as any server's would be:
+//! every string escaped by [`shown`], every JSON value and document by [`terminal::json`].
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -10,6 +13,7 @@ use xaa_testkit::{Options, Testkit};
 
 use crate::exit::{Failure, classify};
 use crate::secrets::fingerprint;
+use crate::terminal::{self, shown};
 use crate::timefmt::{human, rfc3339, unix};
 
 /// Collects the steps; prints each as it happens unless the output is one JSON document.
@@ -25,17 +29,23 @@ impl Steps {
             let status = step["status"]
                 .as_u64()
                 .map_or(String::new(), |s| format!(" -> {s}"));
+            let text = |key: &str| shown(step[key].as_str().unwrap_or("")).into_owned();
             println!(
                 "[{:>6.1} ms] {:<30} {} {}{status}  ({:.1} ms)",
                 step["at_ms"].as_f64().unwrap_or(0.0),
-                step["step"].as_str().unwrap_or(""),
-                step["method"].as_str().unwrap_or(""),
-                step["url"].as_str().unwrap_or(""),
+                text("step"),
+                text("method"),
+                text("url"),
                 step["took_ms"].as_f64().unwrap_or(0.0),
             );
             if let Some(fields) = step["answer"].as_object() {
                 for (name, value) in fields {
-                    println!("{:>14}{name}: {value}", "");
+                    println!(
+                        "{:>14}{}: {}",
+                        "",
+                        shown(name),
+                        terminal::json(value, false)
+                    );
                 }
             }
         }
@@ -105,9 +115,9 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
     if !json_output {
         println!(
             "xaa demo: IdP {}, MCP authorization server {}, MCP server {}",
-            kit.idp_issuer(),
-            kit.authorization_server_issuer(),
-            kit.mcp_url()
+            shown(kit.idp_issuer()),
+            shown(kit.authorization_server_issuer()),
+            shown(kit.mcp_url())
         );
         println!("starting from nothing but the MCP server URL, as user alice\n");
     }
@@ -141,9 +151,7 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
                 transmit.request.uri().to_string(),
             );
             let started = Instant::now();
-            let response = client
-                .send(transmit.request)
-                .map_err(|e| Failure::Protocol(e.to_string()))?;
+            let response = client.send(transmit.request).map_err(transport_failure)?;
             steps.record(
                 json!({"step": transmit.purpose.as_str(), "method": method, "url": url,
                 "status": response.status().as_u16(), "at_ms": at, "took_ms": now_ms(started),
@@ -158,12 +166,14 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
         println!(
             "\naccess token {} for {} (scope {}), expires {}\n",
             fingerprint(token.expose_secret()),
-            authorization.resource,
-            authorization
-                .scope
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            shown(&authorization.resource),
+            shown(
+                &authorization
+                    .scope
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
             rfc3339(unix(authorization.expires_at))
         );
     }
@@ -215,9 +225,7 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
         }
         let at = steps.elapsed_ms();
         let started = Instant::now();
-        let response = client
-            .send(request)
-            .map_err(|e| Failure::Protocol(e.to_string()))?;
+        let response = client.send(request).map_err(transport_failure)?;
         if let Some(id) = response
             .headers()
             .get("mcp-session-id")
@@ -253,7 +261,8 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
         "expires_in_s": expires_in.as_secs(),
     });
     if json_output {
-        println!("{:#}", json!({"steps": steps.steps, "summary": summary}));
+        let document = json!({"steps": steps.steps, "summary": summary});
+        println!("{}", terminal::json(&document, true));
     } else {
         println!(
             "\n{} requests in {:.1} ms; the token expires in {}",
@@ -263,6 +272,11 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// A failure to reach a server, its text escaped.
+fn transport_failure(error: xaa_ureq::Error) -> Failure {
+    Failure::Protocol(shown(&error.to_string()).into_owned())
 }
 
 /// What an MCP answer says, briefly.

@@ -1,8 +1,17 @@
 //! `xaa discover URL`: the discovery alone, with a diagnosis a person can act on.
+//!
+//! Everything servers send is bounded before it is kept ([`limits`]): at most
+//! [`MAX_AUTHORIZATION_SERVERS`] authorization servers are examined, lists and strings are
+//! cut and counted. Everything printed is escaped ([`crate::terminal`]).
+
+mod limits;
+mod report;
+mod text;
+mod timeout;
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use xaa::discovery::{
@@ -13,20 +22,25 @@ use xaa::{HttpRequest, HttpResponse, Policy, Purpose, Violation};
 
 use crate::args::DiscoverArgs;
 use crate::exit::Failure;
-
-/// One request and what it answered.
-struct Exchange {
-    method: String,
-    url: String,
-    status: Option<u16>,
-    note: String,
-    body: Vec<u8>,
-}
+use crate::terminal::{self, shown};
+pub(crate) use limits::help as limits_help;
+use limits::{MAX_AUTHORIZATION_SERVERS, MAX_FINDING_CHARS, clipped};
+use report::{Exchange, requests_json, resource_json, server_json};
+pub(crate) use timeout::{DEFAULT_TIMEOUT_SECS, parse_timeout};
 
 /// A rule a server breaks.
 struct Finding {
     rule: &'static str,
     what: String,
+}
+
+impl Finding {
+    fn new(rule: &'static str, what: &str) -> Self {
+        Self {
+            rule,
+            what: clipped(what, MAX_FINDING_CHARS),
+        }
+    }
 }
 
 /// The rule behind a flow error, for people.
@@ -66,34 +80,31 @@ pub(crate) fn rule_of(error: &xaa::Error) -> &'static str {
     }
 }
 
+/// The one place the HTTP client of `xaa discover` is built: each request bounded by
+/// `timeout`, each body by the policy, private addresses refused unless testing on loopback.
+pub(crate) fn client(
+    timeout: Duration,
+    insecure_loopback: bool,
+    policy: &Policy,
+) -> Result<xaa_ureq::Client, Failure> {
+    xaa_ureq::Client::builder()
+        .timeout(timeout)
+        .max_body_bytes(policy.max_body_bytes)
+        .deny_private_addresses(!insecure_loopback)
+        .build()
+        .map_err(|e| Failure::Usage(shown(&e.to_string()).into_owned()))
+}
+
 /// Runs `xaa discover`.
 pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
     let mut policy = Policy::default();
     policy.allow_http_loopback = args.insecure_loopback;
-    let client = xaa_ureq::Client::builder()
-        .max_body_bytes(policy.max_body_bytes)
-        .deny_private_addresses(!args.insecure_loopback)
-        .build()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let client = client(args.timeout, args.insecure_loopback, &policy)?;
     let log = RefCell::new(Vec::<Exchange>::new());
     let send = |request: HttpRequest| -> Result<HttpResponse, xaa_ureq::Error> {
         let (method, url) = (request.method().to_string(), request.uri().to_string());
         let result = client.send(request);
-        let (status, note, body) = match &result {
-            Ok(response) => (
-                Some(response.status().as_u16()),
-                note(response),
-                response.body().clone(),
-            ),
-            Err(error) => (None, error.to_string(), Vec::new()),
-        };
-        log.borrow_mut().push(Exchange {
-            method,
-            url,
-            status,
-            note,
-            body,
-        });
+        log.borrow_mut().push(Exchange::new(method, url, &result));
         result
     };
     let mut findings = Vec::new();
@@ -116,10 +127,12 @@ pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
     log.borrow_mut().clear();
 
     let mut servers = Vec::new();
+    let mut not_examined = 0;
     if let Some((prm, url)) = &prm {
-        report["resource"] = json!({"resource": prm.resource, "metadata_url": url,
-            "authorization_servers": prm.authorization_servers, "scopes_supported": prm.scopes_supported});
-        for issuer in &prm.authorization_servers {
+        report["resource"] = resource_json(prm, url);
+        let listed = &prm.authorization_servers;
+        not_examined = listed.len().saturating_sub(MAX_AUTHORIZATION_SERVERS);
+        for issuer in listed.iter().take(MAX_AUTHORIZATION_SERVERS) {
             let metadata = discover_server(
                 issuer,
                 Purpose::AuthorizationServerMetadata,
@@ -132,6 +145,7 @@ pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
         }
     }
     report["authorization_servers"] = Value::Array(servers);
+    report["authorization_servers_not_examined"] = json!(not_examined);
     if let Some(issuer) = &args.idp_issuer {
         let metadata = discover_server(issuer, Purpose::IdpMetadata, &policy, &send, &mut findings);
         report["idp"] = server_json(issuer, metadata.as_ref(), &log.borrow(), false);
@@ -142,9 +156,9 @@ pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
         .collect();
 
     if args.json {
-        println!("{report:#}");
+        println!("{}", terminal::json(&report, true));
     } else {
-        print_text(&report);
+        print!("{}", text::render(&report));
     }
     if findings.is_empty() {
         Ok(())
@@ -158,29 +172,27 @@ pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
 
 fn finding<E: std::fmt::Display>(error: xaa::DriveError<E>) -> Finding {
     match error {
-        xaa::DriveError::Flow(error) => Finding {
-            rule: rule_of(&error),
-            what: with_hint(&error),
-        },
-        xaa::DriveError::Transport { purpose, source } => Finding {
-            rule: "reachable server",
-            what: format!("{purpose}: {source}"),
-        },
-        other => Finding {
-            rule: "reachable server",
-            what: other.to_string(),
-        },
+        xaa::DriveError::Flow(error) => Finding::new(rule_of(&error), &described(&error)),
+        xaa::DriveError::Transport { purpose, source } => {
+            Finding::new("reachable server", &format!("{purpose}: {source}"))
+        }
+        other => Finding::new("reachable server", &other.to_string()),
     }
 }
 
 /// The error's text, with the command-line switch that changes the rule where there is one.
-pub(crate) fn with_hint(error: &xaa::Error) -> String {
+fn described(error: &xaa::Error) -> String {
     match error {
         xaa::Error::InsecureUrl { .. } => {
             format!("{error} (use --insecure-loopback for plain http on loopback)")
         }
         _ => error.to_string(),
     }
+}
+
+/// [`described`], escaped for a terminal: the error line of every command that runs a flow.
+pub(crate) fn with_hint(error: &xaa::Error) -> String {
+    shown(&described(error)).into_owned()
 }
 
 fn discover_server(
@@ -193,10 +205,7 @@ fn discover_server(
     let flow = match AuthServerDiscovery::new(issuer, purpose, policy) {
         Ok(flow) => flow,
         Err(error) => {
-            findings.push(Finding {
-                rule: rule_of(&error),
-                what: with_hint(&error),
-            });
+            findings.push(Finding::new(rule_of(&error), &described(&error)));
             return None;
         }
     };
@@ -205,134 +214,6 @@ fn discover_server(
         Err(error) => {
             findings.push(finding(error));
             None
-        }
-    }
-}
-
-fn note(response: &HttpResponse) -> String {
-    let mut notes = Vec::new();
-    if let Some(challenge) = response.headers().get(http::header::WWW_AUTHENTICATE) {
-        notes.push(format!(
-            "WWW-Authenticate: {}",
-            String::from_utf8_lossy(challenge.as_bytes())
-        ));
-    }
-    if let Some(location) = response.headers().get(http::header::LOCATION) {
-        notes.push(format!(
-            "Location: {}",
-            String::from_utf8_lossy(location.as_bytes())
-        ));
-    }
-    notes.join("; ")
-}
-
-fn requests_json(log: &[Exchange]) -> Value {
-    log.iter()
-        .map(|e| json!({"method": e.method, "url": e.url, "status": e.status, "note": e.note}))
-        .collect()
-}
-
-fn advertised(list: &Option<Vec<String>>, value: &str) -> Value {
-    match list {
-        None => json!("not stated (proceeds, decisions.md D3)"),
-        Some(items) => json!(items.iter().any(|v| v == value)),
-    }
-}
-
-fn server_json(
-    issuer: &str,
-    metadata: Option<&AuthorizationServerMetadata>,
-    log: &[Exchange],
-    mcp_side: bool,
-) -> Value {
-    let mut value = json!({"issuer": issuer, "requests": requests_json(log)});
-    if let Some(m) = metadata {
-        value["token_endpoint"] = json!(m.token_endpoint);
-        value["token_endpoint_auth_methods_supported"] =
-            json!(m.token_endpoint_auth_methods_supported);
-        if mcp_side {
-            value["jwt_bearer_grant"] = advertised(
-                &m.grant_types_supported,
-                xaa::constants::GRANT_TYPE_JWT_BEARER,
-            );
-            value["id_jag_profile"] = advertised(
-                &m.authorization_grant_profiles_supported,
-                xaa::constants::GRANT_PROFILE_ID_JAG,
-            );
-        } else {
-            value["token_exchange_grant"] = advertised(
-                &m.grant_types_supported,
-                xaa::constants::GRANT_TYPE_TOKEN_EXCHANGE,
-            );
-            value["id_jag_token_type"] = advertised(
-                &m.identity_chaining_requested_token_types_supported,
-                xaa::constants::TOKEN_TYPE_ID_JAG,
-            );
-        }
-    }
-    value
-}
-
-fn print_requests(requests: &Value) {
-    for r in requests.as_array().into_iter().flatten() {
-        let status = r["status"]
-            .as_u64()
-            .map_or("no response".to_owned(), |s| s.to_string());
-        println!(
-            "  {} {} -> {}",
-            r["method"].as_str().unwrap_or(""),
-            r["url"].as_str().unwrap_or(""),
-            status
-        );
-        if let Some(note) = r["note"].as_str().filter(|n| !n.is_empty()) {
-            println!("      {note}");
-        }
-    }
-}
-
-fn print_text(report: &Value) {
-    println!("MCP server {}", report["server"].as_str().unwrap_or(""));
-    print_requests(&report["resource_requests"]);
-    if let Some(resource) = report.get("resource") {
-        println!("resource: {}", resource["resource"].as_str().unwrap_or(""));
-        println!(
-            "authorization servers: {}",
-            resource["authorization_servers"]
-        );
-    }
-    let sides = report["authorization_servers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| ("authorization server", s))
-        .chain(report.get("idp").map(|s| ("IdP", s)));
-    for (label, server) in sides {
-        println!("{label} {}", server["issuer"].as_str().unwrap_or(""));
-        print_requests(&server["requests"]);
-        for key in [
-            "token_endpoint",
-            "jwt_bearer_grant",
-            "id_jag_profile",
-            "token_exchange_grant",
-            "id_jag_token_type",
-            "token_endpoint_auth_methods_supported",
-        ] {
-            if let Some(value) = server.get(key) {
-                println!("  {key}: {value}");
-            }
-        }
-    }
-    let violations = report["violations"].as_array().cloned().unwrap_or_default();
-    if violations.is_empty() {
-        println!("no violations found");
-    } else {
-        println!("violations:");
-        for v in violations {
-            println!(
-                "  - {} [rule: {}]",
-                v["finding"].as_str().unwrap_or(""),
-                v["rule"].as_str().unwrap_or("")
-            );
         }
     }
 }

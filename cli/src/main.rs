@@ -49,7 +49,7 @@ fn decode_command(args: DecodeArgs) -> Result<(), Failure> {
     let jwks = match args.verify_jwks.as_deref() {
         None => None,
         Some(location) if location.starts_with("http://") || location.starts_with("https://") => {
-            Some(fetch_jwks(location, args.insecure_loopback)?)
+            Some(fetch_jwks(location, args.insecure_loopback, args.timeout)?)
         }
         Some(path) => Some(local_file::read_bounded(
             std::path::Path::new(path),
@@ -73,28 +73,36 @@ fn decode_command(args: DecodeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Fetches a JWKS over https (plain http only for loopback with --insecure-loopback).
-fn fetch_jwks(url: &str, insecure_loopback: bool) -> Result<Vec<u8>, Failure> {
-    let parsed = url::Url::parse(url).map_err(|e| Failure::Usage(format!("{url}: {e}")))?;
+/// Fetches a JWKS over https (plain http only for loopback with --insecure-loopback), the
+/// request bounded by `timeout`.
+fn fetch_jwks(
+    url: &str,
+    insecure_loopback: bool,
+    timeout: std::time::Duration,
+) -> Result<Vec<u8>, Failure> {
+    let shown_url = terminal::shown(url);
+    let parsed = url::Url::parse(url).map_err(|e| Failure::Usage(format!("{shown_url}: {e}")))?;
     let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if parsed.scheme() != "https" && !(insecure_loopback && loopback) {
         return Err(Failure::Usage(format!(
-            "{url}: https only (--insecure-loopback allows http on loopback)"
+            "{shown_url}: https only (--insecure-loopback allows http on loopback)"
         )));
     }
     let client = xaa_ureq::Client::builder()
+        .timeout(timeout)
+        .max_body_bytes(local_file::MAX_JWKS_BYTES)
         .deny_private_addresses(!insecure_loopback)
         .build()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+        .map_err(|e| Failure::Usage(terminal::shown(&e.to_string()).into_owned()))?;
     let request = http::Request::get(url)
         .body(Vec::new())
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+        .map_err(|e| Failure::Usage(format!("{shown_url}: {e}")))?;
     let response = client
         .send(request)
-        .map_err(|e| Failure::Protocol(e.to_string()))?;
+        .map_err(|e| Failure::Protocol(terminal::shown(&e.to_string()).into_owned()))?;
     if !response.status().is_success() {
         return Err(Failure::Protocol(format!(
-            "{url} answered {}",
+            "{shown_url} answered {}",
             response.status()
         )));
     }

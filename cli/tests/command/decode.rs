@@ -1,9 +1,15 @@
 //! `xaa decode` of the kit's ID tokens, unverified and verified with a JWKS.
 
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::json;
 use xaa::jose::SigningKey;
 use xaa_testkit::{IDP_CLIENT_ID, Options};
 
-use crate::support::{EXIT_DENIED, TempDir, Xaa, kit};
+use crate::support::{
+    EXIT_DENIED, EXIT_PROTOCOL, EXIT_USAGE, HostileServer, Reply, TempDir, Xaa, kit, unsigned_token,
+};
 
 #[test]
 fn decode_shows_header_claims_dates_and_says_nothing_was_verified() {
@@ -128,4 +134,123 @@ fn verify_jwks_says_valid_for_the_idp_keys_and_invalid_for_others() {
     assert_eq!(document["signature"]["checked"], true);
     assert_eq!(document["signature"]["valid"], false);
     assert!(document["signature"]["reason"].is_string(), "{document}");
+}
+
+#[test]
+fn an_unsigned_or_empty_alg_is_shown_as_it_is() {
+    let kit = kit(Options::new());
+    let dir = TempDir::new();
+    let idp_jwks = dir.write(
+        "idp-jwks.json",
+        kit.idp_signing_key().jwks().to_json().to_string(),
+    );
+    for (alg, line) in [
+        (
+            "none",
+            "  alg: \"none\"  (no signature: the token claims to be unsigned)",
+        ),
+        (
+            "",
+            "  alg: \"\"  (empty: the token names no signature algorithm)",
+        ),
+        ("n\u{1b}[0mone", "  alg: \"n\\u001b[0mone\""),
+    ] {
+        let token = unsigned_token(&json!({"alg": alg}), &json!({"sub": "alice"}));
+        let run = Xaa::new(["decode", token.as_str()])
+            .run_bytes()
+            .terminal_safe()
+            .expect_code(0);
+        assert!(run.stdout.lines().any(|l| l == line), "{run}");
+        assert!(run.stdout.contains("signature: NOT VERIFIED"), "{run}");
+        let document = Xaa::new(["decode", "--json", token.as_str()])
+            .run()
+            .expect_code(0)
+            .json();
+        assert_eq!(document["header"]["alg"], alg);
+        // Nothing verifies an unsigned token.
+        let run = Xaa::new(["decode", token.as_str(), "--verify-jwks"])
+            .args([&idp_jwks])
+            .run_bytes()
+            .terminal_safe()
+            .expect_code(EXIT_DENIED);
+        assert!(
+            run.stdout.contains("signature: INVALID for the given JWKS"),
+            "{run}"
+        );
+    }
+}
+
+#[test]
+fn a_token_whose_segments_do_not_decode_is_a_usage_error() {
+    for (token, reason) in [
+        ("a.b.c", "a segment is not base64url"),
+        ("e30.e30", "not a compact JWT"),
+        ("e30..", "not a compact JWT"),
+        ("WzFd.e30.", "header or payload is not a JSON object"),
+        ("e30.bm90IGpzb24.", "header or payload is not a JSON object"),
+        (
+            "e30.eyJleHAiOjFlNDAwfQ.",
+            "header or payload is not a JSON object",
+        ),
+        ("e30.e30.\u{1b}[2J", "not a compact JWT"),
+    ] {
+        let run = Xaa::new(["decode", token])
+            .run_bytes()
+            .terminal_safe()
+            .expect_code(EXIT_USAGE);
+        assert!(
+            run.stderr
+                .starts_with(&format!("xaa: not a decodable JWT: {reason}; ")),
+            "{token}: {run}"
+        );
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+    // A member named twice, the name hostile: refused, the name escaped.
+    let run = Xaa::new(["decode", "-"])
+        .stdin(format!(
+            "{}.e30.",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode("{\"a\u{202e}\u{9b}\":1,\"a\u{202e}\u{9b}\":2}")
+        ))
+        .run_bytes()
+        .terminal_safe()
+        .expect_code(EXIT_USAGE);
+    assert!(run.stderr.contains("appears twice"), "{run}");
+}
+
+#[test]
+fn the_jwks_request_is_bounded_by_the_timeout() {
+    let token = unsigned_token(&json!({"alg": "ES256"}), &json!({"sub": "alice"}));
+    let server = HostileServer::start(|_, _, _| Reply::stall());
+    let run = Xaa::new(["decode", token.as_str(), "--insecure-loopback"])
+        .args(["--timeout", "1", "--verify-jwks"])
+        .args([server.url("/jwks")])
+        .run_bytes();
+    assert!(
+        run.elapsed >= Duration::from_secs(1) && run.elapsed < Duration::from_secs(8),
+        "{:?}",
+        run.elapsed
+    );
+    let run = run.terminal_safe().expect_code(EXIT_PROTOCOL);
+    assert!(run.stdout.is_empty(), "{run}");
+    assert_eq!(server.requests().len(), 1);
+
+    for timeout in ["0", "9223372036854775807", "3601"] {
+        let run = Xaa::new(["decode", token.as_str(), "--insecure-loopback"])
+            .args(["--timeout", timeout, "--verify-jwks"])
+            .args([server.url("/jwks")])
+            .run_bytes()
+            .terminal_safe()
+            .expect_code(EXIT_USAGE);
+        assert!(
+            run.stderr
+                .contains("the timeout must be a whole number of seconds from 1 to 3600"),
+            "{run}"
+        );
+    }
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no request after a refused timeout"
+    );
 }

@@ -159,3 +159,11 @@ fn demo_json_has_steps_in_order_of_completion_and_a_summary() {
         "{summary}"
     );
 }
+
+#[test]
+fn demo_output_holds_nothing_a_terminal_acts_on() {
+    for args in [&["demo"][..], &["demo", "--json"]] {
+        let run = Xaa::new(args).run_bytes().terminal_safe().expect_code(0);
+        assert_no_full_token(&run.stdout);
+    }
+}

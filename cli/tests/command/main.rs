@@ -6,6 +6,7 @@ mod decode;
 mod demo;
 mod discover;
 mod exit_codes;
+mod hostile_output;
 mod store;
 mod support;
 mod token;

@@ -425,3 +425,343 @@ impl<'k> Setup<'k> {
         token.to_owned()
     }
 }
+
+/// What a run produced, byte for byte: a hostile server's bytes need not be UTF-8, and a
+/// check on text read lossily (or not at all) could pass on output it never saw.
+#[derive(Debug)]
+pub struct RawRun {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// From the start of the process to its exit.
+    pub elapsed: Duration,
+}
+
+impl Xaa {
+    /// Runs the command to its end (killed after [`RUN_TIMEOUT`]) and keeps its output as bytes.
+    pub fn run_bytes(self) -> RawRun {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xaa"));
+        command.args(&self.args);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("XAA_") {
+                command.env_remove(name);
+            }
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = command.spawn().expect("xaa starts");
+        if let Some(input) = self.stdin {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+            });
+        }
+        let reader = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                bytes
+            })
+        };
+        let stdout = reader(Box::new(child.stdout.take().expect("stdout is piped")));
+        let stderr = reader(Box::new(child.stderr.take().expect("stderr is piped")));
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for xaa") {
+                break status;
+            }
+            if started.elapsed() > RUN_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("xaa {:?} did not finish within {RUN_TIMEOUT:?}", self.args);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let elapsed = started.elapsed();
+        let run = RawRun {
+            code: status.code().expect("xaa exited (not killed by a signal)"),
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+            elapsed,
+        };
+        if std::env::var_os("SHOW_XAA_RUNS").is_some() {
+            eprintln!(
+                "=== xaa {:?} ({:?})\nexit {}\n--- stdout\n{}\n--- stderr\n{}",
+                self.args,
+                run.elapsed,
+                run.code,
+                String::from_utf8_lossy(&run.stdout).escape_debug(),
+                String::from_utf8_lossy(&run.stderr).escape_debug()
+            );
+        }
+        run
+    }
+}
+
+/// Whether a terminal would act on `c` rather than show it: a control character other than
+/// the newline that ends each line (C0, DEL, C1), a bidi control or mark, a zero-width or
+/// other format character, a line or paragraph separator, a tag character.
+pub fn acts_on_a_terminal(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+impl RawRun {
+    /// Asserts that stdout and stderr are UTF-8 text holding no character a terminal would act
+    /// on and no line starting with `xaa: forged` (what the hostile inputs try to print), then
+    /// returns them as text.
+    #[track_caller]
+    pub fn terminal_safe(self) -> Run {
+        let text = |name: &str, bytes: &[u8]| -> String {
+            let text = String::from_utf8(bytes.to_vec())
+                .unwrap_or_else(|e| panic!("{name} is not UTF-8 ({e}): {bytes:?}"));
+            let raw: Vec<char> = text.chars().filter(|c| acts_on_a_terminal(*c)).collect();
+            assert!(raw.is_empty(), "{name} holds raw {raw:?}:\n{text}");
+            assert!(
+                !text.lines().any(|line| line.starts_with("xaa: forged")),
+                "{name} holds a forged line:\n{text}"
+            );
+            text
+        };
+        Run {
+            code: self.code,
+            stdout: text("stdout", &self.stdout),
+            stderr: text("stderr", &self.stderr),
+        }
+    }
+}
+
+#[test]
+fn the_terminal_check_sees_what_a_terminal_acts_on() {
+    for c in [
+        '\u{1b}',
+        '\u{7}',
+        '\r',
+        '\u{7f}',
+        '\u{9b}',
+        '\u{202e}',
+        '\u{2028}',
+        '\u{200b}',
+        '\u{e0041}',
+    ] {
+        assert!(acts_on_a_terminal(c), "{c:?}");
+    }
+    for c in ['\n', 'a', ' ', '\\', 'é', '東', '\u{fffd}'] {
+        assert!(!acts_on_a_terminal(c), "{c:?}");
+    }
+}
+
+/// A crafted answer of a [`HostileServer`].
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// Header names and raw value bytes, sent as they are.
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+    /// Hold the connection without answering until the server stops.
+    pub stall: bool,
+}
+
+impl Reply {
+    /// This status, no body.
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            stall: false,
+        }
+    }
+
+    /// 200 with this JSON body.
+    pub fn json(body: impl Into<Vec<u8>>) -> Self {
+        let mut reply = Self::status(200).header("Content-Type", "application/json");
+        reply.body = body.into();
+        reply
+    }
+
+    /// No answer at all: the connection is held open until the server stops.
+    pub fn stall() -> Self {
+        Self {
+            stall: true,
+            ..Self::status(200)
+        }
+    }
+
+    /// One more header, its value bytes sent as they are.
+    pub fn header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+}
+
+/// How a [`HostileServer`] answers: from the method, the path (with its query) and the
+/// server's own origin (`http://127.0.0.1:PORT`).
+pub type Answer = dyn Fn(&str, &str, &str) -> Reply + Send + Sync;
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 serving crafted documents, one connection per
+/// request, recording every request line. Stops when dropped.
+pub struct HostileServer {
+    origin: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accepter: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HostileServer {
+    pub fn start(answer: impl Fn(&str, &str, &str) -> Reply + Send + Sync + 'static) -> Self {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let origin = format!(
+            "http://{}",
+            listener.local_addr().expect("the listener's address")
+        );
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let answer: Arc<Answer> = Arc::new(answer);
+        let accepter = {
+            let (origin, requests, stop) = (origin.clone(), requests.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let (origin, requests, stop, answer) = (
+                        origin.clone(),
+                        requests.clone(),
+                        stop.clone(),
+                        answer.clone(),
+                    );
+                    std::thread::spawn(move || {
+                        serve(stream, &origin, &requests, &stop, &*answer);
+                    });
+                }
+            })
+        };
+        Self {
+            origin,
+            requests,
+            stop,
+            accepter: Some(accepter),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The origin followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    /// Every request so far: (method, path with query).
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for HostileServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accepting thread.
+        let _ = std::net::TcpStream::connect(self.origin.trim_start_matches("http://"));
+        if let Some(accepter) = self.accepter.take() {
+            let _ = accepter.join();
+        }
+    }
+}
+
+/// Reads one request (head, then a Content-Length body), records it, answers it, closes.
+fn serve(
+    mut stream: std::net::TcpStream,
+    origin: &str,
+    requests: &std::sync::Mutex<Vec<(String, String)>>,
+    stop: &std::sync::atomic::AtomicBool,
+    answer: &Answer,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut words = head.split_whitespace();
+    let (Some(method), Some(path)) = (words.next(), words.next()) else {
+        return;
+    };
+    let length = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let _ = std::io::copy(
+        &mut (&mut stream).take(length.min(1024 * 1024)),
+        &mut std::io::sink(),
+    );
+    if let Ok(mut log) = requests.lock() {
+        log.push((method.to_owned(), path.to_owned()));
+    }
+    let reply = answer(method, path, origin);
+    if reply.stall {
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        return;
+    }
+    let mut response = format!("HTTP/1.1 {} Crafted\r\n", reply.status).into_bytes();
+    for (name, value) in &reply.headers {
+        response.extend_from_slice(name.as_bytes());
+        response.extend_from_slice(b": ");
+        response.extend_from_slice(value);
+        response.extend_from_slice(b"\r\n");
+    }
+    response.extend_from_slice(
+        format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            reply.body.len()
+        )
+        .as_bytes(),
+    );
+    response.extend_from_slice(&reply.body);
+    let _ = stream.write_all(&response);
+    let _ = stream.flush();
+}
+
+/// A compact JWS with this header and these claims and an empty signature (nothing verifies
+/// it; `xaa decode` shows it).
+pub fn unsigned_token(header: &serde_json::Value, claims: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let segment = |value: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    };
+    format!("{}.{}.", segment(header), segment(claims))
+}

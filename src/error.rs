@@ -312,8 +312,15 @@ pub enum Error {
         /// The URL, sanitized.
         url: String,
     },
-    /// A URL names a private, link-local or loopback address (decisions.md D5).
-    #[error("{purpose}: {url} points at a private or loopback address; refused (decisions.md D5)")]
+    /// A URL names a private or loopback IP literal the deployment and policy do not allow, or
+    /// one never allowed (link-local, unspecified, ...: [`AddressClass::Never`]); the message
+    /// says which kind (decisions.md D5).
+    ///
+    /// [`AddressClass::Never`]: crate::discovery::AddressClass::Never
+    #[error(
+        "{purpose}: refused {url}: it points at {} (decisions.md D5)",
+        crate::discovery::private_address_phrase(url)
+    )]
     PrivateAddress {
         /// Which step would have used it.
         purpose: Purpose,

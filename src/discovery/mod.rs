@@ -1,6 +1,7 @@
 //! Discovery: the MCP server's protected-resource metadata (RFC 9728) and the metadata of the
 //! MCP authorization server and the IdP (RFC 8414, OpenID Connect Discovery).
 
+mod address_class;
 mod address_guard;
 mod authorization_server;
 mod checked_urls;
@@ -8,14 +9,14 @@ mod metadata;
 mod resource;
 mod urls;
 
+pub use address_class::{AddressClass, classify, describe_address, is_private_or_local};
 pub use address_guard::{AddressGuard, PrivateAddressRefused};
 pub use authorization_server::{AuthServerDiscovered, AuthServerDiscovery};
 pub(crate) use checked_urls::CheckedUrls;
 pub(crate) use metadata::DEFAULT_METADATA_LIFETIME;
 pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use resource::{ResourceDiscovered, ResourceDiscovery, ResourceStart};
-pub(crate) use urls::UrlGuard;
 pub use urls::{
-    ResourceCandidate, authorization_server_metadata_candidates, is_private_or_local,
-    resource_metadata_candidates,
+    ResourceCandidate, authorization_server_metadata_candidates, resource_metadata_candidates,
 };
+pub(crate) use urls::{UrlGuard, private_address_phrase};

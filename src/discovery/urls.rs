@@ -2,10 +2,11 @@
 //! Discovery section 4) and the URL policy every request obeys (protocol.md 6 rules 1 and 12,
 //! decisions.md D5).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use url::{Host, Url};
 
+use super::address_class::{AddressClass, classify, describe_address};
 use super::checked_urls::{CheckRules, CheckedSet, CheckedUrls, FlowChecks};
 use crate::constants::{
     WELL_KNOWN_OAUTH_AUTHORIZATION_SERVER, WELL_KNOWN_OPENID_CONFIGURATION,
@@ -15,12 +16,14 @@ use crate::error::sanitize;
 use crate::{Error, Policy, Purpose};
 
 /// Checks every URL before a request goes to it: https (or loopback http under the policy), no
-/// credentials in the URL, no fragment, and no private addresses unless allowed (D5).
+/// credentials in the URL, no fragment, no private or loopback IP literal unless allowed, and
+/// never one of the addresses no rule allows (decisions.md D5, RFC 9728 section 7.7; see
+/// [`AddressClass`]).
 #[derive(Clone, Debug)]
 pub(crate) struct UrlGuard {
     policy: Policy,
-    /// The MCP server URL is itself a private, link-local or loopback IP literal, so such
-    /// addresses are the deployment's normal ones (decisions.md D5).
+    /// The MCP server URL is itself a private or loopback IP literal, so such addresses are
+    /// the deployment's normal ones (decisions.md D5). Never-class addresses stay refused.
     private_deployment: bool,
     /// URLs a previous flow checked under the same rules (see `checked_urls`).
     known: CheckedUrls,
@@ -30,10 +33,7 @@ pub(crate) struct UrlGuard {
 
 impl UrlGuard {
     pub(crate) fn new(policy: &Policy, server_url: Option<&Url>) -> Self {
-        let private_deployment = server_url
-            .and_then(Url::host)
-            .and_then(|host| host_ip(&host))
-            .is_some_and(is_private_or_local);
+        let private_deployment = server_url.is_some_and(is_private_deployment);
         Self {
             policy: policy.clone(),
             private_deployment,
@@ -162,10 +162,14 @@ impl UrlGuard {
             }
         }
         if let Some(ip) = host_ip(&host) {
-            let allowed = self.policy.allow_private_addresses
-                || self.private_deployment
-                || (loopback && self.policy.allow_http_loopback);
-            if is_private_or_local(ip) && !allowed {
+            let private_allowed = self.policy.allow_private_addresses || self.private_deployment;
+            let allowed = match classify(ip) {
+                AddressClass::Public => true,
+                AddressClass::Private => private_allowed,
+                AddressClass::Loopback => private_allowed || self.policy.allow_http_loopback,
+                AddressClass::Never => false,
+            };
+            if !allowed {
                 return Err(Error::PrivateAddress {
                     purpose,
                     url: sanitize(url),
@@ -198,43 +202,47 @@ fn host_ip(host: &Host<&str>) -> Option<IpAddr> {
     }
 }
 
-/// 127.0.0.0/8, `::1` and `localhost` (protocol.md 6 rule 1).
+/// Whether the MCP server URL names a private or loopback IP literal: a private deployment,
+/// whose own addresses the flow may use (decisions.md D5).
+pub(crate) fn is_private_deployment(server_url: &Url) -> bool {
+    server_url
+        .host()
+        .and_then(|host| host_ip(&host))
+        .is_some_and(|ip| matches!(classify(ip), AddressClass::Private | AddressClass::Loopback))
+}
+
+/// A loopback literal (127.0.0.0/8, `::1`, and the IPv6 forms carrying a 127.0.0.0/8 address,
+/// such as `::ffff:127.0.0.1`: see [`AddressClass::Loopback`]) or `localhost` (protocol.md 6
+/// rule 1).
 pub(crate) fn is_loopback_host(host: &Host<&str>) -> bool {
     match host {
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
         Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        literal => host_ip(literal).is_some_and(|ip| classify(ip) == AddressClass::Loopback),
     }
 }
 
-/// Private, loopback, link-local, unspecified, shared (CGNAT) and unique-local addresses
-/// (decisions.md D5, RFC 9728 section 7.7).
-pub fn is_private_or_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_private_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_private_v4(v4),
-            None => is_private_v6(v6),
-        },
+/// What the URL of an [`Error::PrivateAddress`] points at and the rule that refuses it, for the
+/// error's message: "a link-local address, which is never allowed". The URL is the error's
+/// sanitized one; its host, an IP literal right after the scheme, is never cut by sanitizing.
+pub(crate) fn private_address_phrase(url: &str) -> String {
+    let ip = Url::parse(url)
+        .ok()
+        .and_then(|parsed| parsed.host().as_ref().and_then(host_ip));
+    let Some(ip) = ip else {
+        return "a private, loopback or link-local address".into();
+    };
+    let noun = describe_address(ip);
+    match classify(ip) {
+        AddressClass::Never => format!("{noun}, which is never allowed"),
+        AddressClass::Loopback => format!(
+            "{noun}, allowed only when the MCP server is on a private or loopback address or \
+             the policy allows loopback or private addresses"
+        ),
+        AddressClass::Private | AddressClass::Public => format!(
+            "{noun}, allowed only when the MCP server is on a private or loopback address or \
+             the policy allows private addresses"
+        ),
     }
-}
-
-fn is_private_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_private()
-        || ip.is_loopback()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || (a == 100 && (64..128).contains(&b))
-}
-
-fn is_private_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
 }
 
 /// The origin of a URL with no trailing slash (`https://host[:port]`), the identifier of a root
@@ -519,6 +527,133 @@ mod tests {
             private
                 .check(Purpose::TokenExchange, "https://10.0.0.1/token")
                 .is_ok()
+        );
+    }
+
+    /// Link-local, unspecified and the other never-class literals, in every IPv6 form that
+    /// carries them, are refused whatever the policy and the deployment.
+    #[test]
+    fn never_class_literals_are_refused_under_every_rule() {
+        let permissive = Policy {
+            allow_private_addresses: true,
+            allow_http_loopback: true,
+            ..Policy::default()
+        };
+        let guards = [
+            UrlGuard::new(&Policy::default(), None),
+            UrlGuard::new(&permissive, None),
+            UrlGuard::new(&Policy::default(), Some(&url("https://10.1.2.3/mcp"))),
+            UrlGuard::new(&permissive, Some(&url("http://127.0.0.1:8080/mcp"))),
+        ];
+        for never in [
+            "https://169.254.169.254/latest/meta-data",
+            "https://0.0.0.0/",
+            "https://0.1.2.3/",
+            "https://255.255.255.255/",
+            "https://224.0.0.1/",
+            "https://240.0.0.1/",
+            "https://[::]/",
+            "https://[fe80::1]/",
+            "https://[ff02::1]/",
+            "https://[::ffff:169.254.169.254]/",
+            "https://[::a9fe:a9fe]/",
+            "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[2002:a9fe:a9fe::1]/",
+            "https://[2001:0:4136:e378:8000:63bf:5601:5601]/",
+            "https://[::ffff:0.0.0.0]:8080/",
+        ] {
+            for guard in &guards {
+                let refused = guard.check(Purpose::TokenExchange, never);
+                assert!(
+                    matches!(refused, Err(Error::PrivateAddress { .. })),
+                    "{never}: {refused:?}"
+                );
+            }
+        }
+        // A server on a never-class address is no private deployment: it is refused itself.
+        let server = UrlGuard::for_server(&Policy::default(), "https://169.254.169.254/mcp");
+        assert!(
+            matches!(server, Err(Error::PrivateAddress { .. })),
+            "{server:?}"
+        );
+    }
+
+    /// The IPv6 forms carrying a private or loopback address are that kind of address.
+    #[test]
+    fn embedded_private_and_loopback_literals_follow_their_rules() {
+        let strict = UrlGuard::new(&Policy::default(), None);
+        for private in [
+            "https://[::ffff:10.0.0.1]/",
+            "https://[::10.0.0.1]/",
+            "https://[64:ff9b::c0a8:1]/",
+            "https://[2002:a00:1::1]/",
+            "https://[fec0::1]/",
+            "https://[64:ff9b:1::8.8.8.8]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://198.18.0.1/",
+        ] {
+            assert!(
+                matches!(
+                    strict.check(Purpose::TokenExchange, private),
+                    Err(Error::PrivateAddress { .. })
+                ),
+                "{private}"
+            );
+        }
+        assert!(
+            strict
+                .check(Purpose::TokenExchange, "https://[::ffff:8.8.8.8]/")
+                .is_ok()
+        );
+
+        // `[::ffff:127.0.0.1]` is a loopback host: plain http under the loopback policy.
+        let loopback = UrlGuard::new(&Policy::loopback(), None);
+        for host in ["[::ffff:127.0.0.1]", "[::127.0.0.1]", "127.1.2.3"] {
+            let url = format!("http://{host}:8080/token");
+            assert!(
+                loopback.check(Purpose::TokenExchange, &url).is_ok(),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            loopback.check(Purpose::TokenExchange, "http://[::ffff:10.0.0.1]:8080/"),
+            Err(Error::InsecureUrl { .. })
+        ));
+
+        // A server on an embedded private address is a private deployment.
+        let (deployment, _) =
+            UrlGuard::for_server(&Policy::default(), "https://[::ffff:10.1.2.3]/mcp")
+                .expect("a private deployment");
+        assert!(
+            deployment
+                .check(Purpose::TokenExchange, "https://192.168.0.7/token")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_private_address_error_says_which_kind() {
+        let strict = UrlGuard::new(&Policy::default(), None);
+        let message = |url: &str| {
+            strict
+                .check(Purpose::TokenExchange, url)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert_eq!(
+            message("https://169.254.169.254/latest"),
+            "token_exchange: refused https://169.254.169.254/latest: it points at a link-local \
+             address, which is never allowed (decisions.md D5)"
+        );
+        let private = message("https://[::ffff:10.0.0.1]/token");
+        assert!(
+            private.contains("a private address (RFC 1918), allowed only when"),
+            "{private}"
+        );
+        let loopback = message("https://127.0.0.1/token");
+        assert!(
+            loopback.contains("a loopback address, allowed only when"),
+            "{loopback}"
         );
     }
 }

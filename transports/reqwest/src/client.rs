@@ -1,6 +1,7 @@
 //! The HTTP client: a reqwest client configured for OAuth, and the conversions around it.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -9,12 +10,18 @@ use xaa::{DriveError, Flow, HttpRequest, HttpResponse, Policy, RequestUrl};
 
 use crate::Error;
 use crate::guard::{AddressGuard, GuardedResolver};
+use crate::static_answers::StaticAnswers;
 
 /// The default total time for one request: connect, TLS, send, and read the whole response.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default connect timeout (resolve, TCP and TLS), within the total one.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest timeout a client takes ([`ClientBuilder::timeout`],
+/// [`ClientBuilder::connect_timeout`]): one day. Longer values are cut to it, so no timeout,
+/// however large, overflows the clock when a request starts.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The default body cap of MCP responses ([`Authorizer::send`]). Flows use the much smaller
 /// [`Policy::max_body_bytes`].
@@ -57,6 +64,8 @@ pub struct ClientBuilder {
     extra_roots: Vec<Vec<u8>>,
     deny_private_addresses: bool,
     allowed_hosts: Vec<String>,
+    address_guard: Option<AddressGuard>,
+    static_answers: StaticAnswers,
     proxy: ProxySetting,
     user_agent: String,
 }
@@ -74,6 +83,8 @@ impl Default for ClientBuilder {
             extra_roots: Vec::new(),
             deny_private_addresses: false,
             allowed_hosts: Vec::new(),
+            address_guard: None,
+            static_answers: StaticAnswers::default(),
             proxy: ProxySetting::Environment,
             user_agent: concat!("xaa-reqwest/", env!("CARGO_PKG_VERSION")).into(),
         }
@@ -82,15 +93,17 @@ impl Default for ClientBuilder {
 
 impl ClientBuilder {
     /// The total time one request may take, from connecting to reading the last byte of the
-    /// body ([`DEFAULT_TIMEOUT`]). Past it the request fails with [`Error::Timeout`].
+    /// body ([`DEFAULT_TIMEOUT`]). Past it the request fails with [`Error::Timeout`]. At most
+    /// [`MAX_TIMEOUT`]: a longer one is cut to it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.min(MAX_TIMEOUT);
         self
     }
 
-    /// The bound for resolving and connecting, TLS included ([`DEFAULT_CONNECT_TIMEOUT`]).
+    /// The bound for resolving and connecting, TLS included ([`DEFAULT_CONNECT_TIMEOUT`]). At
+    /// most [`MAX_TIMEOUT`]: a longer one is cut to it.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connect_timeout = timeout.min(MAX_TIMEOUT);
         self
     }
 
@@ -125,14 +138,20 @@ impl ClientBuilder {
         self
     }
 
-    /// The address guard (decisions.md D5): refuse to connect to a host every address of
-    /// which is private, loopback, link-local or otherwise local
-    /// ([`xaa::discovery::is_private_or_local`]), and connect only to the public ones of a host
-    /// that has both. The guard is a resolver given to reqwest (`dns_resolver`); IP literals,
-    /// which reqwest does not resolve, are checked before sending. Off by default, because MCP
+    /// The full address guard (decisions.md D5, RFC 9728 section 7.7): on, refuse to connect
+    /// to a host every address of which is private or loopback
+    /// ([`xaa::discovery::AddressClass`]), and connect only to the allowed ones of a host that
+    /// has both, except for the hosts of [`ClientBuilder::allow_host`]
+    /// ([`AddressGuard::new`](xaa::discovery::AddressGuard::new)). Off by default, because MCP
     /// servers and IdPs inside a company network legitimately resolve to private addresses;
-    /// turn it on where a hostile document could name an internal host, and list the internal
-    /// hosts you trust with [`ClientBuilder::allow_host`].
+    /// turn it on where a hostile document could name an internal host.
+    ///
+    /// On or off, the guard is always installed: off, it refuses only the addresses never
+    /// connected to (link-local such as the `169.254.169.254` metadata service, `0.0.0.0`,
+    /// multicast, ...: [`AddressGuard::never_only`](xaa::discovery::AddressGuard::never_only)).
+    /// It is a resolver given to reqwest (`dns_resolver`); IP literals, which reqwest does not
+    /// resolve, are checked before sending. [`ClientBuilder::address_guard`] sets the guard
+    /// outright instead.
     ///
     /// The core refuses private IP literals in URLs on its own (`Policy::allow_private_addresses`);
     /// this guard adds the check on what names resolve to, which only the driver sees.
@@ -141,10 +160,37 @@ impl ClientBuilder {
         self
     }
 
-    /// Exempts a host (a name or an IP literal, compared case-insensitively) from the address
-    /// guard: a proxy, an on-premises IdP.
+    /// Exempts a host (a name or an IP literal, compared case-insensitively) from the full
+    /// address guard ([`ClientBuilder::deny_private_addresses`]): a proxy, an on-premises IdP.
+    /// Never-class addresses stay refused.
     pub fn allow_host(mut self, host: impl Into<String>) -> Self {
         self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// The address guard, hosts and switches included, replacing what
+    /// [`ClientBuilder::deny_private_addresses`] and [`ClientBuilder::allow_host`] say: for
+    /// instance [`AddressGuard::for_server`](xaa::discovery::AddressGuard::for_server), the
+    /// flows' URL rule for one MCP server applied to what names resolve to. Whatever the
+    /// guard, never-class addresses are refused.
+    pub fn address_guard(mut self, guard: AddressGuard) -> Self {
+        self.address_guard = Some(guard);
+        self
+    }
+
+    /// Answers for `host` instead of DNS, like curl's `--resolve`: a connection to `host`
+    /// goes to one of `addresses`, on the URL's port. Names are compared case-insensitively
+    /// and without a trailing dot; a second call for the same host replaces the first. The
+    /// address guard still judges these addresses, as it does DNS answers (reqwest's own
+    /// `resolve` would answer before the guard is asked). Through a proxy, only the proxy's
+    /// own host is resolved here.
+    pub fn resolve(
+        mut self,
+        host: impl Into<String>,
+        addresses: impl IntoIterator<Item = IpAddr>,
+    ) -> Self {
+        self.static_answers
+            .insert(&host.into(), addresses.into_iter().collect());
         self
     }
 
@@ -190,12 +236,15 @@ impl ClientBuilder {
                 &self.extra_roots,
             )?);
         }
-        let guard = self
-            .deny_private_addresses
-            .then(|| Arc::new(AddressGuard::new(&self.allowed_hosts)));
-        if let Some(guard) = &guard {
-            builder = builder.dns_resolver(Arc::new(GuardedResolver::new(Arc::clone(guard))));
-        }
+        let guard = Arc::new(match self.address_guard {
+            Some(guard) => guard,
+            None if self.deny_private_addresses => AddressGuard::new(&self.allowed_hosts),
+            None => AddressGuard::never_only(),
+        });
+        builder = builder.dns_resolver(Arc::new(GuardedResolver::new(
+            Arc::clone(&guard),
+            self.static_answers,
+        )));
         let http = builder
             .build()
             .map_err(|e| Error::Config(format!("reqwest: {e}")))?;
@@ -215,7 +264,7 @@ impl ClientBuilder {
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
-    guard: Option<Arc<AddressGuard>>,
+    guard: Arc<AddressGuard>,
     max_body_bytes: usize,
     resource_body_bytes: usize,
 }
@@ -225,7 +274,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("max_body_bytes", &self.max_body_bytes)
             .field("resource_body_bytes", &self.resource_body_bytes)
-            .field("deny_private_addresses", &self.guard.is_some())
+            .field("address_guard", &self.guard)
             .finish_non_exhaustive()
     }
 }
@@ -291,16 +340,17 @@ impl Client {
         request: HttpRequest,
         limit: usize,
     ) -> Result<HttpResponse, Error> {
-        if let Some(guard) = &self.guard {
-            guard
-                .check_literal(request.uri().host().unwrap_or_default())
-                .map_err(|refused| Error::PrivateAddress {
-                    purpose: None,
-                    host: refused.host,
-                    address: refused.address,
-                })?;
-        }
-        let response = self.http.execute(to_reqwest(request)?).await?;
+        let request = to_reqwest(request)?;
+        // The host as reqwest will connect to it: the URL parser's canonical form, so `0` or
+        // `0x7f.1` are the IPv4 literals they stand for.
+        self.guard
+            .check_literal(request.url().host_str().unwrap_or_default())
+            .map_err(|refused| Error::PrivateAddress {
+                purpose: None,
+                host: refused.host,
+                address: refused.address,
+            })?;
+        let response = self.http.execute(request).await?;
         read_capped(response, limit).await
     }
 }

@@ -36,15 +36,18 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
-    /// The address guard refused to connect: every address `host` resolved to is private,
-    /// loopback or link-local (decisions.md D5), and the host is not allowed.
-    #[error("{}refused to connect to {host}: it resolves to the private address {address}", prefix(*purpose))]
+    /// The address guard refused to connect (decisions.md D5): every address `host` resolved
+    /// to (or the IP literal it is) is of a class the guard refuses: never connected to
+    /// (link-local, unspecified, ...), or private or loopback and not allowed. The message
+    /// says which, and the rule.
+    #[error("{}refused to connect: {}", prefix(*purpose), refusal(host, *address))]
     PrivateAddress {
         /// The step whose request was refused, when it was a flow's request.
         purpose: Option<Purpose>,
         /// The host name or IP literal of the request.
         host: String,
-        /// The first private address it resolved to.
+        /// The first refused address it resolved to; [`xaa::discovery::classify`] gives its
+        /// class.
         address: IpAddr,
     },
     /// The flow ended with an error: an OAuth error, a failed check, a configuration error, or
@@ -62,6 +65,11 @@ pub enum Error {
 
 fn prefix(purpose: Option<Purpose>) -> String {
     purpose.map(|p| format!("{p}: ")).unwrap_or_default()
+}
+
+/// The guard's own words for a refusal.
+fn refusal(host: &str, address: IpAddr) -> PrivateAddressRefused {
+    PrivateAddressRefused::new(host, address)
 }
 
 /// reqwest's message and its causes (`error sending request: tcp connect error: Connection
@@ -132,7 +140,7 @@ impl Error {
                         format!("response body exceeds the limit of {limit} bytes")
                     }
                     Self::PrivateAddress { host, address, .. } => {
-                        format!("refused to connect to {host}: private address {address}")
+                        format!("refused to connect: {}", refusal(host, *address))
                     }
                     other => other.to_string(),
                 },

@@ -45,7 +45,7 @@
 //! * **Every status is a response**: OAuth error bodies reach the core, which turns them into
 //!   typed errors.
 //! * **Timeouts**: a total one per request (30 s, [`ClientBuilder::timeout`]) and a connect one
-//!   (10 s, [`ClientBuilder::connect_timeout`]).
+//!   (10 s, [`ClientBuilder::connect_timeout`]), each at most [`MAX_TIMEOUT`].
 //! * **A body cap**: [`xaa::Policy::max_body_bytes`] for flows, read chunk by chunk; a larger
 //!   body is [`Error::BodyTooLarge`], never a truncated body passed on.
 //! * **TLS** (feature `rustls`, on by default) through rustls with **aws-lc-rs**, the one crypto
@@ -58,9 +58,12 @@
 //! * **Proxies**: reqwest's default, kept: `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` with
 //!   `NO_PROXY`, plus the macOS and Windows system settings with the `system-proxy` feature (on
 //!   by default); see [`ProxySetting`] to turn it off or name one.
-//! * **Address guard** (decisions.md D5), opt-in: [`ClientBuilder::deny_private_addresses`]
-//!   gives reqwest a resolver that refuses private, loopback and link-local addresses unless
-//!   the host is allowed.
+//! * **Address guard** (decisions.md D5), always installed: reqwest gets a resolver that
+//!   refuses the addresses never connected to (link-local such as cloud metadata services,
+//!   `0.0.0.0`, multicast, ...), and IP literals, which reqwest does not resolve, are checked
+//!   before sending. [`ClientBuilder::deny_private_addresses`] refuses private and loopback
+//!   addresses too unless the host is allowed, and [`ClientBuilder::address_guard`] sets any
+//!   guard. [`ClientBuilder::resolve`] pins names to addresses, which the guard still judges.
 //! * **Clock**: the system clock (`SystemTime::now`) is read here, never in the core.
 //!
 //! Tokens, headers, bodies and URLs are never logged or printed in errors.
@@ -71,12 +74,13 @@ mod authorizer;
 mod client;
 mod error;
 mod guard;
+mod static_answers;
 #[cfg(feature = "rustls")]
 mod tls;
 
 pub use authorizer::{Authorizer, UserAuthorizer};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT,
-    ProxySetting,
+    MAX_TIMEOUT, ProxySetting,
 };
 pub use error::Error;

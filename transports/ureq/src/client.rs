@@ -1,19 +1,26 @@
 //! The HTTP client: a ureq agent configured for OAuth, and the conversions around it.
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
 
 use http::Method;
-use ureq::Agent;
 use ureq::unversioned::transport::DefaultConnector;
+use ureq::{Agent, AsSendBody};
 use xaa::{DriveError, Flow, HttpRequest, HttpResponse, Policy};
 
 use crate::Error;
 use crate::guard::{AddressGuard, GuardedResolver};
+use crate::static_answers::StaticAnswers;
 use crate::tls;
 
 /// The default total time for one request: connect, TLS, send, and read the whole response.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest timeout a client takes ([`ClientBuilder::timeout`],
+/// [`ClientBuilder::connect_timeout`]): one day. Longer values are cut to it, so no timeout,
+/// however large, overflows the clock when a request starts.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The default body cap of MCP responses ([`BlockingAuthorizer::send`]). Flows use the much
 /// smaller [`Policy::max_body_bytes`].
@@ -53,6 +60,8 @@ pub struct ClientBuilder {
     extra_roots: Vec<Vec<u8>>,
     deny_private_addresses: bool,
     allowed_hosts: Vec<String>,
+    address_guard: Option<AddressGuard>,
+    static_answers: StaticAnswers,
     proxy: ProxySetting,
     user_agent: String,
 }
@@ -68,6 +77,8 @@ impl Default for ClientBuilder {
             extra_roots: Vec::new(),
             deny_private_addresses: false,
             allowed_hosts: Vec::new(),
+            address_guard: None,
+            static_answers: StaticAnswers::default(),
             proxy: ProxySetting::Environment,
             user_agent: concat!("xaa-ureq/", env!("CARGO_PKG_VERSION")).into(),
         }
@@ -77,15 +88,16 @@ impl Default for ClientBuilder {
 impl ClientBuilder {
     /// The total time one request may take, from resolving the host to reading the last byte
     /// of the body ([`DEFAULT_TIMEOUT`]). Past it the request fails with [`Error::Timeout`].
+    /// At most [`MAX_TIMEOUT`]: a longer one is cut to it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.min(MAX_TIMEOUT);
         self
     }
 
     /// A shorter bound for resolving and connecting (including TLS), within the total timeout.
-    /// None by default.
+    /// None by default. At most [`MAX_TIMEOUT`]: a longer one is cut to it.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+        self.connect_timeout = Some(timeout.min(MAX_TIMEOUT));
         self
     }
 
@@ -120,13 +132,19 @@ impl ClientBuilder {
         self
     }
 
-    /// The address guard (decisions.md D5): refuse to connect to a host every address of
-    /// which is private, loopback, link-local or otherwise local
-    /// ([`xaa::discovery::is_private_or_local`]), and connect only to the public ones of a host
-    /// that has both. IP literals are checked too. Off by default, because MCP servers and IdPs
-    /// inside a company network legitimately resolve to private addresses; turn it on where
-    /// a hostile document could name an internal host, and list the internal hosts you trust
-    /// with [`ClientBuilder::allow_host`].
+    /// The full address guard (decisions.md D5, RFC 9728 section 7.7): on, refuse to connect
+    /// to a host every address of which is private or loopback
+    /// ([`xaa::discovery::AddressClass`]), and connect only to the allowed ones of a host that
+    /// has both, except for the hosts of [`ClientBuilder::allow_host`]
+    /// ([`AddressGuard::new`](xaa::discovery::AddressGuard::new)). Off by default, because MCP
+    /// servers and IdPs inside a company network legitimately resolve to private addresses;
+    /// turn it on where a hostile document could name an internal host.
+    ///
+    /// On or off, the guard is always installed: off, it refuses only the addresses never
+    /// connected to (link-local such as the `169.254.169.254` metadata service, `0.0.0.0`,
+    /// multicast, ...: [`AddressGuard::never_only`](xaa::discovery::AddressGuard::never_only)),
+    /// whatever a name resolves to and for IP literals alike. [`ClientBuilder::address_guard`]
+    /// sets the guard outright instead.
     ///
     /// The core refuses private IP literals in URLs on its own (`Policy::allow_private_addresses`);
     /// this guard adds the check on what names resolve to, which only the driver sees.
@@ -135,10 +153,37 @@ impl ClientBuilder {
         self
     }
 
-    /// Exempts a host (a name or an IP literal, compared case-insensitively) from the address
-    /// guard: a proxy, an on-premises IdP.
+    /// Exempts a host (a name or an IP literal, compared case-insensitively) from the full
+    /// address guard ([`ClientBuilder::deny_private_addresses`]): a proxy, an on-premises IdP.
+    /// Never-class addresses stay refused.
     pub fn allow_host(mut self, host: impl Into<String>) -> Self {
         self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// The address guard, hosts and switches included, replacing what
+    /// [`ClientBuilder::deny_private_addresses`] and [`ClientBuilder::allow_host`] say: for
+    /// instance [`AddressGuard::for_server`](xaa::discovery::AddressGuard::for_server), the
+    /// flows' URL rule for one MCP server applied to what names resolve to. Whatever the
+    /// guard, never-class addresses are refused.
+    pub fn address_guard(mut self, guard: AddressGuard) -> Self {
+        self.address_guard = Some(guard);
+        self
+    }
+
+    /// Answers for `host` instead of DNS, like curl's `--resolve`: a connection to `host`
+    /// goes to one of `addresses`, on the port of the request's URI (or its scheme's
+    /// default). Names are compared case-insensitively and without a trailing dot; a second
+    /// call for the same host replaces the first. The address guard still judges these
+    /// addresses, as it does DNS answers. Through a proxy, only the proxy's own host is
+    /// resolved here.
+    pub fn resolve(
+        mut self,
+        host: impl Into<String>,
+        addresses: impl IntoIterator<Item = IpAddr>,
+    ) -> Self {
+        self.static_answers
+            .insert(&host.into(), addresses.into_iter().collect());
         self
     }
 
@@ -180,17 +225,19 @@ impl ClientBuilder {
             .user_agent(self.user_agent.as_str())
             .tls_config(tls::config(self.webpki_roots, &self.extra_roots)?)
             .build();
-        let agent = if self.deny_private_addresses {
-            Agent::with_parts(
-                config,
-                DefaultConnector::new(),
-                GuardedResolver::new(AddressGuard::new(&self.allowed_hosts)),
-            )
-        } else {
-            Agent::new_with_config(config)
+        let guard = match self.address_guard {
+            Some(guard) => guard,
+            None if self.deny_private_addresses => AddressGuard::new(&self.allowed_hosts),
+            None => AddressGuard::never_only(),
         };
+        let agent = Agent::with_parts(
+            config,
+            DefaultConnector::new(),
+            GuardedResolver::new(guard, self.static_answers),
+        );
         Ok(Client {
             agent,
+            timeout: self.timeout,
             max_body_bytes: self.max_body_bytes,
             resource_body_bytes: self.resource_body_bytes,
         })
@@ -204,6 +251,8 @@ impl ClientBuilder {
 #[derive(Clone)]
 pub struct Client {
     agent: Agent,
+    /// The total timeout of one request, which a deadline can only shorten.
+    timeout: Duration,
     max_body_bytes: usize,
     resource_body_bytes: usize,
 }
@@ -211,6 +260,7 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
+            .field("timeout", &self.timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("resource_body_bytes", &self.resource_body_bytes)
             .finish_non_exhaustive()
@@ -245,6 +295,21 @@ impl Client {
         self.run_with_limit(flow, self.max_body_bytes)
     }
 
+    /// [`Client::run`] within `deadline`: each request's total timeout is the client's, or the
+    /// time left until `deadline` when that is shorter, and no request starts once it has
+    /// passed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::run`], and [`Error::DeadlineExceeded`] naming the step that had no time
+    /// left, or whose request the deadline cut short.
+    pub fn run_until<F: Flow>(&self, flow: F, deadline: Instant) -> Result<F::Output, Error> {
+        xaa::drive(flow, SystemTime::now, |request| {
+            self.send_within(request, self.max_body_bytes, Some(deadline))
+        })
+        .map_err(from_drive)
+    }
+
     pub(crate) fn run_with_limit<F: Flow>(
         &self,
         flow: F,
@@ -266,6 +331,21 @@ impl Client {
         self.send_with_limit(request, self.max_body_bytes)
     }
 
+    /// [`Client::send`] within `deadline`: the request's total timeout is the client's, or the
+    /// time left until `deadline` when that is shorter.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send`], and [`Error::DeadlineExceeded`] when `deadline` has passed (nothing
+    /// is sent) or passes before the response is read.
+    pub fn send_until(
+        &self,
+        request: HttpRequest,
+        deadline: Instant,
+    ) -> Result<HttpResponse, Error> {
+        self.send_within(request, self.max_body_bytes, Some(deadline))
+    }
+
     /// [`Client::send`] with the MCP response cap.
     pub(crate) fn send_resource(&self, request: HttpRequest) -> Result<HttpResponse, Error> {
         self.send_with_limit(request, self.resource_body_bytes)
@@ -276,14 +356,81 @@ impl Client {
         request: HttpRequest,
         limit: usize,
     ) -> Result<HttpResponse, Error> {
+        self.send_within(request, limit, None)
+    }
+
+    fn send_within(
+        &self,
+        request: HttpRequest,
+        limit: usize,
+        deadline: Option<Instant>,
+    ) -> Result<HttpResponse, Error> {
+        let budget = deadline
+            .map(|deadline| Budget::until(deadline, self.timeout))
+            .transpose()?;
         let (parts, body) = request.into_parts();
         let response = if body.is_empty() && !carries_body(&parts.method) {
             // No `Content-Length: 0` on a GET.
-            self.agent.run(http::Request::from_parts(parts, ()))
+            self.execute(http::Request::from_parts(parts, ()), budget)
         } else {
-            self.agent.run(http::Request::from_parts(parts, body))
+            self.execute(http::Request::from_parts(parts, body), budget)
         }?;
-        read_capped(response, limit)
+        read_capped(response, limit).map_err(|error| explain(error, budget))
+    }
+
+    /// Runs the request, with a total timeout cut to `budget` when there is one.
+    fn execute<S: AsSendBody>(
+        &self,
+        request: http::Request<S>,
+        budget: Option<Budget>,
+    ) -> Result<http::Response<ureq::Body>, Error> {
+        let request = match budget {
+            Some(budget) => self
+                .agent
+                .configure_request(request)
+                .timeout_global(Some(budget.timeout))
+                .build(),
+            None => request,
+        };
+        self.agent
+            .run(request)
+            .map_err(|error| explain(Error::from(error), budget))
+    }
+}
+
+/// The total timeout of one request sent within a deadline.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    timeout: Duration,
+    /// The deadline is closer than the client's own timeout: a total timeout is the deadline's.
+    deadline_binds: bool,
+}
+
+impl Budget {
+    /// The smaller of `timeout` and the time left until `deadline`; none left is
+    /// [`Error::DeadlineExceeded`].
+    fn until(deadline: Instant, timeout: Duration) -> Result<Self, Error> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::DeadlineExceeded { purpose: None });
+        }
+        Ok(Self {
+            timeout: left.min(timeout),
+            deadline_binds: left < timeout,
+        })
+    }
+}
+
+/// A total timeout that was the deadline's is [`Error::DeadlineExceeded`].
+fn explain(error: Error, budget: Option<Budget>) -> Error {
+    match error {
+        Error::Timeout {
+            purpose,
+            reason: ureq::Timeout::Global,
+        } if budget.is_some_and(|budget| budget.deadline_binds) => {
+            Error::DeadlineExceeded { purpose }
+        }
+        other => other,
     }
 }
 

@@ -38,15 +38,26 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
-    /// The address guard refused to connect: every address `host` resolved to is private,
-    /// loopback or link-local (decisions.md D5), and the host is not allowed.
-    #[error("{}refused to connect to {host}: it resolves to the private address {address}", prefix(*purpose))]
+    /// The caller's deadline ([`Client::run_until`](crate::Client::run_until),
+    /// [`Client::send_until`](crate::Client::send_until)) left no time for the request, or
+    /// passed before its response was read.
+    #[error("{}the deadline passed before a complete response", prefix(*purpose))]
+    DeadlineExceeded {
+        /// The step whose request had no time left, when it was a flow's request.
+        purpose: Option<Purpose>,
+    },
+    /// The address guard refused to connect (decisions.md D5): every address `host` resolved
+    /// to (or the IP literal it is) is of a class the guard refuses: never connected to
+    /// (link-local, unspecified, ...), or private or loopback and not allowed. The message
+    /// says which, and the rule.
+    #[error("{}refused to connect: {}", prefix(*purpose), refusal(host, *address))]
     PrivateAddress {
         /// The step whose request was refused, when it was a flow's request.
         purpose: Option<Purpose>,
         /// The host name or IP literal of the request.
         host: String,
-        /// The first private address it resolved to.
+        /// The first refused address it resolved to; [`xaa::discovery::classify`] gives its
+        /// class.
         address: IpAddr,
     },
     /// The flow ended with an error: an OAuth error, a failed check, a configuration error, or
@@ -66,6 +77,11 @@ fn prefix(purpose: Option<Purpose>) -> String {
     purpose.map(|p| format!("{p}: ")).unwrap_or_default()
 }
 
+/// The guard's own words for a refusal.
+fn refusal(host: &str, address: IpAddr) -> PrivateAddressRefused {
+    PrivateAddressRefused::new(host, address)
+}
+
 impl Error {
     /// The protocol step the error belongs to, when it is known.
     pub fn purpose(&self) -> Option<Purpose> {
@@ -73,6 +89,7 @@ impl Error {
             Self::Transport { purpose, .. }
             | Self::Timeout { purpose, .. }
             | Self::BodyTooLarge { purpose, .. }
+            | Self::DeadlineExceeded { purpose }
             | Self::PrivateAddress { purpose, .. } => *purpose,
             Self::Flow(error) => error.purpose(),
             Self::Config(_) | Self::InvalidRequest(_) => None,
@@ -87,6 +104,7 @@ impl Error {
             Self::Transport { .. }
                 | Self::Timeout { .. }
                 | Self::BodyTooLarge { .. }
+                | Self::DeadlineExceeded { .. }
                 | Self::PrivateAddress { .. }
         )
     }
@@ -97,6 +115,7 @@ impl Error {
             Self::Transport { purpose, .. }
             | Self::Timeout { purpose, .. }
             | Self::BodyTooLarge { purpose, .. }
+            | Self::DeadlineExceeded { purpose }
             | Self::PrivateAddress { purpose, .. } => *purpose = Some(step),
             _ => {}
         }
@@ -117,8 +136,11 @@ impl Error {
                     Self::BodyTooLarge { limit, .. } => {
                         format!("response body exceeds the limit of {limit} bytes")
                     }
+                    Self::DeadlineExceeded { .. } => {
+                        "the deadline passed before a complete response".into()
+                    }
                     Self::PrivateAddress { host, address, .. } => {
-                        format!("refused to connect to {host}: private address {address}")
+                        format!("refused to connect: {}", refusal(host, *address))
                     }
                     other => other.to_string(),
                 },

@@ -1,5 +1,9 @@
-//! The address guard (decisions.md D5) as ureq's resolver: the decision is the core's
-//! [`AddressGuard`]; this file only feeds it what ureq's default resolver answered.
+//! The address guard (decisions.md D5) as ureq's resolver, installed on every client: the
+//! decision is the core's [`AddressGuard`]; this file only feeds it what ureq's default
+//! resolver (or a static answer) gave.
+//!
+//! ureq hands IP-literal hosts to its resolver too (`[::1]:443` parses as a socket address
+//! there), so literals are checked here as well, with no separate check.
 
 use ureq::config::Config;
 use ureq::http::Uri;
@@ -7,18 +11,22 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::NextTimeout;
 pub(crate) use xaa::discovery::{AddressGuard, PrivateAddressRefused};
 
-/// ureq's default resolver, with every answer filtered by the guard.
+use crate::static_answers::StaticAnswers;
+
+/// ureq's default resolver, or a static answer, with every answer filtered by the guard.
 #[derive(Debug)]
 pub(crate) struct GuardedResolver {
     inner: DefaultResolver,
     guard: AddressGuard,
+    answers: StaticAnswers,
 }
 
 impl GuardedResolver {
-    pub(crate) fn new(guard: AddressGuard) -> Self {
+    pub(crate) fn new(guard: AddressGuard, answers: StaticAnswers) -> Self {
         Self {
             inner: DefaultResolver::default(),
             guard,
+            answers,
         }
     }
 }
@@ -30,15 +38,24 @@ impl Resolver for GuardedResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let resolved = self.inner.resolve(uri, config, timeout)?;
+        let resolved: Vec<_> = match self.answers.lookup(uri) {
+            Some(answer) => answer?,
+            None => self.inner.resolve(uri, config, timeout)?.to_vec(),
+        };
         let host = uri.host().unwrap_or_default();
         let kept = self
             .guard
-            .filter(host, resolved.iter().copied())
+            .filter(host, resolved)
             .map_err(|refused| ureq::Error::Other(Box::new(refused)))?;
         let mut answer = self.empty();
         for address in kept {
-            answer.push(address);
+            // At most as many as ureq keeps; more from a static answer are dropped.
+            if answer.try_push(address).is_err() {
+                break;
+            }
+        }
+        if answer.is_empty() {
+            return Err(ureq::Error::HostNotFound);
         }
         Ok(answer)
     }

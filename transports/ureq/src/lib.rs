@@ -42,7 +42,9 @@
 //!   refuses it (decisions.md D4): credentials never follow a redirect.
 //! * **Every status is a response**: `http_status_as_error(false)`, so OAuth error bodies
 //!   (`400 invalid_grant`, ...) reach the core, which turns them into typed errors.
-//! * **A total timeout** per request, 30 s by default ([`ClientBuilder::timeout`]).
+//! * **A total timeout** per request, 30 s by default ([`ClientBuilder::timeout`]), at most
+//!   [`MAX_TIMEOUT`]; [`Client::run_until`] and [`Client::send_until`] also bound a whole flow
+//!   by a deadline.
 //! * **A body cap**: [`xaa::Policy::max_body_bytes`] for flows, read through ureq's limited
 //!   reader; a larger body is [`Error::BodyTooLarge`], never a truncated body passed on.
 //! * **TLS** through rustls with **aws-lc-rs**, the one crypto backend of the workspace. ureq's
@@ -54,9 +56,12 @@
 //! * **Proxies**: ureq's own default, kept: the first of `ALL_PROXY`, `HTTPS_PROXY`,
 //!   `HTTP_PROXY` (or lowercase) set when the client is built, with `NO_PROXY`; see
 //!   [`ProxySetting`] to turn it off or name one.
-//! * **Address guard** (decisions.md D5), opt-in: [`ClientBuilder::deny_private_addresses`]
-//!   wraps ureq's resolver so connections to private, loopback and link-local addresses are
-//!   refused unless the host is allowed.
+//! * **Address guard** (decisions.md D5), always installed as ureq's resolver, IP literals
+//!   included: addresses never connected to (link-local such as cloud metadata services,
+//!   `0.0.0.0`, multicast, ...) are always refused; [`ClientBuilder::deny_private_addresses`]
+//!   refuses private and loopback ones too unless the host is allowed, and
+//!   [`ClientBuilder::address_guard`] sets any guard. [`ClientBuilder::resolve`] pins names to
+//!   addresses, which the guard still judges.
 //! * **Clock**: the system clock (`SystemTime::now`) is read here, never in the core.
 //!
 //! Tokens, headers and bodies are never logged or printed in errors.
@@ -67,10 +72,11 @@ mod authorizer;
 mod client;
 mod error;
 mod guard;
+mod static_answers;
 mod tls;
 
 pub use authorizer::{BlockingAuthorizer, UserAuthorizer};
 pub use client::{
-    Client, ClientBuilder, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, ProxySetting,
+    Client, ClientBuilder, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting,
 };
 pub use error::Error;

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 use crate::exit::EXIT_CODES;
+use crate::network::{NetworkSettings, parse_deadline, parse_timeout};
 
 /// Get an MCP access token through enterprise-managed authorization (SEP-990, ID-JAG), debug a
 /// setup, or watch the whole flow against loopback servers.
@@ -145,9 +146,27 @@ pub(crate) struct TokenArgs {
     /// Keep tokens in this file (mode 0600) and reuse a valid one (decisions.md D21).
     #[arg(long, env = "XAA_TOKEN_STORE")]
     pub(crate) token_store: Option<PathBuf>,
-    /// Seconds before each request times out.
-    #[arg(long, env = "XAA_TIMEOUT")]
+    /// Let a host named by a server's document resolve to private addresses (repeatable): an
+    /// authorization server on the company network. Hosts named in these settings (the MCP
+    /// server, the IdP, --authorization-server) may always resolve to private addresses.
+    #[arg(long = "allow-private-host", value_name = "HOST")]
+    #[serde(default)]
+    pub(crate) allow_private_host: Vec<String>,
+    /// Switch the private-address guard off for every host (link-local and unspecified
+    /// addresses stay refused).
+    #[arg(long, env = "XAA_ALLOW_PRIVATE_ADDRESSES", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) allow_private_addresses: Option<bool>,
+    /// Use these addresses for HOST instead of DNS: `HOST=ADDR[,ADDR...]` (repeatable). The
+    /// address guard still applies.
+    #[arg(long, value_name = "HOST=ADDR")]
+    #[serde(default)]
+    pub(crate) resolve: Vec<String>,
+    /// Seconds each request may take, a whole number from 1 to 3600 (default 30).
+    #[arg(long, value_name = "SECS", env = "XAA_TIMEOUT", value_parser = parse_timeout)]
     pub(crate) timeout: Option<u64>,
+    /// Seconds the whole run may take, a whole number from 1 to 7200 (default twice --timeout).
+    #[arg(long, value_name = "SECS", env = "XAA_DEADLINE", value_parser = parse_deadline)]
+    pub(crate) deadline: Option<u64>,
     /// Print token, type, expiry, scope, resource and authorization server as JSON.
     #[arg(long)]
     #[serde(default)]
@@ -189,8 +208,16 @@ impl TokenArgs {
             authorization_server,
             insecure_loopback,
             token_store,
-            timeout
+            timeout,
+            deadline,
+            allow_private_addresses
         );
+        if self.allow_private_host.is_empty() {
+            self.allow_private_host = file.allow_private_host;
+        }
+        if self.resolve.is_empty() {
+            self.resolve = file.resolve;
+        }
         self.subject_token_stdin |= file.subject_token_stdin;
         self
     }
@@ -205,14 +232,8 @@ pub(crate) struct DiscoverArgs {
     /// Also check this IdP issuer's metadata.
     #[arg(long, env = "XAA_IDP_ISSUER")]
     pub(crate) idp_issuer: Option<String>,
-    /// Allow plain http for loopback hosts (testing only).
-    #[arg(long)]
-    pub(crate) insecure_loopback: bool,
-    /// Seconds each request may take, from 1 to 3600.
-    #[arg(long, value_name = "SECS", env = "XAA_TIMEOUT",
-        default_value = crate::discover::DEFAULT_TIMEOUT_SECS,
-        value_parser = crate::discover::parse_timeout)]
-    pub(crate) timeout: std::time::Duration,
+    #[command(flatten)]
+    pub(crate) network: NetworkArgs,
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
@@ -229,15 +250,48 @@ pub(crate) struct DecodeArgs {
     /// Verify the signature with this JWKS (a file, or an http(s) URL).
     #[arg(long)]
     pub(crate) verify_jwks: Option<String>,
-    /// Allow plain http for a loopback JWKS URL.
-    #[arg(long)]
-    pub(crate) insecure_loopback: bool,
-    /// Seconds the JWKS request may take, from 1 to 3600.
-    #[arg(long, value_name = "SECS",
-        default_value = crate::discover::DEFAULT_TIMEOUT_SECS,
-        value_parser = crate::discover::parse_timeout)]
-    pub(crate) timeout: std::time::Duration,
+    #[command(flatten)]
+    pub(crate) network: NetworkArgs,
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// How `discover` and `decode --verify-jwks URL` reach servers (`xaa token` has the same
+/// settings among its own, which a config file may also give).
+#[derive(Debug, Args)]
+pub(crate) struct NetworkArgs {
+    /// Allow plain http for loopback hosts, and loopback addresses (testing only).
+    #[arg(long)]
+    pub(crate) insecure_loopback: bool,
+    /// Seconds each request may take, a whole number from 1 to 3600 (default 30).
+    #[arg(long, value_name = "SECS", env = "XAA_TIMEOUT", value_parser = parse_timeout)]
+    pub(crate) timeout: Option<u64>,
+    /// Seconds the whole run may take, a whole number from 1 to 7200 (default twice --timeout).
+    #[arg(long, value_name = "SECS", env = "XAA_DEADLINE", value_parser = parse_deadline)]
+    pub(crate) deadline: Option<u64>,
+    /// Let this host resolve to private addresses (repeatable).
+    #[arg(long = "allow-private-host", value_name = "HOST")]
+    pub(crate) allow_private_host: Vec<String>,
+    /// Switch the private-address guard off for every host (link-local and unspecified
+    /// addresses stay refused).
+    #[arg(long)]
+    pub(crate) allow_private_addresses: bool,
+    /// Use these addresses for HOST instead of DNS: `HOST=ADDR[,ADDR...]` (repeatable). The
+    /// address guard still applies.
+    #[arg(long, value_name = "HOST=ADDR")]
+    pub(crate) resolve: Vec<String>,
+}
+
+impl NetworkArgs {
+    /// The settings, for [`crate::network::Network::new`].
+    pub(crate) fn settings(&self) -> NetworkSettings<'_> {
+        NetworkSettings {
+            timeout: self.timeout,
+            deadline: self.deadline,
+            allow_private_hosts: &self.allow_private_host,
+            allow_private_addresses: self.allow_private_addresses,
+            resolve: &self.resolve,
+        }
+    }
 }

@@ -7,11 +7,10 @@
 mod limits;
 mod report;
 mod text;
-mod timeout;
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use serde_json::{Value, json};
 use xaa::discovery::{
@@ -22,11 +21,11 @@ use xaa::{HttpRequest, HttpResponse, Policy, Purpose, Violation};
 
 use crate::args::DiscoverArgs;
 use crate::exit::Failure;
+use crate::network::Network;
 use crate::terminal::{self, shown};
 pub(crate) use limits::help as limits_help;
 use limits::{MAX_AUTHORIZATION_SERVERS, MAX_FINDING_CHARS, clipped};
 use report::{Exchange, requests_json, resource_json, server_json};
-pub(crate) use timeout::{DEFAULT_TIMEOUT_SECS, parse_timeout};
 
 /// A rule a server breaks.
 struct Finding {
@@ -80,30 +79,17 @@ pub(crate) fn rule_of(error: &xaa::Error) -> &'static str {
     }
 }
 
-/// The one place the HTTP client of `xaa discover` is built: each request bounded by
-/// `timeout`, each body by the policy, private addresses refused unless testing on loopback.
-pub(crate) fn client(
-    timeout: Duration,
-    insecure_loopback: bool,
-    policy: &Policy,
-) -> Result<xaa_ureq::Client, Failure> {
-    xaa_ureq::Client::builder()
-        .timeout(timeout)
-        .max_body_bytes(policy.max_body_bytes)
-        .deny_private_addresses(!insecure_loopback)
-        .build()
-        .map_err(|e| Failure::Usage(shown(&e.to_string()).into_owned()))
-}
-
 /// Runs `xaa discover`.
 pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
+    let network = Network::new(&args.network.settings(), Instant::now())?;
     let mut policy = Policy::default();
-    policy.allow_http_loopback = args.insecure_loopback;
-    let client = client(args.timeout, args.insecure_loopback, &policy)?;
+    policy.allow_http_loopback = args.network.insecure_loopback;
+    policy.allow_private_addresses = args.network.allow_private_addresses;
+    let client = network.client(&policy, Some(&args.url))?;
     let log = RefCell::new(Vec::<Exchange>::new());
     let send = |request: HttpRequest| -> Result<HttpResponse, xaa_ureq::Error> {
         let (method, url) = (request.method().to_string(), request.uri().to_string());
-        let result = client.send(request);
+        let result = client.send_until(request, network.deadline());
         log.borrow_mut().push(Exchange::new(method, url, &result));
         result
     };

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use crate::terminal::shown;
+
 /// Why the command failed, which decides the exit code.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -40,9 +42,10 @@ impl Failure {
         }
     }
 
-    /// Prints the one-line report on stderr and returns the exit code.
+    /// Prints the one-line report on stderr and returns the exit code. The message may quote
+    /// what a server or a file said, so it is escaped: it stays one line, with no controls.
     pub(crate) fn report(&self) -> ExitCode {
-        eprintln!("xaa: {self}; {}", self.hint());
+        eprintln!("xaa: {}; {}", shown(&self.to_string()), self.hint());
         ExitCode::from(self.code())
     }
 }

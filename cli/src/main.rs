@@ -7,6 +7,7 @@ mod demo;
 mod discover;
 mod exit;
 mod local_file;
+mod network;
 mod secrets;
 mod store;
 mod terminal;
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::Parser;
+use xaa::discovery::{AddressClass, classify};
 
 use args::{Cli, Command, DecodeArgs};
 use exit::Failure;
@@ -49,7 +51,7 @@ fn decode_command(args: DecodeArgs) -> Result<(), Failure> {
     let jwks = match args.verify_jwks.as_deref() {
         None => None,
         Some(location) if location.starts_with("http://") || location.starts_with("https://") => {
-            Some(fetch_jwks(location, args.insecure_loopback, args.timeout)?)
+            Some(fetch_jwks(location, &args.network)?)
         }
         Some(path) => Some(local_file::read_bounded(
             std::path::Path::new(path),
@@ -73,32 +75,33 @@ fn decode_command(args: DecodeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Fetches a JWKS over https (plain http only for loopback with --insecure-loopback), the
-/// request bounded by `timeout`.
-fn fetch_jwks(
-    url: &str,
-    insecure_loopback: bool,
-    timeout: std::time::Duration,
-) -> Result<Vec<u8>, Failure> {
+/// Fetches a JWKS over https (plain http only for loopback with --insecure-loopback), through
+/// the guarded client, within the run's time bounds.
+fn fetch_jwks(url: &str, network_args: &args::NetworkArgs) -> Result<Vec<u8>, Failure> {
+    let network = network::Network::new(&network_args.settings(), std::time::Instant::now())?;
     let shown_url = terminal::shown(url);
     let parsed = url::Url::parse(url).map_err(|e| Failure::Usage(format!("{shown_url}: {e}")))?;
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if parsed.scheme() != "https" && !(insecure_loopback && loopback) {
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => classify(ip.into()) == AddressClass::Loopback,
+        Some(url::Host::Ipv6(ip)) => classify(ip.into()) == AddressClass::Loopback,
+        None => false,
+    };
+    if parsed.scheme() != "https" && !(network_args.insecure_loopback && loopback) {
         return Err(Failure::Usage(format!(
             "{shown_url}: https only (--insecure-loopback allows http on loopback)"
         )));
     }
-    let client = xaa_ureq::Client::builder()
-        .timeout(timeout)
-        .max_body_bytes(local_file::MAX_JWKS_BYTES)
-        .deny_private_addresses(!insecure_loopback)
-        .build()
-        .map_err(|e| Failure::Usage(terminal::shown(&e.to_string()).into_owned()))?;
+    let mut policy = xaa::Policy::default();
+    policy.allow_http_loopback = network_args.insecure_loopback;
+    policy.allow_private_addresses = network_args.allow_private_addresses;
+    policy.max_body_bytes = local_file::MAX_JWKS_BYTES;
+    let client = network.client(&policy, None)?;
     let request = http::Request::get(url)
         .body(Vec::new())
         .map_err(|e| Failure::Usage(format!("{shown_url}: {e}")))?;
     let response = client
-        .send(request)
+        .send_until(request, network.deadline())
         .map_err(|e| Failure::Protocol(terminal::shown(&e.to_string()).into_owned()))?;
     if !response.status().is_success() {
         return Err(Failure::Protocol(format!(

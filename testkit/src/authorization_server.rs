@@ -7,7 +7,7 @@ use http::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 
 use crate::endpoint::Endpoint;
-use crate::faults::{EVIL_ORIGIN, Fault, edit_json};
+use crate::faults::{EVIL_ORIGIN, Fault, edit_json, invalid_grant};
 use crate::http_util::{metadata_response, method_not_allowed, not_found};
 use crate::state::Shared;
 
@@ -34,15 +34,22 @@ pub(crate) fn handle(
         }
         Endpoint::AsToken => {
             let response = shared.servers().authorization_server.handle(request, now);
-            if fault == Some(&Fault::RefreshToken) && response.status() == StatusCode::OK {
-                edit_json(response, |body| {
-                    body.insert(
-                        "refresh_token".into(),
-                        Value::from("rt-that-does-not-belong"),
-                    );
-                })
-            } else {
-                response
+            match fault {
+                Some(Fault::RefreshToken) if response.status() == StatusCode::OK => {
+                    edit_json(response, |body| {
+                        body.insert(
+                            "refresh_token".into(),
+                            Value::from("rt-that-does-not-belong"),
+                        );
+                    })
+                }
+                Some(Fault::AccessToken(text)) if response.status() == StatusCode::OK => {
+                    edit_json(response, |body| {
+                        body.insert("access_token".into(), Value::from(text.as_str()));
+                    })
+                }
+                Some(Fault::ErrorDescription(text)) => invalid_grant(text),
+                _ => response,
             }
         }
         _ => not_found(),

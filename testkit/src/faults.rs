@@ -69,6 +69,15 @@ pub enum Fault {
     /// MCP server: every request is answered 401 with the challenge (`error="invalid_token"`
     /// when a token was sent), whatever the token.
     Unauthorized,
+    /// Protected-resource metadata whose `authorization_servers` is this list (hostile or
+    /// internal hosts a client must refuse to contact).
+    AuthorizationServers(Vec<String>),
+    /// Authorization-server token endpoint: a success whose `access_token` is this text
+    /// (controls, spaces or line breaks a client must refuse to print).
+    AccessToken(String),
+    /// IdP or authorization-server token endpoint: `400 invalid_grant` with this
+    /// `error_description` (text a client must escape before showing it).
+    ErrorDescription(String),
 }
 
 /// How [`Fault::IdJag`] breaks the minted ID-JAG.
@@ -123,6 +132,16 @@ pub(crate) fn plain(status: StatusCode, content_type: &str, body: Vec<u8>) -> Re
         response.headers_mut().insert(CONTENT_TYPE, value);
     }
     response
+}
+
+/// `400 invalid_grant` with `description` as its `error_description` (RFC 6749 section 5.2).
+pub(crate) fn invalid_grant(description: &str) -> Response<Vec<u8>> {
+    let body = serde_json::json!({"error": "invalid_grant", "error_description": description});
+    plain(
+        StatusCode::BAD_REQUEST,
+        "application/json",
+        body.to_string().into_bytes(),
+    )
 }
 
 /// `302` to `location`.

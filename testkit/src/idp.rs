@@ -10,7 +10,7 @@ use xaa::jose::SigningKey;
 use xaa::server::{ExchangeOutcome, TokenSigner, sign_jwt_with_header};
 
 use crate::endpoint::Endpoint;
-use crate::faults::{EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, edit_json};
+use crate::faults::{EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, edit_json, invalid_grant};
 use crate::http_util::{metadata_response, method_not_allowed, not_found, with_cache_control};
 use crate::state::{OAUTH_METADATA, Shared};
 
@@ -104,6 +104,7 @@ fn token(
                 );
             })
         }
+        Some(Fault::ErrorDescription(text)) => invalid_grant(text),
         _ => response,
     }
 }

@@ -75,6 +75,9 @@ fn resource_metadata(
         Some(Fault::UnreachableAuthorizationServer) => {
             document.authorization_servers = vec![UNREACHABLE_ISSUER.to_owned()];
         }
+        Some(Fault::AuthorizationServers(issuers)) => {
+            document.authorization_servers = issuers.clone();
+        }
         _ => {}
     }
     metadata_response(document.to_json())

@@ -7,6 +7,7 @@ mod demo;
 mod discover;
 mod exit_codes;
 mod hostile_output;
+mod hostile_token;
 mod store;
 mod support;
 mod token;

@@ -7,6 +7,8 @@
 use std::fmt;
 
 use crate::Purpose;
+use crate::challenge::ChallengeError;
+use crate::jwt::HeaderRule;
 
 /// Longest server-supplied text kept in an error (descriptions, bodies, URLs).
 pub(crate) const MAX_ERROR_TEXT: usize = 256;
@@ -227,8 +229,19 @@ pub enum Violation {
     },
     /// An encrypted ID-JAG arrived and the policy refuses them (decisions.md D11).
     EncryptedIdJag,
-    /// A challenge that could not be parsed or offers no usable scheme.
-    Challenge(String),
+    /// A JOSE header member of the ID-JAG breaks a rule no signed or encrypted JWT breaks
+    /// (RFC 7515 section 4.1, RFC 7516 section 4.1, RFC 8725 section 3.1).
+    IdJagHeader {
+        /// The member: `alg`, `enc`, `typ` or `cty`.
+        member: &'static str,
+        /// Its value, sanitized, when it is a string.
+        found: Option<String>,
+        /// The rule it breaks.
+        rule: HeaderRule,
+    },
+    /// The `WWW-Authenticate` field could not be parsed (RFC 9110 section 11.6.1): a
+    /// parameter named twice, a non-ASCII byte, more challenges than the parser's bound, ...
+    MalformedChallenge(ChallengeError),
 }
 
 impl fmt::Display for Violation {
@@ -250,7 +263,20 @@ impl fmt::Display for Violation {
                 write!(f, "granted scope adds {extra:?} beyond the request")
             }
             Self::EncryptedIdJag => f.write_str("encrypted ID-JAGs are refused by policy"),
-            Self::Challenge(reason) => write!(f, "WWW-Authenticate: {reason}"),
+            Self::IdJagHeader {
+                member,
+                found,
+                rule,
+            } => {
+                write!(f, "ID-JAG header `{member}`")?;
+                if let Some(found) = found {
+                    write!(f, " {found:?}")?;
+                }
+                write!(f, " {rule}")
+            }
+            Self::MalformedChallenge(error) => {
+                write!(f, "WWW-Authenticate cannot be parsed: {error}")
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use support::*;
 use xaa::constants::{GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE};
 use xaa::grant::SubjectToken;
+use xaa::jwt::HeaderRule;
 use xaa::jwt::encode_segment;
 use xaa::{
     Attempt, Authorization, AuthorizationServer, ClientCredentials, ClientSecret, EnterpriseAuth,
@@ -338,16 +339,18 @@ struct Twice(&'static str, Value, Value);
 impl serde::Serialize for Twice {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut entries: Vec<(String, Value)> = Vec::new();
-        if self.0 != "typ" {
-            let claims = id_jag_claims();
-            let object = claims.as_object().into_iter().flatten();
-            entries.extend(
-                object
-                    .filter(|(k, _)| *k != self.0)
-                    .map(|(k, v)| (k.clone(), v.clone())),
-            );
-        } else {
-            entries.push(("alg".into(), json!("ES256")));
+        match self.0 {
+            "typ" => entries.push(("alg".into(), json!("ES256"))),
+            "alg" => entries.push(("typ".into(), json!("oauth-id-jag+jwt"))),
+            _ => {
+                let claims = id_jag_claims();
+                let object = claims.as_object().into_iter().flatten();
+                entries.extend(
+                    object
+                        .filter(|(k, _)| *k != self.0)
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+            }
         }
         entries.push((self.0.into(), self.1.clone()));
         entries.push((self.0.into(), self.2.clone()));
@@ -1689,6 +1692,149 @@ fn exchange_response_type_checks() {
     .run();
 }
 
+/// The ID-JAG header member `member` held `found` and broke `rule`.
+fn header_rule(
+    member: &'static str,
+    found: Option<&'static str>,
+    rule: HeaderRule,
+) -> impl Fn(&Error) -> bool {
+    move |e: &Error| {
+        matches!(exchange_violation(e), Some(Violation::IdJagHeader { member: m, found: f, rule: r })
+            if *m == member && f.as_deref() == found && *r == rule)
+    }
+}
+
+#[test]
+fn exchange_id_jag_algorithm_must_be_a_real_one() {
+    // RFC 7515 section 4.1.1, RFC 8725 sections 2.1 and 3.1: the client cannot verify the
+    // signature, but it never forwards a header that cannot belong to a signed JWS.
+    let header = |alg: Value| {
+        with(
+            exchange_response(),
+            "access_token",
+            json!(jwt(
+                json!({"alg": alg, "typ": "oauth-id-jag+jwt"}),
+                id_jag_claims()
+            )),
+        )
+    };
+    let refused = |name: &str, alg: &'static str, rule: HeaderRule| {
+        exchange_case(
+            name,
+            header(json!(alg)),
+            header_rule("alg", Some(alg), rule),
+        )
+    };
+    let too_long: &'static str = "A".repeat(xaa::jwt::MAX_ALGORITHM_NAME_BYTES + 1).leak();
+    run_all(vec![
+        refused("alg none", "none", HeaderRule::Unsecured),
+        refused("alg NONE", "NONE", HeaderRule::Unsecured),
+        refused("alg nOnE", "nOnE", HeaderRule::Unsecured),
+        refused("alg empty", "", HeaderRule::AlgorithmEmpty),
+        refused(
+            "alg with a leading space",
+            " none",
+            HeaderRule::AlgorithmNotPrintable,
+        ),
+        refused(
+            "alg with a trailing space",
+            "none ",
+            HeaderRule::AlgorithmNotPrintable,
+        ),
+        // Control characters are blanked in what the error shows.
+        exchange_case(
+            "alg with a tab",
+            header(json!("ES256\t")),
+            header_rule("alg", Some("ES256 "), HeaderRule::AlgorithmNotPrintable),
+        ),
+        exchange_case(
+            "alg with a NUL",
+            header(json!("ES256\u{0}")),
+            header_rule("alg", Some("ES256 "), HeaderRule::AlgorithmNotPrintable),
+        ),
+        refused(
+            "alg non-ASCII",
+            "ＥＳ256",
+            HeaderRule::AlgorithmNotPrintable,
+        ),
+        refused("alg too long", too_long, HeaderRule::AlgorithmTooLong),
+        exchange_case(
+            "alg missing",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(jwt(json!({"typ": "oauth-id-jag+jwt"}), id_jag_claims())),
+            ),
+            header_rule("alg", None, HeaderRule::AlgorithmMissing),
+        ),
+        exchange_case(
+            "alg a number",
+            header(json!(256)),
+            header_rule("alg", None, HeaderRule::AlgorithmMissing),
+        ),
+        // An unsecured token in disguise: a real `alg`, no signature (RFC 7519 section 6.1).
+        exchange_case(
+            "alg ES256 with an empty signature",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(format!(
+                    "{}.{}.",
+                    encode_segment(&json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"})),
+                    encode_segment(&id_jag_claims())
+                )),
+            ),
+            header_rule("alg", Some("ES256"), HeaderRule::MissingSignature),
+        ),
+        exchange_case(
+            "a signature that is not base64url",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(format!(
+                    "{}.{}.c",
+                    encode_segment(&json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"})),
+                    encode_segment(&id_jag_claims())
+                )),
+            ),
+            header_rule("alg", Some("ES256"), HeaderRule::MissingSignature),
+        ),
+        // RFC 7516 section 9: `enc` makes it a JWE, which three segments cannot be.
+        exchange_case(
+            "enc in a signed token",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(jwt(
+                    json!({"alg": "ES256", "enc": "A256GCM", "typ": "oauth-id-jag+jwt"}),
+                    id_jag_claims()
+                )),
+            ),
+            header_rule("enc", Some("A256GCM"), HeaderRule::EncryptionInSignedToken),
+        ),
+        exchange_case(
+            "alg named twice",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(jwt(
+                    Twice("alg", json!("ES256"), json!("none")),
+                    id_jag_claims()
+                )),
+            ),
+            |e| matches!(exchange_violation(e), Some(Violation::DuplicateField(f)) if f == "alg"),
+        ),
+    ]);
+    // The names real IdPs use pass.
+    for alg in ["ES256", "RS256", "PS512", "EdDSA", "ES256K"] {
+        let body = header(json!(alg));
+        succeed(
+            exchange_world(move || json_response(200, body.clone())),
+            config(),
+        );
+    }
+}
+
 #[test]
 fn exchange_id_jag_claim_checks() {
     let claim = |name: &'static str, found: &'static str| {
@@ -1753,16 +1899,6 @@ fn exchange_id_jag_claim_checks() {
             claim("typ", "x-application/oauth-id-jag+jwt"),
         ),
         exchange_case(
-            "alg none",
-            header(json!({"alg": "none", "typ": "oauth-id-jag+jwt"})),
-            claim("alg", "none"),
-        ),
-        exchange_case(
-            "alg NONE",
-            header(json!({"alg": "NONE", "typ": "oauth-id-jag+jwt"})),
-            claim("alg", "NONE"),
-        ),
-        exchange_case(
             "alg none, unsecured",
             with(
                 exchange_response(),
@@ -1773,12 +1909,7 @@ fn exchange_id_jag_claim_checks() {
                     encode_segment(&id_jag_claims())
                 )),
             ),
-            claim("alg", "none"),
-        ),
-        exchange_case(
-            "alg missing",
-            header(json!({"typ": "oauth-id-jag+jwt"})),
-            claim("alg", "(none)"),
+            header_rule("alg", Some("none"), HeaderRule::Unsecured),
         ),
         exchange_case(
             "aud another AS",
@@ -1977,6 +2108,183 @@ fn exchange_encrypted_id_jag() {
         config
     })
     .run();
+}
+
+/// A compact JWE with this protected header (serialized as given) and encrypted key; the other
+/// segments are well-formed base64url.
+fn jwe(header: impl serde::Serialize, encrypted_key: &str) -> String {
+    format!(
+        "{}.{encrypted_key}.aXY.Y2lwaGVydGV4dA.dGFn",
+        encode_segment(&header)
+    )
+}
+
+#[test]
+fn exchange_encrypted_id_jag_header_checks() {
+    // decisions.md D11 keeps the claims opaque, not the structure: the protected header must
+    // describe a JWE (RFC 7516 section 4.1) that carries a signed JWT (RFC 7519 section 5.2).
+    let body = |token: String| with(exchange_response(), "access_token", json!(token));
+    let case = |name: &str, token: String, check: Box<dyn Fn(&Error) -> bool>| {
+        exchange_case(name, body(token), check)
+    };
+    let rule = |member, found, rule| -> Box<dyn Fn(&Error) -> bool> {
+        Box::new(header_rule(member, found, rule))
+    };
+    let raw_header = |header: &[u8]| {
+        use base64::Engine as _;
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header);
+        format!("{header}.a2V5.aXY.Y2lwaGVydGV4dA.dGFn")
+    };
+    run_all(vec![
+        case(
+            "a JWS header in five segments (no enc)",
+            jwe(json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"}), "a2V5"),
+            rule("enc", None, HeaderRule::AlgorithmMissing),
+        ),
+        case(
+            "enc empty",
+            jwe(json!({"alg": "RSA-OAEP-256", "enc": ""}), "a2V5"),
+            rule("enc", Some(""), HeaderRule::AlgorithmEmpty),
+        ),
+        case(
+            "enc none",
+            jwe(json!({"alg": "RSA-OAEP-256", "enc": "none"}), "a2V5"),
+            rule("enc", Some("none"), HeaderRule::Unsecured),
+        ),
+        case(
+            "enc not a string",
+            jwe(json!({"alg": "RSA-OAEP-256", "enc": ["A256GCM"]}), "a2V5"),
+            rule("enc", None, HeaderRule::AlgorithmMissing),
+        ),
+        case(
+            "alg none",
+            jwe(json!({"alg": "none", "enc": "A256GCM"}), "a2V5"),
+            rule("alg", Some("none"), HeaderRule::Unsecured),
+        ),
+        case(
+            "alg NONE with direct-style empty key",
+            jwe(json!({"alg": "NONE", "enc": "A256GCM"}), ""),
+            rule("alg", Some("NONE"), HeaderRule::Unsecured),
+        ),
+        case(
+            "alg empty",
+            jwe(json!({"alg": "", "enc": "A256GCM"}), "a2V5"),
+            rule("alg", Some(""), HeaderRule::AlgorithmEmpty),
+        ),
+        case(
+            "alg with whitespace",
+            jwe(json!({"alg": "dir ", "enc": "A256GCM"}), ""),
+            rule("alg", Some("dir "), HeaderRule::AlgorithmNotPrintable),
+        ),
+        case(
+            "alg missing",
+            jwe(json!({"enc": "A256GCM"}), "a2V5"),
+            rule("alg", None, HeaderRule::AlgorithmMissing),
+        ),
+        case(
+            "typ of another kind of token",
+            jwe(
+                json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "typ": "at+jwt"}),
+                "a2V5",
+            ),
+            rule("typ", Some("at+jwt"), HeaderRule::EncryptedType),
+        ),
+        case(
+            "typ not a string",
+            jwe(
+                json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "typ": 1}),
+                "a2V5",
+            ),
+            rule("typ", None, HeaderRule::EncryptedType),
+        ),
+        case(
+            "cty of a plaintext that is not a JWT",
+            jwe(
+                json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "cty": "json"}),
+                "a2V5",
+            ),
+            rule("cty", Some("json"), HeaderRule::NotNestedJwt),
+        ),
+        // RFC 7516 sections 5.1 and 5.2, RFC 7518 sections 4.5 and 4.6.
+        case(
+            "dir with an encrypted key",
+            jwe(json!({"alg": "dir", "enc": "A256GCM"}), "a2V5"),
+            rule("alg", Some("dir"), HeaderRule::EncryptedKeyNotEmpty),
+        ),
+        case(
+            "ECDH-ES with an encrypted key",
+            jwe(json!({"alg": "ECDH-ES", "enc": "A256GCM"}), "a2V5"),
+            rule("alg", Some("ECDH-ES"), HeaderRule::EncryptedKeyNotEmpty),
+        ),
+        case(
+            "key transport without an encrypted key",
+            jwe(json!({"alg": "RSA-OAEP-256", "enc": "A256GCM"}), ""),
+            rule("alg", Some("RSA-OAEP-256"), HeaderRule::EncryptedKeyEmpty),
+        ),
+        case(
+            "key agreement with wrapping without an encrypted key",
+            jwe(json!({"alg": "ECDH-ES+A256KW", "enc": "A256GCM"}), ""),
+            rule("alg", Some("ECDH-ES+A256KW"), HeaderRule::EncryptedKeyEmpty),
+        ),
+        // Not a JSON object, or a member named twice (RFC 7519 section 4), as on the JWS path.
+        case(
+            "protected header not JSON",
+            raw_header(b"not json"),
+            Box::new(|e| matches!(exchange_violation(e), Some(Violation::NotAJwt))),
+        ),
+        case(
+            "protected header a JSON array",
+            raw_header(br#"["alg","enc"]"#),
+            Box::new(|e| matches!(exchange_violation(e), Some(Violation::NotAJwt))),
+        ),
+        case(
+            "enc named twice",
+            raw_header(br#"{"alg":"RSA-OAEP-256","enc":"A256GCM","enc":"none"}"#),
+            Box::new(
+                |e| matches!(exchange_violation(e), Some(Violation::DuplicateField(f)) if f == "enc"),
+            ),
+        ),
+        // RFC 7516 section 7.1: every segment is BASE64URL of octets.
+        case(
+            "an initialization vector that is not base64url",
+            "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..a.Y2lwaGVydGV4dA.dGFn".to_owned(),
+            Box::new(|e| matches!(exchange_violation(e), Some(Violation::NotAJwt))),
+        ),
+        case(
+            "a tag that is not base64url",
+            "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXY.Y2lwaGVydGV4dA.dGFnb".to_owned(),
+            Box::new(|e| matches!(exchange_violation(e), Some(Violation::NotAJwt))),
+        ),
+    ]);
+    // What a nested ID-JAG looks like passes (RFC 7519 section 5.2, decisions.md D11).
+    for (header, key) in [
+        (
+            json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "cty": "JWT"}),
+            "a2V5",
+        ),
+        (
+            json!({"alg": "ECDH-ES", "enc": "A128CBC-HS256", "cty": "jwt", "typ": "JWT"}),
+            "",
+        ),
+        (
+            json!({"alg": "A256KW", "enc": "A256GCM", "typ": "oauth-id-jag+jwt", "cty": "application/JWT"}),
+            "a2V5",
+        ),
+    ] {
+        let token = jwe(header, key);
+        let body = body(token.clone());
+        let (auth, servers) = succeed(
+            exchange_world(move || json_response(200, body.clone())),
+            config(),
+        );
+        assert!(auth.id_jag.expect("kept").encrypted, "{token}");
+        assert_eq!(
+            servers
+                .find("POST", AS_TOKEN)
+                .and_then(|r| r.form_value("assertion")),
+            Some(token.as_str())
+        );
+    }
 }
 
 #[test]

@@ -1186,7 +1186,7 @@ fn check_done(
     };
     assert_eq!(id_jag.id_jag.expose_secret(), assertion);
     if scenario.resubmitted.as_deref() == Some(assertion.as_str()) {
-        world::check_id_jag(&assertion, issuer, AS_CLIENT_ID, resource, None, now);
+        super::id_jag_oracle::check_id_jag(&assertion, issuer, AS_CLIENT_ID, resource, None, now);
         return;
     }
     // The exchange that issued it.
@@ -1226,7 +1226,7 @@ fn check_done(
         .into_iter()
         .next()
         .map(|s| Scope::parse(&s));
-    world::check_id_jag(
+    super::id_jag_oracle::check_id_jag(
         &assertion,
         issuer,
         AS_CLIENT_ID,

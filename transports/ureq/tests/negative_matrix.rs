@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xaa::grant::SubjectToken;
+use xaa::jwt::HeaderRule;
 use xaa::{
     Authorization, AuthorizationServer, ClientAuth, ClientCredentials, EnterpriseAuth,
     EnterpriseConfig, Error as FlowError, IdToken, Policy, PrivateKeyJwt, Purpose, SignerError,
@@ -48,6 +49,13 @@ fn id_jag_claim(result: &Result<Authorization, Error>, name: &str) -> bool {
         purpose: Purpose::TokenExchange,
         violation: Violation::IdJagClaim { claim, .. },
     }) if *claim == name)
+}
+
+fn id_jag_header(result: &Result<Authorization, Error>, name: &str, broken: HeaderRule) -> bool {
+    matches!(flow_error(result), Some(FlowError::InvalidResponse {
+        purpose: Purpose::TokenExchange,
+        violation: Violation::IdJagHeader { member, rule, .. },
+    }) if *member == name && *rule == broken)
 }
 
 fn nothing(_: &Testkit) {}
@@ -191,7 +199,7 @@ fn cases() -> Vec<Case> {
             rule: "RFC 8725 3.1",
             arrange: |k| k.set_fault(Endpoint::IdpToken, Fault::IdJag(IdJagFault::AlgNone)),
             act: Act::Cold,
-            expect: |r| id_jag_claim(r, "alg"),
+            expect: |r| id_jag_header(r, "alg", HeaderRule::Unsecured),
             untouched: AS_TOKEN,
         },
         Case {

@@ -184,7 +184,8 @@ impl fmt::Display for Attempt {
     }
 }
 
-/// What exactly is wrong with a response that arrived with a success status.
+/// What exactly is wrong with a response: one that arrived with a success status, or a
+/// challenge that cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Violation {
@@ -445,7 +446,8 @@ pub enum Error {
         /// The start of the body, sanitized.
         body: String,
     },
-    /// A success response that breaks the protocol.
+    /// A response that breaks the protocol: a success response, or the challenge of the MCP
+    /// server's 401 or 403 when it cannot be parsed.
     #[error("{purpose}: invalid response: {violation}")]
     InvalidResponse {
         /// Which step.

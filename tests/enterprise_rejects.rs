@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::*;
+use xaa::challenge::ChallengeError;
 use xaa::constants::{GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE};
 use xaa::grant::SubjectToken;
 use xaa::jwt::HeaderRule;
@@ -1579,6 +1580,133 @@ fn probe_rejections() {
             },
         ),
     ]);
+}
+
+/// A 401 whose `WWW-Authenticate` field is these bytes (obs-text allowed).
+fn challenge_bytes(value: &[u8]) -> xaa::HttpResponse {
+    let mut response = status(401);
+    response.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_bytes(value).expect("a field value"),
+    );
+    response
+}
+
+/// The `WWW-Authenticate` fields the strict parser refuses (RFC 9110 section 11.6.1), each with
+/// the parser's typed reason. Each carries a valid pointer, so a client that guessed past the
+/// error would find a document.
+fn malformed_challenges() -> Vec<(&'static str, Vec<u8>, ChallengeError)> {
+    let pointer = format!(r#"resource_metadata="{PRM_URL}""#);
+    let many = vec!["Basic"; xaa::challenge::MAX_CHALLENGES].join(", ");
+    let huge = format!(
+        r#"Bearer {pointer}, realm="{}""#,
+        "a".repeat(xaa::challenge::MAX_HEADER_BYTES)
+    );
+    let huge_len = huge.len();
+    // `Bearer realm="caf` then an ISO-8859-1 e-acute: obs-text (RFC 9110 section 5.5).
+    let mut latin1 = br#"Bearer realm="caf"#.to_vec();
+    latin1.push(0xe9);
+    latin1.extend_from_slice(format!(r#"", {pointer}"#).as_bytes());
+    vec![
+        (
+            "a parameter named twice",
+            format!(r#"Bearer realm="a", {pointer}, Realm="b""#).into_bytes(),
+            ChallengeError::DuplicateParam {
+                name: "realm".into(),
+            },
+        ),
+        (
+            "a pointer named twice",
+            format!(r#"Bearer {pointer}, resource_metadata="https://evil.example.com/prm""#)
+                .into_bytes(),
+            ChallengeError::DuplicateParam {
+                name: "resource_metadata".into(),
+            },
+        ),
+        (
+            "a non-ASCII realm",
+            latin1,
+            ChallengeError::NonAscii { position: 17 },
+        ),
+        (
+            "too many challenges",
+            format!("{many}, Bearer {pointer}").into_bytes(),
+            ChallengeError::TooManyChallenges {
+                limit: xaa::challenge::MAX_CHALLENGES,
+            },
+        ),
+        (
+            "a field larger than the parser's bound",
+            huge.into_bytes(),
+            ChallengeError::TooLong {
+                len: huge_len,
+                limit: xaa::challenge::MAX_HEADER_BYTES,
+            },
+        ),
+        (
+            "an unterminated quote",
+            format!(r#"Bearer {pointer}, realm="a"#).into_bytes(),
+            ChallengeError::UnterminatedQuote {
+                position: "Bearer ".len() + pointer.len() + ", realm=".len(),
+            },
+        ),
+    ]
+}
+
+#[test]
+fn unparsable_challenges_are_typed_not_unsupported() {
+    // An unreadable challenge is not "only non-Bearer schemes": the error says what is wrong
+    // with the field, and nothing further is fetched or sent.
+    let speculative = || {
+        let mut config = config();
+        config.policy.speculative_resource_metadata = true;
+        config
+    };
+    for (name, value, reason) in malformed_challenges() {
+        let expected = reason.clone();
+        let check = move |e: &Error| {
+            matches!(e, Error::InvalidResponse {
+                purpose: Purpose::ResourceProbe,
+                violation: Violation::MalformedChallenge(found),
+            } if *found == expected)
+        };
+        let probe = {
+            let value = value.clone();
+            move || {
+                let value = value.clone();
+                world().on("POST", MCP, move |_| challenge_bytes(&value))
+            }
+        };
+        let error = Case::new(name, ("POST", MCP), probe.clone(), check.clone()).run();
+        let text = error.to_string();
+        assert!(
+            text.contains("WWW-Authenticate cannot be parsed")
+                && text.contains(&reason.to_string()),
+            "{name}: {text}"
+        );
+        assert!(!text.contains("non-Bearer"), "{name}: {text}");
+        Case::new(
+            format!("{name}, speculative"),
+            ("POST", MCP),
+            probe,
+            check.clone(),
+        )
+        .config(speculative)
+        .run();
+
+        // A challenge the caller already holds is refused before anything is sent.
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_bytes(&value).expect("a field value"),
+        );
+        let start = Start::Challenge {
+            server_url: MCP.into(),
+            headers,
+        };
+        let error = EnterpriseAuth::new(config(), start).expect_err(name);
+        assert!(check(&error), "{name}, caller-held: {error:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

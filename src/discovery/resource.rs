@@ -154,17 +154,14 @@ impl ResourceDiscovery {
         Ok(())
     }
 
-    /// Reads the MCP server's challenge (RFC 9728 section 5.1, decisions.md D6).
+    /// Reads the MCP server's challenge (RFC 9728 section 5.1, decisions.md D6). A field the
+    /// strict parser refuses (RFC 9110 section 11.6.1) is a typed error naming what is wrong
+    /// with it: neither a guess at its schemes nor a fallback past a pointer it may carry.
     fn read_challenge(&mut self, headers: &http::HeaderMap) -> Result<(), Error> {
-        let challenges = match bearer_challenges(headers) {
-            Ok(challenges) => challenges,
-            Err(error) => {
-                // A challenge we cannot read still means "authorization needed"; MCP servers
-                // must also publish the well-known document (MCP 2025-11-25), so use that.
-                tracing::warn!(purpose = "resource_probe", reason = %error, "unreadable WWW-Authenticate; using well-known discovery");
-                Vec::new()
-            }
-        };
+        let challenges = bearer_challenges(headers).map_err(|error| Error::InvalidResponse {
+            purpose: Purpose::ResourceProbe,
+            violation: Violation::MalformedChallenge(error),
+        })?;
         let bearer = challenges
             .iter()
             .find(|c| c.scheme == AuthScheme::Bearer)

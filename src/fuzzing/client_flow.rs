@@ -26,7 +26,7 @@ use crate::{
     Assertion, Authorization, AuthorizationServer, ClientAuth, ClientCredentials, ClientSecret,
     Discovery, EnterpriseAuth, EnterpriseConfig, Error, Flow, GrantSource, HttpRequest, IdJag,
     IdToken, IdentityProvider, Output, Policy, Purpose, RefreshToken, SamlAssertion, SamlMode,
-    Scope, Start, TransmitId, Trust,
+    Scope, Start, TransmitId, Trust, Violation,
 };
 
 const IDP_SECRET: &str = "idp-secret-5b1e7c2a9d";
@@ -72,11 +72,13 @@ const CHALLENGES: &[(Option<&str>, bool)] = &[
         true,
     ),
     (Some(r#"DPoP algs="ES256""#), false),
-    (Some("Bearer ="), true),
+    // Unparsable (RFC 9110 section 11.6.1): a typed error, so never sane.
+    (Some("Bearer ="), false),
     (
         Some(r#"Bearer resource_metadata="http://mcp.example.com/prm""#),
         true,
     ),
+    (Some(r#"Bearer realm="a", realm="b""#), false),
 ];
 
 /// Metadata URLs a caller may start from; `None` is the MCP server's own.
@@ -190,6 +192,8 @@ struct Scenario {
     pointers: Vec<String>,
     cached: Option<Discovery>,
     resubmitted: Option<String>,
+    /// The flow starts from a caller-held challenge that does not parse.
+    unreadable_challenge: bool,
     sane: bool,
 }
 
@@ -279,6 +283,7 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
     });
     let mut cached = None;
     let mut resubmitted = None;
+    let mut unreadable_challenge = false;
     let start = match start_kind {
         0 => Start::ServerUrl(mcp_url.clone()),
         1 => {
@@ -288,10 +293,13 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
                 Some(value) => value.to_owned(),
                 None => format!(r#"Bearer resource_metadata="{own_pointer}""#),
             };
-            if let Ok(challenges) = crate::challenge::parse(&value) {
-                for challenge in challenges {
-                    pointers.extend(challenge.param("resource_metadata").map(str::to_owned));
+            match crate::challenge::parse(&value) {
+                Ok(challenges) => {
+                    for challenge in challenges {
+                        pointers.extend(challenge.param("resource_metadata").map(str::to_owned));
+                    }
                 }
+                Err(_) => unreadable_challenge = true,
             }
             named.push(value.clone());
             let mut headers = http::HeaderMap::new();
@@ -372,6 +380,7 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
         pointers,
         cached,
         resubmitted,
+        unreadable_challenge,
         sane,
     };
     let flow = EnterpriseAuth::new(config, start);
@@ -446,6 +455,8 @@ struct Served {
     url: String,
     status: u16,
     body: Option<Map<String, Value>>,
+    /// Whether its `WWW-Authenticate` fields (if any) parse.
+    challenge_parses: bool,
 }
 
 #[derive(Default)]
@@ -518,10 +529,10 @@ impl Record {
         for value in response.headers().values() {
             texts.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
         }
-        if let Ok(challenges) = crate::challenge::from_headers(response.headers()) {
-            for challenge in challenges {
-                texts.extend(challenge.params().iter().map(|(_, v)| v.clone()));
-            }
+        let challenges = crate::challenge::from_headers(response.headers());
+        let challenge_parses = challenges.is_ok();
+        for challenge in challenges.unwrap_or_default() {
+            texts.extend(challenge.params().iter().map(|(_, v)| v.clone()));
         }
         texts.push(String::from_utf8_lossy(response.body()).into_owned());
         for text in &texts {
@@ -564,6 +575,7 @@ impl Record {
             url: url.to_owned(),
             status,
             body,
+            challenge_parses,
         });
     }
 
@@ -695,6 +707,7 @@ pub fn client_flow(data: &[u8]) {
                 !(private_https && matches!(error, Error::PrivateAddress { .. })),
                 "an MCP server on a private address refused for its own address (D5): {error}"
             );
+            check_challenge_error(&error, !scenario.unreadable_challenge);
             return;
         }
     };
@@ -790,8 +803,33 @@ fn answer_response(answer: &Answer) -> crate::HttpResponse {
     answer.to_response()
 }
 
+/// A challenge the parser refuses is reported as malformed, and only such a one: an
+/// unsupported scheme comes from a challenge that parsed (RFC 9110 section 11.6.1, decisions.md
+/// D6). `parses` says whether the challenge the flow read parsed.
+fn check_challenge_error(error: &Error, parses: bool) {
+    match error {
+        Error::InvalidResponse {
+            purpose: Purpose::ResourceProbe,
+            violation: Violation::MalformedChallenge(_),
+        } => assert!(!parses, "a challenge that parses reported as malformed"),
+        Error::Unsupported {
+            purpose: Purpose::ResourceProbe,
+            ..
+        } => assert!(parses, "an unparsable challenge reported as {error}"),
+        _ => {}
+    }
+}
+
 fn finish_with_error(scenario: &Scenario, record: &Record, error: &Error, all_oracle: bool) {
     super::trace!("error: {error}");
+    let probe = record
+        .served
+        .iter()
+        .rev()
+        .find(|s| s.purpose == Purpose::ResourceProbe);
+    if let Some(probe) = probe {
+        check_challenge_error(error, probe.challenge_parses);
+    }
     assert!(
         !matches!(error, Error::Misuse(_)),
         "the harness kept the contract, yet: {error}"

@@ -407,6 +407,18 @@ pub enum Error {
         /// The shared issuer.
         issuer: String,
     },
+    /// The authorization server's metadata names the IdP's token endpoint as its own: its client
+    /// credentials and the ID-JAG would go to the IdP (ID-JAG draft section 9.3), whichever way
+    /// the IdP was configured.
+    #[error(
+        "the authorization server {issuer:?} names the IdP's token endpoint {token_endpoint:?} as its own; its credentials and the ID-JAG never go to the IdP, refused (ID-JAG draft section 9.3)"
+    )]
+    AuthorizationServerIsIdp {
+        /// The authorization server's issuer.
+        issuer: String,
+        /// Its token endpoint, sanitized.
+        token_endpoint: String,
+    },
     /// The pinned authorization server is not among the MCP server's `authorization_servers`.
     #[error(
         "the pinned authorization server {pinned:?} is not listed by the MCP server (it lists {listed:?})"
@@ -532,6 +544,7 @@ impl Error {
             Self::Transport { purpose, .. } => *purpose,
             Self::ResourceServerRejected { .. } => None,
             Self::AuthorizationServerNotListed { .. } => Some(Purpose::ResourceMetadata),
+            Self::AuthorizationServerIsIdp { .. } => Some(Purpose::AuthorizationServerMetadata),
             Self::Misuse(_)
             | Self::Config(_)
             | Self::IdpIsAuthorizationServer { .. }

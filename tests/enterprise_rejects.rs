@@ -1510,6 +1510,164 @@ fn pinned_authorization_server_that_is_the_idp_is_refused_before_sending() {
     assert_redacted("pinned IdP", &error, &[]);
 }
 
+/// The configuration with the IdP known by its token endpoint only (no issuer to compare).
+fn idp_by_token_endpoint() -> EnterpriseConfig {
+    let mut config = config();
+    config.grant = xaa::GrantSource::Enterprise {
+        idp: IdentityProvider::token_endpoint(
+            IDP_TOKEN,
+            ClientCredentials::post(IDP_CLIENT, ClientSecret::new(IDP_SECRET)),
+        ),
+        subject: SubjectToken::IdToken(IdToken::new(id_token())),
+    };
+    config
+}
+
+/// The authorization server's metadata names `token_endpoint` as its own.
+fn as_token_endpoint(token_endpoint: &'static str) -> impl Fn() -> Servers + Clone {
+    move || {
+        world().on("GET", AS_META, move |_| {
+            json_response(
+                200,
+                with(as_metadata(), "token_endpoint", json!(token_endpoint)),
+            )
+        })
+    }
+}
+
+/// The error of an authorization server whose token endpoint is the IdP's.
+fn as_is_idp(issuer: &'static str, token_endpoint: &'static str) -> impl Fn(&Error) -> bool {
+    move |e| {
+        matches!(e, Error::AuthorizationServerIsIdp { issuer: i, token_endpoint: t }
+            if i == issuer && t == token_endpoint)
+    }
+}
+
+#[test]
+fn the_idp_is_never_the_authorization_server_however_configured() {
+    // ID-JAG draft section 9.3: the authorization server's credentials and the ID-JAG never go
+    // to the IdP. Each case is refused before any token request (Case checks that none was
+    // made, and that the AS secret reached no endpoint but the AS's own).
+    let mut cases = vec![
+        // Known by its token endpoint only, the IdP has no issuer to compare: the PRM names
+        // the IdP's host as the authorization server, whose metadata (the IdP's own) names the
+        // IdP's token endpoint.
+        Case::new(
+            "IdP by token endpoint, PRM lists the IdP",
+            ("GET", IDP_OIDC_META),
+            prm_world(prm_with("authorization_servers", json!([IDP]))),
+            as_is_idp(IDP, IDP_TOKEN),
+        )
+        .config(idp_by_token_endpoint)
+        .before_any_token_request(),
+    ];
+    // Another authorization server whose metadata points its token endpoint at the IdP's, in
+    // any spelling that reaches it, with the IdP known either way.
+    for spelling in [
+        IDP_TOKEN,
+        "https://IDP.example.com:443/oauth2/token/",
+        "https://idp.example.com./oauth2//token",
+        "https://idp.example.com/oauth2/%74oken?tenant=mcp",
+        "https://idp.example.com/OAuth2/Token",
+    ] {
+        cases.push(
+            Case::new(
+                format!("IdP by issuer, AS token endpoint {spelling}"),
+                ("GET", AS_META),
+                as_token_endpoint(spelling),
+                as_is_idp(AS, spelling),
+            )
+            .before_any_token_request(),
+        );
+        cases.push(
+            Case::new(
+                format!("IdP by token endpoint, AS token endpoint {spelling}"),
+                ("GET", AS_META),
+                as_token_endpoint(spelling),
+                as_is_idp(AS, spelling),
+            )
+            .config(idp_by_token_endpoint)
+            .before_any_token_request(),
+        );
+    }
+    run_all(cases);
+
+    // The same host with another path is another endpoint (a multi-tenant IdP may host the
+    // authorization server): it gets the ID-JAG and the AS credentials, the IdP does not.
+    const TENANT_TOKEN: &str = "https://idp.example.com/tenants/mcp/token";
+    let servers = move || {
+        as_token_endpoint(TENANT_TOKEN)().on("POST", TENANT_TOKEN, |_| {
+            json_response(200, bearer_response())
+        })
+    };
+    let (auth, servers) = succeed(servers, idp_by_token_endpoint());
+    assert_eq!(auth.access_token.expose_secret(), ACCESS_TOKEN);
+    let bearer = servers.find("POST", TENANT_TOKEN).expect("jwt-bearer");
+    assert_eq!(bearer.form_value("assertion"), Some(id_jag().as_str()));
+    let exchange = servers.find("POST", IDP_TOKEN).expect("token exchange");
+    assert!(!request_contains(exchange, AS_SECRET));
+    assert_eq!(servers.count("POST", IDP_TOKEN), 1);
+}
+
+#[test]
+fn a_cached_discovery_naming_the_idp_token_endpoint_sends_nothing() {
+    // A discovery kept in a store is data: one whose authorization server names the IdP's token
+    // endpoint is refused before any POST, also when an ID-JAG is re-submitted and the IdP's
+    // metadata must be fetched first to know its token endpoint.
+    let mut servers = Servers::happy();
+    let flow = EnterpriseAuth::new(config(), Start::ServerUrl(MCP.into())).expect("config");
+    let (first, _) = run(flow, &mut servers, Order::Fifo);
+    let first = first.expect("cold flow");
+    let mut tampered = first.discovery.clone();
+    std::sync::Arc::make_mut(&mut tampered.authorization_server).token_endpoint =
+        IDP_TOKEN.to_owned();
+    let without_idp = {
+        let mut discovery = tampered.clone();
+        discovery.idp = None;
+        discovery
+    };
+    let id_jag = first.id_jag.expect("the ID-JAG");
+    let starts = [
+        ("cached", Start::Cached(tampered.clone()), config()),
+        (
+            "cached, IdP by token endpoint",
+            Start::Cached(without_idp.clone()),
+            idp_by_token_endpoint(),
+        ),
+        (
+            "re-submitted",
+            Start::Resubmit {
+                discovery: tampered,
+                id_jag: id_jag.clone(),
+            },
+            config(),
+        ),
+        (
+            "re-submitted, IdP metadata not cached",
+            Start::Resubmit {
+                discovery: without_idp,
+                id_jag,
+            },
+            config(),
+        ),
+    ];
+    for (name, start, config) in starts {
+        for order in [Order::Fifo, Order::Lifo] {
+            let mut servers = Servers::happy();
+            let flow = EnterpriseAuth::new(config.clone(), start.clone()).expect("config");
+            let (result, _) = run(flow, &mut servers, order);
+            let error = result.expect_err(name);
+            assert!(as_is_idp(AS, IDP_TOKEN)(&error), "{name}: {error:?}");
+            assert!(
+                servers.log.iter().all(|r| r.method != "POST"),
+                "{name}: {:?}",
+                servers.urls()
+            );
+            assert_redacted(name, &error, &[]);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The probe.
 

@@ -1001,6 +1001,24 @@ fn as_endpoints(scenario: &Scenario, record: &Record) -> Vec<(String, String)> {
 }
 
 /// (c): where each secret may go.
+/// Whether two URLs reach one endpoint, written apart from the flow's comparison and narrower
+/// than it: scheme, host without a trailing dot, port, and the path in lower case with
+/// trailing slashes dropped.
+fn reaches_same(a: &str, b: &str) -> bool {
+    let key = |url: &str| {
+        let url = Url::parse(url).ok()?;
+        let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+        let path = url.path().trim_end_matches('/').to_ascii_lowercase();
+        Some((
+            url.scheme().to_owned(),
+            host,
+            url.port_or_known_default(),
+            path,
+        ))
+    };
+    key(a).is_some_and(|a| Some(a) == key(b))
+}
+
 fn check_secrets(scenario: &Scenario, record: &Record) {
     let idp_endpoints = idp_endpoints(scenario, record);
     let as_endpoints = as_endpoints(scenario, record);
@@ -1010,9 +1028,13 @@ fn check_secrets(scenario: &Scenario, record: &Record) {
             Purpose::TokenExchange | Purpose::SamlRefreshExchange
         ) && idp_endpoints.iter().any(|e| same_url(e, &sent.url))
     };
+    // ID-JAG draft section 9.3: never to the IdP's token endpoint, however the authorization
+    // server's metadata spells it.
+    let enterprise = scenario.subject != SubjectKind::Assertion;
     let to_as = |sent: &Sent| {
         sent.purpose == Purpose::JwtBearer
             && as_endpoints.iter().any(|(_, e)| same_url(e, &sent.url))
+            && !(enterprise && idp_endpoints.iter().any(|e| reaches_same(e, &sent.url)))
     };
     let mut idp_only: Vec<&str> = vec![IDP_ASSERTION_MARK];
     if matches!(scenario.idp_auth, Auth::Post | Auth::Basic) {

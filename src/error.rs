@@ -294,7 +294,8 @@ pub enum Unsupported {
     RequestedTokenType,
     /// The metadata lists `token_endpoint_auth_methods_supported` without the configured method.
     AuthMethod(&'static str),
-    /// The MCP server's challenge offers only schemes this library does not speak (decisions.md D6).
+    /// The MCP server's challenge offers only schemes this library does not speak (decisions.md
+    /// D6): the schemes offered, sanitized.
     ChallengeScheme(String),
 }
 
@@ -311,9 +312,10 @@ impl fmt::Display for Unsupported {
             Self::AuthMethod(method) => {
                 write!(f, "token_endpoint_auth_methods_supported lacks {method}")
             }
-            Self::ChallengeScheme(schemes) => {
-                write!(f, "the challenge offers only {schemes}, not Bearer")
-            }
+            Self::ChallengeScheme(schemes) => write!(
+                f,
+                "the challenge offers {schemes} but not Bearer, the one scheme supported (RFC 6750 section 3)"
+            ),
         }
     }
 }

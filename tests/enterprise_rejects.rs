@@ -1812,6 +1812,49 @@ fn malformed_challenges() -> Vec<(&'static str, Vec<u8>, ChallengeError)> {
 }
 
 #[test]
+fn a_challenge_without_bearer_names_what_it_offers() {
+    let unsupported = |offered: &'static str| {
+        move |e: &Error| {
+            matches!(e, Error::Unsupported {
+                purpose: Purpose::ResourceProbe,
+                what: Unsupported::ChallengeScheme(s),
+            } if s == offered)
+        }
+    };
+    let many = "Basic, Negotiate abc=, basic, NTLM, Digest realm=\"x\", Mutual";
+    run_all(vec![
+        Case::new(
+            "Basic and Negotiate",
+            ("POST", MCP),
+            || {
+                world().on("POST", MCP, |_| {
+                    challenge(401, r#"Basic realm="mcp", Negotiate"#)
+                })
+            },
+            unsupported("Basic, Negotiate"),
+        ),
+        Case::new(
+            "five schemes, one twice",
+            ("POST", MCP),
+            move || world().on("POST", MCP, move |_| challenge(401, many)),
+            unsupported("Basic, Negotiate, NTLM, Digest, ..."),
+        ),
+    ]);
+    // RFC 9110 section 5.6.1: a field of empty list elements holds no challenge and offers no
+    // scheme; it is read as no field, and discovery goes to the well-known location.
+    let (auth, servers) = succeed(
+        || {
+            world()
+                .on("POST", MCP, |_| challenge(401, " , ,"))
+                .on("GET", PRM_URL, |_| json_response(200, prm()))
+        },
+        config(),
+    );
+    assert_eq!(auth.resource, MCP);
+    assert_eq!(servers.count("GET", PRM_URL), 1);
+}
+
+#[test]
 fn unparsable_challenges_are_typed_not_unsupported() {
     // An unreadable challenge is not "only non-Bearer schemes": the error says what is wrong
     // with the field, and nothing further is fetched or sent.

@@ -1856,7 +1856,7 @@ fn a_challenge_without_bearer_names_what_it_offers() {
 
 #[test]
 fn unparsable_challenges_are_typed_not_unsupported() {
-    // An unreadable challenge is not "only non-Bearer schemes": the error says what is wrong
+    // An unreadable challenge is not "offers no Bearer": the error says what is wrong
     // with the field, and nothing further is fetched or sent.
     let speculative = || {
         let mut config = config();
@@ -1885,7 +1885,7 @@ fn unparsable_challenges_are_typed_not_unsupported() {
                 && text.contains(&reason.to_string()),
             "{name}: {text}"
         );
-        assert!(!text.contains("non-Bearer"), "{name}: {text}");
+        assert!(!text.contains("not Bearer"), "{name}: {text}");
         Case::new(
             format!("{name}, speculative"),
             ("POST", MCP),

@@ -7,16 +7,20 @@
 use std::fmt;
 
 use crate::Purpose;
+use crate::challenge::ChallengeError;
+use crate::display_safety::is_unsafe_for_display;
+use crate::jwt::HeaderRule;
 
 /// Longest server-supplied text kept in an error (descriptions, bodies, URLs).
 pub(crate) const MAX_ERROR_TEXT: usize = 256;
 
-/// Keeps at most [`MAX_ERROR_TEXT`] characters of server-supplied text, without control
-/// characters, so an error message stays one readable line.
+/// Keeps at most [`MAX_ERROR_TEXT`] characters of server-supplied text, with every character
+/// unsafe for display (controls, bidi and other format characters, line separators) made a
+/// space, so an error message stays one line that reads as it is.
 pub(crate) fn sanitize(text: &str) -> String {
     let mut out: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if is_unsafe_for_display(c) { ' ' } else { c })
         .take(MAX_ERROR_TEXT)
         .collect();
     if text.chars().count() > MAX_ERROR_TEXT {
@@ -182,7 +186,8 @@ impl fmt::Display for Attempt {
     }
 }
 
-/// What exactly is wrong with a response that arrived with a success status.
+/// What exactly is wrong with a response: one that arrived with a success status, or a
+/// challenge that cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Violation {
@@ -227,8 +232,19 @@ pub enum Violation {
     },
     /// An encrypted ID-JAG arrived and the policy refuses them (decisions.md D11).
     EncryptedIdJag,
-    /// A challenge that could not be parsed or offers no usable scheme.
-    Challenge(String),
+    /// A JOSE header member of the ID-JAG breaks a rule no signed or encrypted JWT breaks
+    /// (RFC 7515 section 4.1, RFC 7516 section 4.1, RFC 8725 section 3.1).
+    IdJagHeader {
+        /// The member: `alg`, `enc`, `typ` or `cty`.
+        member: &'static str,
+        /// Its value, sanitized, when it is a string.
+        found: Option<String>,
+        /// The rule it breaks.
+        rule: HeaderRule,
+    },
+    /// The `WWW-Authenticate` field could not be parsed (RFC 9110 section 11.6.1): a
+    /// parameter named twice, a non-ASCII byte, more challenges than the parser's bound, ...
+    MalformedChallenge(ChallengeError),
 }
 
 impl fmt::Display for Violation {
@@ -250,7 +266,20 @@ impl fmt::Display for Violation {
                 write!(f, "granted scope adds {extra:?} beyond the request")
             }
             Self::EncryptedIdJag => f.write_str("encrypted ID-JAGs are refused by policy"),
-            Self::Challenge(reason) => write!(f, "WWW-Authenticate: {reason}"),
+            Self::IdJagHeader {
+                member,
+                found,
+                rule,
+            } => {
+                write!(f, "ID-JAG header `{member}`")?;
+                if let Some(found) = found {
+                    write!(f, " {found:?}")?;
+                }
+                write!(f, " {rule}")
+            }
+            Self::MalformedChallenge(error) => {
+                write!(f, "WWW-Authenticate cannot be parsed: {error}")
+            }
         }
     }
 }
@@ -267,7 +296,8 @@ pub enum Unsupported {
     RequestedTokenType,
     /// The metadata lists `token_endpoint_auth_methods_supported` without the configured method.
     AuthMethod(&'static str),
-    /// The MCP server's challenge offers only schemes this library does not speak (decisions.md D6).
+    /// The MCP server's challenge offers only schemes this library does not speak (decisions.md
+    /// D6): the schemes offered, sanitized.
     ChallengeScheme(String),
 }
 
@@ -284,9 +314,10 @@ impl fmt::Display for Unsupported {
             Self::AuthMethod(method) => {
                 write!(f, "token_endpoint_auth_methods_supported lacks {method}")
             }
-            Self::ChallengeScheme(schemes) => {
-                write!(f, "the challenge offers only {schemes}, not Bearer")
-            }
+            Self::ChallengeScheme(schemes) => write!(
+                f,
+                "the challenge offers {schemes} but not Bearer, the one scheme supported (RFC 6750 section 3)"
+            ),
         }
     }
 }
@@ -318,7 +349,7 @@ pub enum Error {
     ///
     /// [`AddressClass::Never`]: crate::discovery::AddressClass::Never
     #[error(
-        "{purpose}: refused {url}: it points at {} (decisions.md D5)",
+        "{purpose}: refused {url}: it points at {} (RFC 9728 section 7.7: a client must not be steered to internal addresses)",
         crate::discovery::private_address_phrase(url)
     )]
     PrivateAddress {
@@ -387,6 +418,18 @@ pub enum Error {
         /// The shared issuer.
         issuer: String,
     },
+    /// The authorization server's metadata names the IdP's token endpoint as its own: its client
+    /// credentials and the ID-JAG would go to the IdP (ID-JAG draft section 9.3), whichever way
+    /// the IdP was configured.
+    #[error(
+        "the authorization server {issuer:?} names the IdP's token endpoint {token_endpoint:?} as its own; its credentials and the ID-JAG never go to the IdP, refused (ID-JAG draft section 9.3)"
+    )]
+    AuthorizationServerIsIdp {
+        /// The authorization server's issuer.
+        issuer: String,
+        /// Its token endpoint, sanitized.
+        token_endpoint: String,
+    },
     /// The pinned authorization server is not among the MCP server's `authorization_servers`.
     #[error(
         "the pinned authorization server {pinned:?} is not listed by the MCP server (it lists {listed:?})"
@@ -426,7 +469,8 @@ pub enum Error {
         /// The start of the body, sanitized.
         body: String,
     },
-    /// A success response that breaks the protocol.
+    /// A response that breaks the protocol: a success response, or the challenge of the MCP
+    /// server's 401 or 403 when it cannot be parsed.
     #[error("{purpose}: invalid response: {violation}")]
     InvalidResponse {
         /// Which step.
@@ -511,6 +555,7 @@ impl Error {
             Self::Transport { purpose, .. } => *purpose,
             Self::ResourceServerRejected { .. } => None,
             Self::AuthorizationServerNotListed { .. } => Some(Purpose::ResourceMetadata),
+            Self::AuthorizationServerIsIdp { .. } => Some(Purpose::AuthorizationServerMetadata),
             Self::Misuse(_)
             | Self::Config(_)
             | Self::IdpIsAuthorizationServer { .. }

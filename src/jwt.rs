@@ -61,9 +61,9 @@ pub fn shape(token: &str) -> Result<JwtShape, JwtError> {
 /// alphabet, the first two of a JWS and the first and fourth of a JWE non-empty.
 struct Segments<'a> {
     shape: JwtShape,
-    /// The first two segments: a JWS's header and payload.
-    header: &'a str,
-    payload: &'a str,
+    token: &'a str,
+    /// Start and end of each segment; those past the shape's count are `(0, 0)`.
+    bounds: [(usize, usize); 5],
 }
 
 impl<'a> Segments<'a> {
@@ -96,13 +96,28 @@ impl<'a> Segments<'a> {
             5 if !empty(0) && !empty(3) => JwtShape::Jwe,
             _ => return Err(JwtError::Malformed),
         };
-        // The bounds fall on ASCII bytes (dots, or the alphabet's), so slicing cannot fail.
-        let segment = |index: usize| token.get(bounds[index].0..bounds[index].1).unwrap_or("");
         Ok(Self {
             shape,
-            header: segment(0),
-            payload: segment(1),
+            token,
+            bounds,
         })
+    }
+
+    /// Segment `index` (0-based), still base64url-encoded; empty past the shape's count.
+    fn segment(&self, index: usize) -> &'a str {
+        let (start, end) = self.bounds.get(index).copied().unwrap_or_default();
+        // The bounds fall on ASCII bytes (dots, or the alphabet's), so slicing cannot fail.
+        self.token.get(start..end).unwrap_or("")
+    }
+
+    /// The first segment: the (protected) header of a JWS or a JWE.
+    fn header(&self) -> &'a str {
+        self.segment(0)
+    }
+
+    /// The second segment: a JWS's payload.
+    fn payload(&self) -> &'a str {
+        self.segment(1)
     }
 }
 
@@ -148,7 +163,47 @@ pub(crate) fn jws_segments(token: &str) -> Result<(&str, &str), JwtError> {
     if segments.shape == JwtShape::Jwe {
         return Err(JwtError::Encrypted);
     }
-    Ok((segments.header, segments.payload))
+    Ok((segments.header(), segments.payload()))
+}
+
+/// The signature segment of a compact JWS, still base64url-encoded (empty for an unsecured
+/// JWS, RFC 7519 section 6.1).
+pub(crate) fn jws_signature(token: &str) -> Result<&str, JwtError> {
+    let segments = Segments::scan(token)?;
+    if segments.shape == JwtShape::Jwe {
+        return Err(JwtError::Encrypted);
+    }
+    Ok(segments.segment(2))
+}
+
+/// The five segments of a compact JWE (RFC 7516 section 7.1), still base64url-encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct JweSegments<'a> {
+    /// The JWE Protected Header.
+    pub(crate) header: &'a str,
+    /// The JWE Encrypted Key: empty for direct encryption or direct key agreement.
+    pub(crate) encrypted_key: &'a str,
+    /// The JWE Initialization Vector.
+    pub(crate) initialization_vector: &'a str,
+    /// The JWE Ciphertext.
+    pub(crate) ciphertext: &'a str,
+    /// The JWE Authentication Tag.
+    pub(crate) tag: &'a str,
+}
+
+/// The segments of a compact JWE; a JWS is [`JwtError::Malformed`] here.
+pub(crate) fn jwe_segments(token: &str) -> Result<JweSegments<'_>, JwtError> {
+    let segments = Segments::scan(token)?;
+    if segments.shape != JwtShape::Jwe {
+        return Err(JwtError::Malformed);
+    }
+    Ok(JweSegments {
+        header: segments.header(),
+        encrypted_key: segments.segment(1),
+        initialization_vector: segments.segment(2),
+        ciphertext: segments.segment(3),
+        tag: segments.segment(4),
+    })
 }
 
 /// The decoded claims of a JWS, unverified; `None` when the token is not one.
@@ -234,11 +289,109 @@ pub fn saturating_add(time: SystemTime, duration: Duration) -> SystemTime {
 /// Whether a `typ` header names the ID-JAG type: `oauth-id-jag+jwt`, with or without the
 /// `application/` prefix, case-insensitive (decisions.md D10, RFC 7515 section 4.1.9).
 pub fn is_id_jag_typ(typ: &str) -> bool {
-    let bare = match typ.get(..12) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
-        _ => typ,
+    names_media_type(typ, ID_JAG_TYP)
+}
+
+/// Whether a `typ` or `cty` header names the media type `JWT` (RFC 7519 sections 5.1 and 5.2),
+/// with or without the `application/` prefix, case-insensitive (RFC 7515 sections 4.1.9 and
+/// 4.1.10).
+pub fn is_jwt_media_type(value: &str) -> bool {
+    names_media_type(value, "JWT")
+}
+
+/// Whether a `typ` or `cty` value names the media type `application/{subtype}`: the prefix may
+/// be left out, and media types compare case-insensitively (RFC 7515 section 4.1.9).
+fn names_media_type(value: &str, subtype: &str) -> bool {
+    let bare = match value.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &value[12..],
+        _ => value,
     };
-    bare.eq_ignore_ascii_case(ID_JAG_TYP)
+    bare.eq_ignore_ascii_case(subtype)
+}
+
+/// The longest `alg` or `enc` value accepted, in bytes. The longest registered name
+/// (`PBES2-HS512+A256KW`, RFC 7518 section 4.8) has 18; the bound leaves room for a
+/// collision-resistant name (RFC 7515 section 4.1.1) and keeps what an error echoes short.
+pub const MAX_ALGORITHM_NAME_BYTES: usize = 64;
+
+/// A rule of a JOSE header (RFC 7515 section 4.1, RFC 7516 section 4.1) that a token the client
+/// forwards must keep. The client cannot verify or decrypt an ID-JAG (that is the authorization
+/// server's work), but it refuses one that cannot be a signed or an encrypted JWT at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderRule {
+    /// `alg` or `enc` is absent or not a string.
+    #[error(
+        "must be present as a string: a signed or encrypted JWT names its algorithms (RFC 7515 section 4.1.1, RFC 7516 section 4.1.2)"
+    )]
+    AlgorithmMissing,
+    /// `alg` or `enc` is the empty string.
+    #[error("must not be empty: it names an algorithm (RFC 7515 section 4.1.1)")]
+    AlgorithmEmpty,
+    /// `alg` or `enc` is longer than [`MAX_ALGORITHM_NAME_BYTES`].
+    #[error("must be at most {MAX_ALGORITHM_NAME_BYTES} bytes long: no algorithm name is longer")]
+    AlgorithmTooLong,
+    /// `alg` or `enc` holds whitespace, a control character or a non-ASCII character.
+    #[error(
+        "must be printable ASCII without whitespace or control characters (RFC 7515 section 4.1.1: a case-sensitive ASCII name)"
+    )]
+    AlgorithmNotPrintable,
+    /// `alg` or `enc` is `none` in some letter case: an unsecured JWT.
+    #[error(
+        "must not be `none` in any letter case: an unsecured token is never forwarded (RFC 8725 sections 2.1 and 3.1)"
+    )]
+    Unsecured,
+    /// A signing `alg` with an empty or undecodable signature segment.
+    #[error(
+        "names a signature algorithm, so the signature segment must be non-empty base64url (RFC 7515 section 7.1)"
+    )]
+    MissingSignature,
+    /// `enc` in the header of a three-segment token: it makes the token a JWE.
+    #[error(
+        "must be absent from a signed token: `enc` marks an encrypted one (RFC 7516 section 9)"
+    )]
+    EncryptionInSignedToken,
+    /// `typ` of an encrypted ID-JAG is neither the ID-JAG type nor `JWT`.
+    #[error(
+        "must be `oauth-id-jag+jwt` or `JWT` when present on an encrypted ID-JAG (RFC 7519 section 5.1, RFC 8725 section 3.11)"
+    )]
+    EncryptedType,
+    /// `cty` of an encrypted ID-JAG is not `JWT`: its plaintext would not be a signed JWT.
+    #[error(
+        "must be `JWT` when present: an encrypted ID-JAG carries a signed one (RFC 7519 section 5.2)"
+    )]
+    NotNestedJwt,
+    /// Direct encryption or direct key agreement (`dir`, `ECDH-ES`) with an encrypted key.
+    #[error(
+        "is direct encryption or direct key agreement, so the encrypted key must be empty (RFC 7516 sections 5.1 and 5.2, RFC 7518 sections 4.5 and 4.6)"
+    )]
+    EncryptedKeyNotEmpty,
+    /// Key wrapping, key encryption or key agreement with wrapping, without an encrypted key.
+    #[error(
+        "wraps or encrypts the content key, so the encrypted key must not be empty (RFC 7516 section 5.1)"
+    )]
+    EncryptedKeyEmpty,
+}
+
+/// The `alg` or `enc` of a JOSE header, held to what every real algorithm name is: a string of
+/// 1 to [`MAX_ALGORITHM_NAME_BYTES`] printable ASCII bytes without whitespace (RFC 7515 section
+/// 4.1.1, RFC 7516 sections 4.1.1 and 4.1.2), and never `none` in any letter case (RFC 8725
+/// sections 2.1 and 3.1). `value` is `None` when the member is absent or not a string.
+pub(crate) fn check_algorithm_name(value: Option<&str>) -> Result<&str, HeaderRule> {
+    let name = value.ok_or(HeaderRule::AlgorithmMissing)?;
+    if name.is_empty() {
+        return Err(HeaderRule::AlgorithmEmpty);
+    }
+    if name.len() > MAX_ALGORITHM_NAME_BYTES {
+        return Err(HeaderRule::AlgorithmTooLong);
+    }
+    if !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(HeaderRule::AlgorithmNotPrintable);
+    }
+    if name.eq_ignore_ascii_case("none") {
+        return Err(HeaderRule::Unsecured);
+    }
+    Ok(name)
 }
 
 /// The single string in a claim that may be a string or a one-element array (decisions.md D10;
@@ -308,7 +461,7 @@ mod tests {
             scanned.as_ref().map(|s| s.shape).map_err(Clone::clone) == expected
                 && scanned.is_ok_and(|s| {
                     let mut parts = token.split('.');
-                    Some(s.header) == parts.next() && Some(s.payload) == parts.next()
+                    Some(s.header()) == parts.next() && Some(s.payload()) == parts.next()
                 })
                     == (expected == Ok(JwtShape::Jws) || expected == Ok(JwtShape::Jwe))
         }
@@ -350,6 +503,72 @@ mod tests {
         assert_eq!(peek(&token).err(), twice);
         let json = decode_segment(&duplicated).expect("base64url");
         assert_eq!(read_members(&json, ["b"]).err(), twice);
+    }
+
+    #[test]
+    fn jwe_and_signature_segments() {
+        let jwe = jwe_segments("aGVhZA..aXY.Y2lwaGVy.dGFn").expect("a JWE");
+        assert_eq!(
+            jwe,
+            JweSegments {
+                header: "aGVhZA",
+                encrypted_key: "",
+                initialization_vector: "aXY",
+                ciphertext: "Y2lwaGVy",
+                tag: "dGFn",
+            }
+        );
+        assert_eq!(jwe_segments("a.b.c"), Err(JwtError::Malformed));
+        assert_eq!(jws_signature("a.b.c2ln"), Ok("c2ln"));
+        assert_eq!(jws_signature("a.b."), Ok(""));
+        assert_eq!(jws_signature("a.b.c.d.e"), Err(JwtError::Encrypted));
+    }
+
+    #[test]
+    fn algorithm_names() {
+        for real in [
+            "ES256",
+            "RS256",
+            "dir",
+            "ECDH-ES+A256KW",
+            "A128CBC-HS256",
+            "x:y/z",
+        ] {
+            assert_eq!(check_algorithm_name(Some(real)), Ok(real));
+        }
+        let longest = "A".repeat(MAX_ALGORITHM_NAME_BYTES);
+        assert!(check_algorithm_name(Some(&longest)).is_ok());
+        let refused = [
+            (None, HeaderRule::AlgorithmMissing),
+            (Some(""), HeaderRule::AlgorithmEmpty),
+            (Some(" none"), HeaderRule::AlgorithmNotPrintable),
+            (Some("none "), HeaderRule::AlgorithmNotPrintable),
+            (Some("ES 256"), HeaderRule::AlgorithmNotPrintable),
+            (Some("ES256\n"), HeaderRule::AlgorithmNotPrintable),
+            (Some("ES256\u{7f}"), HeaderRule::AlgorithmNotPrintable),
+            (Some("ÉS256"), HeaderRule::AlgorithmNotPrintable),
+            (Some("none"), HeaderRule::Unsecured),
+            (Some("NONE"), HeaderRule::Unsecured),
+            (Some("nOnE"), HeaderRule::Unsecured),
+        ];
+        for (value, rule) in refused {
+            assert_eq!(check_algorithm_name(value), Err(rule), "{value:?}");
+        }
+        let too_long = "A".repeat(MAX_ALGORITHM_NAME_BYTES + 1);
+        assert_eq!(
+            check_algorithm_name(Some(&too_long)),
+            Err(HeaderRule::AlgorithmTooLong)
+        );
+    }
+
+    #[test]
+    fn jwt_media_types() {
+        assert!(is_jwt_media_type("JWT"));
+        assert!(is_jwt_media_type("jwt"));
+        assert!(is_jwt_media_type("application/JWT"));
+        assert!(!is_jwt_media_type("JOSE"));
+        assert!(!is_jwt_media_type("application/jwt+json"));
+        assert!(!is_jwt_media_type("x-application/jwt"));
     }
 
     #[test]

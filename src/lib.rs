@@ -122,6 +122,7 @@ pub mod challenge;
 mod config;
 pub mod constants;
 pub mod discovery;
+mod display_safety;
 mod drive;
 mod enterprise;
 mod error;
@@ -144,6 +145,7 @@ pub use config::{
     AssertionAudience, AssertionSigner, ClientAssertionClaims, ClientAuth, ClientCredentials,
     JtiSource, Policy, PrivateKeyJwt, SignerError,
 };
+pub use display_safety::is_unsafe_for_display;
 pub use drive::{DriveError, drive, drive_async, drive_async_with_limit, drive_with_limit};
 pub use enterprise::{
     Authorization, AuthorizationServer, Discovery, EnterpriseAuth, EnterpriseConfig, GrantSource,

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::*;
+use xaa::challenge::ChallengeError;
 use xaa::constants::{GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE};
 use xaa::grant::SubjectToken;
+use xaa::jwt::HeaderRule;
 use xaa::jwt::encode_segment;
 use xaa::{
     Attempt, Authorization, AuthorizationServer, ClientCredentials, ClientSecret, EnterpriseAuth,
@@ -338,16 +340,18 @@ struct Twice(&'static str, Value, Value);
 impl serde::Serialize for Twice {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut entries: Vec<(String, Value)> = Vec::new();
-        if self.0 != "typ" {
-            let claims = id_jag_claims();
-            let object = claims.as_object().into_iter().flatten();
-            entries.extend(
-                object
-                    .filter(|(k, _)| *k != self.0)
-                    .map(|(k, v)| (k.clone(), v.clone())),
-            );
-        } else {
-            entries.push(("alg".into(), json!("ES256")));
+        match self.0 {
+            "typ" => entries.push(("alg".into(), json!("ES256"))),
+            "alg" => entries.push(("typ".into(), json!("oauth-id-jag+jwt"))),
+            _ => {
+                let claims = id_jag_claims();
+                let object = claims.as_object().into_iter().flatten();
+                entries.extend(
+                    object
+                        .filter(|(k, _)| *k != self.0)
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+            }
         }
         entries.push((self.0.into(), self.1.clone()));
         entries.push((self.0.into(), self.2.clone()));
@@ -1506,6 +1510,164 @@ fn pinned_authorization_server_that_is_the_idp_is_refused_before_sending() {
     assert_redacted("pinned IdP", &error, &[]);
 }
 
+/// The configuration with the IdP known by its token endpoint only (no issuer to compare).
+fn idp_by_token_endpoint() -> EnterpriseConfig {
+    let mut config = config();
+    config.grant = xaa::GrantSource::Enterprise {
+        idp: IdentityProvider::token_endpoint(
+            IDP_TOKEN,
+            ClientCredentials::post(IDP_CLIENT, ClientSecret::new(IDP_SECRET)),
+        ),
+        subject: SubjectToken::IdToken(IdToken::new(id_token())),
+    };
+    config
+}
+
+/// The authorization server's metadata names `token_endpoint` as its own.
+fn as_token_endpoint(token_endpoint: &'static str) -> impl Fn() -> Servers + Clone {
+    move || {
+        world().on("GET", AS_META, move |_| {
+            json_response(
+                200,
+                with(as_metadata(), "token_endpoint", json!(token_endpoint)),
+            )
+        })
+    }
+}
+
+/// The error of an authorization server whose token endpoint is the IdP's.
+fn as_is_idp(issuer: &'static str, token_endpoint: &'static str) -> impl Fn(&Error) -> bool {
+    move |e| {
+        matches!(e, Error::AuthorizationServerIsIdp { issuer: i, token_endpoint: t }
+            if i == issuer && t == token_endpoint)
+    }
+}
+
+#[test]
+fn the_idp_is_never_the_authorization_server_however_configured() {
+    // ID-JAG draft section 9.3: the authorization server's credentials and the ID-JAG never go
+    // to the IdP. Each case is refused before any token request (Case checks that none was
+    // made, and that the AS secret reached no endpoint but the AS's own).
+    let mut cases = vec![
+        // Known by its token endpoint only, the IdP has no issuer to compare: the PRM names
+        // the IdP's host as the authorization server, whose metadata (the IdP's own) names the
+        // IdP's token endpoint.
+        Case::new(
+            "IdP by token endpoint, PRM lists the IdP",
+            ("GET", IDP_OIDC_META),
+            prm_world(prm_with("authorization_servers", json!([IDP]))),
+            as_is_idp(IDP, IDP_TOKEN),
+        )
+        .config(idp_by_token_endpoint)
+        .before_any_token_request(),
+    ];
+    // Another authorization server whose metadata points its token endpoint at the IdP's, in
+    // any spelling that reaches it, with the IdP known either way.
+    for spelling in [
+        IDP_TOKEN,
+        "https://IDP.example.com:443/oauth2/token/",
+        "https://idp.example.com./oauth2//token",
+        "https://idp.example.com/oauth2/%74oken?tenant=mcp",
+        "https://idp.example.com/OAuth2/Token",
+    ] {
+        cases.push(
+            Case::new(
+                format!("IdP by issuer, AS token endpoint {spelling}"),
+                ("GET", AS_META),
+                as_token_endpoint(spelling),
+                as_is_idp(AS, spelling),
+            )
+            .before_any_token_request(),
+        );
+        cases.push(
+            Case::new(
+                format!("IdP by token endpoint, AS token endpoint {spelling}"),
+                ("GET", AS_META),
+                as_token_endpoint(spelling),
+                as_is_idp(AS, spelling),
+            )
+            .config(idp_by_token_endpoint)
+            .before_any_token_request(),
+        );
+    }
+    run_all(cases);
+
+    // The same host with another path is another endpoint (a multi-tenant IdP may host the
+    // authorization server): it gets the ID-JAG and the AS credentials, the IdP does not.
+    const TENANT_TOKEN: &str = "https://idp.example.com/tenants/mcp/token";
+    let servers = move || {
+        as_token_endpoint(TENANT_TOKEN)().on("POST", TENANT_TOKEN, |_| {
+            json_response(200, bearer_response())
+        })
+    };
+    let (auth, servers) = succeed(servers, idp_by_token_endpoint());
+    assert_eq!(auth.access_token.expose_secret(), ACCESS_TOKEN);
+    let bearer = servers.find("POST", TENANT_TOKEN).expect("jwt-bearer");
+    assert_eq!(bearer.form_value("assertion"), Some(id_jag().as_str()));
+    let exchange = servers.find("POST", IDP_TOKEN).expect("token exchange");
+    assert!(!request_contains(exchange, AS_SECRET));
+    assert_eq!(servers.count("POST", IDP_TOKEN), 1);
+}
+
+#[test]
+fn a_cached_discovery_naming_the_idp_token_endpoint_sends_nothing() {
+    // A discovery kept in a store is data: one whose authorization server names the IdP's token
+    // endpoint is refused before any POST, also when an ID-JAG is re-submitted and the IdP's
+    // metadata must be fetched first to know its token endpoint.
+    let mut servers = Servers::happy();
+    let flow = EnterpriseAuth::new(config(), Start::ServerUrl(MCP.into())).expect("config");
+    let (first, _) = run(flow, &mut servers, Order::Fifo);
+    let first = first.expect("cold flow");
+    let mut tampered = first.discovery.clone();
+    std::sync::Arc::make_mut(&mut tampered.authorization_server).token_endpoint =
+        IDP_TOKEN.to_owned();
+    let without_idp = {
+        let mut discovery = tampered.clone();
+        discovery.idp = None;
+        discovery
+    };
+    let id_jag = first.id_jag.expect("the ID-JAG");
+    let starts = [
+        ("cached", Start::Cached(tampered.clone()), config()),
+        (
+            "cached, IdP by token endpoint",
+            Start::Cached(without_idp.clone()),
+            idp_by_token_endpoint(),
+        ),
+        (
+            "re-submitted",
+            Start::Resubmit {
+                discovery: tampered,
+                id_jag: id_jag.clone(),
+            },
+            config(),
+        ),
+        (
+            "re-submitted, IdP metadata not cached",
+            Start::Resubmit {
+                discovery: without_idp,
+                id_jag,
+            },
+            config(),
+        ),
+    ];
+    for (name, start, config) in starts {
+        for order in [Order::Fifo, Order::Lifo] {
+            let mut servers = Servers::happy();
+            let flow = EnterpriseAuth::new(config.clone(), start.clone()).expect("config");
+            let (result, _) = run(flow, &mut servers, order);
+            let error = result.expect_err(name);
+            assert!(as_is_idp(AS, IDP_TOKEN)(&error), "{name}: {error:?}");
+            assert!(
+                servers.log.iter().all(|r| r.method != "POST"),
+                "{name}: {:?}",
+                servers.urls()
+            );
+            assert_redacted(name, &error, &[]);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The probe.
 
@@ -1576,6 +1738,176 @@ fn probe_rejections() {
             },
         ),
     ]);
+}
+
+/// A 401 whose `WWW-Authenticate` field is these bytes (obs-text allowed).
+fn challenge_bytes(value: &[u8]) -> xaa::HttpResponse {
+    let mut response = status(401);
+    response.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_bytes(value).expect("a field value"),
+    );
+    response
+}
+
+/// The `WWW-Authenticate` fields the strict parser refuses (RFC 9110 section 11.6.1), each with
+/// the parser's typed reason. Each carries a valid pointer, so a client that guessed past the
+/// error would find a document.
+fn malformed_challenges() -> Vec<(&'static str, Vec<u8>, ChallengeError)> {
+    let pointer = format!(r#"resource_metadata="{PRM_URL}""#);
+    let many = vec!["Basic"; xaa::challenge::MAX_CHALLENGES].join(", ");
+    let huge = format!(
+        r#"Bearer {pointer}, realm="{}""#,
+        "a".repeat(xaa::challenge::MAX_HEADER_BYTES)
+    );
+    let huge_len = huge.len();
+    // `Bearer realm="caf` then an ISO-8859-1 e-acute: obs-text (RFC 9110 section 5.5).
+    let mut latin1 = br#"Bearer realm="caf"#.to_vec();
+    latin1.push(0xe9);
+    latin1.extend_from_slice(format!(r#"", {pointer}"#).as_bytes());
+    vec![
+        (
+            "a parameter named twice",
+            format!(r#"Bearer realm="a", {pointer}, Realm="b""#).into_bytes(),
+            ChallengeError::DuplicateParam {
+                name: "realm".into(),
+            },
+        ),
+        (
+            "a pointer named twice",
+            format!(r#"Bearer {pointer}, resource_metadata="https://evil.example.com/prm""#)
+                .into_bytes(),
+            ChallengeError::DuplicateParam {
+                name: "resource_metadata".into(),
+            },
+        ),
+        (
+            "a non-ASCII realm",
+            latin1,
+            ChallengeError::NonAscii { position: 17 },
+        ),
+        (
+            "too many challenges",
+            format!("{many}, Bearer {pointer}").into_bytes(),
+            ChallengeError::TooManyChallenges {
+                limit: xaa::challenge::MAX_CHALLENGES,
+            },
+        ),
+        (
+            "a field larger than the parser's bound",
+            huge.into_bytes(),
+            ChallengeError::TooLong {
+                len: huge_len,
+                limit: xaa::challenge::MAX_HEADER_BYTES,
+            },
+        ),
+        (
+            "an unterminated quote",
+            format!(r#"Bearer {pointer}, realm="a"#).into_bytes(),
+            ChallengeError::UnterminatedQuote {
+                position: "Bearer ".len() + pointer.len() + ", realm=".len(),
+            },
+        ),
+    ]
+}
+
+#[test]
+fn a_challenge_without_bearer_names_what_it_offers() {
+    let unsupported = |offered: &'static str| {
+        move |e: &Error| {
+            matches!(e, Error::Unsupported {
+                purpose: Purpose::ResourceProbe,
+                what: Unsupported::ChallengeScheme(s),
+            } if s == offered)
+        }
+    };
+    let many = "Basic, Negotiate abc=, basic, NTLM, Digest realm=\"x\", Mutual";
+    run_all(vec![
+        Case::new(
+            "Basic and Negotiate",
+            ("POST", MCP),
+            || {
+                world().on("POST", MCP, |_| {
+                    challenge(401, r#"Basic realm="mcp", Negotiate"#)
+                })
+            },
+            unsupported("Basic, Negotiate"),
+        ),
+        Case::new(
+            "five schemes, one twice",
+            ("POST", MCP),
+            move || world().on("POST", MCP, move |_| challenge(401, many)),
+            unsupported("Basic, Negotiate, NTLM, Digest, ..."),
+        ),
+    ]);
+    // RFC 9110 section 5.6.1: a field of empty list elements holds no challenge and offers no
+    // scheme; it is read as no field, and discovery goes to the well-known location.
+    let (auth, servers) = succeed(
+        || {
+            world()
+                .on("POST", MCP, |_| challenge(401, " , ,"))
+                .on("GET", PRM_URL, |_| json_response(200, prm()))
+        },
+        config(),
+    );
+    assert_eq!(auth.resource, MCP);
+    assert_eq!(servers.count("GET", PRM_URL), 1);
+}
+
+#[test]
+fn unparsable_challenges_are_typed_not_unsupported() {
+    // An unreadable challenge is not "offers no Bearer": the error says what is wrong
+    // with the field, and nothing further is fetched or sent.
+    let speculative = || {
+        let mut config = config();
+        config.policy.speculative_resource_metadata = true;
+        config
+    };
+    for (name, value, reason) in malformed_challenges() {
+        let expected = reason.clone();
+        let check = move |e: &Error| {
+            matches!(e, Error::InvalidResponse {
+                purpose: Purpose::ResourceProbe,
+                violation: Violation::MalformedChallenge(found),
+            } if *found == expected)
+        };
+        let probe = {
+            let value = value.clone();
+            move || {
+                let value = value.clone();
+                world().on("POST", MCP, move |_| challenge_bytes(&value))
+            }
+        };
+        let error = Case::new(name, ("POST", MCP), probe.clone(), check.clone()).run();
+        let text = error.to_string();
+        assert!(
+            text.contains("WWW-Authenticate cannot be parsed")
+                && text.contains(&reason.to_string()),
+            "{name}: {text}"
+        );
+        assert!(!text.contains("not Bearer"), "{name}: {text}");
+        Case::new(
+            format!("{name}, speculative"),
+            ("POST", MCP),
+            probe,
+            check.clone(),
+        )
+        .config(speculative)
+        .run();
+
+        // A challenge the caller already holds is refused before anything is sent.
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_bytes(&value).expect("a field value"),
+        );
+        let start = Start::Challenge {
+            server_url: MCP.into(),
+            headers,
+        };
+        let error = EnterpriseAuth::new(config(), start).expect_err(name);
+        assert!(check(&error), "{name}, caller-held: {error:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1689,6 +2021,149 @@ fn exchange_response_type_checks() {
     .run();
 }
 
+/// The ID-JAG header member `member` held `found` and broke `rule`.
+fn header_rule(
+    member: &'static str,
+    found: Option<&'static str>,
+    rule: HeaderRule,
+) -> impl Fn(&Error) -> bool {
+    move |e: &Error| {
+        matches!(exchange_violation(e), Some(Violation::IdJagHeader { member: m, found: f, rule: r })
+            if *m == member && f.as_deref() == found && *r == rule)
+    }
+}
+
+#[test]
+fn exchange_id_jag_algorithm_must_be_a_real_one() {
+    // RFC 7515 section 4.1.1, RFC 8725 sections 2.1 and 3.1: the client cannot verify the
+    // signature, but it never forwards a header that cannot belong to a signed JWS.
+    let header = |alg: Value| {
+        with(
+            exchange_response(),
+            "access_token",
+            json!(jwt(
+                json!({"alg": alg, "typ": "oauth-id-jag+jwt"}),
+                id_jag_claims()
+            )),
+        )
+    };
+    let refused = |name: &str, alg: &'static str, rule: HeaderRule| {
+        exchange_case(
+            name,
+            header(json!(alg)),
+            header_rule("alg", Some(alg), rule),
+        )
+    };
+    let too_long: &'static str = "A".repeat(xaa::jwt::MAX_ALGORITHM_NAME_BYTES + 1).leak();
+    run_all(vec![
+        refused("alg none", "none", HeaderRule::Unsecured),
+        refused("alg NONE", "NONE", HeaderRule::Unsecured),
+        refused("alg nOnE", "nOnE", HeaderRule::Unsecured),
+        refused("alg empty", "", HeaderRule::AlgorithmEmpty),
+        refused(
+            "alg with a leading space",
+            " none",
+            HeaderRule::AlgorithmNotPrintable,
+        ),
+        refused(
+            "alg with a trailing space",
+            "none ",
+            HeaderRule::AlgorithmNotPrintable,
+        ),
+        // Control characters are blanked in what the error shows.
+        exchange_case(
+            "alg with a tab",
+            header(json!("ES256\t")),
+            header_rule("alg", Some("ES256 "), HeaderRule::AlgorithmNotPrintable),
+        ),
+        exchange_case(
+            "alg with a NUL",
+            header(json!("ES256\u{0}")),
+            header_rule("alg", Some("ES256 "), HeaderRule::AlgorithmNotPrintable),
+        ),
+        refused(
+            "alg non-ASCII",
+            "ＥＳ256",
+            HeaderRule::AlgorithmNotPrintable,
+        ),
+        refused("alg too long", too_long, HeaderRule::AlgorithmTooLong),
+        exchange_case(
+            "alg missing",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(jwt(json!({"typ": "oauth-id-jag+jwt"}), id_jag_claims())),
+            ),
+            header_rule("alg", None, HeaderRule::AlgorithmMissing),
+        ),
+        exchange_case(
+            "alg a number",
+            header(json!(256)),
+            header_rule("alg", None, HeaderRule::AlgorithmMissing),
+        ),
+        // An unsecured token in disguise: a real `alg`, no signature (RFC 7519 section 6.1).
+        exchange_case(
+            "alg ES256 with an empty signature",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(format!(
+                    "{}.{}.",
+                    encode_segment(&json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"})),
+                    encode_segment(&id_jag_claims())
+                )),
+            ),
+            header_rule("alg", Some("ES256"), HeaderRule::MissingSignature),
+        ),
+        exchange_case(
+            "a signature that is not base64url",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(format!(
+                    "{}.{}.c",
+                    encode_segment(&json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"})),
+                    encode_segment(&id_jag_claims())
+                )),
+            ),
+            header_rule("alg", Some("ES256"), HeaderRule::MissingSignature),
+        ),
+        // RFC 7516 section 9: `enc` makes it a JWE, which three segments cannot be.
+        exchange_case(
+            "enc in a signed token",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(jwt(
+                    json!({"alg": "ES256", "enc": "A256GCM", "typ": "oauth-id-jag+jwt"}),
+                    id_jag_claims()
+                )),
+            ),
+            header_rule("enc", Some("A256GCM"), HeaderRule::EncryptionInSignedToken),
+        ),
+        exchange_case(
+            "alg named twice",
+            with(
+                exchange_response(),
+                "access_token",
+                json!(jwt(
+                    Twice("alg", json!("ES256"), json!("none")),
+                    id_jag_claims()
+                )),
+            ),
+            |e| matches!(exchange_violation(e), Some(Violation::DuplicateField(f)) if f == "alg"),
+        ),
+    ]);
+    // The names real IdPs use pass.
+    for alg in ["ES256", "RS256", "PS512", "EdDSA", "ES256K"] {
+        let body = header(json!(alg));
+        succeed(
+            exchange_world(move || json_response(200, body.clone())),
+            config(),
+        );
+    }
+}
+
 #[test]
 fn exchange_id_jag_claim_checks() {
     let claim = |name: &'static str, found: &'static str| {
@@ -1753,16 +2228,6 @@ fn exchange_id_jag_claim_checks() {
             claim("typ", "x-application/oauth-id-jag+jwt"),
         ),
         exchange_case(
-            "alg none",
-            header(json!({"alg": "none", "typ": "oauth-id-jag+jwt"})),
-            claim("alg", "none"),
-        ),
-        exchange_case(
-            "alg NONE",
-            header(json!({"alg": "NONE", "typ": "oauth-id-jag+jwt"})),
-            claim("alg", "NONE"),
-        ),
-        exchange_case(
             "alg none, unsecured",
             with(
                 exchange_response(),
@@ -1773,12 +2238,7 @@ fn exchange_id_jag_claim_checks() {
                     encode_segment(&id_jag_claims())
                 )),
             ),
-            claim("alg", "none"),
-        ),
-        exchange_case(
-            "alg missing",
-            header(json!({"typ": "oauth-id-jag+jwt"})),
-            claim("alg", "(none)"),
+            header_rule("alg", Some("none"), HeaderRule::Unsecured),
         ),
         exchange_case(
             "aud another AS",
@@ -1977,6 +2437,183 @@ fn exchange_encrypted_id_jag() {
         config
     })
     .run();
+}
+
+/// A compact JWE with this protected header (serialized as given) and encrypted key; the other
+/// segments are well-formed base64url.
+fn jwe(header: impl serde::Serialize, encrypted_key: &str) -> String {
+    format!(
+        "{}.{encrypted_key}.aXY.Y2lwaGVydGV4dA.dGFn",
+        encode_segment(&header)
+    )
+}
+
+#[test]
+fn exchange_encrypted_id_jag_header_checks() {
+    // decisions.md D11 keeps the claims opaque, not the structure: the protected header must
+    // describe a JWE (RFC 7516 section 4.1) that carries a signed JWT (RFC 7519 section 5.2).
+    let body = |token: String| with(exchange_response(), "access_token", json!(token));
+    let case = |name: &str, token: String, check: Box<dyn Fn(&Error) -> bool>| {
+        exchange_case(name, body(token), check)
+    };
+    let rule = |member, found, rule| -> Box<dyn Fn(&Error) -> bool> {
+        Box::new(header_rule(member, found, rule))
+    };
+    let raw_header = |header: &[u8]| {
+        use base64::Engine as _;
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header);
+        format!("{header}.a2V5.aXY.Y2lwaGVydGV4dA.dGFn")
+    };
+    run_all(vec![
+        case(
+            "a JWS header in five segments (no enc)",
+            jwe(json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"}), "a2V5"),
+            rule("enc", None, HeaderRule::AlgorithmMissing),
+        ),
+        case(
+            "enc empty",
+            jwe(json!({"alg": "RSA-OAEP-256", "enc": ""}), "a2V5"),
+            rule("enc", Some(""), HeaderRule::AlgorithmEmpty),
+        ),
+        case(
+            "enc none",
+            jwe(json!({"alg": "RSA-OAEP-256", "enc": "none"}), "a2V5"),
+            rule("enc", Some("none"), HeaderRule::Unsecured),
+        ),
+        case(
+            "enc not a string",
+            jwe(json!({"alg": "RSA-OAEP-256", "enc": ["A256GCM"]}), "a2V5"),
+            rule("enc", None, HeaderRule::AlgorithmMissing),
+        ),
+        case(
+            "alg none",
+            jwe(json!({"alg": "none", "enc": "A256GCM"}), "a2V5"),
+            rule("alg", Some("none"), HeaderRule::Unsecured),
+        ),
+        case(
+            "alg NONE with direct-style empty key",
+            jwe(json!({"alg": "NONE", "enc": "A256GCM"}), ""),
+            rule("alg", Some("NONE"), HeaderRule::Unsecured),
+        ),
+        case(
+            "alg empty",
+            jwe(json!({"alg": "", "enc": "A256GCM"}), "a2V5"),
+            rule("alg", Some(""), HeaderRule::AlgorithmEmpty),
+        ),
+        case(
+            "alg with whitespace",
+            jwe(json!({"alg": "dir ", "enc": "A256GCM"}), ""),
+            rule("alg", Some("dir "), HeaderRule::AlgorithmNotPrintable),
+        ),
+        case(
+            "alg missing",
+            jwe(json!({"enc": "A256GCM"}), "a2V5"),
+            rule("alg", None, HeaderRule::AlgorithmMissing),
+        ),
+        case(
+            "typ of another kind of token",
+            jwe(
+                json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "typ": "at+jwt"}),
+                "a2V5",
+            ),
+            rule("typ", Some("at+jwt"), HeaderRule::EncryptedType),
+        ),
+        case(
+            "typ not a string",
+            jwe(
+                json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "typ": 1}),
+                "a2V5",
+            ),
+            rule("typ", None, HeaderRule::EncryptedType),
+        ),
+        case(
+            "cty of a plaintext that is not a JWT",
+            jwe(
+                json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "cty": "json"}),
+                "a2V5",
+            ),
+            rule("cty", Some("json"), HeaderRule::NotNestedJwt),
+        ),
+        // RFC 7516 sections 5.1 and 5.2, RFC 7518 sections 4.5 and 4.6.
+        case(
+            "dir with an encrypted key",
+            jwe(json!({"alg": "dir", "enc": "A256GCM"}), "a2V5"),
+            rule("alg", Some("dir"), HeaderRule::EncryptedKeyNotEmpty),
+        ),
+        case(
+            "ECDH-ES with an encrypted key",
+            jwe(json!({"alg": "ECDH-ES", "enc": "A256GCM"}), "a2V5"),
+            rule("alg", Some("ECDH-ES"), HeaderRule::EncryptedKeyNotEmpty),
+        ),
+        case(
+            "key transport without an encrypted key",
+            jwe(json!({"alg": "RSA-OAEP-256", "enc": "A256GCM"}), ""),
+            rule("alg", Some("RSA-OAEP-256"), HeaderRule::EncryptedKeyEmpty),
+        ),
+        case(
+            "key agreement with wrapping without an encrypted key",
+            jwe(json!({"alg": "ECDH-ES+A256KW", "enc": "A256GCM"}), ""),
+            rule("alg", Some("ECDH-ES+A256KW"), HeaderRule::EncryptedKeyEmpty),
+        ),
+        // Not a JSON object, or a member named twice (RFC 7519 section 4), as on the JWS path.
+        case(
+            "protected header not JSON",
+            raw_header(b"not json"),
+            Box::new(|e| matches!(exchange_violation(e), Some(Violation::NotAJwt))),
+        ),
+        case(
+            "protected header a JSON array",
+            raw_header(br#"["alg","enc"]"#),
+            Box::new(|e| matches!(exchange_violation(e), Some(Violation::NotAJwt))),
+        ),
+        case(
+            "enc named twice",
+            raw_header(br#"{"alg":"RSA-OAEP-256","enc":"A256GCM","enc":"none"}"#),
+            Box::new(
+                |e| matches!(exchange_violation(e), Some(Violation::DuplicateField(f)) if f == "enc"),
+            ),
+        ),
+        // RFC 7516 section 7.1: every segment is BASE64URL of octets.
+        case(
+            "an initialization vector that is not base64url",
+            "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..a.Y2lwaGVydGV4dA.dGFn".to_owned(),
+            Box::new(|e| matches!(exchange_violation(e), Some(Violation::NotAJwt))),
+        ),
+        case(
+            "a tag that is not base64url",
+            "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXY.Y2lwaGVydGV4dA.dGFnb".to_owned(),
+            Box::new(|e| matches!(exchange_violation(e), Some(Violation::NotAJwt))),
+        ),
+    ]);
+    // What a nested ID-JAG looks like passes (RFC 7519 section 5.2, decisions.md D11).
+    for (header, key) in [
+        (
+            json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "cty": "JWT"}),
+            "a2V5",
+        ),
+        (
+            json!({"alg": "ECDH-ES", "enc": "A128CBC-HS256", "cty": "jwt", "typ": "JWT"}),
+            "",
+        ),
+        (
+            json!({"alg": "A256KW", "enc": "A256GCM", "typ": "oauth-id-jag+jwt", "cty": "application/JWT"}),
+            "a2V5",
+        ),
+    ] {
+        let token = jwe(header, key);
+        let body = body(token.clone());
+        let (auth, servers) = succeed(
+            exchange_world(move || json_response(200, body.clone())),
+            config(),
+        );
+        assert!(auth.id_jag.expect("kept").encrypted, "{token}");
+        assert_eq!(
+            servers
+                .find("POST", AS_TOKEN)
+                .and_then(|r| r.form_value("assertion")),
+            Some(token.as_str())
+        );
+    }
 }
 
 #[test]

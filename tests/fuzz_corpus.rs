@@ -250,6 +250,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         ("escapes", r#"Bearer realm="a\"b\\c", error=invalid_token"#),
         ("errors-unterminated", r#"Bearer realm="abc"#),
         ("errors-param-first", r#"realm="x", Bearer"#),
+        ("errors-duplicate-param", r#"Bearer realm="a", Realm="b""#),
     ];
     for (name, value) in challenges {
         add("www_authenticate", name, value.as_bytes().to_vec());
@@ -375,6 +376,56 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         0,
         exchange_body("eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a2V5.aXY.Y2lwaGVy.dGFn"),
     );
+    // Headers no signed or encrypted ID-JAG has (RFC 7515 4.1.1, RFC 7516 4.1, RFC 8725 3.1).
+    let with_header = |header: Value, signature: &str| {
+        format!(
+            "{}.{}.{signature}",
+            xaa::jwt::encode_segment(&header),
+            xaa::jwt::encode_segment(&valid_id_jag_claims())
+        )
+    };
+    let jwe = |header: Value, key: &str| {
+        format!(
+            "{}.{key}.aXY.Y2lwaGVy.dGFn",
+            xaa::jwt::encode_segment(&header)
+        )
+    };
+    let headers = [
+        (
+            "alg-space-none",
+            with_header(json!({"alg": " none", "typ": "oauth-id-jag+jwt"}), "c2ln"),
+        ),
+        (
+            "alg-empty",
+            with_header(json!({"alg": "", "typ": "oauth-id-jag+jwt"}), "c2ln"),
+        ),
+        (
+            "alg-without-signature",
+            with_header(json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"}), ""),
+        ),
+        (
+            "jwe-with-jws-header",
+            jwe(json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"}), "a2V5"),
+        ),
+        (
+            "jwe-alg-none",
+            jwe(json!({"alg": "none", "enc": "A256GCM"}), ""),
+        ),
+        (
+            "jwe-dir-with-key",
+            jwe(json!({"alg": "dir", "enc": "A256GCM"}), "a2V5"),
+        ),
+        (
+            "jwe-nested",
+            jwe(
+                json!({"alg": "ECDH-ES", "enc": "A256GCM", "cty": "JWT"}),
+                "",
+            ),
+        ),
+    ];
+    for (name, token) in headers {
+        raw(name, 2, 0, exchange_body(&token));
+    }
     raw(
         "access-token-type",
         2,
@@ -594,6 +645,29 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         (
             "lifo",
             &[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0],
+        ),
+        // Caller-held challenges the parser refuses: `Bearer =`, a parameter named twice.
+        ("start-challenge-malformed", &[0, 0, 0, 0, 0, 0, 0, 0, 1, 4]),
+        (
+            "start-challenge-duplicate-param",
+            &[0, 0, 0, 0, 0, 0, 0, 0, 1, 6],
+        ),
+        // Authorization-server metadata naming the IdP's token endpoint as its own (found by
+        // the fuzzer against a flow that sent the AS secret, or the ID-JAG, there).
+        (
+            "as-token-endpoint-is-idp-secret",
+            &[
+                12, 154, 101, 245, 66, 64, 218, 117, 91, 203, 218, 67, 219, 222, 47, 97, 21, 69,
+                67, 141, 30, 4, 186, 115, 133, 110, 192, 53, 85, 87, 41, 73, 145, 96, 168, 77, 125,
+                227, 130,
+            ],
+        ),
+        (
+            "as-token-endpoint-is-idp-id-jag",
+            &[
+                161, 40, 254, 103, 181, 110, 118, 132, 235, 222, 65, 101, 255, 130, 179, 126, 82,
+                156, 53, 159, 252, 135, 170, 175, 58, 60, 152, 177, 86, 188, 43, 25,
+            ],
         ),
     ];
     for (name, bytes) in flows {

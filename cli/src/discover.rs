@@ -49,8 +49,12 @@ pub(crate) fn rule_of(error: &xaa::Error) -> &'static str {
         E::InsecureUrl { .. } => {
             "https only (MCP 2025-11-25 Communication Security; RFC 9728 section 7.1)"
         }
-        E::PrivateAddress { .. } => "no private addresses (RFC 9728 section 7.7; decisions.md D5)",
-        E::Redirect { .. } => "redirects are not followed (decisions.md D4)",
+        E::PrivateAddress { .. } => {
+            "no private, loopback or link-local addresses unless the MCP server is on one (RFC 9728 section 7.7)"
+        }
+        E::Redirect { .. } => {
+            "redirects are not followed: a credential must not follow a redirect to another host (RFC 9700 section 4.11)"
+        }
         E::IssuerMismatch { .. } => {
             "issuer identical to the issuer asked for (RFC 8414 section 3.3)"
         }
@@ -73,7 +77,7 @@ pub(crate) fn rule_of(error: &xaa::Error) -> &'static str {
         E::DiscoveryFailed { .. } => {
             "metadata published at a well-known URL (RFC 9728 section 3; RFC 8414 section 3)"
         }
-        E::Unsupported { .. } => "advertised capabilities (decisions.md D3)",
+        E::Unsupported { .. } => "capabilities the metadata advertises (RFC 8414 section 2)",
         E::InvalidUrl { .. } => "an absolute URL without credentials or fragment",
         _ => "protocol",
     }

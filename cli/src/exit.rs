@@ -71,7 +71,9 @@ pub(crate) fn classify(error: &xaa::Error) -> Failure {
             Failure::Reauthenticate(message)
         }
         E::OAuth { .. } | E::ResourceServerRejected { .. } => Failure::Denied(message),
-        E::Config(_) | E::IdpIsAuthorizationServer { .. } => Failure::Usage(message),
+        E::Config(_) | E::IdpIsAuthorizationServer { .. } | E::AuthorizationServerIsIdp { .. } => {
+            Failure::Usage(message)
+        }
         _ => Failure::Protocol(message),
     }
 }

@@ -13,38 +13,9 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-/// Whether `c` must not reach a terminal raw: a control character (C0, DEL, C1), a Unicode
-/// format character (general category Cf), or a line or paragraph separator.
+/// Whether `c` must not reach a terminal raw (the core's rule, shared with its error texts).
 pub(crate) fn is_unsafe(c: char) -> bool {
-    c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
-}
-
-/// Unicode general category Cf (format characters), as of Unicode 16.
-fn is_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{0600}'..='\u{0605}'
-            | '\u{061C}'
-            | '\u{06DD}'
-            | '\u{070F}'
-            | '\u{0890}'..='\u{0891}'
-            | '\u{08E2}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
-            | '\u{110BD}'
-            | '\u{110CD}'
-            | '\u{13430}'..='\u{1343F}'
-            | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0001}'
-            | '\u{E0020}'..='\u{E007F}'
-    )
+    xaa::is_unsafe_for_display(c)
 }
 
 /// `text` with every unsafe character written as `\u{XXXX}`; borrowed when there is none.

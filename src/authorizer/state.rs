@@ -419,7 +419,7 @@ impl Authorizer {
                 {
                     tracing::debug!(
                         event = "discovery_dropped",
-                        "challenge names new resource metadata (D20)"
+                        "challenge names new resource metadata; discovering again"
                     );
                     state.discovery = None;
                 }
@@ -430,7 +430,7 @@ impl Authorizer {
                     tracing::debug!(
                         event = "rejected",
                         status = 401,
-                        "fresh token refused; not retrying (D18)"
+                        "a token fresh from the exchange was refused; not retrying, at most one fresh exchange per refused token"
                     );
                     return Verdict::Fail(Error::ResourceServerRejected {
                         status: 401,
@@ -443,7 +443,7 @@ impl Authorizer {
                 tracing::debug!(
                     event = "rejected",
                     status = 401,
-                    "token refused; one fresh exchange (D18)"
+                    "token refused; one fresh exchange"
                 );
                 Verdict::Retry
             }
@@ -458,7 +458,7 @@ impl Authorizer {
                     tracing::debug!(
                         event = "rejected",
                         status = 403,
-                        "step-up limit reached (D18)"
+                        "step-up limit reached; the scope is not widened further"
                     );
                     return Verdict::Fail(Error::ResourceServerRejected {
                         status: 403,
@@ -477,7 +477,7 @@ impl Authorizer {
                     .unwrap_or_default();
                 let wanted = challenge.and_then(|c| c.scope).unwrap_or_default();
                 let scope = key.1.union(&granted).union(&wanted);
-                tracing::debug!(event = "step_up", scope = %scope, "insufficient_scope; widening (D18)");
+                tracing::debug!(event = "step_up", scope = %scope, "insufficient_scope; asking for the wider scope (RFC 6750 section 3.1)");
                 state.required_scope.insert(user.principal.clone(), scope);
                 Verdict::Retry
             }

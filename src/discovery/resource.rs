@@ -13,7 +13,7 @@ use super::metadata::ProtectedResourceMetadata;
 use super::urls::{
     ResourceCandidate, UrlGuard, identifier_without_fragment, resource_metadata_candidates,
 };
-use crate::challenge::{AuthScheme, BearerChallenge, bearer_challenges};
+use crate::challenge::{self, AuthScheme, BearerChallenge, Challenge};
 use crate::constants::MCP_PROTOCOL_VERSION;
 use crate::error::{Attempt, Unsupported, sanitize};
 use crate::flow::TransmitIds;
@@ -154,30 +154,26 @@ impl ResourceDiscovery {
         Ok(())
     }
 
-    /// Reads the MCP server's challenge (RFC 9728 section 5.1, decisions.md D6).
+    /// Reads the MCP server's challenge (RFC 9728 section 5.1, decisions.md D6). A field the
+    /// strict parser refuses (RFC 9110 section 11.6.1) is a typed error naming what is wrong
+    /// with it: neither a guess at its schemes nor a fallback past a pointer it may carry.
+    ///
+    /// A field that holds no challenge at all (only empty list elements, RFC 9110 section 5.6.1)
+    /// offers no scheme, so it is read as no field: well-known discovery, as without one.
     fn read_challenge(&mut self, headers: &http::HeaderMap) -> Result<(), Error> {
-        let challenges = match bearer_challenges(headers) {
-            Ok(challenges) => challenges,
-            Err(error) => {
-                // A challenge we cannot read still means "authorization needed"; MCP servers
-                // must also publish the well-known document (MCP 2025-11-25), so use that.
-                tracing::warn!(purpose = "resource_probe", reason = %error, "unreadable WWW-Authenticate; using well-known discovery");
-                Vec::new()
-            }
-        };
+        let challenges =
+            challenge::from_headers(headers).map_err(|error| Error::InvalidResponse {
+                purpose: Purpose::ResourceProbe,
+                violation: Violation::MalformedChallenge(error),
+            })?;
         let bearer = challenges
             .iter()
-            .find(|c| c.scheme == AuthScheme::Bearer)
-            .cloned();
-        if bearer.is_none() && has_challenge(headers) {
-            let offered = if challenges.iter().any(|c| c.scheme == AuthScheme::DPoP) {
-                "DPoP".to_owned()
-            } else {
-                "non-Bearer schemes".to_owned()
-            };
+            .filter_map(BearerChallenge::from_challenge)
+            .find(|c| c.scheme == AuthScheme::Bearer);
+        if bearer.is_none() && !challenges.is_empty() {
             return Err(Error::Unsupported {
                 purpose: Purpose::ResourceProbe,
-                what: Unsupported::ChallengeScheme(offered),
+                what: Unsupported::ChallengeScheme(offered_schemes(&challenges)),
             });
         }
         let pointer = bearer.as_ref().and_then(|c| c.resource_metadata.clone());
@@ -331,8 +327,25 @@ fn probe_body() -> String {
     )
 }
 
-fn has_challenge(headers: &http::HeaderMap) -> bool {
-    headers.contains_key(http::header::WWW_AUTHENTICATE)
+/// The most schemes an unsupported-scheme error names.
+const MAX_SCHEMES_NAMED: usize = 4;
+
+/// The schemes a challenge list offers, for an error: each once (ignoring case, RFC 9110
+/// section 11.1), in order, at most [`MAX_SCHEMES_NAMED`], sanitized.
+fn offered_schemes(challenges: &[Challenge]) -> String {
+    let mut schemes: Vec<&str> = Vec::new();
+    for challenge in challenges {
+        if !schemes.iter().any(|s| challenge.is_scheme(s)) {
+            schemes.push(challenge.scheme());
+        }
+    }
+    let more = schemes.len() > MAX_SCHEMES_NAMED;
+    schemes.truncate(MAX_SCHEMES_NAMED);
+    let mut named = sanitize(&schemes.join(", "));
+    if more {
+        named.push_str(", ...");
+    }
+    named
 }
 
 impl Flow for ResourceDiscovery {

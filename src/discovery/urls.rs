@@ -643,7 +643,8 @@ mod tests {
         assert_eq!(
             message("https://169.254.169.254/latest"),
             "token_exchange: refused https://169.254.169.254/latest: it points at a link-local \
-             address, which is never allowed (decisions.md D5)"
+             address, which is never allowed (RFC 9728 section 7.7: a client must not be steered \
+             to internal addresses)"
         );
         let private = message("https://[::ffff:10.0.0.1]/token");
         assert!(

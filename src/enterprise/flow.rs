@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::config::{EnterpriseConfig, GrantSource, IdpEndpoint, SamlMode, Trust};
 use super::outcome::{Authorization, Discovery};
+use super::same_endpoint::same_endpoint;
 use crate::challenge::BearerChallenge;
 use crate::discovery::{
     AuthServerDiscovered, AuthServerDiscovery, DEFAULT_METADATA_LIFETIME, ResourceDiscovered,
@@ -168,6 +169,9 @@ pub struct EnterpriseAuth {
     resubmitting: bool,
     exchange_started: bool,
     bearer_started: bool,
+    /// Whether the authorization server was found apart from the IdP (ID-JAG draft section
+    /// 9.3); no token request of the enterprise flow starts before.
+    servers_apart: bool,
     access: Option<IssuedAccessToken>,
     cached_fresh_until: Option<u64>,
 }
@@ -227,6 +231,7 @@ impl EnterpriseAuth {
             resubmitting: false,
             exchange_started: false,
             bearer_started: false,
+            servers_apart: false,
             access: None,
             cached_fresh_until: None,
             config,
@@ -432,7 +437,54 @@ impl EnterpriseAuth {
     fn on_as(&mut self, found: AuthServerDiscovered) -> Result<(), Error> {
         tracing::debug!(purpose = "authorization_server_metadata", issuer = %sanitize(&found.metadata.issuer), "authorization-server metadata validated");
         self.found_as = Some(found);
+        // An IdP posing as the authorization server is named as such, not as a server that
+        // lacks the jwt-bearer grant.
+        self.check_servers_apart()?;
         self.check_as_support()
+    }
+
+    /// ID-JAG draft section 9.3: the ID-JAG is never redeemed in the domain that issued it, and
+    /// the authorization server's credentials never go to the IdP. Whichever way the IdP was
+    /// configured, once both sides are known: the authorization server's issuer must not be the
+    /// IdP's (configured or discovered), and its token endpoint must not reach the IdP's
+    /// ([`same_endpoint`]). Records in `servers_apart` that both sides were compared.
+    fn check_servers_apart(&mut self) -> Result<(), Error> {
+        if !self.servers_apart {
+            self.servers_apart = self.servers_found_apart()?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::check_servers_apart`] without the record: `Ok(false)` while a side is unknown.
+    fn servers_found_apart(&self) -> Result<bool, Error> {
+        let GrantSource::Enterprise { idp, .. } = &self.config.grant else {
+            // A caller-supplied assertion: no IdP takes part.
+            return Ok(true);
+        };
+        let Some(found_as) = &self.found_as else {
+            return Ok(false);
+        };
+        let authorization_server = &found_as.metadata;
+        let discovered = self.found_idp.as_ref().map(|f| f.metadata.issuer.as_str());
+        if [idp.issuer_str(), discovered].contains(&Some(authorization_server.issuer.as_str())) {
+            return Err(Error::IdpIsAuthorizationServer {
+                issuer: sanitize(&authorization_server.issuer),
+            });
+        }
+        let idp_token_endpoint = match &idp.endpoint {
+            IdpEndpoint::TokenEndpoint(endpoint) => endpoint.as_str(),
+            IdpEndpoint::Issuer(_) => match &self.found_idp {
+                Some(found) => found.metadata.token_endpoint.as_str(),
+                None => return Ok(false),
+            },
+        };
+        if same_endpoint(idp_token_endpoint, &authorization_server.token_endpoint) {
+            return Err(Error::AuthorizationServerIsIdp {
+                issuer: sanitize(&authorization_server.issuer),
+                token_endpoint: sanitize(&authorization_server.token_endpoint),
+            });
+        }
+        Ok(true)
     }
 
     fn on_idp(&mut self, found: AuthServerDiscovered) -> Result<(), Error> {
@@ -447,7 +499,7 @@ impl EnterpriseAuth {
                 })?;
         }
         self.found_idp = Some(found);
-        Ok(())
+        self.check_servers_apart()
     }
 
     fn idp_token_endpoint(&self) -> Option<String> {
@@ -485,6 +537,14 @@ impl EnterpriseAuth {
                 request,
                 &self.guard,
             )?));
+        }
+        // ID-JAG draft section 9.3: nothing goes to the authorization server, and no ID-JAG is
+        // asked for, before it is known not to be the IdP.
+        if !self.servers_apart {
+            self.servers_apart = self.servers_found_apart()?;
+            if !self.servers_apart {
+                return Ok(());
+            }
         }
         if !self.exchange_started
             && !self.saml_pending

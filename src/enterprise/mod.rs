@@ -3,6 +3,7 @@
 mod config;
 mod flow;
 mod outcome;
+mod same_endpoint;
 
 pub use config::{
     AuthorizationServer, EnterpriseConfig, GrantSource, IdentityProvider, IdpEndpoint, SamlMode,

@@ -26,7 +26,7 @@ use crate::{
     Assertion, Authorization, AuthorizationServer, ClientAuth, ClientCredentials, ClientSecret,
     Discovery, EnterpriseAuth, EnterpriseConfig, Error, Flow, GrantSource, HttpRequest, IdJag,
     IdToken, IdentityProvider, Output, Policy, Purpose, RefreshToken, SamlAssertion, SamlMode,
-    Scope, Start, TransmitId, Trust,
+    Scope, Start, TransmitId, Trust, Violation,
 };
 
 const IDP_SECRET: &str = "idp-secret-5b1e7c2a9d";
@@ -72,11 +72,13 @@ const CHALLENGES: &[(Option<&str>, bool)] = &[
         true,
     ),
     (Some(r#"DPoP algs="ES256""#), false),
-    (Some("Bearer ="), true),
+    // Unparsable (RFC 9110 section 11.6.1): a typed error, so never sane.
+    (Some("Bearer ="), false),
     (
         Some(r#"Bearer resource_metadata="http://mcp.example.com/prm""#),
         true,
     ),
+    (Some(r#"Bearer realm="a", realm="b""#), false),
 ];
 
 /// Metadata URLs a caller may start from; `None` is the MCP server's own.
@@ -190,6 +192,8 @@ struct Scenario {
     pointers: Vec<String>,
     cached: Option<Discovery>,
     resubmitted: Option<String>,
+    /// The flow starts from a caller-held challenge that does not parse.
+    unreadable_challenge: bool,
     sane: bool,
 }
 
@@ -279,6 +283,7 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
     });
     let mut cached = None;
     let mut resubmitted = None;
+    let mut unreadable_challenge = false;
     let start = match start_kind {
         0 => Start::ServerUrl(mcp_url.clone()),
         1 => {
@@ -288,10 +293,13 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
                 Some(value) => value.to_owned(),
                 None => format!(r#"Bearer resource_metadata="{own_pointer}""#),
             };
-            if let Ok(challenges) = crate::challenge::parse(&value) {
-                for challenge in challenges {
-                    pointers.extend(challenge.param("resource_metadata").map(str::to_owned));
+            match crate::challenge::parse(&value) {
+                Ok(challenges) => {
+                    for challenge in challenges {
+                        pointers.extend(challenge.param("resource_metadata").map(str::to_owned));
+                    }
                 }
+                Err(_) => unreadable_challenge = true,
             }
             named.push(value.clone());
             let mut headers = http::HeaderMap::new();
@@ -372,6 +380,7 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
         pointers,
         cached,
         resubmitted,
+        unreadable_challenge,
         sane,
     };
     let flow = EnterpriseAuth::new(config, start);
@@ -446,6 +455,8 @@ struct Served {
     url: String,
     status: u16,
     body: Option<Map<String, Value>>,
+    /// Whether its `WWW-Authenticate` fields (if any) parse.
+    challenge_parses: bool,
 }
 
 #[derive(Default)]
@@ -518,10 +529,10 @@ impl Record {
         for value in response.headers().values() {
             texts.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
         }
-        if let Ok(challenges) = crate::challenge::from_headers(response.headers()) {
-            for challenge in challenges {
-                texts.extend(challenge.params().iter().map(|(_, v)| v.clone()));
-            }
+        let challenges = crate::challenge::from_headers(response.headers());
+        let challenge_parses = challenges.is_ok();
+        for challenge in challenges.unwrap_or_default() {
+            texts.extend(challenge.params().iter().map(|(_, v)| v.clone()));
         }
         texts.push(String::from_utf8_lossy(response.body()).into_owned());
         for text in &texts {
@@ -564,6 +575,7 @@ impl Record {
             url: url.to_owned(),
             status,
             body,
+            challenge_parses,
         });
     }
 
@@ -599,32 +611,67 @@ fn request_texts(request: &HttpRequest) -> (Vec<String>, Vec<(String, String)>) 
     (texts, form)
 }
 
+/// The IPv4 address an IPv6 address carries, in the forms that route to it: mapped
+/// (`::ffff:0:0/96`), compatible (`::/96`), NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`).
+/// Written from the RFCs (4291 2.5.5, 6052 2.1, 3056 2), independently of the core.
+fn carried_v4(ip: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = ip.segments();
+    let low = std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, ..] => Some(low),
+        [0, 0, 0, 0, 0, 0, hi, _] if hi != 0 => Some(low),
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => Some(low),
+        [0x2002, a, b, ..] => Some(std::net::Ipv4Addr::new(
+            (a >> 8) as u8,
+            a as u8,
+            (b >> 8) as u8,
+            b as u8,
+        )),
+        _ => None,
+    }
+}
+
+/// Addresses no request may ever go to, whatever the policy or deployment: link-local (cloud
+/// metadata), "this network" and unspecified, broadcast, multicast, reserved.
+fn is_never(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let v4 = |ip: std::net::Ipv4Addr| {
+        let [a, b, ..] = ip.octets();
+        a == 0 || (a == 169 && b == 254) || a >= 224
+    };
+    match ip {
+        IpAddr::V4(ip) => v4(ip),
+        IpAddr::V6(ip) => match carried_v4(ip) {
+            Some(carried) => v4(carried),
+            None => {
+                let first = ip.segments()[0];
+                ip.is_unspecified() || (first & 0xffc0) == 0xfe80 || (first & 0xff00) == 0xff00
+            }
+        },
+    }
+}
+
 fn is_private(ip: std::net::IpAddr) -> bool {
     use std::net::IpAddr;
     let v4 = |ip: std::net::Ipv4Addr| {
         let [a, b, ..] = ip.octets();
         a == 10
             || a == 127
-            || a == 0
             || (a == 172 && (16..32).contains(&b))
             || (a == 192 && b == 168)
-            || (a == 169 && b == 254)
             || (a == 100 && (64..128).contains(&b))
-            || ip.is_broadcast()
     };
-    match ip {
-        IpAddr::V4(ip) => v4(ip),
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(mapped) => v4(mapped),
-            None => {
-                let first = ip.segments()[0];
-                ip.is_loopback()
-                    || ip.is_unspecified()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80
-            }
-        },
-    }
+    is_never(ip)
+        || match ip {
+            IpAddr::V4(ip) => v4(ip),
+            IpAddr::V6(ip) => match carried_v4(ip) {
+                Some(carried) => v4(carried),
+                None => {
+                    let first = ip.segments()[0];
+                    ip.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfec0
+                }
+            },
+        }
 }
 
 fn ip_of(url: &Url) -> Option<std::net::IpAddr> {
@@ -639,7 +686,9 @@ fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || carried_v4(ip).is_some_and(|carried| carried.is_loopback())
+        }
         None => false,
     }
 }
@@ -695,6 +744,7 @@ pub fn client_flow(data: &[u8]) {
                 !(private_https && matches!(error, Error::PrivateAddress { .. })),
                 "an MCP server on a private address refused for its own address (D5): {error}"
             );
+            check_challenge_error(&error, !scenario.unreadable_challenge);
             return;
         }
     };
@@ -790,8 +840,33 @@ fn answer_response(answer: &Answer) -> crate::HttpResponse {
     answer.to_response()
 }
 
+/// A challenge the parser refuses is reported as malformed, and only such a one: an
+/// unsupported scheme comes from a challenge that parsed (RFC 9110 section 11.6.1, decisions.md
+/// D6). `parses` says whether the challenge the flow read parsed.
+fn check_challenge_error(error: &Error, parses: bool) {
+    match error {
+        Error::InvalidResponse {
+            purpose: Purpose::ResourceProbe,
+            violation: Violation::MalformedChallenge(_),
+        } => assert!(!parses, "a challenge that parses reported as malformed"),
+        Error::Unsupported {
+            purpose: Purpose::ResourceProbe,
+            ..
+        } => assert!(parses, "an unparsable challenge reported as {error}"),
+        _ => {}
+    }
+}
+
 fn finish_with_error(scenario: &Scenario, record: &Record, error: &Error, all_oracle: bool) {
     super::trace!("error: {error}");
+    let probe = record
+        .served
+        .iter()
+        .rev()
+        .find(|s| s.purpose == Purpose::ResourceProbe);
+    if let Some(probe) = probe {
+        check_challenge_error(error, probe.challenge_parses);
+    }
     assert!(
         !matches!(error, Error::Misuse(_)),
         "the harness kept the contract, yet: {error}"
@@ -846,6 +921,10 @@ fn check_request(scenario: &Scenario, record: &Record, purpose: Purpose, request
         assert!(
             !is_private(ip) || allowed,
             "a {purpose} request to a private address: {shown}"
+        );
+        assert!(
+            !is_never(ip),
+            "a {purpose} request to a link-local, unspecified or reserved address: {shown}"
         );
     }
     let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
@@ -963,6 +1042,24 @@ fn as_endpoints(scenario: &Scenario, record: &Record) -> Vec<(String, String)> {
 }
 
 /// (c): where each secret may go.
+/// Whether two URLs reach one endpoint, written apart from the flow's comparison and narrower
+/// than it: scheme, host without a trailing dot, port, and the path in lower case with
+/// trailing slashes dropped.
+fn reaches_same(a: &str, b: &str) -> bool {
+    let key = |url: &str| {
+        let url = Url::parse(url).ok()?;
+        let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+        let path = url.path().trim_end_matches('/').to_ascii_lowercase();
+        Some((
+            url.scheme().to_owned(),
+            host,
+            url.port_or_known_default(),
+            path,
+        ))
+    };
+    key(a).is_some_and(|a| Some(a) == key(b))
+}
+
 fn check_secrets(scenario: &Scenario, record: &Record) {
     let idp_endpoints = idp_endpoints(scenario, record);
     let as_endpoints = as_endpoints(scenario, record);
@@ -972,9 +1069,13 @@ fn check_secrets(scenario: &Scenario, record: &Record) {
             Purpose::TokenExchange | Purpose::SamlRefreshExchange
         ) && idp_endpoints.iter().any(|e| same_url(e, &sent.url))
     };
+    // ID-JAG draft section 9.3: never to the IdP's token endpoint, however the authorization
+    // server's metadata spells it.
+    let enterprise = scenario.subject != SubjectKind::Assertion;
     let to_as = |sent: &Sent| {
         sent.purpose == Purpose::JwtBearer
             && as_endpoints.iter().any(|(_, e)| same_url(e, &sent.url))
+            && !(enterprise && idp_endpoints.iter().any(|e| reaches_same(e, &sent.url)))
     };
     let mut idp_only: Vec<&str> = vec![IDP_ASSERTION_MARK];
     if matches!(scenario.idp_auth, Auth::Post | Auth::Basic) {
@@ -1186,7 +1287,7 @@ fn check_done(
     };
     assert_eq!(id_jag.id_jag.expose_secret(), assertion);
     if scenario.resubmitted.as_deref() == Some(assertion.as_str()) {
-        world::check_id_jag(&assertion, issuer, AS_CLIENT_ID, resource, None, now);
+        super::id_jag_oracle::check_id_jag(&assertion, issuer, AS_CLIENT_ID, resource, None, now);
         return;
     }
     // The exchange that issued it.
@@ -1226,7 +1327,7 @@ fn check_done(
         .into_iter()
         .next()
         .map(|s| Scope::parse(&s));
-    world::check_id_jag(
+    super::id_jag_oracle::check_id_jag(
         &assertion,
         issuer,
         AS_CLIENT_ID,

@@ -55,6 +55,7 @@ pub(crate) use trace;
 
 mod authorizer;
 mod client_flow;
+mod id_jag_oracle;
 mod input;
 mod parsers;
 #[cfg(feature = "jwt")]

@@ -601,9 +601,12 @@ fn check_failure_status(error: &Error, response: &HttpResponse) {
 ///
 /// Properties: an ID-JAG is accepted only from a 2xx JSON body with `issued_token_type`
 /// id-jag and `token_type` `N_A`, a compact JWS or JWE; a JWS must have the ID-JAG `typ`, a
-/// non-`none` `alg`, `aud` the requested audience, `client_id` the authorization-server client,
-/// `resource` (if present) the requested resource, an `exp` in the future and a scope within
-/// the request; its expiry is never after its `exp`. Failures name the token-exchange step,
+/// real `alg` (printable ASCII, never `none`) with a signature and no `enc`, `aud` the
+/// requested audience, `client_id` the authorization-server client, `resource` (if present)
+/// the requested resource, an `exp` in the future and a scope within the request, and its
+/// expiry is never after its `exp`; a JWE must have base64url segments and a protected header
+/// with a real `alg` and `enc`, a `typ` and `cty` that fit a nested ID-JAG, and an encrypted
+/// key that fits its `alg` (RFC 7516 sections 4.1 and 5.1). Failures name the token-exchange step,
 /// and `invalid_grant` / `insufficient_user_authentication` mean re-authentication
 /// (decisions.md D17). No error carries the subject token or the client secret. The request
 /// itself carries exactly the profile's parameters.
@@ -692,7 +695,7 @@ fn check_exchange_answer(response: &HttpResponse, scope: Option<Scope>) {
             assert!(text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("N_A")));
             let token = issued.id_jag.expose_secret();
             assert_eq!(text("access_token"), Some(token));
-            let checked = super::world::check_id_jag(
+            let checked = super::id_jag_oracle::check_id_jag(
                 token,
                 AS_ISSUER,
                 AS_CLIENT,

@@ -333,7 +333,7 @@ pub(crate) fn jws(header: &Value, claims: &Value) -> String {
     )
 }
 
-fn split_jws(token: &str) -> Option<(Map<String, Value>, Map<String, Value>)> {
+pub(crate) fn split_jws(token: &str) -> Option<(Map<String, Value>, Map<String, Value>)> {
     let mut parts = token.split('.');
     let decode = |s: Option<&str>| -> Option<Map<String, Value>> {
         let bytes = URL_SAFE_NO_PAD.decode(s?).ok()?;
@@ -450,6 +450,10 @@ fn mutate_id_jag(
             json!("NONE"),
             json!("HS256"),
             json!(1),
+            json!(""),
+            json!(" none"),
+            json!("none "),
+            json!("ES256\u{0}"),
         ],
         _ => Vec::new(),
     };
@@ -468,6 +472,14 @@ fn mutate_id_jag(
             return (*input.pick(&[
                 "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a2V5.aXY.Y2lwaGVydGV4dA.dGFn",
                 "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXY.Y2lwaGVydGV4dA.dGFn",
+                // {"alg":"ES256","typ":"oauth-id-jag+jwt"}: a JWS header in five segments.
+                "eyJhbGciOiJFUzI1NiIsInR5cCI6Im9hdXRoLWlkLWphZytqd3QifQ.a2V5.aXY.Y2lwaGVy.dGFn",
+                // {"alg":"none","enc":"A256GCM"}
+                "eyJhbGciOiJub25lIiwiZW5jIjoiQTI1NkdDTSJ9..aXY.Y2lwaGVy.dGFn",
+                // {"alg":"dir","enc":"A256GCM"} with an encrypted key.
+                "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0.a2V5.aXY.Y2lwaGVy.dGFn",
+                // {"alg":"RSA-OAEP","enc":"A256GCM","cty":"JWT"}, a one-byte tag segment.
+                "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00iLCJjdHkiOiJKV1QifQ.a2V5.aXY.Y2lwaGVy.d",
                 "a.b",
                 "not-a-jwt",
                 "eyJhbGciOiJFUzI1NiJ9.bm90IGpzb24.c2ln",
@@ -510,91 +522,6 @@ fn exchange_body(id_jag: &str, scope: Option<&Scope>) -> Value {
         map.insert("scope".into(), Value::from(scope.to_string()));
     }
     body
-}
-
-/// The client-side checks of protocol.md 6 rule 5, written independently of the flow: an
-/// accepted ID-JAG is a JWE (returns `None`) or a JWS whose header has the ID-JAG `typ` and a
-/// real `alg`, whose `aud` is `audience`, `client_id` is `client_id`, `resource` (if present)
-/// is `resource`, whose `exp` is after `now` (returned) and whose scope lies within the
-/// request's. The `exp` comes back in seconds since the epoch.
-pub(crate) fn check_id_jag(
-    token: &str,
-    audience: &str,
-    client_id: &str,
-    resource: &str,
-    requested: Option<&Scope>,
-    now: SystemTime,
-) -> Option<u64> {
-    let segments: Vec<&str> = token.split('.').collect();
-    if segments.len() == 5 {
-        return None;
-    }
-    assert_eq!(
-        segments.len(),
-        3,
-        "an accepted ID-JAG is a compact JWS or JWE"
-    );
-    let Some((header, claims)) = split_jws(token) else {
-        panic!("an accepted ID-JAG whose header or claims cannot be read");
-    };
-    let typ = header
-        .get("typ")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase);
-    assert!(
-        matches!(
-            typ.as_deref(),
-            Some("oauth-id-jag+jwt" | "application/oauth-id-jag+jwt")
-        ),
-        "accepted ID-JAG typ {typ:?}"
-    );
-    let alg = header.get("alg").and_then(Value::as_str);
-    assert!(
-        alg.is_some_and(|a| !a.eq_ignore_ascii_case("none")),
-        "accepted ID-JAG alg {alg:?}"
-    );
-    let one = |value: Option<&Value>| -> Option<String> {
-        match value? {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(items) if items.len() == 1 => items[0].as_str().map(str::to_owned),
-            _ => None,
-        }
-    };
-    assert_eq!(
-        one(claims.get("aud")).as_deref(),
-        Some(audience),
-        "ID-JAG aud"
-    );
-    assert_eq!(
-        claims.get("client_id").and_then(Value::as_str),
-        Some(client_id),
-        "ID-JAG client_id"
-    );
-    if let Some(found) = claims.get("resource") {
-        assert_eq!(
-            one(Some(found)).as_deref(),
-            Some(resource),
-            "ID-JAG resource"
-        );
-    }
-    let exp = match claims.get("exp") {
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
-        _ => None,
-    };
-    let Some(exp) = exp else {
-        panic!("an accepted ID-JAG without a numeric exp");
-    };
-    assert!(exp > unix(now), "an accepted ID-JAG already expired");
-    if let (Some(requested), Some(scope)) = (requested, claims.get("scope").and_then(Value::as_str))
-    {
-        assert!(
-            Scope::parse(scope).is_subset_of(requested),
-            "the ID-JAG scope widens the request"
-        );
-    }
-    Some(exp)
 }
 
 // ---------------------------------------------------------------------------------------------

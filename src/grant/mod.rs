@@ -3,6 +3,7 @@
 //! (RFC 7523), with client authentication (RFC 6749 section 2.3, RFC 7523 section 2.2).
 
 mod client_auth;
+mod id_jag;
 mod jwt_bearer;
 mod response;
 mod single;

@@ -8,13 +8,14 @@ use std::time::SystemTime;
 use url::Url;
 
 use super::client_auth::{Endpoint, TokenForm, authenticated_post, unix_seconds};
+use super::id_jag::{check_encrypted_id_jag, check_signed_id_jag};
 use super::response::{TokenResponse, granted_scope};
 use super::single::{Single, TokenStep, single_flow};
 use crate::constants::{TOKEN_TYPE_ID_JAG, TOKEN_TYPE_NOT_APPLICABLE, TOKEN_TYPE_REFRESH_TOKEN};
 use crate::discovery::UrlGuard;
 use crate::error::sanitize;
 use crate::form::{self, FormConstant};
-use crate::jwt::{self, JwtError, JwtShape};
+use crate::jwt::{self, JwtShape};
 use crate::wire;
 use crate::{
     ClientCredentials, Error, ErrorCode, HttpRequest, HttpResponse, IdJag, IdToken, Policy,
@@ -212,7 +213,7 @@ impl TokenStep for ExchangeStep {
         let mut scope = scope;
         let expires_at = match shape {
             JwtShape::Jws => {
-                let claims = check_id_jag_claims(&parsed.access_token, &self.request, now)
+                let claims = check_signed_id_jag(&parsed.access_token, &self.request, now)
                     .map_err(invalid)?;
                 // The ID-JAG's own `scope` is what the authorization server will see.
                 if let Some(claimed) = claims.scope {
@@ -229,6 +230,7 @@ impl TokenStep for ExchangeStep {
                 if !self.policy.allow_encrypted_id_jag {
                     return Err(invalid(Violation::EncryptedIdJag));
                 }
+                check_encrypted_id_jag(&parsed.access_token).map_err(invalid)?;
                 // decisions.md D11: opaque, so the expiry must come from the response.
                 let lifetime = parsed
                     .expires_in
@@ -276,74 +278,6 @@ fn check_exchange_types(parsed: &TokenResponse, requested: &str) -> Result<(), V
         return Err(Violation::TokenType(sanitize(&parsed.token_type)));
     }
     Ok(())
-}
-
-/// The client-side checks of an ID-JAG (protocol.md 6 rule 5, decisions.md D8 and D10),
-/// peeked without verification.
-fn check_id_jag_claims(
-    token: &str,
-    request: &TokenExchangeRequest,
-    now: SystemTime,
-) -> Result<PeekedIdJag, Violation> {
-    let claim = |claim: &'static str, found: &str| Violation::IdJagClaim {
-        claim,
-        found: sanitize(found),
-    };
-    let unreadable = |error: JwtError| match error {
-        JwtError::DuplicateMember(name) => Violation::DuplicateField(name),
-        _ => Violation::NotAJwt,
-    };
-    let (header, claims) = jwt::jws_segments(token).map_err(unreadable)?;
-    let header = jwt::decode_segment(header).map_err(unreadable)?;
-    let claims = jwt::decode_segment(claims).map_err(unreadable)?;
-    let [typ, alg] = jwt::read_members(&header, ["typ", "alg"]).map_err(unreadable)?;
-    let names = ["aud", "client_id", "resource", "exp", "scope"];
-    let [aud, client_id, resource, exp, scope] =
-        jwt::read_members(&claims, names).map_err(unreadable)?;
-    match typ.as_str() {
-        Some(typ) if jwt::is_id_jag_typ(typ) => {}
-        other => return Err(claim("typ", other.unwrap_or("(none)"))),
-    }
-    match alg.as_str() {
-        Some(alg) if !alg.eq_ignore_ascii_case("none") => {}
-        other => return Err(claim("alg", other.unwrap_or("(none)"))),
-    }
-    let aud = aud.single_string();
-    if aud != Some(request.audience.as_str()) {
-        return Err(claim("aud", aud.unwrap_or("(not one string)")));
-    }
-    let client_id = client_id.as_str();
-    if client_id != Some(request.authorization_server_client_id.as_str()) {
-        return Err(claim("client_id", client_id.unwrap_or("(none)")));
-    }
-    if resource.is_present() {
-        let single = resource.single_string();
-        if single != Some(request.resource.as_str()) {
-            return Err(claim("resource", single.unwrap_or("(not one string)")));
-        }
-    }
-    let exp = exp
-        .numeric_date()
-        .ok_or_else(|| claim("exp", "(missing or not a number)"))?;
-    if jwt::time_from_numeric_date(exp) <= now {
-        return Err(claim("exp", "already expired"));
-    }
-    let scope = scope.as_str().map(Scope::parse);
-    if let (Some(requested), Some(scope)) = (request.scope.as_ref(), scope.as_ref()) {
-        let extra = scope.difference(requested);
-        if !extra.is_empty() {
-            return Err(Violation::ScopeWidened {
-                extra: extra.to_string(),
-            });
-        }
-    }
-    Ok(PeekedIdJag { exp, scope })
-}
-
-/// What the client learns from peeking at an ID-JAG.
-struct PeekedIdJag {
-    exp: u64,
-    scope: Option<Scope>,
 }
 
 /// An IdP error: `insufficient_user_authentication` and `invalid_grant` mean the user must

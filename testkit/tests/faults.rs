@@ -86,7 +86,9 @@ fn faulty_id_jags_are_refused_by_the_client() {
             match flow_error(kit) {
                 Error::InvalidResponse {
                     purpose: Purpose::TokenExchange,
-                    violation: Violation::IdJagClaim { claim, .. },
+                    violation:
+                        Violation::IdJagClaim { claim, .. }
+                        | Violation::IdJagHeader { member: claim, .. },
                 } => assert_eq!(claim, expected_claim, "{fault:?}"),
                 other => panic!("{fault:?}: {other:?}"),
             }

@@ -107,7 +107,7 @@ pub(crate) fn resource_json(metadata: &ProtectedResourceMetadata, metadata_url: 
 
 fn advertised(list: Option<&Vec<String>>, value: &str) -> Value {
     match list {
-        None => json!("not stated (proceeds, decisions.md D3)"),
+        None => json!("not stated (the flow proceeds: metadata need not list every capability)"),
         Some(items) => json!(items.iter().any(|v| v == value)),
     }
 }

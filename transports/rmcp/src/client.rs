@@ -161,7 +161,7 @@ impl<C: StreamableHttpClient + Sync> AuthorizedHttpClient<C> {
                 }
                 Verdict::Accept => return result.map_err(lift),
                 Verdict::Fail(error) => {
-                    tracing::debug!(event = "mcp_rejected", status = status.as_u16(), error = %error, "not sending the MCP request again (D18)");
+                    tracing::debug!(event = "mcp_rejected", status = status.as_u16(), error = %error, "not sending the MCP request again: one fresh exchange per refused token");
                     return result.map_err(lift);
                 }
             }

@@ -2,10 +2,18 @@
 //! blocking driver. Each case breaks one thing and asserts the typed error, which endpoints
 //! were and were not contacted, and that nothing hung.
 
-use std::sync::Arc;
+#[path = "../../tests-shared/loopback.rs"]
+mod loopback;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use xaa::challenge::ChallengeError;
 use xaa::grant::SubjectToken;
+use xaa::jwt::HeaderRule;
 use xaa::{
     Authorization, AuthorizationServer, ClientAuth, ClientCredentials, EnterpriseAuth,
     EnterpriseConfig, Error as FlowError, IdToken, Policy, PrivateKeyJwt, Purpose, SignerError,
@@ -24,7 +32,173 @@ enum Act {
     Strict,
     /// The cold flow from another server URL.
     StartAt(fn(&Testkit) -> String),
+    /// The cold flow with a hostile loopback server beside the kit.
+    Hostile(Hostile),
 }
+
+/// A hostile server's answers by request line (`POST /mcp`), given the kit and the server's
+/// origin.
+type Routes = fn(&Testkit, &str) -> Vec<(&'static str, Vec<u8>)>;
+
+/// A hostile server on 127.0.0.1 beside the kit: fixed raw answers by request line, for what
+/// the kit cannot be made to send (a malformed challenge, a broken ID-JAG header, a metadata
+/// document that names the IdP's token endpoint).
+struct Hostile {
+    /// The answers.
+    routes: Routes,
+    /// Points the configuration at the server, given the kit and the server's origin.
+    configure: fn(&Testkit, &str, &mut EnterpriseConfig),
+    /// The flow starts at this path of the server; `None`: at the kit's MCP server.
+    start: Option<&'static str>,
+    /// The request lines the server may receive, each at most once; anything else fails.
+    allowed: &'static [&'static str],
+}
+
+/// A running [`Hostile`] server: answers by request line (404 otherwise) and records every
+/// request line it received. Stops when dropped.
+struct HostileServer {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl HostileServer {
+    fn start(kit: &Testkit, routes: Routes) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let routes = routes(kit, &format!("http://{addr}"));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log, stopped) = (Arc::clone(&received), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let request = loopback::read_request(&mut stream);
+                let head = String::from_utf8_lossy(&request);
+                let line = head.lines().next().unwrap_or_default();
+                let line = line.rsplit_once(' ').map_or(line, |(l, _)| l).to_owned();
+                let answer = routes.iter().find(|(route, _)| *route == line).map_or_else(
+                    || loopback::response("404 Not Found", &[], b""),
+                    |(_, answer)| answer.clone(),
+                );
+                // Logged before answering: the flow cannot end before its request is on record.
+                log.lock().expect("log").push(line);
+                let _ = stream.write_all(&answer);
+            }
+        });
+        Self {
+            addr,
+            received,
+            stop,
+        }
+    }
+
+    fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn received(&self) -> Vec<String> {
+        self.received.lock().expect("log").clone()
+    }
+}
+
+impl Drop for HostileServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accepting thread so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// A JSON answer.
+fn json(status: &str, body: &serde_json::Value) -> Vec<u8> {
+    loopback::response(
+        status,
+        &[("content-type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+}
+
+/// A 401 whose `WWW-Authenticate` field is these bytes, as sent (obs-text included).
+fn unauthorized(challenge: &[u8]) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 401 Unauthorized\r\nconnection: close\r\nwww-authenticate: ".to_vec();
+    out.extend_from_slice(challenge);
+    out.extend_from_slice(b"\r\ncontent-length: 0\r\n\r\n");
+    out
+}
+
+/// An exchange answer holding `id_jag`, as the IdP's token endpoint would send it.
+fn exchange_answer(id_jag: &str) -> Vec<u8> {
+    json(
+        "200 OK",
+        &serde_json::json!({
+            "access_token": id_jag,
+            "issued_token_type": "urn:ietf:params:oauth:token-type:id-jag",
+            "token_type": "N_A",
+            "expires_in": 300,
+        }),
+    )
+}
+
+/// An ID-JAG for the kit with this JOSE header and signature segment: only the header (or the
+/// signature) is wrong.
+fn id_jag_with_header(kit: &Testkit, header: serde_json::Value, signature: &str) -> String {
+    let now = unix_now();
+    let claims = serde_json::json!({
+        "iss": kit.idp_issuer(), "sub": "alice", "aud": kit.authorization_server_issuer(),
+        "client_id": kit.as_client().client_id, "jti": "hostile", "iat": now, "exp": now + 300,
+        "resource": kit.mcp_url(),
+    });
+    format!(
+        "{}.{}.{signature}",
+        xaa::jwt::encode_segment(&header),
+        xaa::jwt::encode_segment(&claims)
+    )
+}
+
+/// A compact JWE with this protected header and encrypted key; the rest is well-formed.
+fn jwe(header: serde_json::Value, encrypted_key: &str) -> String {
+    format!(
+        "{}.{encrypted_key}.aXY.Y2lwaGVydGV4dA.dGFn",
+        xaa::jwt::encode_segment(&header)
+    )
+}
+
+/// The IdP known by a token endpoint on the hostile server, `POST /token`.
+fn idp_token_at_hostile(_: &Testkit, origin: &str, config: &mut EnterpriseConfig) {
+    if let xaa::GrantSource::Enterprise { idp, .. } = &mut config.grant {
+        idp.endpoint = xaa::IdpEndpoint::TokenEndpoint(format!("{origin}/token"));
+    }
+}
+
+fn unchanged(_: &Testkit, _: &str, _: &mut EnterpriseConfig) {}
+
+/// A hostile IdP token endpoint answering an exchange with `id_jag`.
+const HOSTILE_IDP_TOKEN: &[&str] = &["POST /token"];
+/// A hostile MCP server answering the probe.
+const HOSTILE_PROBE: &[&str] = &["POST /mcp"];
+
+fn malformed_challenge(result: &Result<Authorization, Error>) -> bool {
+    matches!(
+        flow_error(result),
+        Some(FlowError::InvalidResponse {
+            purpose: Purpose::ResourceProbe,
+            violation: Violation::MalformedChallenge(_),
+        })
+    )
+}
+
+/// Nothing reaches the kit's protected-resource metadata or either token endpoint.
+const PROBE_ONLY: &[(Endpoint, usize)] = &[
+    (Endpoint::ResourceMetadata, 0),
+    (Endpoint::AsMetadata, 0),
+    (Endpoint::IdpToken, 0),
+    (Endpoint::AsToken, 0),
+];
 
 struct Case {
     name: &'static str,
@@ -48,6 +222,13 @@ fn id_jag_claim(result: &Result<Authorization, Error>, name: &str) -> bool {
         purpose: Purpose::TokenExchange,
         violation: Violation::IdJagClaim { claim, .. },
     }) if *claim == name)
+}
+
+fn id_jag_header(result: &Result<Authorization, Error>, name: &str, broken: HeaderRule) -> bool {
+    matches!(flow_error(result), Some(FlowError::InvalidResponse {
+        purpose: Purpose::TokenExchange,
+        violation: Violation::IdJagHeader { member, rule, .. },
+    }) if *member == name && *rule == broken)
 }
 
 fn nothing(_: &Testkit) {}
@@ -191,7 +372,7 @@ fn cases() -> Vec<Case> {
             rule: "RFC 8725 3.1",
             arrange: |k| k.set_fault(Endpoint::IdpToken, Fault::IdJag(IdJagFault::AlgNone)),
             act: Act::Cold,
-            expect: |r| id_jag_claim(r, "alg"),
+            expect: |r| id_jag_header(r, "alg", HeaderRule::Unsecured),
             untouched: AS_TOKEN,
         },
         Case {
@@ -441,6 +622,269 @@ fn cases() -> Vec<Case> {
             },
             untouched: AS_TOKEN,
         },
+        // RFC 7515 4.1.1, RFC 8725 3.1: a header that cannot belong to a signed JWS is never
+        // forwarded, whatever spelling of `none` or emptiness it uses.
+        Case {
+            name: "ID-JAG with alg \" none\"",
+            rule: "RFC 7515 4.1.1, RFC 8725 3.1",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |k, _| {
+                    let header = serde_json::json!({"alg": " none", "typ": "oauth-id-jag+jwt"});
+                    vec![(
+                        "POST /token",
+                        exchange_answer(&id_jag_with_header(k, header, "c2ln")),
+                    )]
+                },
+                configure: idp_token_at_hostile,
+                start: None,
+                allowed: HOSTILE_IDP_TOKEN,
+            }),
+            expect: |r| id_jag_header(r, "alg", HeaderRule::AlgorithmNotPrintable),
+            untouched: TOKENS,
+        },
+        Case {
+            name: "ID-JAG with an empty alg",
+            rule: "RFC 7515 4.1.1",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |k, _| {
+                    let header = serde_json::json!({"alg": "", "typ": "oauth-id-jag+jwt"});
+                    vec![(
+                        "POST /token",
+                        exchange_answer(&id_jag_with_header(k, header, "c2ln")),
+                    )]
+                },
+                configure: idp_token_at_hostile,
+                start: None,
+                allowed: HOSTILE_IDP_TOKEN,
+            }),
+            expect: |r| id_jag_header(r, "alg", HeaderRule::AlgorithmEmpty),
+            untouched: TOKENS,
+        },
+        Case {
+            name: "ID-JAG with alg ES256 and no signature",
+            rule: "RFC 7515 7.1, RFC 7519 6.1",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |k, _| {
+                    let header = serde_json::json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"});
+                    vec![(
+                        "POST /token",
+                        exchange_answer(&id_jag_with_header(k, header, "")),
+                    )]
+                },
+                configure: idp_token_at_hostile,
+                start: None,
+                allowed: HOSTILE_IDP_TOKEN,
+            }),
+            expect: |r| id_jag_header(r, "alg", HeaderRule::MissingSignature),
+            untouched: TOKENS,
+        },
+        // decisions.md D11 keeps an encrypted ID-JAG's claims opaque, not its structure.
+        Case {
+            name: "five segments with a JWS header",
+            rule: "RFC 7516 4.1.2",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |_, _| {
+                    let header = serde_json::json!({"alg": "ES256", "typ": "oauth-id-jag+jwt"});
+                    vec![("POST /token", exchange_answer(&jwe(header, "a2V5")))]
+                },
+                configure: idp_token_at_hostile,
+                start: None,
+                allowed: HOSTILE_IDP_TOKEN,
+            }),
+            expect: |r| id_jag_header(r, "enc", HeaderRule::AlgorithmMissing),
+            untouched: TOKENS,
+        },
+        Case {
+            name: "JWE with alg none",
+            rule: "RFC 8725 3.1",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |_, _| {
+                    let header = serde_json::json!({"alg": "none", "enc": "A256GCM"});
+                    vec![("POST /token", exchange_answer(&jwe(header, "")))]
+                },
+                configure: idp_token_at_hostile,
+                start: None,
+                allowed: HOSTILE_IDP_TOKEN,
+            }),
+            expect: |r| id_jag_header(r, "alg", HeaderRule::Unsecured),
+            untouched: TOKENS,
+        },
+        Case {
+            name: "JWE with alg dir and an encrypted key",
+            rule: "RFC 7516 5.2, RFC 7518 4.5",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |_, _| {
+                    let header = serde_json::json!({"alg": "dir", "enc": "A256GCM", "cty": "JWT"});
+                    vec![("POST /token", exchange_answer(&jwe(header, "a2V5")))]
+                },
+                configure: idp_token_at_hostile,
+                start: None,
+                allowed: HOSTILE_IDP_TOKEN,
+            }),
+            expect: |r| id_jag_header(r, "alg", HeaderRule::EncryptedKeyNotEmpty),
+            untouched: TOKENS,
+        },
+        // RFC 9110 11.6.1: a challenge the parser refuses is named as such, and nothing else
+        // is fetched from the MCP server.
+        Case {
+            name: "challenge naming realm twice",
+            rule: "RFC 9110 11.2, 11.6.1",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |_, origin| {
+                    let challenge =
+                        format!(r#"Bearer realm="a", resource_metadata="{origin}/prm", realm="b""#);
+                    vec![("POST /mcp", unauthorized(challenge.as_bytes()))]
+                },
+                configure: unchanged,
+                start: Some("/mcp"),
+                allowed: HOSTILE_PROBE,
+            }),
+            expect: |r| {
+                matches!(flow_error(r), Some(FlowError::InvalidResponse {
+                    purpose: Purpose::ResourceProbe,
+                    violation: Violation::MalformedChallenge(ChallengeError::DuplicateParam { name }),
+                }) if name == "realm")
+            },
+            untouched: PROBE_ONLY,
+        },
+        Case {
+            name: "challenge with a non-ASCII realm",
+            rule: "RFC 9110 5.5, 11.6.1",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |_, _| vec![("POST /mcp", unauthorized(b"Bearer realm=\"caf\xe9\""))],
+                configure: unchanged,
+                start: Some("/mcp"),
+                allowed: HOSTILE_PROBE,
+            }),
+            expect: |r| {
+                matches!(
+                    flow_error(r),
+                    Some(FlowError::InvalidResponse {
+                        purpose: Purpose::ResourceProbe,
+                        violation: Violation::MalformedChallenge(ChallengeError::NonAscii { .. }),
+                    })
+                )
+            },
+            untouched: PROBE_ONLY,
+        },
+        Case {
+            name: "challenge list longer than the parser's bound",
+            rule: "RFC 9110 11.6.1, bounded",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |_, _| {
+                    let many = vec!["Basic"; xaa::challenge::MAX_CHALLENGES + 1].join(", ");
+                    vec![("POST /mcp", unauthorized(many.as_bytes()))]
+                },
+                configure: unchanged,
+                start: Some("/mcp"),
+                allowed: HOSTILE_PROBE,
+            }),
+            expect: malformed_challenge,
+            untouched: PROBE_ONLY,
+        },
+        Case {
+            name: "challenge field larger than the parser's bound",
+            rule: "RFC 9110 11.6.1, bounded",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |_, _| {
+                    let huge = format!(
+                        r#"Bearer realm="{}""#,
+                        "a".repeat(xaa::challenge::MAX_HEADER_BYTES)
+                    );
+                    vec![("POST /mcp", unauthorized(huge.as_bytes()))]
+                },
+                configure: unchanged,
+                start: Some("/mcp"),
+                allowed: HOSTILE_PROBE,
+            }),
+            expect: malformed_challenge,
+            untouched: PROBE_ONLY,
+        },
+        // ID-JAG draft 9.3: the authorization server's credentials and the ID-JAG never reach
+        // the IdP, however the IdP is configured.
+        Case {
+            name: "IdP by token endpoint, PRM lists the IdP as the AS",
+            rule: "ID-JAG 9.3",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |k, origin| {
+                    let prm = serde_json::json!({
+                        "resource": format!("{origin}/mcp"),
+                        "authorization_servers": [k.idp_issuer()],
+                    });
+                    let challenge = format!(r#"Bearer resource_metadata="{origin}/prm""#);
+                    vec![
+                        ("POST /mcp", unauthorized(challenge.as_bytes())),
+                        ("GET /prm", json("200 OK", &prm)),
+                    ]
+                },
+                configure: |k, _, c| {
+                    if let xaa::GrantSource::Enterprise { idp, .. } = &mut c.grant {
+                        idp.endpoint =
+                            xaa::IdpEndpoint::TokenEndpoint(k.idp_token_endpoint().to_owned());
+                    }
+                },
+                start: Some("/mcp"),
+                allowed: &["POST /mcp", "GET /prm"],
+            }),
+            expect: |r| {
+                matches!(
+                    flow_error(r),
+                    Some(FlowError::AuthorizationServerIsIdp { .. })
+                )
+            },
+            untouched: TOKENS,
+        },
+        Case {
+            name: "AS metadata names the IdP's token endpoint",
+            rule: "ID-JAG 9.3",
+            arrange: nothing,
+            act: Act::Hostile(Hostile {
+                routes: |k, origin| {
+                    let prm = serde_json::json!({
+                        "resource": format!("{origin}/mcp"),
+                        "authorization_servers": [origin],
+                    });
+                    let metadata = serde_json::json!({
+                        "issuer": origin,
+                        "token_endpoint": format!("{}/", k.idp_token_endpoint()),
+                    });
+                    let challenge = format!(r#"Bearer resource_metadata="{origin}/prm""#);
+                    vec![
+                        ("POST /mcp", unauthorized(challenge.as_bytes())),
+                        ("GET /prm", json("200 OK", &prm)),
+                        (
+                            "GET /.well-known/oauth-authorization-server",
+                            json("200 OK", &metadata),
+                        ),
+                    ]
+                },
+                configure: unchanged,
+                start: Some("/mcp"),
+                allowed: &[
+                    "POST /mcp",
+                    "GET /prm",
+                    "GET /.well-known/oauth-authorization-server",
+                ],
+            }),
+            expect: |r| {
+                matches!(
+                    flow_error(r),
+                    Some(FlowError::AuthorizationServerIsIdp { .. })
+                )
+            },
+            untouched: TOKENS,
+        },
         // Transport faults: typed, bounded, nothing sent elsewhere.
         Case {
             name: "500 at the AS token endpoint",
@@ -567,12 +1011,38 @@ fn hostile_servers_get_typed_errors_and_nothing_leaks_onward() {
             Act::ColdWith(change) => change(&kit, &mut config),
             Act::Strict => config.policy = Policy::default(),
             Act::StartAt(url) => server_url = url(&kit),
+            Act::Hostile(_) => {}
+        }
+        let mut hostile = None;
+        if let Act::Hostile(plan) = &case.act {
+            let server = HostileServer::start(&kit, plan.routes);
+            (plan.configure)(&kit, &server.origin(), &mut config);
+            if let Some(path) = plan.start {
+                server_url = format!("{}{path}", server.origin());
+            }
+            hostile = Some((server, plan.allowed));
         }
         let started = Instant::now();
         let result = EnterpriseAuth::new(config, Start::ServerUrl(server_url))
             .map_err(Error::Flow)
             .and_then(|flow| client.run(flow));
         let elapsed = started.elapsed();
+        if let Some((server, allowed)) = hostile {
+            let received = server.received();
+            let unexpected: Vec<&String> = received
+                .iter()
+                .filter(|line| !allowed.contains(&line.as_str()))
+                .collect();
+            let repeated = allowed
+                .iter()
+                .any(|line| received.iter().filter(|r| r == line).count() > 1);
+            if !unexpected.is_empty() || repeated {
+                failures.push(format!(
+                    "{}: the hostile server received {received:?}, only {allowed:?} once allowed",
+                    case.name
+                ));
+            }
+        }
         if !(case.expect)(&result) {
             failures.push(format!(
                 "{} [{}]: unexpected {:?}",

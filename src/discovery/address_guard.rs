@@ -80,7 +80,7 @@ impl fmt::Display for PrivateAddressRefused {
 impl std::error::Error for PrivateAddressRefused {}
 
 /// Lowercase, without the brackets of an IPv6 literal or a trailing dot.
-fn normalize(host: &str) -> String {
+pub(super) fn normalize(host: &str) -> String {
     host.trim_start_matches('[')
         .trim_end_matches(']')
         .trim_end_matches('.')

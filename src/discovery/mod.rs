@@ -7,6 +7,7 @@ mod authorization_server;
 mod checked_urls;
 mod metadata;
 mod resource;
+mod static_answers;
 mod urls;
 
 pub use address_class::{AddressClass, classify, describe_address, is_private_or_local};
@@ -16,6 +17,7 @@ pub(crate) use checked_urls::CheckedUrls;
 pub(crate) use metadata::DEFAULT_METADATA_LIFETIME;
 pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use resource::{ResourceDiscovered, ResourceDiscovery, ResourceStart};
+pub use static_answers::StaticAnswers;
 pub use urls::{
     ResourceCandidate, authorization_server_metadata_candidates, resource_metadata_candidates,
 };

@@ -84,66 +84,14 @@ impl Xaa {
     /// Runs the command to its end (killed after [`RUN_TIMEOUT`]) and checks that no secret
     /// reached its output.
     pub fn run(self) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xaa"));
-        command.args(&self.args);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("XAA_") {
-                command.env_remove(name);
-            }
-        }
-        for (name, value) in &self.env {
-            command.env(name, value);
-        }
-        command
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("xaa starts");
-        if let Some(input) = self.stdin {
-            let mut pipe = child.stdin.take().expect("stdin is piped");
-            std::thread::spawn(move || {
-                let _ = pipe.write_all(&input);
-            });
-        }
-        let reader = |mut pipe: Box<dyn Read + Send>| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = pipe.read_to_string(&mut text);
-                text
-            })
-        };
-        let stdout = reader(Box::new(child.stdout.take().expect("stdout is piped")));
-        let stderr = reader(Box::new(child.stderr.take().expect("stderr is piped")));
-        let deadline = Instant::now() + RUN_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for xaa") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("xaa {:?} did not finish within {RUN_TIMEOUT:?}", self.args);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let raw = self.run_bytes();
         let run = Run {
-            code: status.code().expect("xaa exited (not killed by a signal)"),
-            stdout: stdout.join().expect("stdout reader"),
-            stderr: stderr.join().expect("stderr reader"),
+            code: raw.code,
+            stdout: String::from_utf8_lossy(&raw.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&raw.stderr).into_owned(),
         };
         if std::env::var_os("SHOW_XAA_RUNS").is_some() {
-            eprintln!("=== xaa {:?}\n{run}", self.args);
-        }
-        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
-            assert!(
-                !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),
-                "a secret reached the output of xaa {:?}:\n{run}",
-                self.args
-            );
+            eprintln!("{run}");
         }
         run
     }
@@ -501,6 +449,20 @@ impl Xaa {
                 run.code,
                 String::from_utf8_lossy(&run.stdout).escape_debug(),
                 String::from_utf8_lossy(&run.stderr).escape_debug()
+            );
+        }
+        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
+            let leaked = |bytes: &[u8]| {
+                bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes())
+            };
+            assert!(
+                !leaked(&run.stdout) && !leaked(&run.stderr),
+                "a secret reached the output of xaa {:?}:\n{}\n{}",
+                self.args,
+                String::from_utf8_lossy(&run.stdout),
+                String::from_utf8_lossy(&run.stderr)
             );
         }
         run

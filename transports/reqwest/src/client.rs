@@ -10,7 +10,7 @@ use xaa::{DriveError, Flow, HttpRequest, HttpResponse, Policy, RequestUrl};
 
 use crate::Error;
 use crate::guard::{AddressGuard, GuardedResolver};
-use crate::static_answers::StaticAnswers;
+use xaa::discovery::StaticAnswers;
 
 /// The default total time for one request: connect, TLS, send, and read the whole response.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 pub(crate) use xaa::discovery::{AddressGuard, PrivateAddressRefused};
 
-use crate::static_answers::StaticAnswers;
+use xaa::discovery::StaticAnswers;
 
 /// The system resolver (`getaddrinfo` on tokio's blocking pool, as reqwest's default), or a
 /// static answer, with every answer filtered by the guard.
@@ -36,7 +36,8 @@ impl Resolve for GuardedResolver {
         let answers = Arc::clone(&self.answers);
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> = match answers.lookup(&host) {
+            // The port is replaced by the connector, for a static answer as for the system's.
+            let resolved: Vec<SocketAddr> = match answers.lookup(&host, 0) {
                 Some(addresses) => addresses,
                 // The port is replaced by the connector.
                 None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),

@@ -74,7 +74,6 @@ mod authorizer;
 mod client;
 mod error;
 mod guard;
-mod static_answers;
 #[cfg(feature = "rustls")]
 mod tls;
 

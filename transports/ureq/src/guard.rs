@@ -11,7 +11,7 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::NextTimeout;
 pub(crate) use xaa::discovery::{AddressGuard, PrivateAddressRefused};
 
-use crate::static_answers::StaticAnswers;
+use xaa::discovery::StaticAnswers;
 
 /// ureq's default resolver, or a static answer, with every answer filtered by the guard.
 #[derive(Debug)]
@@ -38,7 +38,7 @@ impl Resolver for GuardedResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let resolved: Vec<_> = match self.answers.lookup(uri) {
+        let resolved: Vec<_> = match static_answer(&self.answers, uri) {
             Some(answer) => answer?,
             None => self.inner.resolve(uri, config, timeout)?.to_vec(),
         };
@@ -58,5 +58,25 @@ impl Resolver for GuardedResolver {
             return Err(ureq::Error::HostNotFound);
         }
         Ok(answer)
+    }
+}
+
+/// The static answer for `uri`'s host, on the URI's port (or its scheme's default). `Err` for
+/// a URI with neither a port nor a known scheme.
+fn static_answer(
+    answers: &StaticAnswers,
+    uri: &Uri,
+) -> Option<Result<Vec<std::net::SocketAddr>, ureq::Error>> {
+    let host = uri.host()?;
+    let port = uri.port_u16().or(match uri.scheme_str() {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    });
+    match port {
+        Some(port) => answers.lookup(host, port).map(Ok),
+        None => answers
+            .lookup(host, 0)
+            .map(|_| Err(ureq::Error::BadUri(format!("no port for {host}")))),
     }
 }

@@ -72,7 +72,6 @@ mod authorizer;
 mod client;
 mod error;
 mod guard;
-mod static_answers;
 mod tls;
 
 pub use authorizer::{BlockingAuthorizer, UserAuthorizer};

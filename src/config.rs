@@ -18,8 +18,9 @@ pub struct Policy {
     /// Allow plain `http` for loopback hosts (127.0.0.0/8, `::1`, `localhost`). Off by default
     /// (protocol.md 6 rule 1).
     pub allow_http_loopback: bool,
-    /// Allow URLs naming private, link-local or loopback IP literals even when the MCP server
-    /// itself is not in such a range (decisions.md D5). Off by default.
+    /// Allow URLs naming private or loopback IP literals even when the MCP server itself is not
+    /// in such a range (decisions.md D5). Off by default. Link-local, unspecified, broadcast,
+    /// multicast and reserved addresses stay refused whatever this says.
     pub allow_private_addresses: bool,
     /// Largest response body a flow accepts. Drivers cap their reads at this size.
     pub max_body_bytes: usize,

@@ -146,9 +146,9 @@ pub(crate) struct TokenArgs {
     /// Keep tokens in this file (mode 0600) and reuse a valid one (decisions.md D21).
     #[arg(long, env = "XAA_TOKEN_STORE")]
     pub(crate) token_store: Option<PathBuf>,
-    /// Let a host named by a server's document resolve to private addresses (repeatable): an
-    /// authorization server on the company network. Hosts named in these settings (the MCP
-    /// server, the IdP, --authorization-server) may always resolve to private addresses.
+    /// Let HOST resolve to private and loopback addresses (repeatable): a server on the company
+    /// network, whether these settings or a server's document name it. Link-local and
+    /// unspecified addresses stay refused.
     #[arg(long = "allow-private-host", value_name = "HOST")]
     #[serde(default)]
     pub(crate) allow_private_host: Vec<String>,

@@ -1,7 +1,8 @@
 //! How the command reaches servers: time bounds for each request and for the whole run, and the
 //! address guard, on in every subcommand.
 //!
-//! The guard's rules (RFC 9728 section 7.7, RFC 8414 section 6: server-side request forgery):
+//! The guard's rules (RFC 9728 section 7.7: a document must not steer the client to internal
+//! addresses):
 //! - link-local (cloud metadata at 169.254.169.254), unspecified, broadcast, multicast and
 //!   reserved addresses are never connected to, whatever the flags;
 //! - private and loopback addresses are refused, for IP literals and for what names resolve

@@ -610,7 +610,7 @@ mod tests {
     }
 
     fn at(secs: u64) -> SystemTime {
-        crate::jwt::time_from_numeric_date(secs)
+        crate::json::time_from_numeric_date(secs)
     }
 
     #[test]

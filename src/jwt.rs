@@ -5,8 +5,6 @@
 //! does that with the IdP's keys), so it *peeks*: decodes without verifying, to check that the
 //! IdP issued what was asked for (protocol.md 6 rule 5).
 
-use std::time::{Duration, SystemTime};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
@@ -14,7 +12,11 @@ use serde_json::{Map, Value};
 use crate::byte_class::base64url_prefix_len;
 use crate::constants::ID_JAG_TYP;
 use crate::error::sanitize;
-use crate::members::{self, Member, MembersError};
+use crate::json::{self, Member, ObjectError};
+
+pub use crate::json::numeric_date;
+/// Kept at this path for the authorizer, which reads it from here.
+pub(crate) use crate::json::saturating_add;
 
 /// Largest token accepted for peeking, in bytes.
 pub const MAX_JWT_BYTES: usize = 64 * 1024;
@@ -228,13 +230,10 @@ pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
 }
 
 /// Decodes one base64url segment holding a JSON object. A member name that appears twice is
-/// refused (RFC 7519 section 4 allows refusing or keeping the last; see `crate::members`).
+/// refused (RFC 7519 section 4 allows refusing or keeping the last; see `crate::json`).
 pub fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
     let bytes = decode_segment(segment)?;
-    crate::wire::parse_object(&bytes).map_err(|violation| match violation {
-        crate::Violation::DuplicateField(name) => JwtError::DuplicateMember(name),
-        _ => JwtError::Json,
-    })
+    json::parse_object(&bytes).map_err(object_error)
 }
 
 /// The members `names` of a decoded segment's JSON object, read in one pass without building
@@ -243,10 +242,15 @@ pub(crate) fn read_members<'a, const N: usize>(
     json: &'a [u8],
     names: [&str; N],
 ) -> Result<[Member<'a>; N], JwtError> {
-    members::read(json, names).map_err(|error| match error {
-        MembersError::Duplicate(name) => JwtError::DuplicateMember(sanitize(&name)),
-        MembersError::NotAnObject => JwtError::Json,
-    })
+    json::read_members(json, names).map_err(object_error)
+}
+
+/// The error for a header or payload that could not be read as an object.
+fn object_error(error: ObjectError) -> JwtError {
+    match error {
+        ObjectError::DuplicateMember(name) => JwtError::DuplicateMember(sanitize(&name)),
+        ObjectError::NotAnObject => JwtError::Json,
+    }
 }
 
 /// Base64url (no padding) of a JSON value, as JWS segments are encoded.
@@ -254,36 +258,6 @@ pub fn encode_segment(value: &impl serde::Serialize) -> String {
     // Serializing a map or a struct of strings and numbers cannot fail.
     let json = serde_json::to_vec(value).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(json)
-}
-
-/// Seconds since the epoch from a JSON number; `None` for negative, non-finite or non-numbers.
-pub fn numeric_date(value: &Value) -> Option<u64> {
-    if let Some(n) = value.as_u64() {
-        return Some(n);
-    }
-    seconds_from_float(value.as_f64()?)
-}
-
-/// A JSON number read as a float (a fraction, or beyond `u64`) as NumericDate seconds:
-/// truncated, saturating at `u64::MAX`; `None` when negative or not finite.
-pub(crate) fn seconds_from_float(value: f64) -> Option<u64> {
-    (value.is_finite() && value >= 0.0).then(|| value.min(u64::MAX as f64) as u64)
-}
-
-/// The latest time this crate represents: far beyond any real expiry, and representable on
-/// every platform's `SystemTime`.
-const FAR_FUTURE: Duration = Duration::from_secs(1 << 40);
-
-/// A NumericDate as a `SystemTime`, saturating: a hostile `exp` of `u64::MAX` becomes the far
-/// future instead of an overflow.
-pub fn time_from_numeric_date(seconds: u64) -> SystemTime {
-    saturating_add(SystemTime::UNIX_EPOCH, Duration::from_secs(seconds))
-}
-
-/// `time + duration`, saturating at the far future instead of overflowing.
-pub fn saturating_add(time: SystemTime, duration: Duration) -> SystemTime {
-    let limit = SystemTime::UNIX_EPOCH + FAR_FUTURE;
-    time.checked_add(duration).map_or(limit, |t| t.min(limit))
 }
 
 /// Whether a `typ` header names the ID-JAG type: `oauth-id-jag+jwt`, with or without the
@@ -392,16 +366,6 @@ pub(crate) fn check_algorithm_name(value: Option<&str>) -> Result<&str, HeaderRu
         return Err(HeaderRule::Unsecured);
     }
     Ok(name)
-}
-
-/// The single string in a claim that may be a string or a one-element array (decisions.md D10;
-/// `aud` and `resource`). Anything else is `None`.
-pub fn single_string(value: &Value) -> Option<&str> {
-    match value {
-        Value::String(s) => Some(s),
-        Value::Array(items) if items.len() == 1 => items[0].as_str(),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -579,22 +543,5 @@ mod tests {
         assert!(!is_id_jag_typ("JWT"));
         assert!(!is_id_jag_typ("application/jwt"));
         assert!(!is_id_jag_typ("x-application/oauth-id-jag+jwt"));
-    }
-
-    #[test]
-    fn single_string_shapes() {
-        assert_eq!(single_string(&json!("a")), Some("a"));
-        assert_eq!(single_string(&json!(["a"])), Some("a"));
-        assert_eq!(single_string(&json!(["a", "b"])), None);
-        assert_eq!(single_string(&json!([])), None);
-        assert_eq!(single_string(&json!(1)), None);
-    }
-
-    #[test]
-    fn numeric_dates() {
-        assert_eq!(numeric_date(&json!(10)), Some(10));
-        assert_eq!(numeric_date(&json!(10.9)), Some(10));
-        assert_eq!(numeric_date(&json!(-1)), None);
-        assert_eq!(numeric_date(&json!("10")), None);
     }
 }

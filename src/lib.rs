@@ -133,8 +133,8 @@ pub mod fuzzing;
 pub mod grant;
 #[cfg(feature = "jwt")]
 pub mod jose;
+mod json;
 pub mod jwt;
-mod members;
 mod request_url;
 mod scope;
 mod secret;

@@ -1,17 +1,15 @@
 //! Request building and response reading shared by every step: JSON GETs, form POSTs, the
 //! body cap, Content-Type, duplicate members, redirects and OAuth error bodies.
 
-use std::fmt;
 use std::time::Duration;
 
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method};
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::{ErrorCode, OAuthError, sanitize};
-use crate::members::{self, Member, MembersError};
+use crate::json::{self, JsonSource, Member, ObjectError, StringFault};
 use crate::{Error, HttpRequest, HttpResponse, Policy, Purpose, RequestUrl, Violation};
 
 /// `Content-Type` of form bodies.
@@ -116,59 +114,24 @@ pub(crate) fn json_members<'a, const N: usize>(
     read_members(json_body(response, policy)?, names)
 }
 
-/// [`members::read`] with this module's violations.
+/// [`json::read_members`] with this module's violations.
 pub(crate) fn read_members<'a, const N: usize>(
     body: &'a [u8],
     names: [&str; N],
 ) -> Result<[Member<'a>; N], Violation> {
-    members::read(body, names).map_err(|error| match error {
-        MembersError::Duplicate(name) => Violation::DuplicateField(sanitize(&name)),
-        MembersError::NotAnObject => Violation::NotJson,
-    })
+    json::read_members(body, names).map_err(object_violation)
 }
 
 /// Parses a JSON object, refusing duplicate members at the top level.
 pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Violation> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let object = deserializer
-        .deserialize_map(UniqueKeys)
-        .map_err(|e| match duplicate_of(&e) {
-            Some(name) => Violation::DuplicateField(name),
-            None => Violation::NotJson,
-        })?;
-    deserializer.end().map_err(|_| Violation::NotJson)?;
-    Ok(object)
+    json::parse_object(body).map_err(object_violation)
 }
 
-const DUPLICATE_PREFIX: &str = "duplicate member ";
-
-fn duplicate_of(error: &serde_json::Error) -> Option<String> {
-    let message = error.to_string();
-    let rest = message.strip_prefix(DUPLICATE_PREFIX)?;
-    let name = rest.split(" at line").next().unwrap_or(rest);
-    Some(sanitize(name))
-}
-
-struct UniqueKeys;
-
-impl<'de> Visitor<'de> for UniqueKeys {
-    type Value = Map<String, Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        let mut map = Map::new();
-        while let Some((key, value)) = access.next_entry::<String, Value>()? {
-            if map.contains_key(&key) {
-                return Err(serde::de::Error::custom(format_args!(
-                    "{DUPLICATE_PREFIX}{key}"
-                )));
-            }
-            map.insert(key, value);
-        }
-        Ok(map)
+/// The violation for an object that could not be read.
+fn object_violation(error: ObjectError) -> Violation {
+    match error {
+        ObjectError::DuplicateMember(name) => Violation::DuplicateField(sanitize(&name)),
+        ObjectError::NotAnObject => Violation::NotJson,
     }
 }
 
@@ -250,94 +213,34 @@ pub(crate) fn cache_lifetime(response: &HttpResponse) -> Option<Duration> {
     lifetime
 }
 
-/// A member as the field checks see it, whether it was read into a map or by
-/// `members::read`: the checks are written once for both.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Field<'a> {
-    /// Not in the object.
-    Absent,
-    /// `null`.
-    Null,
-    /// A string.
-    Text(&'a str),
-    /// A number, as a non-negative integer when it is one (fractions truncated).
-    Number(Option<u64>),
-    /// Anything else.
-    Other,
+/// A required, non-empty string member of a document ([`JsonSource::Document`]).
+pub(crate) fn required_str(member: Member<'_>, field: &'static str) -> Result<String, Violation> {
+    member
+        .required_str(JsonSource::Document)
+        .map(|text| text.into_owned())
+        .map_err(|fault| field_violation(fault, field))
 }
 
-impl<'a> Field<'a> {
-    /// The member `field` of a parsed object.
-    pub(crate) fn of(object: &'a Map<String, Value>, field: &str) -> Self {
-        match object.get(field) {
-            None => Self::Absent,
-            Some(Value::Null) => Self::Null,
-            Some(Value::String(text)) => Self::Text(text),
-            Some(number @ Value::Number(_)) => Self::Number(crate::jwt::numeric_date(number)),
-            Some(_) => Self::Other,
-        }
-    }
-
-    /// A member read by `members::read`.
-    pub(crate) fn of_member(member: &'a Member<'_>) -> Self {
-        match member {
-            Member::Absent => Self::Absent,
-            Member::Null => Self::Null,
-            Member::String(text) => Self::Text(text),
-            Member::Number(number) => Self::Number(*number),
-            Member::OneStringArray(_) | Member::Other => Self::Other,
-        }
-    }
-
-    /// Present and not `null`.
-    pub(crate) fn is_given(self) -> bool {
-        !matches!(self, Self::Absent | Self::Null)
-    }
-}
-
-/// A required, non-empty string member.
-pub(crate) fn required_str<'a>(
-    object: &'a Map<String, Value>,
+/// An optional string member of a document ([`JsonSource::Document`]); present with another
+/// type is a violation.
+pub(crate) fn optional_str(
+    member: Member<'_>,
     field: &'static str,
-) -> Result<&'a str, Violation> {
-    required_text(Field::of(object, field), field)
+) -> Result<Option<String>, Violation> {
+    member
+        .optional_str(JsonSource::Document)
+        .map(|text| text.map(|text| text.into_owned()))
+        .map_err(|fault| field_violation(fault, field))
 }
 
-/// A required, non-empty string.
-pub(crate) fn required_text<'a>(
-    value: Field<'a>,
-    field: &'static str,
-) -> Result<&'a str, Violation> {
-    match value {
-        Field::Absent | Field::Null | Field::Text("") => Err(Violation::MissingField(field)),
-        Field::Text(text) => Ok(text),
-        Field::Number(_) | Field::Other => Err(Violation::InvalidField {
+/// The violation for a string member that is unusable.
+fn field_violation(fault: StringFault, field: &'static str) -> Violation {
+    match fault {
+        StringFault::Missing => Violation::MissingField(field),
+        StringFault::NotAString => Violation::InvalidField {
             field,
             reason: "not a string".into(),
-        }),
-    }
-}
-
-/// An optional string member; present with another type is a violation.
-pub(crate) fn optional_str<'a>(
-    object: &'a Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<&'a str>, Violation> {
-    optional_text(Field::of(object, field), field)
-}
-
-/// An optional string; present with another type is a violation.
-pub(crate) fn optional_text<'a>(
-    value: Field<'a>,
-    field: &'static str,
-) -> Result<Option<&'a str>, Violation> {
-    match value {
-        Field::Absent | Field::Null => Ok(None),
-        Field::Text(text) => Ok(Some(text)),
-        Field::Number(_) | Field::Other => Err(Violation::InvalidField {
-            field,
-            reason: "not a string".into(),
-        }),
+        },
     }
 }
 
@@ -369,20 +272,23 @@ pub(crate) fn optional_str_array(
 
 /// `expires_in` (decisions.md D9): a non-negative integer, or a decimal string of one; above
 /// `policy.max_expires_in` it is refused as absurd. `Ok(None)` when absent.
-pub(crate) fn expires_in(value: Field<'_>, policy: &Policy) -> Result<Option<Duration>, Violation> {
+pub(crate) fn expires_in(
+    value: &Member<'_>,
+    policy: &Policy,
+) -> Result<Option<Duration>, Violation> {
     let invalid = |reason: &str| Violation::InvalidField {
         field: "expires_in",
         reason: reason.into(),
     };
     let seconds = match value {
-        Field::Absent | Field::Null => return Ok(None),
-        Field::Number(Some(seconds)) => seconds,
-        Field::Number(None) => return Err(invalid("negative or not an integer")),
-        Field::Text(text) => text
+        Member::Absent | Member::Null => return Ok(None),
+        Member::Number(Some(seconds)) => *seconds,
+        Member::Number(None) => return Err(invalid("negative or not an integer")),
+        Member::String(text) => text
             .trim()
             .parse::<u64>()
             .map_err(|_| invalid("not a decimal integer"))?,
-        Field::Other => return Err(invalid("not a number")),
+        Member::OneStringArray(_) | Member::Other => return Err(invalid("not a number")),
     };
     let lifetime = Duration::from_secs(seconds);
     if lifetime > policy.max_expires_in {
@@ -423,7 +329,7 @@ mod tests {
         let policy = Policy::default();
         let get = |v: Value| {
             let object = object(json!({ "expires_in": v }));
-            expires_in(Field::of(&object, "expires_in"), &policy)
+            expires_in(&Member::of(&object, "expires_in"), &policy)
         };
         assert_eq!(get(json!(300)), Ok(Some(Duration::from_secs(300))));
         assert_eq!(get(json!("300")), Ok(Some(Duration::from_secs(300))));
@@ -432,7 +338,7 @@ mod tests {
         assert!(get(json!(1e300)).is_err());
         assert!(get(json!(u64::MAX)).is_err());
         assert!(get(json!(true)).is_err());
-        assert_eq!(expires_in(Field::Absent, &policy), Ok(None));
+        assert_eq!(expires_in(&Member::Absent, &policy), Ok(None));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::constants::{
     GRANT_PROFILE_ID_JAG, GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ID_JAG,
 };
 use crate::error::Unsupported;
+use crate::json::Member;
 use crate::wire::{optional_str, optional_str_array, parse_object, required_str};
 use crate::{ClientAuth, Scope, Violation};
 
@@ -42,7 +43,7 @@ impl ProtectedResourceMetadata {
     }
 
     pub(crate) fn from_object(object: &Map<String, Value>) -> Result<Self, Violation> {
-        let resource = required_str(object, "resource")?.to_owned();
+        let resource = required_str(Member::of(object, "resource"), "resource")?;
         let authorization_servers =
             optional_str_array(object, "authorization_servers")?.unwrap_or_default();
         if authorization_servers.is_empty() {
@@ -53,8 +54,8 @@ impl ProtectedResourceMetadata {
             authorization_servers,
             scopes_supported: optional_str_array(object, "scopes_supported")?,
             bearer_methods_supported: optional_str_array(object, "bearer_methods_supported")?,
-            jwks_uri: optional_str(object, "jwks_uri")?.map(str::to_owned),
-            resource_name: optional_str(object, "resource_name")?.map(str::to_owned),
+            jwks_uri: optional_str(Member::of(object, "jwks_uri"), "jwks_uri")?,
+            resource_name: optional_str(Member::of(object, "resource_name"), "resource_name")?,
             dpop_bound_access_tokens_required: object
                 .get("dpop_bound_access_tokens_required")
                 .and_then(Value::as_bool)
@@ -108,9 +109,9 @@ impl AuthorizationServerMetadata {
 
     pub(crate) fn from_object(object: &Map<String, Value>) -> Result<Self, Violation> {
         Ok(Self {
-            issuer: required_str(object, "issuer")?.to_owned(),
-            token_endpoint: required_str(object, "token_endpoint")?.to_owned(),
-            jwks_uri: optional_str(object, "jwks_uri")?.map(str::to_owned),
+            issuer: required_str(Member::of(object, "issuer"), "issuer")?,
+            token_endpoint: required_str(Member::of(object, "token_endpoint"), "token_endpoint")?,
+            jwks_uri: optional_str(Member::of(object, "jwks_uri"), "jwks_uri")?,
             grant_types_supported: optional_str_array(object, "grant_types_supported")?,
             token_endpoint_auth_methods_supported: optional_str_array(
                 object,

@@ -182,6 +182,16 @@ fn peek(token: &str) -> Option<(Map<String, Value>, Map<String, Value>)> {
     Some((header, claims))
 }
 
+/// The oracle's own reading of a single-valued claim (decisions.md D10): a string, or an array
+/// holding exactly one string.
+fn single_string(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(text) => Some(text),
+        Value::Array(items) if items.len() == 1 => items[0].as_str(),
+        _ => None,
+    }
+}
+
 fn number(claims: &Map<String, Value>, name: &str) -> Option<u64> {
     let value = claims.get(name)?;
     value
@@ -607,7 +617,7 @@ fn authenticated(
             && sub == client.id
             && claims
                 .get("aud")
-                .and_then(crate::jwt::single_string)
+                .and_then(single_string)
                 .is_some_and(|aud| audiences.contains(&aud))
             && number(&claims, "exp").is_some_and(|exp| now < exp.saturating_add(SKEW))
             && number(&claims, "iat").is_some_and(|iat| iat <= now + SKEW);
@@ -1447,7 +1457,7 @@ pub fn server_jwt_bearer(data: &[u8]) {
         ));
         assert_eq!(header.get("alg").and_then(Value::as_str), Some("ES256"));
         assert!(!header.contains_key("crit"));
-        let aud = claims.get("aud").and_then(crate::jwt::single_string);
+        let aud = claims.get("aud").and_then(single_string);
         assert!(
             aud == Some(AS) || (lenient && aud == Some("https://as.example.com/")),
             "an ID-JAG for audience {aud:?} accepted"
@@ -1464,7 +1474,7 @@ pub fn server_jwt_bearer(data: &[u8]) {
             assert!(number(&claims, "nbf").is_some_and(|n| n <= now + SKEW));
         }
         let resource = match claims.get("resource") {
-            Some(value) => crate::jwt::single_string(value).map(str::to_owned),
+            Some(value) => single_string(value).map(str::to_owned),
             None => default_resource.then(|| RESOURCE.to_owned()),
         };
         assert!(

@@ -10,6 +10,7 @@ use zeroize::Zeroize;
 
 use crate::config::{AssertionAudience, ClientAssertionClaims};
 use crate::form::{FormConstant, FormValue};
+use crate::json::unix_seconds;
 use crate::{ClientAuth, ClientCredentials, Error, HttpRequest, Purpose, form, wire};
 
 /// A token request's form parameters. Values may be secrets: those borrowed stay where their
@@ -126,10 +127,4 @@ pub(crate) fn authenticated_post<'a>(
         request.headers_mut().insert(AUTHORIZATION, header);
     }
     Ok(request)
-}
-
-/// Seconds since the epoch; times before it count as zero.
-pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -10,8 +10,8 @@ use std::time::SystemTime;
 
 use super::token_exchange::TokenExchangeRequest;
 use crate::error::sanitize;
+use crate::json::Member;
 use crate::jwt::{self, HeaderRule, JwtError};
-use crate::members::Member;
 use crate::{Scope, Violation};
 
 /// What the client learns from peeking at a signed ID-JAG.
@@ -93,7 +93,7 @@ pub(super) fn check_signed_id_jag(
     let exp = exp
         .numeric_date()
         .ok_or_else(|| claim("exp", "(missing or not a number)"))?;
-    if jwt::time_from_numeric_date(exp) <= now {
+    if crate::json::time_from_numeric_date(exp) <= now {
         return Err(claim("exp", "already expired"));
     }
     let scope = scope.as_str().map(Scope::parse);

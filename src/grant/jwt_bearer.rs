@@ -151,7 +151,7 @@ impl TokenStep for BearerStep {
         Ok(IssuedAccessToken {
             access_token: AccessToken::new(parsed.access_token.as_str()),
             token_type: parsed.token_type,
-            expires_at: crate::jwt::saturating_add(now, lifetime),
+            expires_at: crate::json::saturating_add(now, lifetime),
             scope,
         })
     }

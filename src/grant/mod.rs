@@ -9,7 +9,8 @@ mod response;
 mod single;
 mod token_exchange;
 
-pub(crate) use client_auth::unix_seconds;
+/// Kept at this path for the enterprise flow, which reads it from here.
+pub(crate) use crate::json::unix_seconds;
 pub use jwt_bearer::{IssuedAccessToken, JwtBearerGrant, JwtBearerRequest};
 pub use response::TokenResponse;
 pub use token_exchange::{

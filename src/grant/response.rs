@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::members::Member;
-use crate::wire::{Field, expires_in, json_members, optional_text, read_members, required_text};
+use crate::json::Member;
+use crate::wire::{expires_in, json_members, optional_str, read_members, required_str};
 use crate::{HttpResponse, Policy, Scope, Violation};
 
 /// The members of a token response this crate reads. The token is kept as a plain `String`
@@ -51,7 +51,7 @@ impl TokenResponse {
 
     /// Parses a success body.
     pub fn from_json(body: &[u8], policy: &Policy) -> Result<Self, Violation> {
-        Self::from_members(&read_members(body, Self::MEMBERS)?, policy)
+        Self::from_members(read_members(body, Self::MEMBERS)?, policy)
     }
 
     /// Parses a success response: body size and `Content-Type` checked first.
@@ -59,10 +59,10 @@ impl TokenResponse {
         response: &HttpResponse,
         policy: &Policy,
     ) -> Result<Self, Violation> {
-        Self::from_members(&json_members(response, policy, Self::MEMBERS)?, policy)
+        Self::from_members(json_members(response, policy, Self::MEMBERS)?, policy)
     }
 
-    fn from_members(members: &[Member<'_>; 6], policy: &Policy) -> Result<Self, Violation> {
+    fn from_members(members: [Member<'_>; 6], policy: &Policy) -> Result<Self, Violation> {
         let [
             access_token,
             token_type,
@@ -70,16 +70,13 @@ impl TokenResponse {
             expires,
             scope,
             refresh_token,
-        ] = members.each_ref().map(Field::of_member);
+        ] = members;
         Ok(Self {
-            access_token: zeroize::Zeroizing::new(
-                required_text(access_token, "access_token")?.to_owned(),
-            ),
-            token_type: required_text(token_type, "token_type")?.to_owned(),
-            issued_token_type: optional_text(issued_token_type, "issued_token_type")?
-                .map(str::to_owned),
-            expires_in: expires_in(expires, policy)?,
-            scope: optional_text(scope, "scope")?.map(Scope::parse),
+            access_token: zeroize::Zeroizing::new(required_str(access_token, "access_token")?),
+            token_type: required_str(token_type, "token_type")?,
+            issued_token_type: optional_str(issued_token_type, "issued_token_type")?,
+            expires_in: expires_in(&expires, policy)?,
+            scope: optional_str(scope, "scope")?.as_deref().map(Scope::parse),
             had_refresh_token: refresh_token.is_given(),
         })
     }

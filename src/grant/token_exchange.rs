@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use url::Url;
 
-use super::client_auth::{Endpoint, TokenForm, authenticated_post, unix_seconds};
+use super::client_auth::{Endpoint, TokenForm, authenticated_post};
 use super::id_jag::{check_encrypted_id_jag, check_signed_id_jag};
 use super::response::{TokenResponse, granted_scope};
 use super::single::{Single, TokenStep, single_flow};
@@ -15,6 +15,7 @@ use crate::constants::{TOKEN_TYPE_ID_JAG, TOKEN_TYPE_NOT_APPLICABLE, TOKEN_TYPE_
 use crate::discovery::UrlGuard;
 use crate::error::sanitize;
 use crate::form::{self, FormConstant};
+use crate::json::unix_seconds;
 use crate::jwt::{self, JwtShape};
 use crate::wire;
 use crate::{
@@ -63,7 +64,7 @@ impl SubjectToken {
         let Self::IdToken(token) = self else {
             return None;
         };
-        token.expiry().map(jwt::time_from_numeric_date)
+        token.expiry().map(crate::json::time_from_numeric_date)
     }
 
     /// The `iss` and `sub` of an ID token, peeked without verification (decisions.md D19 uses
@@ -220,9 +221,9 @@ impl TokenStep for ExchangeStep {
                     scope = Some(claimed);
                 }
                 // decisions.md D9, protocol.md 2.6: kept no longer than its own `exp`.
-                let exp = jwt::time_from_numeric_date(claims.exp);
+                let exp = crate::json::time_from_numeric_date(claims.exp);
                 match parsed.expires_in {
-                    Some(lifetime) => jwt::saturating_add(now, lifetime).min(exp),
+                    Some(lifetime) => crate::json::saturating_add(now, lifetime).min(exp),
                     None => exp,
                 }
             }
@@ -235,7 +236,7 @@ impl TokenStep for ExchangeStep {
                 let lifetime = parsed
                     .expires_in
                     .ok_or_else(|| invalid(Violation::MissingField("expires_in")))?;
-                jwt::saturating_add(now, lifetime)
+                crate::json::saturating_add(now, lifetime)
             }
         };
         if parsed.had_refresh_token {

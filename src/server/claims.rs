@@ -2,13 +2,14 @@
 //! bounded clock skew), required strings, and the single-valued `aud` / `resource` shapes
 //! (decisions.md D10).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
 use super::rejection::TokenFault;
 use crate::error::sanitize;
-use crate::jwt::{numeric_date, single_string};
+use crate::json::{JsonSource, Member, StringFault, unix_seconds};
 
 /// How `exp`, `iat` and `nbf` are judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,38 +80,42 @@ impl TimeRules {
     }
 }
 
-/// Seconds since the epoch; 0 for a clock before it.
-pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
-
-/// A NumericDate claim: `Ok(None)` when absent, [`TokenFault::InvalidClaim`] when not a
-/// non-negative number.
+/// A NumericDate claim (RFC 7519 section 2): `Ok(None)` when absent,
+/// [`TokenFault::InvalidClaim`] when not a non-negative number.
 fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, TokenFault> {
-    claims
-        .get(name)
-        .map(|value| numeric_date(value).ok_or(TokenFault::InvalidClaim(name)))
-        .transpose()
+    match Member::of(claims, name) {
+        Member::Absent => Ok(None),
+        Member::Number(Some(seconds)) => Ok(Some(seconds)),
+        _ => Err(TokenFault::InvalidClaim(name)),
+    }
 }
 
-/// A required, non-empty string claim.
-pub(crate) fn required_str<'a>(
+/// A required, non-empty string claim ([`JsonSource::JwtClaims`]).
+pub(crate) fn required_claim<'a>(
     claims: &'a Map<String, Value>,
     name: &'static str,
-) -> Result<&'a str, TokenFault> {
-    optional_str(claims, name)?.ok_or(TokenFault::MissingClaim(name))
+) -> Result<Cow<'a, str>, TokenFault> {
+    Member::of(claims, name)
+        .required_str(JsonSource::JwtClaims)
+        .map_err(|fault| claim_fault(fault, name))
 }
 
-/// An optional string claim: `Ok(None)` when absent or empty, an error when not a string.
-pub(crate) fn optional_str<'a>(
+/// An optional string claim ([`JsonSource::JwtClaims`]): `Ok(None)` when absent or empty, an
+/// error when not a string (`null` included).
+pub(crate) fn optional_claim<'a>(
     claims: &'a Map<String, Value>,
     name: &'static str,
-) -> Result<Option<&'a str>, TokenFault> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value.as_str()).filter(|value| !value.is_empty())),
-        Some(_) => Err(TokenFault::InvalidClaim(name)),
+) -> Result<Option<Cow<'a, str>>, TokenFault> {
+    Member::of(claims, name)
+        .optional_str(JsonSource::JwtClaims)
+        .map_err(|fault| claim_fault(fault, name))
+}
+
+/// The fault for a string claim that is unusable.
+fn claim_fault(fault: StringFault, name: &'static str) -> TokenFault {
+    match fault {
+        StringFault::Missing => TokenFault::MissingClaim(name),
+        StringFault::NotAString => TokenFault::InvalidClaim(name),
     }
 }
 
@@ -121,7 +126,7 @@ pub(crate) fn check_single_audience(
     accepts: impl Fn(&str) -> bool,
 ) -> Result<(), TokenFault> {
     let aud = claims.get("aud").ok_or(TokenFault::MissingClaim("aud"))?;
-    match single_string(aud) {
+    match Member::of(claims, "aud").single_string() {
         Some(value) if accepts(value) => Ok(()),
         _ => Err(TokenFault::Audience {
             found: json_text(aud),

@@ -3,12 +3,13 @@
 //! held to the one method it registered (see [`super::clients`]). Secrets are compared in
 //! constant time (decisions.md D24).
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use http::Request;
 use http::header::AUTHORIZATION;
 
-use super::claims::{TimeRules, check_single_audience, required_str};
+use super::claims::{TimeRules, check_single_audience, required_claim};
 use super::clients::{
     AuthenticatedClient, ClientAuthMethod, ClientCredential, ClientRegistry, RegisteredClient,
 };
@@ -156,10 +157,10 @@ impl ClientAuthenticator<'_> {
             |fault: TokenFault| Box::<Rejection>::from(RejectReason::ClientAssertion(fault));
         let jws = UnverifiedJws::parse(assertion).map_err(fault)?;
         let claimed = match body_client_id {
-            Some(client_id) => client_id,
-            None => required_str(&jws.claims, "sub").map_err(fault)?,
+            Some(client_id) => Cow::Borrowed(client_id),
+            None => required_claim(&jws.claims, "sub").map_err(fault)?,
         };
-        let client = self.registered(claimed).map_err(auth_fault)?;
+        let client = self.registered(&claimed).map_err(auth_fault)?;
         let ClientCredential::PrivateKeyJwt { keys, algorithms } = &client.credential else {
             return Err(auth_fault(method_not_allowed(
                 &client.credential,
@@ -170,11 +171,11 @@ impl ClientAuthenticator<'_> {
         jws.verify(client_id, keys.as_ref(), algorithms)
             .map_err(fault)?;
         for claim in ["iss", "sub"] {
-            let value = required_str(&jws.claims, claim).map_err(fault)?;
+            let value = required_claim(&jws.claims, claim).map_err(fault)?;
             if value != client_id {
                 return Err(fault(TokenFault::ClaimMismatch {
                     claim,
-                    found: sanitize(value),
+                    found: sanitize(&value),
                 }));
             }
         }
@@ -186,7 +187,8 @@ impl ClientAuthenticator<'_> {
             .assertion_times
             .check(&jws.claims, now)
             .map_err(fault)?;
-        let jti = required_str(&jws.claims, "jti").map_err(fault)?;
+        let jti = required_claim(&jws.claims, "jti").map_err(fault)?;
+        let jti = jti.as_ref();
         let token_use = TokenUse {
             kind: TokenKind::ClientAssertion,
             issuer: client_id,

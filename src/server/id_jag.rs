@@ -8,13 +8,14 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use super::claims::{TimeRules, check_single_audience, json_text, optional_str, required_str};
+use super::claims::{TimeRules, check_single_audience, json_text, optional_claim, required_claim};
 use super::jws::UnverifiedJws;
 use super::keys::{AlgorithmAllowList, KeySet};
 use super::rejection::TokenFault;
 use crate::Scope;
 use crate::error::sanitize;
-use crate::jwt::{is_id_jag_typ, single_string};
+use crate::json::Member;
+use crate::jwt::is_id_jag_typ;
 
 /// An IdP whose ID-JAGs this authorization server accepts: trust comes from this
 /// configuration, never from the token (protocol.md 3.3 step 4).
@@ -133,7 +134,8 @@ impl IdJagRules<'_> {
             }
         }
         // Step 4: a trusted issuer, by exact match; never this server itself (ID-JAG draft section 9.3).
-        let iss = optional_str(&jws.claims, "iss")?;
+        let iss = optional_claim(&jws.claims, "iss")?;
+        let iss = iss.as_deref();
         let trusted = iss
             .filter(|iss| *iss != self.issuer)
             .and_then(|iss| self.trusted.iter().find(|trusted| trusted.issuer == iss))
@@ -150,19 +152,20 @@ impl IdJagRules<'_> {
         // Step 7: aud is this server, alone.
         check_single_audience(&jws.claims, |aud| self.is_own_audience(aud))?;
         // Step 8: issued for the authenticated client.
-        let claimed_client = required_str(&jws.claims, "client_id")?;
+        let claimed_client = required_claim(&jws.claims, "client_id")?;
         if claimed_client != client_id {
             return Err(TokenFault::ClaimMismatch {
                 claim: "client_id",
-                found: sanitize(claimed_client),
+                found: sanitize(&claimed_client),
             });
         }
         // Steps 9 and 10: a subject and a jti.
-        let subject = required_str(&jws.claims, "sub")?.to_owned();
-        let jti = required_str(&jws.claims, "jti")?.to_owned();
+        let subject = required_claim(&jws.claims, "sub")?.into_owned();
+        let jti = required_claim(&jws.claims, "jti")?.into_owned();
         // Step 11: a resource served here.
         let resource = self.resource(&jws.claims)?;
-        let scope = optional_str(&jws.claims, "scope")?
+        let scope = optional_claim(&jws.claims, "scope")?
+            .as_deref()
             .map(Scope::parse)
             .unwrap_or_default();
         // Step 14: no DPoP support, so a sender-constrained ID-JAG cannot be honoured.
@@ -189,10 +192,13 @@ impl IdJagRules<'_> {
 
     /// The `resource` claim (a string or one-element array, decisions.md D10), or the default.
     fn resource(&self, claims: &Map<String, Value>) -> Result<&ServedResource, TokenFault> {
+        let member = Member::of(claims, "resource");
         let found = match claims.get("resource") {
-            Some(value) => single_string(value).ok_or_else(|| TokenFault::UnknownResource {
-                found: json_text(value),
-            })?,
+            Some(value) => member
+                .single_string()
+                .ok_or_else(|| TokenFault::UnknownResource {
+                    found: json_text(value),
+                })?,
             None => self
                 .default_resource
                 .ok_or(TokenFault::MissingClaim("resource"))?,

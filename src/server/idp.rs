@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use http::{Request, Response};
 use serde_json::{Map, Value};
 
-use super::claims::{TimeRules, unix_seconds};
+use super::claims::TimeRules;
 use super::client_auth::ClientAuthenticator;
 use super::clients::{AuthenticatedClient, ClientRegistry};
 use super::exchange_outcome::{ExchangeOutcome, MintedIdJag};
@@ -26,6 +26,7 @@ use crate::constants::{
     GRANT_TYPE_TOKEN_EXCHANGE, ID_JAG_TYP, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_REFRESH_TOKEN,
 };
 use crate::error::sanitize;
+use crate::json::unix_seconds;
 use crate::{IdJag, JtiSource, Scope};
 
 /// The subject claims an ID-JAG carries over when present (ID-JAG draft section 3.1).

@@ -10,8 +10,8 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
-use super::claims::unix_seconds;
 use crate::constant_time_eq;
+use crate::json::unix_seconds;
 use crate::secret::Assertion;
 
 /// What a re-used `jti` means (protocol.md Q3).

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use super::claims::{TimeRules, json_text, optional_str, required_str};
+use super::claims::{TimeRules, json_text, optional_claim, required_claim};
 use super::jws::UnverifiedJws;
 use super::keys::{AlgorithmAllowList, KeySet};
 use super::rejection::TokenFault;
@@ -145,7 +145,8 @@ pub(crate) fn verify_id_token(
 ) -> Result<VerifiedSubject, TokenFault> {
     let jws = UnverifiedJws::parse(token)?;
     jws.allowed_algorithm(rules.algorithms)?;
-    let iss = optional_str(&jws.claims, "iss")?;
+    let iss = optional_claim(&jws.claims, "iss")?;
+    let iss = iss.as_deref();
     if iss != Some(rules.issuer) {
         return Err(TokenFault::UntrustedIssuer {
             iss: iss.map(sanitize),
@@ -154,7 +155,7 @@ pub(crate) fn verify_id_token(
     jws.verify(rules.issuer, rules.keys, rules.algorithms)?;
     rules.times.check(&jws.claims, now)?;
     check_id_token_audience(&jws.claims, client_id)?;
-    let subject = required_str(&jws.claims, "sub")?.to_owned();
+    let subject = required_claim(&jws.claims, "sub")?.into_owned();
     Ok(VerifiedSubject {
         subject,
         client_id: client_id.to_owned(),
@@ -176,10 +177,10 @@ fn check_id_token_audience(claims: &Map<String, Value>, client_id: &str) -> Resu
             found: json_text(aud),
         });
     }
-    match optional_str(claims, "azp")? {
+    match optional_claim(claims, "azp")? {
         Some(azp) if azp != client_id => Err(TokenFault::ClaimMismatch {
             claim: "azp",
-            found: sanitize(azp),
+            found: sanitize(&azp),
         }),
         _ => Ok(()),
     }

@@ -29,6 +29,13 @@ pub(crate) fn sanitize(text: &str) -> String {
     out
 }
 
+/// An optional value in a message: quoted (`Debug`), or `(absent)`.
+pub(crate) fn quoted_or_absent(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map_or_else(|| "(absent)".to_owned(), |value| format!("{value:?}"))
+}
+
 /// An OAuth error code (RFC 6749 section 5.2, RFC 6750 section 3.1, RFC 8693 section 2.2.2,
 /// RFC 9470 section 3). Unknown codes are kept.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -131,9 +131,9 @@ pub mod form;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod grant;
-#[cfg(feature = "jwt")]
 pub mod jose;
 mod json;
+mod json_response;
 pub mod jwt;
 mod request_url;
 mod scope;

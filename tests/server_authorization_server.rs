@@ -9,11 +9,11 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use server_support::*;
 use xaa::ErrorCode;
+use xaa::jose::{AlgorithmAllowList, KeyRing, SharedKeyAlgorithm, sign_jwt};
 use xaa::jose::{SharedKey, SigningKey};
 use xaa::server::{
-    AlgorithmAllowList, AuthorizationServer, KeyRing, RegisteredClient, RejectReason, Rejection,
-    ReplayMode, ScopeFault, ServedResource, SharedKeyAlgorithm, TokenFault, TrustedIssuer,
-    sign_jwt,
+    AuthorizationServer, RegisteredClient, RejectReason, Rejection, ReplayMode, ScopeFault,
+    ServedResource, TokenFault, TrustedIssuer,
 };
 use xaa::{ClientSecret, Scope};
 
@@ -382,7 +382,7 @@ fn encrypted_and_malformed_tokens_are_refused() {
 fn duplicate_claim_names_are_refused_even_when_signed() {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use xaa::server::TokenSigner as _;
+    use xaa::jose::TokenSigner as _;
     let mut claims = serde_json::to_string(&id_jag_claims()).expect("serializes");
     claims.pop();
     claims.push_str(r#","aud":"https://other.example.com"}"#);
@@ -461,10 +461,7 @@ fn unknown_kid_is_a_typed_unknown_key_and_a_refetch_then_retry_succeeds() {
     let (server, _) = {
         let recorder = RecordingIssuer::default();
         let server = AuthorizationServer::new(as_config(), as_clients(), recorder.issuer()).trust(
-            TrustedIssuer::new(
-                IDP_ISSUER,
-                Arc::clone(&ring) as Arc<dyn xaa::server::KeySet>,
-            ),
+            TrustedIssuer::new(IDP_ISSUER, Arc::clone(&ring) as Arc<dyn xaa::jose::KeySet>),
         );
         (server, recorder)
     };

@@ -11,9 +11,10 @@ use server_support::*;
 use xaa::ClientSecret;
 use xaa::ErrorCode;
 use xaa::jose::SigningKey;
+use xaa::jose::sign_jwt;
 use xaa::server::{
     AuthorizationServer, ClientAuthFault, ClientRegistry, RegisteredClient, RejectReason,
-    Rejection, TokenFault, sign_jwt,
+    Rejection, TokenFault,
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

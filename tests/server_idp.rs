@@ -12,10 +12,11 @@ use std::time::SystemTime;
 use serde_json::{Map, Value, json};
 use server_support::*;
 use xaa::jose::SigningKey;
+use xaa::jose::sign_jwt;
 use xaa::server::{
     ApprovedTarget, ClientRegistry, ExchangeOutcome, IdentityProvider, IdentityProviderConfig,
     IssueError, MintedRefreshToken, RefreshTokenGrant, RegisteredClient, RejectReason, Rejection,
-    StaticExchangePolicy, SubjectRefusal, SubjectTokenType, TokenFault, VerifiedSubject, sign_jwt,
+    StaticExchangePolicy, SubjectRefusal, SubjectTokenType, TokenFault, VerifiedSubject,
 };
 use xaa::{ClientSecret, ErrorCode, RefreshToken, Scope};
 

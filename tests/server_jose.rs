@@ -13,7 +13,7 @@ use serde_json::json;
 use server_support::*;
 use xaa::JtiSource;
 use xaa::jose::{Jwk, Jwks, KeyError, RandomJti, SharedKey, SigningKey, VerifyingKey, random_jti};
-use xaa::server::{
+use xaa::jose::{
     KeySet, SharedKeyAlgorithm, SignatureVerifier, TokenSigner, VerifyError, sign_jwt,
 };
 

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 use xaa::jose::Jwks;
-use xaa::server::{AlgorithmAllowList, verify_jws};
+use xaa::jose::{AlgorithmAllowList, verify_jws};
 
 use crate::exit::Failure;
 use crate::terminal::{self, shown};

@@ -26,13 +26,12 @@ use crate::constants::{
     CLIENT_ASSERTION_TYPE_JWT_BEARER, GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE,
     TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN, TOKEN_TYPE_SAML2,
 };
-use crate::jose::SigningKey;
+use crate::jose::{KeyRing, KeySet, SigningKey, TokenSigner, sign_jwt_with_header};
 use crate::server::{
     AccessTokenGrant, ApprovedTarget, AuthorizationServer, AuthorizationServerConfig,
-    ClientRegistry, IdentityProvider, IdentityProviderConfig, IssueError, KeyRing,
-    MintedAccessToken, MintedRefreshToken, RegisteredClient, ReplayMode, ServedResource,
-    StaticExchangePolicy, SubjectRefusal, SubjectTokenType, TokenSigner, TrustedIssuer,
-    VerifiedSubject, sign_jwt_with_header,
+    ClientRegistry, IdentityProvider, IdentityProviderConfig, IssueError, MintedAccessToken,
+    MintedRefreshToken, RegisteredClient, ReplayMode, ServedResource, StaticExchangePolicy,
+    SubjectRefusal, SubjectTokenType, TrustedIssuer, VerifiedSubject,
 };
 use crate::{AccessToken, ClientSecret, RefreshToken, Scope, SignerError};
 
@@ -554,7 +553,7 @@ fn registry(clients: &[Client]) -> ClientRegistry {
             Method_::Public => RegisteredClient::public(client.id),
             Method_::Jwt => RegisteredClient::private_key_jwt(
                 client.id,
-                Arc::clone(&keys().client_ring) as Arc<dyn crate::server::KeySet>,
+                Arc::clone(&keys().client_ring) as Arc<dyn KeySet>,
             ),
         });
     }
@@ -859,7 +858,7 @@ fn idp_server(harness: &Harness, require_resource: bool) -> IdentityProvider {
         config,
         registry(&IDP_CLIENTS),
         Arc::new(signer),
-        Arc::clone(&keys().idp_ring) as Arc<dyn crate::server::KeySet>,
+        Arc::clone(&keys().idp_ring) as Arc<dyn KeySet>,
         Arc::new(jti),
         Arc::new(policy),
     )
@@ -1356,11 +1355,11 @@ pub fn server_jwt_bearer(data: &[u8]) {
     let server = AuthorizationServer::new(config, registry(&AS_CLIENTS), Arc::new(issue))
         .trust(TrustedIssuer::new(
             IDP,
-            Arc::clone(&keys().idp_ring) as Arc<dyn crate::server::KeySet>,
+            Arc::clone(&keys().idp_ring) as Arc<dyn KeySet>,
         ))
         .trust(TrustedIssuer::new(
             OTHER_IDP,
-            Arc::clone(&keys().forger_ring) as Arc<dyn crate::server::KeySet>,
+            Arc::clone(&keys().forger_ring) as Arc<dyn KeySet>,
         ));
     let mut previous: Vec<String> = Vec::new();
     let mut accepted: Vec<(String, String, String)> = Vec::new();

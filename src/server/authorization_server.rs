@@ -13,12 +13,13 @@ use super::clients::ClientRegistry;
 use super::id_jag::{IdJagRules, ServedResource, TrustedIssuer};
 use super::issuers::{AccessTokenGrant, AccessTokenIssuer, MintedAccessToken};
 use super::metadata::{AuthorizationServerMetadata, fill_client_auth_metadata};
-use super::rejection::{RejectReason, Rejection, ScopeFault, TokenFault};
+use super::rejection::{RejectReason, Rejection, ScopeFault};
 use super::replay::{
     InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse,
 };
 use super::request::FormRequest;
 use super::response;
+use super::token_fault::TokenFault;
 use crate::Scope;
 use crate::constants::GRANT_TYPE_JWT_BEARER;
 use crate::error::sanitize;

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
-use super::rejection::TokenFault;
+use super::token_fault::TokenFault;
 use crate::error::sanitize;
 use crate::json::{JsonSource, Member, StringFault, unix_seconds};
 

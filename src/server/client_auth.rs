@@ -13,12 +13,13 @@ use super::claims::{TimeRules, check_single_audience, required_claim};
 use super::clients::{
     AuthenticatedClient, ClientAuthMethod, ClientCredential, ClientRegistry, RegisteredClient,
 };
-use super::jws::UnverifiedJws;
-use super::rejection::{ClientAuthFault, RejectReason, Rejection, TokenFault};
+use super::rejection::{ClientAuthFault, RejectReason, Rejection};
 use super::replay::{ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
 use super::request::FormRequest;
+use super::token_fault::TokenFault;
 use crate::constants::CLIENT_ASSERTION_TYPE_JWT_BEARER;
 use crate::error::sanitize;
+use crate::jose::UnverifiedJws;
 use crate::{ClientSecret, constant_time_eq, form};
 
 /// Everything client authentication needs from the server it runs in.
@@ -155,7 +156,7 @@ impl ClientAuthenticator<'_> {
         }
         let fault =
             |fault: TokenFault| Box::<Rejection>::from(RejectReason::ClientAssertion(fault));
-        let jws = UnverifiedJws::parse(assertion).map_err(fault)?;
+        let jws = UnverifiedJws::parse(assertion).map_err(|error| fault(error.into()))?;
         let claimed = match body_client_id {
             Some(client_id) => Cow::Borrowed(client_id),
             None => required_claim(&jws.claims, "sub").map_err(fault)?,
@@ -168,8 +169,8 @@ impl ClientAuthenticator<'_> {
             )));
         };
         let client_id = client.client_id.as_str();
-        jws.verify(client_id, keys.as_ref(), algorithms)
-            .map_err(fault)?;
+        jws.verify(keys.as_ref(), algorithms)
+            .map_err(|error| fault(TokenFault::from_jws(error, client_id)))?;
         for claim in ["iss", "sub"] {
             let value = required_claim(&jws.claims, claim).map_err(fault)?;
             if value != client_id {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::keys::{AlgorithmAllowList, KeySet};
 use crate::ClientSecret;
+use crate::jose::{AlgorithmAllowList, KeySet};
 
 /// A client authentication method (RFC 7591 section 2, `token_endpoint_auth_method`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

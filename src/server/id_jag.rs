@@ -9,11 +9,11 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 use super::claims::{TimeRules, check_single_audience, json_text, optional_claim, required_claim};
-use super::jws::UnverifiedJws;
-use super::keys::{AlgorithmAllowList, KeySet};
-use super::rejection::TokenFault;
+use super::token_fault::TokenFault;
 use crate::Scope;
 use crate::error::sanitize;
+use crate::jose::UnverifiedJws;
+use crate::jose::{AlgorithmAllowList, KeySet};
 use crate::json::Member;
 use crate::jwt::is_id_jag_typ;
 
@@ -143,7 +143,8 @@ impl IdJagRules<'_> {
                 iss: iss.map(sanitize),
             })?;
         // Step 5: the signature, under the issuer's algorithms and keys.
-        jws.verify(&trusted.issuer, trusted.keys.as_ref(), &trusted.algorithms)?;
+        jws.verify(trusted.keys.as_ref(), &trusted.algorithms)
+            .map_err(|error| TokenFault::from_jws(error, &trusted.issuer))?;
         // Step 6: times; `iat` is required of an ID-JAG whatever the lifetime bound.
         if !jws.claims.contains_key("iat") {
             return Err(TokenFault::MissingClaim("iat"));

@@ -13,19 +13,20 @@ use super::clients::{AuthenticatedClient, ClientRegistry};
 use super::exchange_outcome::{ExchangeOutcome, MintedIdJag};
 use super::exchange_policy::{ExchangeDecision, ExchangePolicy, ExchangeRequest, PolicyRefusal};
 use super::issuers::{RefreshTokenGrant, RefreshTokenIssuer};
-use super::jws::sign_jwt;
-use super::keys::{AlgorithmAllowList, KeySet, TokenSigner};
 use super::metadata::{AuthorizationServerMetadata, fill_client_auth_metadata};
-use super::rejection::{RejectReason, Rejection, TokenFault};
+use super::rejection::{RejectReason, Rejection};
 use super::replay::{InMemoryReplayStore, ReplayStore};
 use super::request::FormRequest;
 use super::subject::{
     IdTokenRules, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject, verify_id_token,
 };
+use super::token_fault::TokenFault;
 use crate::constants::{
     GRANT_TYPE_TOKEN_EXCHANGE, ID_JAG_TYP, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_REFRESH_TOKEN,
 };
 use crate::error::sanitize;
+use crate::jose::sign_jwt;
+use crate::jose::{AlgorithmAllowList, KeySet, TokenSigner};
 use crate::json::unix_seconds;
 use crate::{IdJag, JtiSource, Scope};
 

@@ -10,11 +10,11 @@ use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 
 use super::clients::ClientRegistry;
-use super::keys::AlgorithmAllowList;
-use super::response;
 use crate::constants::{
     GRANT_PROFILE_ID_JAG, GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ID_JAG,
 };
+use crate::jose::AlgorithmAllowList;
+use crate::json_response::json_response;
 
 /// An RFC 8414 metadata document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -136,7 +136,7 @@ impl AuthorizationServerMetadata {
 
     /// A `200` JSON response carrying the document.
     pub fn to_response(&self) -> Response<Vec<u8>> {
-        response::json(StatusCode::OK, &self.to_json())
+        json_response(StatusCode::OK, &self.to_json())
     }
 }
 

@@ -9,19 +9,22 @@
 //! [`RejectReason`] names the exact rule that failed. Errors are rendered per RFC 6749
 //! section 5.2 with `Cache-Control: no-store`.
 //!
-//! There is no cryptography in this module either. Signing and verifying go through
-//! [`TokenSigner`], [`SignatureVerifier`] and [`KeySet`]; the `jwt` feature implements them in
-//! the `jose` module. The core builds headers and signing inputs, enforces algorithm allow-lists
-//! and picks keys by `kid`, so a token never chooses how it is verified. There is no
+//! There is no cryptography in this module either. Signing and verifying go through the JOSE
+//! layer ([`crate::jose`]): [`TokenSigner`](crate::jose::TokenSigner),
+//! [`SignatureVerifier`](crate::jose::SignatureVerifier) and [`KeySet`](crate::jose::KeySet),
+//! which the `jwt` feature implements with real keys. The JOSE layer builds headers and signing
+//! inputs, enforces algorithm allow-lists and picks keys by `kid`, so a token never chooses how
+//! it is verified. There is no
 //! randomness: `jti` values come from a [`JtiSource`](crate::JtiSource), access and refresh
 //! tokens from caller-supplied issuers. Keys are never fetched: an unknown `kid` is a typed
 //! rejection ([`Rejection::unknown_key`], decisions.md D22).
 //!
 //! ```
 //! use std::sync::Arc;
+//! use xaa::jose::KeyRing;
 //! use xaa::server::{
 //!     AccessTokenGrant, AuthorizationServer, AuthorizationServerConfig, ClientRegistry, IssueError,
-//!     KeyRing, MintedAccessToken, RegisteredClient, ServedResource, TrustedIssuer,
+//!     MintedAccessToken, RegisteredClient, ServedResource, TrustedIssuer,
 //! };
 //!
 //! let config = AuthorizationServerConfig::new("https://as.example", "https://as.example/token")
@@ -48,8 +51,6 @@ mod exchange_policy;
 mod id_jag;
 mod idp;
 mod issuers;
-mod jws;
-mod keys;
 mod metadata;
 mod rejection;
 mod replay;
@@ -57,9 +58,7 @@ mod request;
 pub mod resource;
 mod response;
 mod subject;
-
-#[cfg(feature = "jwt")]
-pub(crate) use response::json as json_response;
+mod token_fault;
 
 pub use authorization_server::{
     AccessTokenGranted, AuthorizationServer, AuthorizationServerConfig,
@@ -79,12 +78,8 @@ pub use issuers::{
     AccessTokenGrant, AccessTokenIssuer, IssueError, MintedAccessToken, MintedRefreshToken,
     RefreshTokenGrant, RefreshTokenIssuer,
 };
-pub use jws::{sign_jwt, sign_jwt_with_header, verify_jws};
-pub use keys::{
-    AlgorithmAllowList, KeyRing, KeySet, SharedKeyAlgorithm, SignatureVerifier, TokenSigner,
-    VerifyError,
-};
 pub use metadata::AuthorizationServerMetadata;
-pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault, TokenFault};
+pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault};
 pub use replay::{InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
 pub use subject::{SubjectRefusal, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject};
+pub use token_fault::TokenFault;

@@ -6,7 +6,8 @@ use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
-use super::response::{self, header_value, quoted};
+use super::response::{header_value, quoted};
+use crate::json_response::json_response;
 use crate::{AccessToken, Scope};
 
 /// An RFC 6750 section 3.1 error code for a resource server's challenge.
@@ -241,7 +242,7 @@ impl ProtectedResourceMetadata {
 
     /// A `200` JSON response carrying the document.
     pub fn to_response(&self) -> Response<Vec<u8>> {
-        response::json(StatusCode::OK, &self.to_json())
+        json_response(StatusCode::OK, &self.to_json())
     }
 }
 

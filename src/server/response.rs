@@ -1,26 +1,16 @@
 //! Rendering JSON responses and challenge parameters.
 
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use super::rejection::Rejection;
-
-/// A JSON response with the given status.
-pub(crate) fn json(status: StatusCode, body: &Value) -> Response<Vec<u8>> {
-    // Serializing a `Value` cannot fail.
-    let mut response = Response::new(serde_json::to_vec(body).unwrap_or_default());
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
+use crate::json_response::json_response;
 
 /// A token-endpoint response: JSON with `Cache-Control: no-store` and `Pragma: no-cache`
 /// (RFC 6749 sections 5.1 and 5.2).
 pub(crate) fn no_store(status: StatusCode, body: &Value) -> Response<Vec<u8>> {
-    let mut response = json(status, body);
+    let mut response = json_response(status, body);
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));

@@ -8,11 +8,11 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 use super::claims::{TimeRules, json_text, optional_claim, required_claim};
-use super::jws::UnverifiedJws;
-use super::keys::{AlgorithmAllowList, KeySet};
-use super::rejection::TokenFault;
+use super::token_fault::TokenFault;
 use crate::constants::{TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN, TOKEN_TYPE_SAML2};
 use crate::error::sanitize;
+use crate::jose::UnverifiedJws;
+use crate::jose::{AlgorithmAllowList, KeySet};
 
 /// The `subject_token_type` values the IdP understands (RFC 8693 section 3, ID-JAG draft section 4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -152,7 +152,8 @@ pub(crate) fn verify_id_token(
             iss: iss.map(sanitize),
         });
     }
-    jws.verify(rules.issuer, rules.keys, rules.algorithms)?;
+    jws.verify(rules.keys, rules.algorithms)
+        .map_err(|error| TokenFault::from_jws(error, rules.issuer))?;
     rules.times.check(&jws.claims, now)?;
     check_id_token_audience(&jws.claims, client_id)?;
     let subject = required_claim(&jws.claims, "sub")?.into_owned();

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use xaa::jose::KeyRing;
 use xaa::jose::RandomJti;
 use xaa::server::{
     ApprovedTarget, AuthorizationServer, AuthorizationServerConfig, ClientAuthMethod,
-    ClientRegistry, IdentityProvider, IdentityProviderConfig, InMemoryReplayStore, KeyRing,
+    ClientRegistry, IdentityProvider, IdentityProviderConfig, InMemoryReplayStore,
     RegisteredClient, ServedResource, StaticExchangePolicy, TimeRules, TrustedIssuer,
 };
 

@@ -3,11 +3,13 @@
 
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 use xaa::IdJag;
-use xaa::jose::SigningKey;
-use xaa::server::{ExchangeOutcome, TokenSigner, sign_jwt_with_header};
+use xaa::jose::{SigningKey, TokenSigner};
+use xaa::server::ExchangeOutcome;
 
 use crate::endpoint::Endpoint;
 use crate::faults::{EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, edit_json, invalid_grant};
@@ -155,5 +157,24 @@ fn break_id_jag(
             );
         }
     }
-    sign_jwt_with_header(key, &header, &claims).unwrap_or_default()
+    signed_under(key, &header, &claims).unwrap_or_default()
+}
+
+/// A compact JWS of `claims` under exactly `header`, even one that disagrees with the key
+/// (RFC 7515 section 7.1): the core signs only headers it builds itself.
+fn signed_under(
+    key: &SigningKey,
+    header: &Map<String, Value>,
+    claims: &Map<String, Value>,
+) -> Option<String> {
+    let signing_input = format!(
+        "{}.{}",
+        xaa::jwt::encode_segment(header),
+        xaa::jwt::encode_segment(claims)
+    );
+    let signature = key.sign(signing_input.as_bytes()).ok()?;
+    Some(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use xaa::ClientSecret;
+use xaa::jose::KeyRing;
 use xaa::jose::SigningKey;
-use xaa::server::{InMemoryReplayStore, KeyRing};
+use xaa::server::InMemoryReplayStore;
 
 use crate::core_servers::{Parts, Servers};
 use crate::endpoint::Endpoint;

@@ -8,10 +8,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use xaa::jose::sign_jwt;
 use xaa::jose::{SigningKey, random_jti};
 use xaa::server::{
     IssueError, MintedRefreshToken, RefreshTokenGrant, RefreshTokenIssuer, SubjectRefusal,
-    SubjectTokenType, SubjectTokenVerifier, VerifiedSubject, sign_jwt,
+    SubjectTokenType, SubjectTokenVerifier, VerifiedSubject,
 };
 use xaa::{IdToken, RefreshToken, SamlAssertion};
 

@@ -75,7 +75,7 @@ pub fn expired_id_token(kit: &Testkit, name: &str) -> IdToken {
         "exp": now - 3600,
         "jti": format!("expired-{now}-{name}"),
     });
-    IdToken::new(xaa::server::sign_jwt(kit.idp_signing_key(), "JWT", &claims).expect("signed"))
+    IdToken::new(xaa::jose::sign_jwt(kit.idp_signing_key(), "JWT", &claims).expect("signed"))
 }
 
 /// A fresh ID token for `name` whose signature is not the IdP's: the client cannot tell, the

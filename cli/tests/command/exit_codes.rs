@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use xaa::jose::SigningKey;
-use xaa::server::sign_jwt;
+use xaa::jose::sign_jwt;
 use xaa_testkit::{Endpoint, Fault, IDP_CLIENT_ID, Options, Server};
 
 use crate::support::{

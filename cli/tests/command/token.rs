@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use xaa::server::{AlgorithmAllowList, verify_jws};
+use xaa::jose::{AlgorithmAllowList, verify_jws};
 use xaa_testkit::{AS_CLIENT_ID, ClientAuthMethod, IDP_CLIENT_ID, Options, Server, Testkit};
 
 use crate::support::{EXIT_DENIED, Setup, Via, Xaa, kit};

@@ -536,7 +536,7 @@ fn cases() -> Vec<Case> {
                     let other = xaa::jose::SigningKey::generate_es256("idp-key").expect("key");
                     let claims = serde_json::json!({"iss": k.idp_issuer(), "sub": "alice", "aud": k.idp_client().client_id,
                         "iat": unix_now(), "exp": unix_now() + 600});
-                    xaa::server::sign_jwt(&other, "JWT", &claims).expect("sign")
+                    xaa::jose::sign_jwt(&other, "JWT", &claims).expect("sign")
                 };
                 if let xaa::GrantSource::Enterprise { subject, .. } = &mut c.grant {
                     *subject = SubjectToken::IdToken(IdToken::new(forged));

@@ -1,16 +1,24 @@
 //! JWS compact serialization (RFC 7515 section 7.1): building signed tokens through a
 //! [`TokenSigner`], and taking received ones apart and checking their signature with an
 //! explicit algorithm allow-list and a key chosen by `kid`.
+//!
+//! The header and the signing input are built here (RFC 7515 section 5.1), the algorithm is
+//! decided here, and the key is chosen here; a [`SignatureVerifier`](super::SignatureVerifier)
+//! is handed the exact signing input and the algorithm *this* code decided on. A token's header
+//! can therefore never pick a key type (RFC 8725 section 3.1).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use super::keys::{AlgorithmAllowList, KeySet, TokenSigner, VerifyError};
-use super::rejection::TokenFault;
+use super::algorithms::AlgorithmAllowList;
+use super::jws_error::JwsError;
+use super::key_set::KeySet;
+use super::signer::TokenSigner;
+use super::verifier::VerifyError;
 use crate::SignerError;
 use crate::error::sanitize;
-use crate::jwt::{JwtError, JwtShape, decode_object, encode_segment, shape};
+use crate::jwt::{JwtShape, decode_object, encode_segment, shape};
 
 /// Signs `claims` into a compact JWS whose header is `{"alg", "typ", "kid"}`, with `alg` and
 /// `kid` taken from the signer (RFC 7515 section 5.1).
@@ -29,8 +37,8 @@ pub fn sign_jwt(
 }
 
 /// Signs `claims` under exactly the given header, unchanged, even when it disagrees with the
-/// signer. Meant for test doubles that must produce faulty tokens; servers use [`sign_jwt`].
-pub fn sign_jwt_with_header(
+/// signer: how the fuzz targets make faulty tokens. Everything else uses [`sign_jwt`].
+pub(crate) fn sign_jwt_with_header(
     signer: &dyn TokenSigner,
     header: &Map<String, Value>,
     claims: &impl serde::Serialize,
@@ -51,8 +59,8 @@ pub fn verify_jws(
     token: &str,
     keys: &dyn KeySet,
     algorithms: &AlgorithmAllowList,
-) -> Result<(), TokenFault> {
-    UnverifiedJws::parse(token)?.verify("", keys, algorithms)
+) -> Result<(), JwsError> {
+    UnverifiedJws::parse(token)?.verify(keys, algorithms)
 }
 
 /// A compact JWS taken apart but not yet verified.
@@ -68,34 +76,33 @@ pub(crate) struct UnverifiedJws<'a> {
 }
 
 impl<'a> UnverifiedJws<'a> {
-    /// Splits and decodes a compact JWS. A JWE is [`TokenFault::Encrypted`] (not supported on
-    /// the server side); anything else unusable is [`TokenFault::Malformed`].
-    pub(crate) fn parse(token: &'a str) -> Result<Self, TokenFault> {
+    /// Splits and decodes a compact JWS. A JWE is [`JwsError::Encrypted`]; anything else
+    /// unusable is [`JwsError::Malformed`].
+    pub(crate) fn parse(token: &'a str) -> Result<Self, JwsError> {
         match shape(token) {
             Ok(JwtShape::Jws) => {}
-            Ok(JwtShape::Jwe) => return Err(TokenFault::Encrypted),
-            Err(_) => return Err(TokenFault::Malformed),
+            Ok(JwtShape::Jwe) => return Err(JwsError::Encrypted),
+            Err(_) => return Err(JwsError::Malformed),
         }
-        let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenFault::Malformed)?;
-        let (header, claims) = signing_input.split_once('.').ok_or(TokenFault::Malformed)?;
-        let fault = |_: JwtError| TokenFault::Malformed;
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(JwsError::Malformed)?;
+        let (header, claims) = signing_input.split_once('.').ok_or(JwsError::Malformed)?;
         Ok(Self {
-            header: decode_object(header).map_err(fault)?,
-            claims: decode_object(claims).map_err(fault)?,
+            header: decode_object(header).map_err(|_| JwsError::Malformed)?,
+            claims: decode_object(claims).map_err(|_| JwsError::Malformed)?,
             signing_input,
             signature: URL_SAFE_NO_PAD
                 .decode(signature)
-                .map_err(|_| TokenFault::Malformed)?,
+                .map_err(|_| JwsError::Malformed)?,
         })
     }
 
-    /// A header member as a string: `Ok(None)` when absent, [`TokenFault::Malformed`] when not
+    /// A header member as a string: `Ok(None)` when absent, [`JwsError::Malformed`] when not
     /// a string.
-    pub(crate) fn header_str(&self, name: &str) -> Result<Option<&str>, TokenFault> {
+    pub(crate) fn header_str(&self, name: &str) -> Result<Option<&str>, JwsError> {
         match self.header.get(name) {
             None => Ok(None),
             Some(Value::String(value)) => Ok(Some(value)),
-            Some(_) => Err(TokenFault::Malformed),
+            Some(_) => Err(JwsError::Malformed),
         }
     }
 
@@ -105,43 +112,40 @@ impl<'a> UnverifiedJws<'a> {
     pub(crate) fn allowed_algorithm(
         &self,
         algorithms: &AlgorithmAllowList,
-    ) -> Result<&str, TokenFault> {
+    ) -> Result<&str, JwsError> {
         let alg = self.header_str("alg")?;
         match alg {
             Some(alg) if !alg.eq_ignore_ascii_case("none") && algorithms.allows(alg) => {
                 if self.header.contains_key("crit") {
-                    return Err(TokenFault::CriticalHeader);
+                    return Err(JwsError::CriticalHeader);
                 }
                 Ok(alg)
             }
-            _ => Err(TokenFault::AlgorithmNotAllowed {
+            _ => Err(JwsError::AlgorithmNotAllowed {
                 alg: alg.map(sanitize),
             }),
         }
     }
 
     /// Verifies the signature with the key named by the header's `kid` in `keys`, under an
-    /// allowed algorithm. `issuer` only labels an unknown key (decisions.md D22). Header
-    /// members that point at keys elsewhere (`jku`, `x5u`, `jwk`, `x5c`) are ignored: keys
-    /// come only from the configured set.
+    /// allowed algorithm. Header members that point at keys elsewhere (`jku`, `x5u`, `jwk`,
+    /// `x5c`) are ignored: keys come only from the given set (RFC 8725 section 3.10).
     pub(crate) fn verify(
         &self,
-        issuer: &str,
         keys: &dyn KeySet,
         algorithms: &AlgorithmAllowList,
-    ) -> Result<(), TokenFault> {
+    ) -> Result<(), JwsError> {
         let alg = self.allowed_algorithm(algorithms)?;
         let kid = self.header_str("kid")?;
-        let key = keys.select(kid).ok_or_else(|| TokenFault::UnknownKey {
-            iss: sanitize(issuer),
+        let key = keys.select(kid).ok_or_else(|| JwsError::UnknownKey {
             kid: kid.map(sanitize),
         })?;
         key.verify(alg, self.signing_input.as_bytes(), &self.signature)
             .map_err(|error| match error {
                 VerifyError::AlgorithmMismatch => {
-                    TokenFault::KeyAlgorithmMismatch { alg: sanitize(alg) }
+                    JwsError::KeyAlgorithmMismatch { alg: sanitize(alg) }
                 }
-                VerifyError::InvalidSignature => TokenFault::BadSignature,
+                VerifyError::InvalidSignature => JwsError::BadSignature,
             })
     }
 }

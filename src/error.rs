@@ -30,6 +30,7 @@ pub(crate) fn sanitize(text: &str) -> String {
 }
 
 /// An optional value in a message: quoted (`Debug`), or `(absent)`.
+#[cfg(feature = "jose")]
 pub(crate) fn quoted_or_absent(value: &Option<String>) -> String {
     value
         .as_deref()

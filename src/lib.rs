@@ -128,16 +128,19 @@ mod enterprise;
 mod error;
 mod flow;
 pub mod form;
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod grant;
+#[cfg(feature = "jose")]
 pub mod jose;
 mod json;
+#[cfg(any(feature = "jwt", feature = "server"))]
 mod json_response;
 pub mod jwt;
 mod request_url;
 mod scope;
 mod secret;
+#[cfg(feature = "server")]
 pub mod server;
 mod wire;
 

@@ -1,5 +1,6 @@
 //! Property checks behind the fuzz targets (`fuzz/fuzz_targets/*.rs`) and the corpus replay
-//! (`tests/fuzz_corpus.rs`). Hidden: not part of the API, no stability promise.
+//! (`tests/fuzz_corpus.rs`), compiled only with the `fuzzing` feature (which `fuzz/Cargo.toml`
+//! and the crate's own tests enable): not an API, no stability promise.
 //!
 //! Each target is one `pub fn <target>(data: &[u8])` that never returns an error: it decodes
 //! the bytes (every byte string is a valid input; an exhausted input reads as zeros, the

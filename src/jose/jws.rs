@@ -67,7 +67,12 @@ pub fn verify_jws(
 pub(crate) struct UnverifiedJws<'a> {
     /// The JOSE header.
     pub(crate) header: Map<String, Value>,
-    /// The claims.
+    /// The claims: parsed here so that a token whose payload is no JSON object is refused
+    /// before its signature is checked; judged by the server.
+    #[cfg_attr(
+        not(feature = "server"),
+        expect(dead_code, reason = "only the server judges claims")
+    )]
     pub(crate) claims: Map<String, Value>,
     /// `BASE64URL(header) '.' BASE64URL(payload)`, exactly as received.
     signing_input: &'a str,

@@ -20,6 +20,10 @@ pub(crate) enum JsonSource {
     /// The header or claims of a JWT (RFC 7519 section 4). `null` is a claim of the wrong
     /// type, never an absent one; an optional empty string reads as absent (an empty `iss`,
     /// `azp` or `scope` names no party and grants nothing).
+    #[cfg_attr(
+        not(feature = "server"),
+        expect(dead_code, reason = "only the server reads JWT claims as strings")
+    )]
     JwtClaims,
 }
 

@@ -19,6 +19,18 @@
 //! tokens from caller-supplied issuers. Keys are never fetched: an unknown `kid` is a typed
 //! rejection ([`Rejection::unknown_key`], decisions.md D22).
 //!
+//! # A feature, not a crate
+//!
+//! This module is compiled only with the `server` feature, so a client's build neither
+//! compiles nor documents it. It stays in this crate rather than its own because it is the
+//! client's mirror image and must apply the very same readings: the strict JSON layer
+//! (duplicate members, NumericDates, the string rules), form encoding and Basic credentials
+//! (RFC 6749 appendix B), error sanitizing, the secret types and the protocol constants. In a
+//! crate of its own it would need those made public, which is the surface this feature keeps
+//! out of the client's API, or copied, and two copies of a security check drift apart. One
+//! crate also keeps one version for both sides of the protocol, and lets the fuzz properties
+//! drive the client against the server.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use xaa::jose::KeyRing;

@@ -12,7 +12,7 @@ use xaa::ErrorCode;
 use xaa::jose::{AlgorithmAllowList, KeyRing, SharedKeyAlgorithm, sign_jwt};
 use xaa::jose::{SharedKey, SigningKey};
 use xaa::server::{
-    AuthorizationServer, RegisteredClient, RejectReason, Rejection, ReplayMode, ScopeFault,
+    AuthorizationServerEndpoint, RegisteredClient, RejectReason, Rejection, ReplayMode, ScopeFault,
     ServedResource, TokenFault, TrustedIssuer,
 };
 use xaa::{ClientSecret, Scope};
@@ -20,7 +20,7 @@ use xaa::{ClientSecret, Scope};
 /// Runs the request, which must be refused, and checks the code, status, reason and the
 /// rendered RFC 6749 section 5.2 response.
 fn refused(
-    server: &AuthorizationServer,
+    server: &AuthorizationServerEndpoint,
     request: &http::Request<Vec<u8>>,
     code: ErrorCode,
     status: u16,
@@ -460,9 +460,10 @@ fn unknown_kid_is_a_typed_unknown_key_and_a_refetch_then_retry_succeeds() {
     let ring = Arc::new(idp_key().key_ring());
     let (server, _) = {
         let recorder = RecordingIssuer::default();
-        let server = AuthorizationServer::new(as_config(), as_clients(), recorder.issuer()).trust(
-            TrustedIssuer::new(IDP_ISSUER, Arc::clone(&ring) as Arc<dyn xaa::jose::KeySet>),
-        );
+        let server =
+            AuthorizationServerEndpoint::new(as_config(), as_clients(), recorder.issuer()).trust(
+                TrustedIssuer::new(IDP_ISSUER, Arc::clone(&ring) as Arc<dyn xaa::jose::KeySet>),
+            );
         (server, recorder)
     };
     let rotated = SigningKey::generate_es256("idp-key-2").expect("key");
@@ -867,8 +868,8 @@ fn metadata_advertises_the_profile_and_the_methods_in_use() {
 #[test]
 fn servers_can_be_shared_across_threads() {
     fn shared<T: Send + Sync>() {}
-    shared::<AuthorizationServer>();
-    shared::<xaa::server::IdentityProvider>();
+    shared::<AuthorizationServerEndpoint>();
+    shared::<xaa::server::IdentityProviderEndpoint>();
     shared::<xaa::server::InMemoryReplayStore>();
     shared::<KeyRing>();
 }

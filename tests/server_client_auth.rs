@@ -13,7 +13,7 @@ use xaa::ErrorCode;
 use xaa::jose::SigningKey;
 use xaa::jose::sign_jwt;
 use xaa::server::{
-    AuthorizationServer, ClientAuthFault, ClientRegistry, RegisteredClient, RejectReason,
+    AuthorizationServerEndpoint, ClientAuthFault, ClientRegistry, RegisteredClient, RejectReason,
     Rejection, TokenFault,
 };
 
@@ -24,7 +24,7 @@ const POST_ID: &str = "post-client";
 const JWT_ID: &str = "jwt-client";
 
 /// Clients of every method; each may present an ID-JAG naming it.
-fn server() -> AuthorizationServer {
+fn server() -> AuthorizationServerEndpoint {
     let clients = ClientRegistry::new()
         .with(RegisteredClient::client_secret_basic(
             CLIENT_ID,

@@ -14,9 +14,10 @@ use server_support::*;
 use xaa::jose::SigningKey;
 use xaa::jose::sign_jwt;
 use xaa::server::{
-    ApprovedTarget, ClientRegistry, ExchangeOutcome, IdentityProvider, IdentityProviderConfig,
-    IssueError, MintedRefreshToken, RefreshTokenGrant, RegisteredClient, RejectReason, Rejection,
-    StaticExchangePolicy, SubjectRefusal, SubjectTokenType, TokenFault, VerifiedSubject,
+    ApprovedTarget, ClientRegistry, ExchangeOutcome, IdentityProviderConfig,
+    IdentityProviderEndpoint, IssueError, MintedRefreshToken, RefreshTokenGrant, RegisteredClient,
+    RejectReason, Rejection, StaticExchangePolicy, SubjectRefusal, SubjectTokenType, TokenFault,
+    VerifiedSubject,
 };
 use xaa::{ClientSecret, ErrorCode, RefreshToken, Scope};
 
@@ -52,8 +53,8 @@ fn clients() -> ClientRegistry {
         ))
 }
 
-fn idp_with(config: IdentityProviderConfig) -> IdentityProvider {
-    IdentityProvider::new(
+fn idp_with(config: IdentityProviderConfig) -> IdentityProviderEndpoint {
+    IdentityProviderEndpoint::new(
         config,
         clients(),
         Arc::new(idp_key().clone()),
@@ -63,7 +64,7 @@ fn idp_with(config: IdentityProviderConfig) -> IdentityProvider {
     )
 }
 
-fn idp() -> IdentityProvider {
+fn idp() -> IdentityProviderEndpoint {
     idp_with(IdentityProviderConfig::new(IDP_ISSUER, IDP_TOKEN_ENDPOINT))
 }
 
@@ -116,7 +117,7 @@ fn id_jag_request(subject_token: &str, extra: &[(&str, &str)]) -> http::Request<
 }
 
 fn refused(
-    idp: &IdentityProvider,
+    idp: &IdentityProviderEndpoint,
     request: &http::Request<Vec<u8>>,
     code: ErrorCode,
     reason: RejectReason,
@@ -505,7 +506,7 @@ fn private_key_jwt_client_at_the_idp() {
         IDP_CLIENT_ID,
         Arc::new(client_key().key_ring()),
     ));
-    let idp = IdentityProvider::new(
+    let idp = IdentityProviderEndpoint::new(
         IdentityProviderConfig::new(IDP_ISSUER, IDP_TOKEN_ENDPOINT),
         clients,
         Arc::new(idp_key().clone()),
@@ -597,7 +598,7 @@ impl SubjectStore {
         }
     }
 
-    fn idp(&self) -> IdentityProvider {
+    fn idp(&self) -> IdentityProviderEndpoint {
         let verifier = self.clone();
         let issuer = self.clone();
         idp()

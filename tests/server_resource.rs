@@ -4,8 +4,8 @@
 use serde_json::json;
 use xaa::Scope;
 use xaa::server::resource::{
-    BearerChallenge, BearerError, ProtectedResourceMetadata, bearer_token, insufficient_scope,
-    unauthorized,
+    BearerChallengeHeader, BearerError, ProtectedResourceMetadataDocument, bearer_token,
+    insufficient_scope, unauthorized,
 };
 
 const PRM: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
@@ -48,7 +48,7 @@ fn insufficient_scope_is_403_with_the_needed_scope() {
 
 #[test]
 fn challenge_values_cannot_break_out_of_their_quotes() {
-    let challenge = BearerChallenge::new(PRM)
+    let challenge = BearerChallengeHeader::new(PRM)
         .with_realm("mcp")
         .with_error(BearerError::InvalidRequest)
         .with_description("bad \"token\"\r\nSet-Cookie: x");
@@ -63,9 +63,11 @@ fn challenge_values_cannot_break_out_of_their_quotes() {
 
 #[test]
 fn protected_resource_metadata_document() {
-    let metadata =
-        ProtectedResourceMetadata::new("https://mcp.example.com/mcp", "https://as.example.com")
-            .with_scopes_supported(&Scope::parse("read write"));
+    let metadata = ProtectedResourceMetadataDocument::new(
+        "https://mcp.example.com/mcp",
+        "https://as.example.com",
+    )
+    .with_scopes_supported(&Scope::parse("read write"));
     let response = metadata.to_response();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");

@@ -20,8 +20,8 @@
 //! | `jwt_peek` | `jwt::shape`, `jwt::peek` | shape, re-encoding, claim accessors, decisions.md D10 |
 //! | `client_flow` | `EnterpriseAuth` against scripted servers | termination, hosts, secret routing, protocol.md 6 on success |
 //! | `authorizer` | `authorizer::Authorizer` | single flight, D18 retries and step-ups, no exchange storm, D19 isolation |
-//! | `server_token_exchange` (feature `jwt`) | `server::IdentityProvider` | request shape, client authentication, no forged subject, minted ID-JAG |
-//! | `server_jwt_bearer` (feature `jwt`) | `server::AuthorizationServer` | request shape, client authentication, no forgery, claims, replay |
+//! | `server_token_exchange` (feature `jwt`) | `server::IdentityProviderEndpoint` | request shape, client authentication, no forged subject, minted ID-JAG |
+//! | `server_jwt_bearer` (feature `jwt`) | `server::AuthorizationServerEndpoint` | request shape, client authentication, no forgery, claims, replay |
 //!
 //! # Bugs found
 //!

@@ -28,10 +28,10 @@ use crate::constants::{
 };
 use crate::jose::{KeyRing, KeySet, SigningKey, TokenSigner, sign_jwt_with_header};
 use crate::server::{
-    AccessTokenGrant, ApprovedTarget, AuthorizationServer, AuthorizationServerConfig,
-    ClientRegistry, IdentityProvider, IdentityProviderConfig, IssueError, MintedAccessToken,
-    MintedRefreshToken, RegisteredClient, ReplayMode, ServedResource, StaticExchangePolicy,
-    SubjectRefusal, SubjectTokenType, TrustedIssuer, VerifiedSubject,
+    AccessTokenGrant, ApprovedTarget, AuthorizationServerConfig, AuthorizationServerEndpoint,
+    ClientRegistry, IdentityProviderConfig, IdentityProviderEndpoint, IssueError,
+    MintedAccessToken, MintedRefreshToken, RegisteredClient, ReplayMode, ServedResource,
+    StaticExchangePolicy, SubjectRefusal, SubjectTokenType, TrustedIssuer, VerifiedSubject,
 };
 use crate::{AccessToken, ClientSecret, RefreshToken, Scope, SignerError};
 
@@ -814,7 +814,7 @@ const IDP_NAMES: &[&str] = &[
     "junk",
 ];
 
-fn idp_server(harness: &Harness, require_resource: bool) -> IdentityProvider {
+fn idp_server(harness: &Harness, require_resource: bool) -> IdentityProviderEndpoint {
     let mut config = IdentityProviderConfig::new(IDP, IDP_TOKEN);
     config.require_resource = require_resource;
     let mut target = ApprovedTarget::new(AS, RESOURCE)
@@ -854,7 +854,7 @@ fn idp_server(harness: &Harness, require_resource: bool) -> IdentityProvider {
             grant.scope.clone(),
         ))
     };
-    IdentityProvider::new(
+    IdentityProviderEndpoint::new(
         config,
         registry(&IDP_CLIENTS),
         Arc::new(signer),
@@ -1352,7 +1352,7 @@ pub fn server_jwt_bearer(data: &[u8]) {
                 3600,
             ))
         };
-    let server = AuthorizationServer::new(config, registry(&AS_CLIENTS), Arc::new(issue))
+    let server = AuthorizationServerEndpoint::new(config, registry(&AS_CLIENTS), Arc::new(issue))
         .trust(TrustedIssuer::new(
             IDP,
             Arc::clone(&keys().idp_ring) as Arc<dyn KeySet>,

@@ -12,7 +12,7 @@ use super::client_auth::ClientAuthenticator;
 use super::clients::ClientRegistry;
 use super::id_jag::{IdJagRules, ServedResource, TrustedIssuer};
 use super::issuers::{AccessTokenGrant, AccessTokenIssuer, MintedAccessToken};
-use super::metadata::{AuthorizationServerMetadata, fill_client_auth_metadata};
+use super::metadata::{AuthorizationServerMetadataDocument, fill_client_auth_metadata};
 use super::rejection::{RejectReason, Rejection, ScopeFault};
 use super::replay::{
     InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse,
@@ -24,7 +24,7 @@ use crate::Scope;
 use crate::constants::GRANT_TYPE_JWT_BEARER;
 use crate::error::sanitize;
 
-/// Settings of an [`AuthorizationServer`]. `new` gives the strict defaults.
+/// Settings of an [`AuthorizationServerEndpoint`]. `new` gives the strict defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuthorizationServerConfig {
@@ -110,7 +110,7 @@ impl AccessTokenGranted {
 /// client authentication, the ID-JAG header (`typ`, `alg`), a trusted `iss`, the signature,
 /// times, `aud`, `client_id`, `sub`, `jti`, `resource`, scope; then the `jti` against replay,
 /// then issues through the caller's [`AccessTokenIssuer`].
-pub struct AuthorizationServer {
+pub struct AuthorizationServerEndpoint {
     config: AuthorizationServerConfig,
     clients: ClientRegistry,
     trusted: Vec<TrustedIssuer>,
@@ -118,7 +118,7 @@ pub struct AuthorizationServer {
     replay: Arc<dyn ReplayStore>,
 }
 
-impl AuthorizationServer {
+impl AuthorizationServerEndpoint {
     /// A server that trusts no IdP yet, remembers `jti`s in a default
     /// [`InMemoryReplayStore`], and issues through `tokens`.
     pub fn new(
@@ -154,8 +154,8 @@ impl AuthorizationServer {
 
     /// The metadata document: jwt-bearer, the id-jag profile, the client authentication
     /// methods in use. Set `jwks_uri` and anything else on the result.
-    pub fn metadata(&self) -> AuthorizationServerMetadata {
-        let mut metadata = AuthorizationServerMetadata::mcp_authorization_server(
+    pub fn metadata(&self) -> AuthorizationServerMetadataDocument {
+        let mut metadata = AuthorizationServerMetadataDocument::mcp_authorization_server(
             self.config.issuer.as_str(),
             self.config.token_endpoint.as_str(),
         );
@@ -263,9 +263,9 @@ impl AuthorizationServer {
     }
 }
 
-impl std::fmt::Debug for AuthorizationServer {
+impl std::fmt::Debug for AuthorizationServerEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthorizationServer")
+        f.debug_struct("AuthorizationServerEndpoint")
             .field("config", &self.config)
             .field("clients", &self.clients)
             .field("trusted", &self.trusted)

@@ -13,7 +13,7 @@ use super::clients::{AuthenticatedClient, ClientRegistry};
 use super::exchange_outcome::{ExchangeOutcome, MintedIdJag};
 use super::exchange_policy::{ExchangeDecision, ExchangePolicy, ExchangeRequest, PolicyRefusal};
 use super::issuers::{RefreshTokenGrant, RefreshTokenIssuer};
-use super::metadata::{AuthorizationServerMetadata, fill_client_auth_metadata};
+use super::metadata::{AuthorizationServerMetadataDocument, fill_client_auth_metadata};
 use super::rejection::{RejectReason, Rejection};
 use super::replay::{InMemoryReplayStore, ReplayStore};
 use super::request::FormRequest;
@@ -33,7 +33,7 @@ use crate::{IdJag, JtiSource, Scope};
 /// The subject claims an ID-JAG carries over when present (ID-JAG draft section 3.1).
 const CARRIED_CLAIMS: [&str; 5] = ["tenant", "auth_time", "acr", "amr", "email"];
 
-/// Settings of an [`IdentityProvider`]. `new` gives the strict defaults.
+/// Settings of an [`IdentityProviderEndpoint`]. `new` gives the strict defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IdentityProviderConfig {
@@ -83,7 +83,7 @@ impl IdentityProviderConfig {
 /// `subject_token_type`, `audience`, `resource`; each once), client authentication, the subject
 /// token (bound to that client), the `(audience, resource)` pair and scope by policy; then
 /// mints the ID-JAG.
-pub struct IdentityProvider {
+pub struct IdentityProviderEndpoint {
     config: IdentityProviderConfig,
     clients: ClientRegistry,
     signer: Arc<dyn TokenSigner>,
@@ -95,7 +95,7 @@ pub struct IdentityProvider {
     replay: Arc<dyn ReplayStore>,
 }
 
-impl IdentityProvider {
+impl IdentityProviderEndpoint {
     /// An IdP that signs ID-JAGs with `signer`, verifies its own ID tokens with `own_keys`,
     /// takes each ID-JAG's `jti` from `jti` and decides by `policy`. Client-assertion `jti`s
     /// go to a default [`InMemoryReplayStore`].
@@ -146,8 +146,8 @@ impl IdentityProvider {
 
     /// The metadata document: token exchange, the id-jag token type, the client
     /// authentication methods in use. Set `jwks_uri` and anything else on the result.
-    pub fn metadata(&self) -> AuthorizationServerMetadata {
-        let mut metadata = AuthorizationServerMetadata::identity_provider(
+    pub fn metadata(&self) -> AuthorizationServerMetadataDocument {
+        let mut metadata = AuthorizationServerMetadataDocument::identity_provider(
             self.config.issuer.as_str(),
             self.config.token_endpoint.as_str(),
         );
@@ -380,9 +380,9 @@ fn scope_if_changed(granted: &Scope, requested: &Scope) -> Option<Scope> {
     (granted.canonical() != requested.canonical()).then(|| granted.clone())
 }
 
-impl std::fmt::Debug for IdentityProvider {
+impl std::fmt::Debug for IdentityProviderEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdentityProvider")
+        f.debug_struct("IdentityProviderEndpoint")
             .field("config", &self.config)
             .field("clients", &self.clients)
             .field("signer_kid", &self.signer.kid())

@@ -2,7 +2,7 @@
 //! for the MCP authorization server and the IdP, with the fields that advertise the profile
 //! (protocol.md 5).
 //!
-//! Every field is optional and public, and [`extra`](AuthorizationServerMetadata::extra)
+//! Every field is optional and public, and [`extra`](AuthorizationServerMetadataDocument::extra)
 //! members are written last, over the typed ones: a test double can omit a field, add one, or
 //! lie about one (a wrong `issuer`) to exercise a client.
 
@@ -19,7 +19,7 @@ use crate::json_response::json_response;
 /// An RFC 8414 metadata document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct AuthorizationServerMetadata {
+pub struct AuthorizationServerMetadataDocument {
     /// `issuer` (RFC 8414 section 2: REQUIRED; clients compare it byte for byte).
     pub issuer: String,
     /// `token_endpoint`.
@@ -42,7 +42,7 @@ pub struct AuthorizationServerMetadata {
     pub extra: Map<String, Value>,
 }
 
-impl AuthorizationServerMetadata {
+impl AuthorizationServerMetadataDocument {
     /// A document with only `issuer`.
     pub fn new(issuer: impl Into<String>) -> Self {
         Self {
@@ -143,7 +143,7 @@ impl AuthorizationServerMetadata {
 /// Fills `token_endpoint_auth_methods_supported` from the registry, and the signing
 /// algorithms when `private_key_jwt` is among them.
 pub(crate) fn fill_client_auth_metadata(
-    metadata: &mut AuthorizationServerMetadata,
+    metadata: &mut AuthorizationServerMetadataDocument,
     clients: &ClientRegistry,
 ) {
     let methods = clients.methods();
@@ -178,9 +178,11 @@ mod tests {
 
     #[test]
     fn extra_members_override_and_absent_fields_are_omitted() {
-        let mut metadata =
-            AuthorizationServerMetadata::mcp_authorization_server("https://as", "https://as/token")
-                .with_member("issuer", json!("https://evil"));
+        let mut metadata = AuthorizationServerMetadataDocument::mcp_authorization_server(
+            "https://as",
+            "https://as/token",
+        )
+        .with_member("issuer", json!("https://evil"));
         metadata.authorization_grant_profiles_supported = None;
         assert_eq!(
             metadata.to_json(),

@@ -1,6 +1,6 @@
 //! The other side, sans-IO: the IdP's token-exchange endpoint that mints ID-JAGs
-//! ([`IdentityProvider`]), the MCP authorization server's jwt-bearer endpoint that validates
-//! them ([`AuthorizationServer`]), metadata documents, and resource-server helpers
+//! ([`IdentityProviderEndpoint`]), the MCP authorization server's jwt-bearer endpoint that validates
+//! them ([`AuthorizationServerEndpoint`]), metadata documents, and resource-server helpers
 //! ([`resource`]).
 //!
 //! Like the client flows, nothing here does I/O: a handler takes an
@@ -35,7 +35,7 @@
 //! use std::sync::Arc;
 //! use xaa::jose::KeyRing;
 //! use xaa::server::{
-//!     AccessTokenGrant, AuthorizationServer, AuthorizationServerConfig, ClientRegistry, IssueError,
+//!     AccessTokenGrant, AuthorizationServerEndpoint, AuthorizationServerConfig, ClientRegistry, IssueError,
 //!     MintedAccessToken, RegisteredClient, ServedResource, TrustedIssuer,
 //! };
 //!
@@ -49,7 +49,7 @@
 //!     Ok(MintedAccessToken::new(xaa::AccessToken::new(format!("at-{}", grant.id_jag_jti)), 3600))
 //! };
 //! let idp_keys = Arc::new(KeyRing::new()); // filled from the IdP's JWKS by the host
-//! let server = AuthorizationServer::new(config, clients, Arc::new(issue))
+//! let server = AuthorizationServerEndpoint::new(config, clients, Arc::new(issue))
 //!     .trust(TrustedIssuer::new("https://idp.example", idp_keys));
 //! # let _ = server;
 //! ```
@@ -73,7 +73,7 @@ mod subject;
 mod token_fault;
 
 pub use authorization_server::{
-    AccessTokenGranted, AuthorizationServer, AuthorizationServerConfig,
+    AccessTokenGranted, AuthorizationServerConfig, AuthorizationServerEndpoint,
 };
 pub use claims::TimeRules;
 pub use clients::{
@@ -85,12 +85,12 @@ pub use exchange_policy::{
     StaticExchangePolicy,
 };
 pub use id_jag::{ServedResource, TrustedIssuer};
-pub use idp::{IdentityProvider, IdentityProviderConfig};
+pub use idp::{IdentityProviderConfig, IdentityProviderEndpoint};
 pub use issuers::{
     AccessTokenGrant, AccessTokenIssuer, IssueError, MintedAccessToken, MintedRefreshToken,
     RefreshTokenGrant, RefreshTokenIssuer,
 };
-pub use metadata::AuthorizationServerMetadata;
+pub use metadata::AuthorizationServerMetadataDocument;
 pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault};
 pub use replay::{InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
 pub use subject::{SubjectRefusal, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject};

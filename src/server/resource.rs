@@ -45,7 +45,7 @@ impl BearerError {
 /// A `WWW-Authenticate: Bearer` challenge (RFC 6750 section 3, RFC 9728 section 5.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct BearerChallenge {
+pub struct BearerChallengeHeader {
     /// The protected-resource metadata URL (MCP 2025-06-18: MUST be sent).
     pub resource_metadata: Option<String>,
     /// The scope needed (MCP 2025-11-25: SHOULD be sent).
@@ -58,7 +58,7 @@ pub struct BearerChallenge {
     pub realm: Option<String>,
 }
 
-impl BearerChallenge {
+impl BearerChallengeHeader {
     /// A challenge pointing at the protected-resource metadata.
     pub fn new(resource_metadata: impl Into<String>) -> Self {
         Self {
@@ -137,7 +137,7 @@ pub fn unauthorized(
     scope: Option<&Scope>,
     token_was_sent: bool,
 ) -> Response<Vec<u8>> {
-    let mut challenge = BearerChallenge::new(resource_metadata);
+    let mut challenge = BearerChallengeHeader::new(resource_metadata);
     challenge.scope = scope.cloned();
     if token_was_sent {
         challenge.error = Some(BearerError::InvalidToken);
@@ -152,7 +152,7 @@ pub fn insufficient_scope(
     scope: &Scope,
     description: Option<&str>,
 ) -> Response<Vec<u8>> {
-    let mut challenge = BearerChallenge::new(resource_metadata)
+    let mut challenge = BearerChallengeHeader::new(resource_metadata)
         .with_scope(scope.clone())
         .with_error(BearerError::InsufficientScope);
     challenge.error_description = description.map(str::to_owned);
@@ -176,7 +176,7 @@ pub fn bearer_token<B>(request: &Request<B>) -> Option<AccessToken> {
 /// [`extra`](Self::extra) members are written last, so a test double can omit or falsify any.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ProtectedResourceMetadata {
+pub struct ProtectedResourceMetadataDocument {
     /// `resource`: the identifier, which clients compare exactly (RFC 9728 section 3.3).
     pub resource: String,
     /// `authorization_servers`: issuer identifiers (MCP requires at least one).
@@ -191,7 +191,7 @@ pub struct ProtectedResourceMetadata {
     pub extra: Map<String, Value>,
 }
 
-impl ProtectedResourceMetadata {
+impl ProtectedResourceMetadataDocument {
     /// Metadata for `resource` protected by `authorization_server`.
     pub fn new(resource: impl Into<String>, authorization_server: impl Into<String>) -> Self {
         Self {

@@ -1,5 +1,5 @@
 //! The MCP authorization server: RFC 8414 metadata at the path-inserted URL of its issuer, and
-//! the jwt-bearer token endpoint, the core's [`xaa::server::AuthorizationServer`] behind it.
+//! the jwt-bearer token endpoint, the core's [`xaa::server::AuthorizationServerEndpoint`] behind it.
 
 use std::time::SystemTime;
 

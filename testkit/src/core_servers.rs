@@ -1,4 +1,4 @@
-//! The core's sans-IO servers ([`IdentityProvider`], [`AuthorizationServer`]) built from the
+//! The core's sans-IO servers ([`IdentityProviderEndpoint`], [`AuthorizationServerEndpoint`]) built from the
 //! kit's identity and settings, and rebuilt whenever a setting they depend on changes; the
 //! replay stores are shared across rebuilds.
 
@@ -8,8 +8,8 @@ use std::time::Duration;
 use xaa::jose::KeyRing;
 use xaa::jose::RandomJti;
 use xaa::server::{
-    ApprovedTarget, AuthorizationServer, AuthorizationServerConfig, ClientAuthMethod,
-    ClientRegistry, IdentityProvider, IdentityProviderConfig, InMemoryReplayStore,
+    ApprovedTarget, AuthorizationServerConfig, AuthorizationServerEndpoint, ClientAuthMethod,
+    ClientRegistry, IdentityProviderConfig, IdentityProviderEndpoint, InMemoryReplayStore,
     RegisteredClient, ServedResource, StaticExchangePolicy, TimeRules, TrustedIssuer,
 };
 
@@ -20,8 +20,8 @@ use crate::users::Subjects;
 
 /// The core's servers, rebuilt whenever a setting they depend on changes.
 pub(crate) struct Servers {
-    pub(crate) idp: IdentityProvider,
-    pub(crate) authorization_server: AuthorizationServer,
+    pub(crate) idp: IdentityProviderEndpoint,
+    pub(crate) authorization_server: AuthorizationServerEndpoint,
 }
 
 impl ClientKeys {
@@ -63,7 +63,7 @@ impl Parts<'_> {
         }
     }
 
-    fn identity_provider(&self) -> IdentityProvider {
+    fn identity_provider(&self) -> IdentityProviderEndpoint {
         let (urls, identity, settings) = (self.urls, self.identity, self.settings);
         let mut config =
             IdentityProviderConfig::new(urls.idp_issuer.as_str(), urls.idp_token_endpoint.as_str());
@@ -89,7 +89,7 @@ impl Parts<'_> {
             .fold(StaticExchangePolicy::new(), |policy, resource| {
                 policy.with(target(resource))
             });
-        IdentityProvider::new(
+        IdentityProviderEndpoint::new(
             config,
             clients,
             Arc::new(identity.idp_key.clone()),
@@ -102,7 +102,7 @@ impl Parts<'_> {
         .with_replay_store(Arc::clone(self.idp_replay) as _)
     }
 
-    fn authorization_server(&self) -> AuthorizationServer {
+    fn authorization_server(&self) -> AuthorizationServerEndpoint {
         let (urls, identity, settings) = (self.urls, self.identity, self.settings);
         let all_scopes = settings.all_scopes();
         let mut config = AuthorizationServerConfig::new(
@@ -125,7 +125,7 @@ impl Parts<'_> {
             store: Arc::clone(self.tokens),
             lifetime: settings.access_token_lifetime,
         };
-        AuthorizationServer::new(config, clients, Arc::new(issuer))
+        AuthorizationServerEndpoint::new(config, clients, Arc::new(issuer))
             .trust(TrustedIssuer::new(
                 urls.idp_issuer.as_str(),
                 Arc::clone(self.idp_keys) as _,

@@ -1,5 +1,5 @@
 //! The enterprise IdP: RFC 8414 and OpenID Connect metadata, its JWKS, and the token-exchange
-//! endpoint, the core's [`xaa::server::IdentityProvider`] behind it.
+//! endpoint, the core's [`xaa::server::IdentityProviderEndpoint`] behind it.
 
 use std::time::{Duration, SystemTime};
 

@@ -10,7 +10,7 @@ use xaa::Scope;
 use xaa::constants::MCP_PROTOCOL_VERSION;
 use xaa::jose::random_jti;
 use xaa::server::resource::{
-    BearerChallenge, BearerError, ProtectedResourceMetadata, bearer_token,
+    BearerChallengeHeader, BearerError, ProtectedResourceMetadataDocument, bearer_token,
 };
 
 use crate::endpoint::Endpoint;
@@ -64,7 +64,8 @@ fn resource_metadata(
     } else {
         &urls.mcp_url
     };
-    let mut document = ProtectedResourceMetadata::new(resource.as_str(), urls.as_issuer.as_str());
+    let mut document =
+        ProtectedResourceMetadataDocument::new(resource.as_str(), urls.as_issuer.as_str());
     if !scopes.is_empty() {
         document = document.with_scopes_supported(&scopes);
     }
@@ -86,7 +87,7 @@ fn resource_metadata(
 /// The challenge of a 401 or 403: `resource_metadata` (unless switched off), `scope`, and
 /// the error, if any.
 fn challenge(shared: &Shared, error: Option<BearerError>, scope: Scope) -> Response<Vec<u8>> {
-    let mut challenge = BearerChallenge::new(shared.resource_metadata_url());
+    let mut challenge = BearerChallengeHeader::new(shared.resource_metadata_url());
     if !shared.settings().challenge_resource_metadata {
         challenge.resource_metadata = None;
     }

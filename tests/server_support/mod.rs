@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 use xaa::jose::SigningKey;
 use xaa::jose::{TokenSigner, sign_jwt};
 use xaa::server::{
-    AccessTokenGrant, AuthorizationServer, AuthorizationServerConfig, ClientRegistry, IssueError,
-    MintedAccessToken, RegisteredClient, ServedResource, TrustedIssuer,
+    AccessTokenGrant, AuthorizationServerConfig, AuthorizationServerEndpoint, ClientRegistry,
+    IssueError, MintedAccessToken, RegisteredClient, ServedResource, TrustedIssuer,
 };
 use xaa::{AccessToken, ClientSecret, Scope};
 
@@ -205,16 +205,16 @@ pub fn as_clients() -> ClientRegistry {
 pub fn authorization_server(
     config: AuthorizationServerConfig,
     clients: ClientRegistry,
-) -> (AuthorizationServer, RecordingIssuer) {
+) -> (AuthorizationServerEndpoint, RecordingIssuer) {
     let recorder = RecordingIssuer::default();
-    let server = AuthorizationServer::new(config, clients, recorder.issuer()).trust(
+    let server = AuthorizationServerEndpoint::new(config, clients, recorder.issuer()).trust(
         TrustedIssuer::new(IDP_ISSUER, Arc::new(idp_key().key_ring())),
     );
     (server, recorder)
 }
 
 /// The default authorization server.
-pub fn default_authorization_server() -> (AuthorizationServer, RecordingIssuer) {
+pub fn default_authorization_server() -> (AuthorizationServerEndpoint, RecordingIssuer) {
     authorization_server(as_config(), as_clients())
 }
 

@@ -20,7 +20,7 @@
 //! are kept as they are. The work is bounded: at most [`MAX_HEADER_BYTES`] of input,
 //! [`MAX_CHALLENGES`] challenges and [`MAX_PARAMS`] parameters per challenge.
 
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 use crate::{ErrorCode, Scope};
 
 /// The most input [`parse`], [`parse_all`] and [`from_headers`] accept, in bytes, summed over

@@ -6,6 +6,34 @@
 //! - Unicode format characters (general category Cf): bidi overrides and isolates (U+202E
 //!   shows text backwards), zero-width characters, tag characters.
 //! - The line and paragraph separators U+2028 and U+2029.
+//!
+//! [`sanitize`] applies the rule to text kept in error messages.
+
+/// Longest server-supplied text kept in an error (descriptions, bodies, URLs).
+pub(crate) const MAX_ERROR_TEXT: usize = 256;
+
+/// Keeps at most [`MAX_ERROR_TEXT`] characters of server-supplied text, with every character
+/// unsafe for display (controls, bidi and other format characters, line separators) made a
+/// space, so an error message stays one line that reads as it is.
+pub(crate) fn sanitize(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if is_unsafe_for_display(c) { ' ' } else { c })
+        .take(MAX_ERROR_TEXT)
+        .collect();
+    if text.chars().count() > MAX_ERROR_TEXT {
+        out.push('…');
+    }
+    out
+}
+
+/// An optional value in a message: quoted (`Debug`, so escaped), or `(absent)`.
+#[cfg(feature = "jose")]
+pub(crate) fn quoted_or_absent(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map_or_else(|| "(absent)".to_owned(), |value| format!("{value:?}"))
+}
 
 /// Whether `c` must be replaced or escaped before text holding it is displayed.
 pub fn is_unsafe_for_display(c: char) -> bool {

@@ -8,34 +8,9 @@ use std::fmt;
 
 use crate::Purpose;
 use crate::challenge::ChallengeError;
-use crate::display_safety::is_unsafe_for_display;
 use crate::jwt::HeaderRule;
 
-/// Longest server-supplied text kept in an error (descriptions, bodies, URLs).
-pub(crate) const MAX_ERROR_TEXT: usize = 256;
-
-/// Keeps at most [`MAX_ERROR_TEXT`] characters of server-supplied text, with every character
-/// unsafe for display (controls, bidi and other format characters, line separators) made a
-/// space, so an error message stays one line that reads as it is.
-pub(crate) fn sanitize(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if is_unsafe_for_display(c) { ' ' } else { c })
-        .take(MAX_ERROR_TEXT)
-        .collect();
-    if text.chars().count() > MAX_ERROR_TEXT {
-        out.push('…');
-    }
-    out
-}
-
-/// An optional value in a message: quoted (`Debug`), or `(absent)`.
-#[cfg(feature = "jose")]
-pub(crate) fn quoted_or_absent(value: &Option<String>) -> String {
-    value
-        .as_deref()
-        .map_or_else(|| "(absent)".to_owned(), |value| format!("{value:?}"))
-}
+pub(crate) use crate::display_safety::sanitize;
 
 /// An OAuth error code (RFC 6749 section 5.2, RFC 6750 section 3.1, RFC 8693 section 2.2.2,
 /// RFC 9470 section 3). Unknown codes are kept.

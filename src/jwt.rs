@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::byte_class::base64url_prefix_len;
 use crate::constants::ID_JAG_TYP;
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 use crate::json::{self, Member, ObjectError};
 
 pub use crate::json::numeric_date;

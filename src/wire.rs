@@ -8,7 +8,8 @@ use http::{HeaderValue, Method};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::error::{ErrorCode, OAuthError, sanitize};
+use crate::display_safety::sanitize;
+use crate::error::{ErrorCode, OAuthError};
 use crate::json::{self, JsonSource, Member, ObjectError, StringFault};
 use crate::{Error, HttpRequest, HttpResponse, Policy, Purpose, RequestUrl, Violation};
 
@@ -182,7 +183,7 @@ pub(crate) fn unexpected_status(purpose: Purpose, response: &HttpResponse) -> Er
 
 /// The start of a body, for error messages.
 pub(crate) fn body_snippet(body: &[u8]) -> String {
-    let end = body.len().min(crate::error::MAX_ERROR_TEXT * 4);
+    let end = body.len().min(crate::display_safety::MAX_ERROR_TEXT * 4);
     sanitize(&String::from_utf8_lossy(&body[..end]))
 }
 

@@ -627,7 +627,7 @@ pub fn token_exchange_response(data: &[u8]) {
         }
         response
     } else {
-        let body = super::world::mutated_exchange_body(&mut input, scope.as_ref());
+        let body = super::world::mutated_exchange_body(&mut input, scope.as_ref(), now());
         json_response(200, body)
     };
     check_exchange_answer(&response, scope);

@@ -499,9 +499,12 @@ fn mutate_id_jag(
 }
 
 /// A token-exchange response for the fixed request of the `token_exchange_response` target,
-/// then up to four structured mutations.
-pub(crate) fn mutated_exchange_body(input: &mut Input<'_>, scope: Option<&Scope>) -> Vec<u8> {
-    let now = super::parsers::now();
+/// issued at `now`, then up to four structured mutations.
+pub(crate) fn mutated_exchange_body(
+    input: &mut Input<'_>,
+    scope: Option<&Scope>,
+    now: SystemTime,
+) -> Vec<u8> {
     let claims = id_jag_claims(AS_ISSUER, AS_CLIENT, RESOURCE, scope, "jti-1", now);
     let token = jws(&Value::Object(id_jag_header()), &Value::Object(claims));
     let mut answer = Answer::json(200, exchange_body(&token, scope));

@@ -1,14 +1,9 @@
 //! Public JSON Web Keys and JWK Sets (RFC 7517): what an IdP serves at its `jwks_uri`.
 
-use std::sync::Arc;
-
 use http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::key_error::KeyError;
-use super::key_set::KeyRing;
-use super::verifier::SignatureVerifier;
-use super::verifying_key::VerifyingKey;
 use crate::json_response::json_response;
 
 /// A public JSON Web Key (RFC 7517 section 4, RFC 7518 section 6). Only public members are
@@ -76,28 +71,6 @@ impl Jwks {
     /// The key with this `kid`.
     pub fn find(&self, kid: &str) -> Option<&Jwk> {
         self.keys.iter().find(|key| key.kid.as_deref() == Some(kid))
-    }
-
-    /// The usable signature keys, for [`KeyRing::replace`]. Keys of a type or use not
-    /// understood are skipped (RFC 7517 section 5: "SHOULD ignore").
-    pub fn verifying_keys(&self) -> Vec<(Option<String>, Arc<dyn SignatureVerifier>)> {
-        self.keys
-            .iter()
-            .filter_map(|jwk| VerifyingKey::from_jwk(jwk).ok())
-            .map(|key| {
-                (
-                    key.kid().map(str::to_owned),
-                    Arc::new(key) as Arc<dyn SignatureVerifier>,
-                )
-            })
-            .collect()
-    }
-
-    /// A [`KeyRing`] holding the usable keys.
-    pub fn key_ring(&self) -> KeyRing {
-        let ring = KeyRing::new();
-        ring.replace(self.verifying_keys());
-        ring
     }
 }
 

@@ -17,7 +17,7 @@ use super::key_set::KeySet;
 use super::signer::TokenSigner;
 use super::verifier::VerifyError;
 use crate::SignerError;
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 use crate::jwt::{JwtShape, decode_object, encode_segment, shape};
 
 /// Signs `claims` into a compact JWS whose header is `{"alg", "typ", "kid"}`, with `alg` and

@@ -1,6 +1,6 @@
 //! Why a compact JWS was refused before or at its signature.
 
-use crate::error::quoted_or_absent as shown;
+use crate::display_safety::quoted_or_absent as shown;
 
 /// Why a compact JWS was refused: its shape, its header, its key or its signature. Claims are
 /// never judged here. Every text it holds is sanitized.

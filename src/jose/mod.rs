@@ -42,6 +42,8 @@ mod assertion_signer;
 #[cfg(feature = "jwt")]
 mod jwk;
 #[cfg(feature = "jwt")]
+mod jwks_key_ring;
+#[cfg(feature = "jwt")]
 mod key_error;
 #[cfg(feature = "jwt")]
 mod key_family;

@@ -9,7 +9,7 @@ use serde::de::{self, Deserialize, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::numeric_date::{numeric_date, seconds_from_float};
-use super::object::Skipped;
+use super::skipped::Skipped;
 
 /// One member's value.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,6 +16,7 @@
 mod member;
 mod numeric_date;
 mod object;
+mod skipped;
 mod string_rules;
 
 pub(crate) use member::Member;

@@ -22,7 +22,7 @@ use super::response;
 use super::token_fault::TokenFault;
 use crate::Scope;
 use crate::constants::GRANT_TYPE_JWT_BEARER;
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 
 /// Settings of an [`AuthorizationServerEndpoint`]. `new` gives the strict defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 
 use super::token_fault::TokenFault;
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 use crate::json::{JsonSource, Member, StringFault, unix_seconds};
 
 /// How `exp`, `iat` and `nbf` are judged.

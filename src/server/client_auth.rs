@@ -18,7 +18,7 @@ use super::replay::{ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
 use super::request::FormRequest;
 use super::token_fault::TokenFault;
 use crate::constants::CLIENT_ASSERTION_TYPE_JWT_BEARER;
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 use crate::jose::UnverifiedJws;
 use crate::{ClientSecret, constant_time_eq, form};
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::claims::{TimeRules, check_single_audience, json_text, optional_claim, required_claim};
 use super::token_fault::TokenFault;
 use crate::Scope;
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 use crate::jose::UnverifiedJws;
 use crate::jose::{AlgorithmAllowList, KeySet};
 use crate::json::Member;

@@ -24,7 +24,7 @@ use super::token_fault::TokenFault;
 use crate::constants::{
     GRANT_TYPE_TOKEN_EXCHANGE, ID_JAG_TYP, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_REFRESH_TOKEN,
 };
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 use crate::jose::sign_jwt;
 use crate::jose::{AlgorithmAllowList, KeySet, TokenSigner};
 use crate::json::unix_seconds;

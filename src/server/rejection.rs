@@ -1,11 +1,14 @@
 //! Why a token request was refused: a precise, typed reason for the host (and tests), and the
 //! OAuth error (RFC 6749 section 5.2) the client is sent.
 
-use http::StatusCode;
+use http::header::WWW_AUTHENTICATE;
+use http::{Response, StatusCode};
+use serde_json::{Map, Value};
 
+use super::response::{header_value, no_store, quoted};
 use super::subject::SubjectTokenType;
 use super::token_fault::TokenFault;
-use crate::error::{quoted_or_absent as shown, sanitize};
+use crate::display_safety::{quoted_or_absent as shown, sanitize};
 use crate::{ErrorCode, OAuthError, Scope};
 
 /// Why client authentication failed (RFC 6749 section 2.3, RFC 7523 section 3).
@@ -239,7 +242,7 @@ impl Rejection {
 
     /// Adds `WWW-Authenticate: Basic realm="..."`.
     pub(crate) fn set_basic_challenge(&mut self, realm: &str) {
-        self.www_authenticate = Some(format!("Basic realm={}", super::response::quoted(realm)));
+        self.www_authenticate = Some(format!("Basic realm={}", quoted(realm)));
     }
 
     /// The issuer and `kid` of a token signed with a key not in the configured key set
@@ -257,8 +260,25 @@ impl Rejection {
 
     /// The error response: JSON per RFC 6749 section 5.2, `Cache-Control: no-store`, and
     /// `WWW-Authenticate` when set.
-    pub fn to_response(&self) -> http::Response<Vec<u8>> {
-        super::response::error_response(self)
+    pub fn to_response(&self) -> Response<Vec<u8>> {
+        let mut body = Map::new();
+        body.insert("error".into(), Value::from(self.error.code.as_str()));
+        if let Some(description) = &self.error.description {
+            body.insert(
+                "error_description".into(),
+                Value::from(description.as_str()),
+            );
+        }
+        if let Some(uri) = &self.error.uri {
+            body.insert("error_uri".into(), Value::from(uri.as_str()));
+        }
+        let mut response = no_store(self.status, &Value::Object(body));
+        if let Some(challenge) = &self.www_authenticate {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, header_value(challenge));
+        }
+        response
     }
 }
 

@@ -1,10 +1,9 @@
-//! Rendering JSON responses and challenge parameters.
+//! Rendering token-endpoint responses and challenge parameters.
 
-use http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, PRAGMA};
 use http::{HeaderValue, Response, StatusCode};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::rejection::Rejection;
 use crate::json_response::json_response;
 
 /// A token-endpoint response: JSON with `Cache-Control: no-store` and `Pragma: no-cache`
@@ -14,28 +13,6 @@ pub(crate) fn no_store(status: StatusCode, body: &Value) -> Response<Vec<u8>> {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
-/// The RFC 6749 section 5.2 error response for a rejection.
-pub(crate) fn error_response(rejection: &Rejection) -> Response<Vec<u8>> {
-    let mut body = Map::new();
-    body.insert("error".into(), Value::from(rejection.error.code.as_str()));
-    if let Some(description) = &rejection.error.description {
-        body.insert(
-            "error_description".into(),
-            Value::from(description.as_str()),
-        );
-    }
-    if let Some(uri) = &rejection.error.uri {
-        body.insert("error_uri".into(), Value::from(uri.as_str()));
-    }
-    let mut response = no_store(rejection.status, &Value::Object(body));
-    if let Some(challenge) = &rejection.www_authenticate {
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, header_value(challenge));
-    }
     response
 }
 

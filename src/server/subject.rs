@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::claims::{TimeRules, json_text, optional_claim, required_claim};
 use super::token_fault::TokenFault;
 use crate::constants::{TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN, TOKEN_TYPE_SAML2};
-use crate::error::sanitize;
+use crate::display_safety::sanitize;
 use crate::jose::UnverifiedJws;
 use crate::jose::{AlgorithmAllowList, KeySet};
 

@@ -1,6 +1,6 @@
 //! A rule a JWT broke at a server: an ID-JAG, a subject ID token or a client assertion.
 
-use crate::error::{quoted_or_absent as shown, sanitize};
+use crate::display_safety::{quoted_or_absent as shown, sanitize};
 use crate::jose::JwsError;
 
 /// A rule a JWT broke: an ID-JAG at the MCP authorization server, a subject ID token at the

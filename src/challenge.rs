@@ -18,7 +18,7 @@
 //! Parsing is strict about syntax and lenient about meaning: malformed input is a
 //! [`ChallengeError`], never a panic and never a best guess, while unknown schemes and parameters
 //! are kept as they are. The work is bounded: at most [`MAX_HEADER_BYTES`] of input,
-//! [`MAX_CHALLENGES`] challenges and [`MAX_PARAMS`] parameters per challenge.
+//! [`MAX_CHALLENGES`] challenges and 64 parameters per challenge.
 
 use crate::display_safety::sanitize;
 use crate::{ErrorCode, Scope};
@@ -31,7 +31,7 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub const MAX_CHALLENGES: usize = 64;
 
 /// The most parameters accepted in one challenge.
-pub const MAX_PARAMS: usize = 64;
+pub(crate) const MAX_PARAMS: usize = 64;
 
 /// Why a `WWW-Authenticate` value could not be parsed, or a [`Challenge`] could not be built.
 ///
@@ -54,7 +54,7 @@ pub enum ChallengeError {
         /// The limit.
         limit: usize,
     },
-    /// More than [`MAX_PARAMS`] parameters in one challenge.
+    /// More than 64 parameters in one challenge.
     #[error("a challenge holds more than {limit} parameters")]
     TooManyParams {
         /// The limit.
@@ -284,7 +284,7 @@ impl Challenge {
 /// # Errors
 ///
 /// A [`ChallengeError`] for any syntax error, or when a limit ([`MAX_HEADER_BYTES`],
-/// [`MAX_CHALLENGES`], [`MAX_PARAMS`]) is exceeded; no partial result.
+/// [`MAX_CHALLENGES`], 64 parameters) is exceeded; no partial result.
 pub fn parse(value: &str) -> Result<Vec<Challenge>, ChallengeError> {
     if value.len() > MAX_HEADER_BYTES {
         return Err(ChallengeError::TooLong {

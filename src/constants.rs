@@ -20,7 +20,7 @@ pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
 pub const CLIENT_ASSERTION_TYPE_JWT_BEARER: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// `token_type` of the token-exchange response (the ID-JAG is not an access token).
-pub const TOKEN_TYPE_NOT_APPLICABLE: &str = "N_A";
+pub(crate) const TOKEN_TYPE_NOT_APPLICABLE: &str = "N_A";
 /// RFC 9728 well-known suffix.
 pub const WELL_KNOWN_PROTECTED_RESOURCE: &str = "/.well-known/oauth-protected-resource";
 /// RFC 8414 well-known suffix.

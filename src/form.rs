@@ -10,7 +10,8 @@ use crate::secret::ClientSecret;
 
 /// Encodes name-value pairs as a form body (the WHATWG URL standard's
 /// `application/x-www-form-urlencoded` serializer, which RFC 6749 appendix B refers to).
-pub fn encode(pairs: &[(&str, &str)]) -> Vec<u8> {
+#[cfg(any(test, all(feature = "fuzzing", feature = "jwt")))]
+pub(crate) fn encode(pairs: &[(&str, &str)]) -> Vec<u8> {
     let parts: Vec<(&str, FormValue<'_>)> = pairs
         .iter()
         .map(|&(name, value)| (name, FormValue::Text(value)))
@@ -127,19 +128,29 @@ fn append_encoded(body: &mut Vec<u8>, text: &str) {
 }
 
 /// Decodes a form body into its pairs, in order, duplicates kept.
-pub fn decode(body: &[u8]) -> Vec<(String, String)> {
+#[cfg(feature = "server")]
+pub(crate) fn decode(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
-/// The value of `name` in a decoded form: `Ok(None)` when absent, `Err(())` when repeated
-/// (RFC 6749 section 3.2: request parameters MUST NOT be included more than once).
-#[allow(clippy::result_unit_err)]
-pub fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
+/// A parameter named more than once (RFC 6749 section 3.2: request parameters MUST NOT be
+/// included more than once).
+#[cfg(feature = "server")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Repeated;
+
+/// The value of `name` in a decoded form: `Ok(None)` when absent, [`Repeated`] when named more
+/// than once.
+#[cfg(feature = "server")]
+pub(crate) fn single<'a>(
+    pairs: &'a [(String, String)],
+    name: &str,
+) -> Result<Option<&'a str>, Repeated> {
     let mut found = None;
     for (key, value) in pairs {
         if key == name {
             if found.is_some() {
-                return Err(());
+                return Err(Repeated);
             }
             found = Some(value.as_str());
         }
@@ -152,7 +163,7 @@ pub fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'
 /// form-urlencoded before they are joined, as section 2.3.1 requires. The encoded credentials
 /// are built in a buffer sized for the worst case (no reallocation leaves a copy behind) and
 /// zeroized; the caller owns, and should zeroize, the header.
-pub fn basic_authorization(client_id: &str, secret: &ClientSecret) -> String {
+pub(crate) fn basic_authorization(client_id: &str, secret: &ClientSecret) -> String {
     let secret = secret.expose_secret();
     let mut credentials = Vec::with_capacity(3 * (client_id.len() + secret.len()) + 1);
     append_encoded(&mut credentials, client_id);
@@ -168,7 +179,8 @@ pub fn basic_authorization(client_id: &str, secret: &ClientSecret) -> String {
 
 /// Reads `client_secret_basic` credentials from an `Authorization` header value, undoing the
 /// form-urlencoding of RFC 6749 section 2.3.1. `None` when it is not well-formed Basic.
-pub fn parse_basic_authorization(value: &str) -> Option<(String, ClientSecret)> {
+#[cfg(feature = "server")]
+pub(crate) fn parse_basic_authorization(value: &str) -> Option<(String, ClientSecret)> {
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -267,6 +279,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "server")]
     #[test]
     fn basic_form_encodes_before_base64() {
         // RFC 6749 appendix B: a space becomes '+', reserved characters are percent-encoded.
@@ -279,6 +292,7 @@ mod tests {
         assert_eq!(secret.expose_secret(), "p@ss:w&rd");
     }
 
+    #[cfg(feature = "server")]
     #[test]
     fn parse_rejects_other_schemes() {
         assert!(parse_basic_authorization("Bearer abc").is_none());
@@ -286,6 +300,7 @@ mod tests {
         assert!(parse_basic_authorization("Basic bm9jb2xvbg").is_none());
     }
 
+    #[cfg(feature = "server")]
     #[test]
     fn form_round_trip_and_duplicates() {
         let body = encode(&[("a", "1 2"), ("b", "x&y=z")]);
@@ -293,6 +308,76 @@ mod tests {
         assert_eq!(single(&pairs, "b"), Ok(Some("x&y=z")));
         assert_eq!(single(&pairs, "c"), Ok(None));
         let pairs = decode(b"a=1&a=2");
-        assert_eq!(single(&pairs, "a"), Err(()));
+        assert_eq!(single(&pairs, "a"), Err(Repeated));
+    }
+
+    /// Characters that stress the form and Basic encodings: their delimiters, percent and plus,
+    /// controls, non-ASCII, bidi and byte-order marks.
+    const TRICKY: [char; 22] = [
+        ':',
+        '%',
+        '+',
+        '&',
+        '=',
+        ' ',
+        '#',
+        '?',
+        '/',
+        '\\',
+        '"',
+        '\'',
+        '\0',
+        '\n',
+        '\u{7f}',
+        '\u{e9}',
+        '\u{df}',
+        '\u{65e5}',
+        '\u{672c}',
+        '\u{1f511}',
+        '\u{202e}',
+        '\u{feff}',
+    ];
+
+    /// `base` with the [`TRICKY`] characters `picks` chooses mixed in.
+    fn tricky(base: &str, picks: &[u8]) -> String {
+        let mut text: String = base.to_owned();
+        for (index, pick) in picks.iter().enumerate() {
+            let c = TRICKY[usize::from(*pick) % TRICKY.len()];
+            match text.char_indices().nth(index) {
+                Some((at, _)) => text.insert(at, c),
+                None => text.push(c),
+            }
+        }
+        text
+    }
+
+    #[cfg(feature = "server")]
+    quickcheck::quickcheck! {
+        fn decode_inverts_encode(pairs: Vec<(String, String, Vec<u8>)>) -> bool {
+            let all: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(name, value, picks)| (tricky(name, picks), tricky(value, picks)))
+                .collect();
+            let borrowed: Vec<(&str, &str)> =
+                all.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            decode(&encode(&borrowed)) == all
+        }
+
+        fn basic_authorization_round_trips(id: String, secret: String, picks: Vec<u8>) -> bool {
+            let (tricky_id, tricky_secret) = (tricky(&id, &picks), tricky(&secret, &picks));
+            [
+                (id.clone(), secret.clone()),
+                (tricky_id.clone(), tricky_secret.clone()),
+                (format!("{tricky_id}:{id}"), format!(":{secret}:")),
+            ]
+            .into_iter()
+            .all(|(id, secret)| {
+                let header = basic_authorization(&id, &ClientSecret::new(secret.as_str()));
+                http::HeaderValue::from_str(&header).is_ok()
+                    && parse_basic_authorization(&header).is_some_and(|(got_id, got_secret)| {
+                        got_id == id && got_secret.expose_secret() == secret
+                    })
+            })
+        }
     }
 }

@@ -19,11 +19,11 @@ pub use crate::json::numeric_date;
 pub(crate) use crate::json::saturating_add;
 
 /// Largest token accepted for peeking, in bytes.
-pub const MAX_JWT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_JWT_BYTES: usize = 64 * 1024;
 
 /// Whether a token is a signed (JWS, 3 segments) or an encrypted (JWE, 5 segments) compact JWT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JwtShape {
+pub(crate) enum JwtShape {
     /// `header.payload.signature`.
     Jws,
     /// `header.encrypted_key.iv.ciphertext.tag`.
@@ -37,7 +37,7 @@ pub enum JwtError {
     /// Not 3 (JWS) or 5 (JWE) non-empty base64url segments.
     #[error("not a compact JWT")]
     Malformed,
-    /// Longer than [`MAX_JWT_BYTES`].
+    /// Longer than 64 KiB, more than any token this profile carries.
     #[error("token longer than {MAX_JWT_BYTES} bytes")]
     TooLong,
     /// A segment is not base64url.
@@ -55,7 +55,7 @@ pub enum JwtError {
 }
 
 /// The shape of a compact JWT, checking only the segment structure.
-pub fn shape(token: &str) -> Result<JwtShape, JwtError> {
+pub(crate) fn shape(token: &str) -> Result<JwtShape, JwtError> {
     Segments::scan(token).map(|segments| segments.shape)
 }
 
@@ -231,7 +231,7 @@ pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
 
 /// Decodes one base64url segment holding a JSON object. A member name that appears twice is
 /// refused (RFC 7519 section 4 allows refusing or keeping the last; see `crate::json`).
-pub fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
+pub(crate) fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
     let bytes = decode_segment(segment)?;
     json::parse_object(&bytes).map_err(object_error)
 }
@@ -262,14 +262,14 @@ pub fn encode_segment(value: &impl serde::Serialize) -> String {
 
 /// Whether a `typ` header names the ID-JAG type: `oauth-id-jag+jwt`, with or without the
 /// `application/` prefix, case-insensitive (decisions.md D10, RFC 7515 section 4.1.9).
-pub fn is_id_jag_typ(typ: &str) -> bool {
+pub(crate) fn is_id_jag_typ(typ: &str) -> bool {
     names_media_type(typ, ID_JAG_TYP)
 }
 
 /// Whether a `typ` or `cty` header names the media type `JWT` (RFC 7519 sections 5.1 and 5.2),
 /// with or without the `application/` prefix, case-insensitive (RFC 7515 sections 4.1.9 and
 /// 4.1.10).
-pub fn is_jwt_media_type(value: &str) -> bool {
+pub(crate) fn is_jwt_media_type(value: &str) -> bool {
     names_media_type(value, "JWT")
 }
 
@@ -286,7 +286,7 @@ fn names_media_type(value: &str, subtype: &str) -> bool {
 /// The longest `alg` or `enc` value accepted, in bytes. The longest registered name
 /// (`PBES2-HS512+A256KW`, RFC 7518 section 4.8) has 18; the bound leaves room for a
 /// collision-resistant name (RFC 7515 section 4.1.1) and keeps what an error echoes short.
-pub const MAX_ALGORITHM_NAME_BYTES: usize = 64;
+pub(crate) const MAX_ALGORITHM_NAME_BYTES: usize = 64;
 
 /// A rule of a JOSE header (RFC 7515 section 4.1, RFC 7516 section 4.1) that a token the client
 /// forwards must keep. The client cannot verify or decrypt an ID-JAG (that is the authorization
@@ -302,7 +302,8 @@ pub enum HeaderRule {
     /// `alg` or `enc` is the empty string.
     #[error("must not be empty: it names an algorithm (RFC 7515 section 4.1.1)")]
     AlgorithmEmpty,
-    /// `alg` or `enc` is longer than [`MAX_ALGORITHM_NAME_BYTES`].
+    /// `alg` or `enc` is longer than 64 bytes: no algorithm name is (the longest registered
+    /// one has 18).
     #[error("must be at most {MAX_ALGORITHM_NAME_BYTES} bytes long: no algorithm name is longer")]
     AlgorithmTooLong,
     /// `alg` or `enc` holds whitespace, a control character or a non-ASCII character.

@@ -28,8 +28,19 @@
 //!   and scope, OAuth errors as typed values ([`Error`]).
 //! * Client authentication per server: none, `client_secret_basic`, `client_secret_post`,
 //!   `private_key_jwt` through an [`AssertionSigner`] (the core has no cryptography).
-//! * A pure [`cache::TokenCache`], run loops over any HTTP client ([`drive`], [`drive_async`]),
-//!   and the other side ([`server`]): minting and validating ID-JAGs.
+//! * A pure [`cache::TokenCache`] and run loops over any HTTP client ([`drive`],
+//!   [`drive_async`]).
+//!
+//! # Features
+//!
+//! The default build is the client alone. Off by default:
+//!
+//! * `jose`: keys, JWS signing and verification and key sets (`xaa::jose`), the layer both
+//!   sides share, without cryptography;
+//! * `jwt`: real keys in `xaa::jose` (ES256, RS256, ..., JWKS, `private_key_jwt` assertions),
+//!   over `jsonwebtoken` and `aws-lc-rs`; implies `jose`;
+//! * `server`: the other side (`xaa::server`), minting and validating ID-JAGs; implies `jose`;
+//! * `fuzzing`: the properties behind the fuzz targets (`xaa::fuzzing`); not an API.
 //!
 //! # Out of scope
 //!
@@ -127,7 +138,7 @@ mod drive;
 mod enterprise;
 mod error;
 mod flow;
-pub mod form;
+mod form;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod grant;
@@ -158,9 +169,10 @@ pub use error::{Attempt, Error, ErrorCode, OAuthError, Unsupported, Violation};
 pub use flow::{Flow, HttpRequest, HttpResponse, Output, Purpose, Transmit, TransmitId};
 pub use request_url::RequestUrl;
 pub use scope::Scope;
+#[cfg(feature = "server")]
+pub(crate) use secret::constant_time_eq;
 pub use secret::{
     AccessToken, Assertion, ClientSecret, IdJag, IdToken, RefreshToken, SamlAssertion,
-    constant_time_eq,
 };
 
 /// The README's examples, compiled as doctests.

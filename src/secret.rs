@@ -118,7 +118,8 @@ secret_type!(
 );
 
 /// Compares two byte strings in time that depends only on their lengths (decisions.md D24).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+#[cfg(feature = "server")]
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -159,6 +160,7 @@ mod tests {
         assert_eq!(read_back, five);
     }
 
+    #[cfg(feature = "server")]
     #[test]
     fn constant_time_eq_compares() {
         assert!(constant_time_eq(b"abc", b"abc"));

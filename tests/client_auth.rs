@@ -303,8 +303,7 @@ fn check_request(
                 side.basic_header(),
                 "{label}: RFC 6749 2.3.1 encoding"
             );
-            let (id, secret) =
-                xaa::form::parse_basic_authorization(&header).expect("well-formed Basic");
+            let (id, secret) = form::parse_basic_authorization(&header).expect("well-formed Basic");
             assert_eq!(id, side.id, "{label}");
             assert_eq!(secret.expose_secret(), side.password, "{label}");
             assert!(request.form_value("client_id").is_none(), "{label}");
@@ -517,12 +516,9 @@ fn issuer_audience_needs_a_known_issuer() {
 
 #[test]
 fn basic_encoding_matches_rfc_6749_appendix_b() {
-    // The hand-built expectations above, against the library's encoder.
+    // The hand-built expectations above, against the url crate's encoder; the headers the flows
+    // send are held to them in `check_request`.
     for side in [Side::idp(), Side::authorization_server()] {
-        assert_eq!(
-            xaa::form::basic_authorization(side.id, &ClientSecret::new(side.password)),
-            side.basic_header()
-        );
         let encoded: String = url::form_urlencoded::byte_serialize(side.id.as_bytes()).collect();
         assert_eq!(encoded, side.id_encoded);
         let encoded: String =

@@ -122,7 +122,7 @@ fn conformance_shaped_cold_flow_from_the_server_url() {
         let basic = bearer.authorization().expect("client_secret_basic");
         assert_eq!(
             basic,
-            xaa::form::basic_authorization(AS_CLIENT, &ClientSecret::new(AS_SECRET))
+            form::basic_authorization(AS_CLIENT, &ClientSecret::new(AS_SECRET))
         );
     }
 }

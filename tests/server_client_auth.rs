@@ -155,7 +155,7 @@ fn malformed_basic_and_other_schemes_are_401_with_a_basic_challenge() {
         let request = http::Request::post(AS_TOKEN_ENDPOINT)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("authorization", value)
-            .body(xaa::form::encode(&[
+            .body(form::encode(&[
                 ("grant_type", JWT_BEARER),
                 ("assertion", "a.b.c"),
             ]))

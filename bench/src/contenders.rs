@@ -173,7 +173,7 @@ impl Floor {
             ("client_id", target.idp_client_id.as_str()),
         ])?
         .into_bytes();
-        let basic = xaa::form::basic_authorization(
+        let basic = xaa_testkit::form::basic_authorization(
             &target.as_client_id,
             &xaa::ClientSecret::new(target.as_secret.as_str()),
         );

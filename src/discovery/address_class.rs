@@ -65,17 +65,10 @@ pub fn classify(ip: IpAddr) -> AddressClass {
     range(ip).class()
 }
 
-/// Whether `ip` is anything but a public address: private, loopback, or one of those never
-/// connected to (decisions.md D5, RFC 9728 section 7.7). Same as `classify(ip) !=
-/// AddressClass::Public`; [`classify`] says which.
-pub fn is_private_or_local(ip: IpAddr) -> bool {
-    classify(ip) != AddressClass::Public
-}
-
 /// The kind of address `ip` is, as a phrase for messages: "a link-local address", "a private
 /// address (RFC 1918)", "the unspecified address", ... For an IPv6 form carrying an IPv4
 /// address, the kind of the address carried (the more restrictive one for Teredo).
-pub fn describe_address(ip: IpAddr) -> &'static str {
+pub(crate) fn describe_address(ip: IpAddr) -> &'static str {
     range(ip).noun()
 }
 

@@ -4,13 +4,15 @@
 mod address_class;
 mod address_guard;
 mod authorization_server;
+#[cfg(test)]
+mod candidate_properties;
 mod checked_urls;
 mod metadata;
 mod resource;
 mod static_answers;
 mod urls;
 
-pub use address_class::{AddressClass, classify, describe_address, is_private_or_local};
+pub use address_class::{AddressClass, classify};
 pub use address_guard::{AddressGuard, PrivateAddressRefused};
 pub use authorization_server::{AuthServerDiscovered, AuthServerDiscovery};
 pub(crate) use checked_urls::CheckedUrls;
@@ -18,7 +20,8 @@ pub(crate) use metadata::DEFAULT_METADATA_LIFETIME;
 pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use resource::{ResourceDiscovered, ResourceDiscovery, ResourceStart};
 pub use static_answers::StaticAnswers;
-pub use urls::{
+#[cfg(feature = "fuzzing")]
+pub(crate) use urls::{
     ResourceCandidate, authorization_server_metadata_candidates, resource_metadata_candidates,
 };
 pub(crate) use urls::{UrlGuard, private_address_phrase};

@@ -254,18 +254,18 @@ pub(crate) fn origin(url: &Url) -> String {
 /// One protected-resource metadata candidate: where to fetch it, and the `resource` the
 /// document must name (RFC 9728 section 3.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResourceCandidate {
+pub(crate) struct ResourceCandidate {
     /// The URL to GET.
-    pub url: String,
+    pub(crate) url: String,
     /// The identifier the document's `resource` must equal, code point for code point.
-    pub expected_resource: String,
+    pub(crate) expected_resource: String,
 }
 
 /// The well-known protected-resource metadata candidates for an MCP endpoint, in order
 /// (protocol.md 2.2, decisions.md D1): the path-inserted URL (skipped when the endpoint is at
 /// the root), then the root. `identifier` is the endpoint URL as the caller wrote it, which a
 /// path-inserted document must name verbatim.
-pub fn resource_metadata_candidates(identifier: &str, url: &Url) -> Vec<ResourceCandidate> {
+pub(crate) fn resource_metadata_candidates(identifier: &str, url: &Url) -> Vec<ResourceCandidate> {
     let origin = origin(url);
     let root = ResourceCandidate {
         url: format!("{origin}{WELL_KNOWN_PROTECTED_RESOURCE}"),
@@ -300,7 +300,7 @@ pub(crate) fn identifier_without_fragment(identifier: &str) -> &str {
 /// The metadata URLs for an issuer, in the MCP 2025-11-25 order (protocol.md 2.3): with a
 /// path, RFC 8414 path-inserted, OIDC path-inserted, OIDC path-appended; without one, RFC 8414
 /// then OIDC at the root. A terminating `/` of the issuer's path is removed first.
-pub fn authorization_server_metadata_candidates(issuer: &Url) -> Vec<String> {
+pub(crate) fn authorization_server_metadata_candidates(issuer: &Url) -> Vec<String> {
     let origin = origin(issuer);
     let path = issuer.path().trim_end_matches('/');
     if path.is_empty() {

@@ -58,7 +58,7 @@ impl FormRequest {
     pub(crate) fn optional(&self, name: &'static str) -> Result<Option<&str>, RejectReason> {
         match form::single(&self.pairs, name) {
             Ok(value) => Ok(value.filter(|value| !value.is_empty())),
-            Err(()) => Err(RejectReason::DuplicateParameter(name)),
+            Err(form::Repeated) => Err(RejectReason::DuplicateParameter(name)),
         }
     }
 

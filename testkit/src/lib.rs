@@ -48,6 +48,7 @@ mod clients;
 mod core_servers;
 mod endpoint;
 mod faults;
+pub mod form;
 mod http_util;
 mod idp;
 mod knobs;

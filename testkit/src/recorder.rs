@@ -115,7 +115,7 @@ impl Recorder {
     ) -> u64 {
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         let form = if is_form(request.headers()) {
-            xaa::form::decode(request.body())
+            crate::form::decode(request.body())
         } else {
             Vec::new()
         };
@@ -199,7 +199,7 @@ fn presented_credentials(
                 .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "))
         });
     let (method, client_id) = if let Some(value) = basic {
-        let client_id = xaa::form::parse_basic_authorization(value).map(|(id, _)| id);
+        let client_id = crate::form::parse_basic_authorization(value).map(|(id, _)| id);
         (ClientAuthMethod::ClientSecretBasic, client_id)
     } else if let Some(assertion) = param("client_assertion") {
         let client_id = param("client_id").or_else(|| {

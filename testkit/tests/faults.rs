@@ -116,7 +116,7 @@ fn the_authorization_server_refuses_faulty_id_jags_too() {
             .method("POST")
             .uri(kit.idp_token_endpoint())
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(xaa::form::encode(&[
+            .body(xaa_testkit::form::encode(&[
                 ("grant_type", xaa::constants::GRANT_TYPE_TOKEN_EXCHANGE),
                 ("requested_token_type", xaa::constants::TOKEN_TYPE_ID_JAG),
                 ("audience", kit.authorization_server_issuer()),
@@ -137,9 +137,9 @@ fn the_authorization_server_refuses_faulty_id_jags_too() {
             .header("content-type", "application/x-www-form-urlencoded")
             .header(
                 "authorization",
-                xaa::form::basic_authorization(xaa_testkit::AS_CLIENT_ID, &secret),
+                xaa_testkit::form::basic_authorization(xaa_testkit::AS_CLIENT_ID, &secret),
             )
-            .body(xaa::form::encode(&[
+            .body(xaa_testkit::form::encode(&[
                 ("grant_type", xaa::constants::GRANT_TYPE_JWT_BEARER),
                 ("assertion", &id_jag),
             ]))

@@ -62,8 +62,8 @@ fn check_credentials(request: &RecordedRequest, client: &ClientRegistration) {
         match client.method {
             ClientAuthMethod::ClientSecretBasic => {
                 let header = request.header("authorization").expect("Basic header");
-                let (id, presented) =
-                    xaa::form::parse_basic_authorization(header).expect("well-formed Basic");
+                let (id, presented) = xaa_testkit::form::parse_basic_authorization(header)
+                    .expect("well-formed Basic");
                 assert_eq!(id, client.client_id);
                 assert_eq!(presented.expose_secret(), secret.expose_secret());
             }
@@ -94,7 +94,7 @@ fn assert_no_trace_of(request: &RecordedRequest, client: &ClientRegistration) {
         text.push_str(&String::from_utf8_lossy(value.as_bytes()));
     }
     if let Some(header) = request.header("authorization")
-        && let Some((id, secret)) = xaa::form::parse_basic_authorization(header)
+        && let Some((id, secret)) = xaa_testkit::form::parse_basic_authorization(header)
     {
         text.push_str(&id);
         text.push_str(secret.expose_secret());

@@ -2,6 +2,9 @@
 //! builders, and servers with recording issuers.
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../support/form.rs"]
+pub mod form;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -135,10 +138,10 @@ pub fn form_post(
     if let Some((id, secret)) = basic {
         builder = builder.header(
             "authorization",
-            xaa::form::basic_authorization(id, &ClientSecret::new(secret)),
+            form::basic_authorization(id, &ClientSecret::new(secret)),
         );
     }
-    builder.body(xaa::form::encode(pairs)).expect("request")
+    builder.body(form::encode(pairs)).expect("request")
 }
 
 /// A jwt-bearer request with the default client's Basic credentials.

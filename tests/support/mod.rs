@@ -2,6 +2,8 @@
 //! requests, record them, and let each test break exactly one answer.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod form;
+
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -226,7 +228,7 @@ impl Servers {
             .get(CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or_default().to_owned());
         let form = if content_type.as_deref() == Some("application/x-www-form-urlencoded") {
-            xaa::form::decode(request.body())
+            form::decode(request.body())
         } else {
             Vec::new()
         };
@@ -389,7 +391,7 @@ pub fn request_strings(request: &Recorded) -> Vec<String> {
     let mut strings = vec![request.url.clone()];
     for value in request.headers.values() {
         let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        if let Some((id, secret)) = xaa::form::parse_basic_authorization(&text) {
+        if let Some((id, secret)) = form::parse_basic_authorization(&text) {
             strings.push(id);
             strings.push(secret.expose_secret().to_owned());
         }

@@ -456,7 +456,7 @@ fn id_jag_by_hand(kit: &Testkit, client: &xaa_ureq::Client, user: &str) -> Strin
     let request = http::Request::post(kit.idp_token_endpoint())
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")
-        .body(xaa::form::encode(&[
+        .body(xaa_testkit::form::encode(&[
             ("grant_type", GRANT_TYPE_TOKEN_EXCHANGE),
             ("requested_token_type", TOKEN_TYPE_ID_JAG),
             ("audience", kit.authorization_server_issuer()),

@@ -92,7 +92,9 @@ impl Secrets {
             };
             if let Some(token) = authorization.strip_prefix("Bearer ") {
                 self.add(Kind::AccessToken, token);
-            } else if let Some((_, secret)) = xaa::form::parse_basic_authorization(authorization) {
+            } else if let Some((_, secret)) =
+                xaa_testkit::form::parse_basic_authorization(authorization)
+            {
                 self.add(Kind::ClientSecret, secret.expose_secret());
                 if let Some((_, encoded)) = authorization.trim().split_once(' ') {
                     self.add(Kind::BasicCredentials, encoded.trim());

@@ -95,8 +95,8 @@ pub enum TokenFault {
         found: String,
     },
     /// A claim names another party than the one it must: the ID-JAG's `client_id` is not the
-    /// authenticated client (ID-JAG draft section 4.4.1), a client assertion's `iss` or `sub` is not the
-    /// client (RFC 7523 section 3), a subject token is bound to another client
+    /// authenticated client (ID-JAG draft section 4.4.1), a client assertion's `iss` or `sub` is
+    /// not the client (RFC 7523 section 3), a subject token is bound to another client
     /// (ID-JAG draft section 4.3.3), an ID token's `azp` is another client.
     #[error("claim `{claim}` is {found:?}, which is not the expected party")]
     ClaimMismatch {
@@ -117,8 +117,8 @@ pub enum TokenFault {
         /// The `jti`.
         jti: String,
     },
-    /// The token carries `cnf` (DPoP binding, ID-JAG draft section 9.8), which this server cannot honour:
-    /// refused rather than issuing an unbound token.
+    /// The token carries `cnf` (DPoP binding, ID-JAG draft section 9.8), which this server
+    /// cannot honour: refused rather than issuing an unbound token.
     #[error("sender-constrained (cnf) tokens are not supported")]
     ConfirmationUnsupported,
 }

@@ -5,14 +5,16 @@ use std::time::{Duration, SystemTime};
 
 use super::config::{EnterpriseConfig, GrantSource, IdpEndpoint, SamlMode, Trust};
 use super::outcome::{Authorization, Discovery};
+use super::routes::Routes;
 use super::same_endpoint::same_endpoint;
+use super::start::Start;
+use super::step::Step;
 use crate::challenge::BearerChallenge;
 use crate::discovery::{
     AuthServerDiscovered, AuthServerDiscovery, DEFAULT_METADATA_LIFETIME, ResourceDiscovered,
     ResourceDiscovery, ResourceStart, UrlGuard,
 };
 use crate::error::sanitize;
-use crate::flow::TransmitIds;
 use crate::grant::{
     IssuedAccessToken, IssuedIdJag, JwtBearerGrant, JwtBearerRequest, SamlRefreshExchange,
     SamlRefreshRequest, SubjectToken, TokenExchange, TokenExchangeRequest, unix_seconds,
@@ -21,65 +23,6 @@ use crate::{
     Assertion, Error, ErrorCode, Flow, HttpResponse, Output, Purpose, RefreshToken, Scope,
     Transmit, TransmitId,
 };
-
-/// Where an [`EnterpriseAuth`] starts.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Start {
-    /// Nothing but the MCP server URL: probe it (decisions.md D6).
-    ServerUrl(String),
-    /// The MCP server's 401 or 403, already received by the caller for a request to
-    /// `server_url`.
-    Challenge {
-        /// The URL the rejected request went to.
-        server_url: String,
-        /// The response's headers (its `WWW-Authenticate` fields).
-        headers: http::HeaderMap,
-    },
-    /// A known protected-resource metadata URL for `server_url`.
-    ResourceMetadata {
-        /// The MCP server URL.
-        server_url: String,
-        /// The metadata URL; fetched and nothing else (decisions.md D1).
-        metadata_url: String,
-    },
-    /// A cached discovery: only the token requests run (two POSTs).
-    Cached(Discovery),
-    /// A cached discovery and an unexpired ID-JAG to re-submit first (decisions.md D13,
-    /// opt-in): one POST, falling back once to a fresh exchange on `invalid_grant`.
-    Resubmit {
-        /// The cached discovery.
-        discovery: Discovery,
-        /// The ID-JAG to re-submit.
-        id_jag: IssuedIdJag,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
-    Resource,
-    IdpMetadata,
-    AuthorizationServerMetadata,
-    SamlRefresh,
-    Exchange,
-    Bearer,
-}
-
-const STEPS: [Step; 6] = [
-    Step::Resource,
-    Step::IdpMetadata,
-    Step::AuthorizationServerMetadata,
-    Step::SamlRefresh,
-    Step::Exchange,
-    Step::Bearer,
-];
-
-#[derive(Debug)]
-struct Route {
-    outer: TransmitId,
-    step: Step,
-    inner: TransmitId,
-}
 
 #[derive(Debug, PartialEq, Eq)]
 enum Status {
@@ -144,9 +87,7 @@ pub struct EnterpriseAuth {
     config: EnterpriseConfig,
     server_url: String,
     guard: UrlGuard,
-    ids: TransmitIds,
-    routes: Vec<Route>,
-    abandoned: Vec<TransmitId>,
+    routes: Routes,
     status: Status,
 
     resource: Option<Box<ResourceDiscovery>>,
@@ -180,23 +121,12 @@ impl EnterpriseAuth {
     /// Prepares the flow. Configuration problems (an unusable URL, an IdP that is the
     /// authorization server) are reported here, before anything is sent.
     pub fn new(config: EnterpriseConfig, start: Start) -> Result<Self, Error> {
-        let server_url = match &start {
-            Start::ServerUrl(url)
-            | Start::Challenge {
-                server_url: url, ..
-            }
-            | Start::ResourceMetadata {
-                server_url: url, ..
-            } => url.clone(),
-            Start::Cached(discovery) | Start::Resubmit { discovery, .. } => {
-                discovery.server_url.clone()
-            }
-        };
-        let (guard, _) = match &start {
-            Start::Cached(discovery) | Start::Resubmit { discovery, .. } => {
+        let server_url = start.server_url().to_owned();
+        let (guard, _) = match start.cached() {
+            Some(discovery) => {
                 UrlGuard::for_discovery(&config.policy, &server_url, &discovery.checked)?
             }
-            _ => UrlGuard::for_server(&config.policy, &server_url)?,
+            None => UrlGuard::for_server(&config.policy, &server_url)?,
         };
         let (subject, saml_pending) = match &config.grant {
             GrantSource::Enterprise { idp, subject } => {
@@ -209,9 +139,7 @@ impl EnterpriseAuth {
         let mut flow = Self {
             server_url,
             guard,
-            ids: TransmitIds::default(),
-            routes: Vec::new(),
-            abandoned: Vec::new(),
+            routes: Routes::default(),
             status: Status::Running,
             resource: None,
             idp_metadata: None,
@@ -628,32 +556,10 @@ impl EnterpriseAuth {
             self.resubmitting = false;
             self.id_jag = None;
             self.bearer_started = false;
-            self.abandon(Step::Bearer);
+            self.routes.abandon(Step::JwtBearer);
             return Ok(());
         }
         Err(error)
-    }
-
-    fn abandon(&mut self, step: Step) {
-        let (gone, kept): (Vec<Route>, Vec<Route>) = std::mem::take(&mut self.routes)
-            .into_iter()
-            .partition(|r| r.step == step);
-        self.routes = kept;
-        self.abandoned.extend(gone.into_iter().map(|r| r.outer));
-    }
-
-    fn route(&mut self, step: Step, transmit: Transmit) -> Transmit {
-        let outer = self.ids.allocate();
-        self.routes.push(Route {
-            outer,
-            step,
-            inner: transmit.id,
-        });
-        tracing::debug!(purpose = %transmit.purpose, transmit_id = outer.get(), method = %transmit.request.method(), "request ready");
-        Transmit {
-            id: outer,
-            ..transmit
-        }
     }
 
     /// Polls one step: `Some(transmit)` to hand out, `Ok(true)` when it finished.
@@ -667,7 +573,7 @@ impl EnterpriseAuth {
                 match poll_child(&mut self.$slot, now)? {
                     Polled::Transmit(t) => (Some(t), false),
                     Polled::Done(value) => {
-                        self.abandon(step);
+                        self.routes.abandon(step);
                         self.$on_done(value)?;
                         (None, true)
                     }
@@ -676,15 +582,15 @@ impl EnterpriseAuth {
             };
         }
         let (transmit, finished) = match step {
-            Step::Resource => child!(resource, on_resource),
-            Step::IdpMetadata => child!(idp_metadata, on_idp),
-            Step::AuthorizationServerMetadata => child!(as_metadata, on_as),
+            Step::ResourceDiscovery => child!(resource, on_resource),
+            Step::IdpDiscovery => child!(idp_metadata, on_idp),
+            Step::AuthorizationServerDiscovery => child!(as_metadata, on_as),
             Step::SamlRefresh => child!(saml, on_saml),
-            Step::Exchange => child!(exchange, on_exchange),
-            Step::Bearer => match poll_child(&mut self.bearer, now) {
+            Step::TokenExchange => child!(exchange, on_exchange),
+            Step::JwtBearer => match poll_child(&mut self.bearer, now) {
                 Ok(Polled::Transmit(t)) => (Some(t), false),
                 Ok(Polled::Done(value)) => {
-                    self.abandon(step);
+                    self.routes.abandon(step);
                     self.access = Some(value);
                     (None, true)
                 }
@@ -695,7 +601,7 @@ impl EnterpriseAuth {
                 }
             },
         };
-        Ok((transmit.map(|t| self.route(step, t)), finished))
+        Ok((transmit.map(|t| self.routes.route(step, t)), finished))
     }
 
     fn on_saml(&mut self, refresh_token: RefreshToken) -> Result<(), Error> {
@@ -787,7 +693,7 @@ impl EnterpriseAuth {
                     .ok_or(Error::Misuse("flow finished without its inputs"));
             }
             let mut progressed = false;
-            for step in STEPS {
+            for step in Step::ALL {
                 let (transmit, finished) = self.poll_step(step, now)?;
                 if let Some(transmit) = transmit {
                     let limit = self.config.policy.max_transmits;
@@ -836,26 +742,16 @@ impl Flow for EnterpriseAuth {
             status = response.status().as_u16(),
             "response received"
         );
-        if let Some(position) = self.abandoned.iter().position(|a| *a == id) {
-            self.abandoned.swap_remove(position);
+        let Some((step, inner)) = self.routes.answer(id)? else {
             return Ok(());
-        }
-        let position = self
-            .routes
-            .iter()
-            .position(|r| r.outer == id)
-            .ok_or(Error::Misuse(
-                "response for a request that is not outstanding",
-            ))?;
-        let route = self.routes.swap_remove(position);
-        let inner = route.inner;
-        match route.step {
-            Step::Resource => feed(&mut self.resource, now, inner, response),
-            Step::IdpMetadata => feed(&mut self.idp_metadata, now, inner, response),
-            Step::AuthorizationServerMetadata => feed(&mut self.as_metadata, now, inner, response),
+        };
+        match step {
+            Step::ResourceDiscovery => feed(&mut self.resource, now, inner, response),
+            Step::IdpDiscovery => feed(&mut self.idp_metadata, now, inner, response),
+            Step::AuthorizationServerDiscovery => feed(&mut self.as_metadata, now, inner, response),
             Step::SamlRefresh => feed(&mut self.saml, now, inner, response),
-            Step::Exchange => feed(&mut self.exchange, now, inner, response),
-            Step::Bearer => feed(&mut self.bearer, now, inner, response),
+            Step::TokenExchange => feed(&mut self.exchange, now, inner, response),
+            Step::JwtBearer => feed(&mut self.bearer, now, inner, response),
         }
     }
 }

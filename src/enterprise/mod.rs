@@ -1,12 +1,17 @@
 //! The whole enterprise-managed authorization client flow.
 
+mod checks;
 mod config;
+mod discovering;
 mod flow;
+mod granting;
+mod leg;
 mod outcome;
 mod routes;
 mod same_endpoint;
 mod start;
 mod step;
+mod subject;
 
 pub use config::{
     AuthorizationServer, EnterpriseConfig, GrantSource, IdentityProvider, IdpEndpoint, SamlMode,

@@ -368,10 +368,14 @@ impl Flow for ResourceDiscovery {
     type Output = ResourceDiscovered;
 
     fn poll_output(&mut self, _now: SystemTime) -> Result<Output<ResourceDiscovered>, Error> {
-        match std::mem::replace(&mut self.phase, Phase::Returned) {
-            Phase::Returned => return Err(Error::Misuse("resource discovery already finished")),
-            Phase::Finished(outcome) => return outcome.map(Output::Done),
-            running => self.phase = running,
+        match self.phase {
+            Phase::Probing | Phase::Fetching { .. } => {}
+            Phase::Finished(_) | Phase::Returned => {
+                return match std::mem::replace(&mut self.phase, Phase::Returned) {
+                    Phase::Finished(outcome) => outcome.map(Output::Done),
+                    _ => Err(Error::Misuse("resource discovery already finished")),
+                };
+            }
         }
         let Some(request) = self.ready.pop_front() else {
             return Ok(Output::Wait);

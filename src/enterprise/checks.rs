@@ -99,24 +99,29 @@ pub(super) fn check_token_exchange_support(
         })
 }
 
+/// Proof that the MCP authorization server and the IdP were found apart (ID-JAG draft section
+/// 9.3), made only by [`servers_apart`]: the token stage cannot start without one.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ServersApart(());
+
 /// ID-JAG draft section 9.3: the ID-JAG is never redeemed in the domain that issued it, and
 /// the authorization server's credentials never go to the IdP. Whichever way the IdP was
 /// configured, once both sides are known: the authorization server's issuer must not be the
 /// IdP's (configured or discovered), and its token endpoint must not reach the IdP's
 /// ([`same_endpoint`]).
 ///
-/// `Ok(true)` once both sides are known and apart, `Ok(false)` while one is unknown; with a
-/// caller-supplied assertion no IdP takes part, so always `Ok(true)`.
+/// The proof once both sides are known and apart, `None` while one is unknown; with a
+/// caller-supplied assertion no IdP takes part, so always the proof.
 pub(super) fn servers_apart(
     config: &EnterpriseConfig,
     authorization_server: Option<&AuthServerDiscovered>,
     discovered_idp: Option<&AuthServerDiscovered>,
-) -> Result<bool, Error> {
+) -> Result<Option<ServersApart>, Error> {
     let Some(idp) = config.idp() else {
-        return Ok(true);
+        return Ok(Some(ServersApart(())));
     };
     let Some(authorization_server) = authorization_server else {
-        return Ok(false);
+        return Ok(None);
     };
     let authorization_server = &authorization_server.metadata;
     let discovered_issuer = discovered_idp.map(|found| found.metadata.issuer.as_str());
@@ -126,7 +131,7 @@ pub(super) fn servers_apart(
         });
     }
     let Some(idp_token_endpoint) = idp.token_endpoint_from(discovered_idp) else {
-        return Ok(false);
+        return Ok(None);
     };
     if same_endpoint(idp_token_endpoint, &authorization_server.token_endpoint) {
         return Err(Error::AuthorizationServerIsIdp {
@@ -134,5 +139,5 @@ pub(super) fn servers_apart(
             token_endpoint: sanitize(&authorization_server.token_endpoint),
         });
     }
-    Ok(true)
+    Ok(Some(ServersApart(())))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::checks::{
-    check_authorization_server_issuer, check_jwt_bearer_support, check_pinned_listed,
+    ServersApart, check_authorization_server_issuer, check_jwt_bearer_support, check_pinned_listed,
     check_token_exchange_support, first_authorization_server, scope_for, servers_apart,
 };
 use super::config::{EnterpriseConfig, GrantSource, Trust};
@@ -32,6 +32,9 @@ pub(super) struct Discovering {
     /// `None` when there is no IdP metadata to find: the IdP's token endpoint is configured,
     /// or no IdP takes part.
     idp: Option<Leg<AuthServerDiscovery>>,
+    /// The servers found apart by the second of the two to finish; a cached pair is checked
+    /// as discovery completes.
+    apart: Option<ServersApart>,
     /// An ID-JAG to re-submit before any exchange (decisions.md D13).
     resubmit: Option<IssuedIdJag>,
 }
@@ -43,6 +46,7 @@ impl Discovering {
             resource: Leg::start(resource),
             authorization_server: Leg::Pending,
             idp: None,
+            apart: None,
             resubmit: None,
         }
     }
@@ -92,6 +96,7 @@ impl Discovering {
             resource: Leg::Done(resource),
             authorization_server,
             idp,
+            apart: None,
             resubmit: None,
         })
     }
@@ -146,6 +151,7 @@ impl Discovering {
             resource,
             authorization_server,
             idp,
+            apart,
             ..
         } = self;
         match step {
@@ -157,12 +163,15 @@ impl Discovering {
             }),
             Step::IdpDiscovery => match idp {
                 Some(leg) => leg.poll(now, |found| {
-                    idp_found(found, config, authorization_server.output())
+                    *apart = idp_found(found, config, authorization_server.output())?;
+                    Ok(())
                 }),
                 None => Ok(Output::Wait),
             },
             Step::AuthorizationServerDiscovery => authorization_server.poll(now, |found| {
-                authorization_server_found(found, config, idp.as_ref().and_then(Leg::output))
+                *apart =
+                    authorization_server_found(found, config, idp.as_ref().and_then(Leg::output))?;
+                Ok(())
             }),
             Step::SamlRefresh | Step::TokenExchange | Step::JwtBearer => Ok(Output::Wait),
         }
@@ -186,27 +195,37 @@ impl Discovering {
         }
     }
 
-    /// Whether every document is known, and the two servers known apart (ID-JAG draft section
-    /// 9.3): then the token requests may start.
-    pub(super) fn is_complete(&self, config: &EnterpriseConfig) -> Result<bool, Error> {
+    /// Once every document is known, the proof that the two servers are apart (ID-JAG draft
+    /// section 9.3): then the token requests may start. `None` before.
+    pub(super) fn complete(
+        &self,
+        config: &EnterpriseConfig,
+    ) -> Result<Option<ServersApart>, Error> {
         let (Some(_), Some(found_as)) =
             (self.resource.output(), self.authorization_server.output())
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let found_idp = match &self.idp {
             Some(leg) => match leg.output() {
                 Some(found) => Some(found),
-                None => return Ok(false),
+                None => return Ok(None),
             },
             None => None,
         };
-        servers_apart(config, Some(found_as), found_idp)
+        match self.apart {
+            Some(apart) => Ok(Some(apart)),
+            None => servers_apart(config, Some(found_as), found_idp),
+        }
     }
 
     /// The token stage, with every document discovery found. Only once
-    /// [complete](Self::is_complete): before, [`Error::Misuse`].
-    pub(super) fn into_granting(self, grant: &GrantSource) -> Result<Granting, Error> {
+    /// [complete](Self::complete): before, [`Error::Misuse`].
+    pub(super) fn into_granting(
+        self,
+        grant: &GrantSource,
+        apart: ServersApart,
+    ) -> Result<Granting, Error> {
         let incomplete = Error::Misuse("discovery finished without its documents");
         let (Some(resource), Some(authorization_server)) = (
             self.resource.into_output(),
@@ -220,6 +239,7 @@ impl Discovering {
         };
         Ok(Granting::new(
             grant,
+            apart,
             resource,
             authorization_server,
             idp,
@@ -287,27 +307,30 @@ fn resource_found(
 
 /// The authorization server's metadata is found (its `issuer` checked, RFC 8414 section 3.3):
 /// it must be apart from the IdP, then offer the jwt-bearer grant. An IdP posing as the
-/// authorization server is named as such, not as a server that lacks the grant.
+/// authorization server is named as such, not as a server that lacks the grant. The proof
+/// that the servers are apart, once the IdP's side is known too.
 fn authorization_server_found(
     found: &AuthServerDiscovered,
     config: &EnterpriseConfig,
     idp: Option<&AuthServerDiscovered>,
-) -> Result<(), Error> {
+) -> Result<Option<ServersApart>, Error> {
     tracing::debug!(purpose = "authorization_server_metadata", issuer = %sanitize(&found.metadata.issuer), "authorization-server metadata validated");
-    servers_apart(config, Some(found), idp)?;
-    check_jwt_bearer_support(config, found)
+    let apart = servers_apart(config, Some(found), idp)?;
+    check_jwt_bearer_support(config, found)?;
+    Ok(apart)
 }
 
 /// The IdP's metadata is found (its `issuer` checked, RFC 8414 section 3.3): it must offer
-/// the token exchange, and be apart from the authorization server.
+/// the token exchange, and be apart from the authorization server. The proof that the servers
+/// are apart, once the authorization server's side is known too.
 fn idp_found(
     found: &AuthServerDiscovered,
     config: &EnterpriseConfig,
     authorization_server: Option<&AuthServerDiscovered>,
-) -> Result<(), Error> {
+) -> Result<Option<ServersApart>, Error> {
     tracing::debug!(purpose = "idp_metadata", issuer = %sanitize(&found.metadata.issuer), "IdP metadata validated");
     if let Some(idp) = config.idp() {
         check_token_exchange_support(idp, found)?;
     }
-    servers_apart(config, authorization_server, Some(found)).map(drop)
+    servers_apart(config, authorization_server, Some(found))
 }

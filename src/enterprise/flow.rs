@@ -154,36 +154,45 @@ impl EnterpriseAuth {
         let Stage::Discovering(discovering) = &self.stage else {
             return Ok(());
         };
-        if !discovering.is_complete(&self.config)? {
+        let Some(apart) = discovering.complete(&self.config)? else {
             return Ok(());
-        }
+        };
         self.stage = match std::mem::replace(&mut self.stage, Stage::Failed) {
             Stage::Discovering(discovering) => {
-                Stage::Granting(discovering.into_granting(&self.config.grant)?)
+                Stage::Granting(discovering.into_granting(&self.config.grant, apart)?)
             }
             other => other,
         };
         Ok(())
     }
 
-    /// Polls the leg of `step`. [`Output::Done`] when its requests are over.
+    /// Polls the leg of `step`, routing its request. [`Output::Done`] when its requests are
+    /// over.
     fn poll_step(&mut self, step: Step, now: SystemTime) -> Result<Output<()>, Error> {
-        let polled = match (step, &mut self.stage) {
-            (Step::SamlRefresh, _) => self.subject.poll(now)?,
-            (_, Stage::Discovering(discovering)) => {
-                discovering.poll(step, now, &self.config, &self.guard, &mut self.scope)?
+        // Matched whole, here and in the callers, rather than through `?`: most polls of a leg
+        // return nothing, and `?` copies the request-sized result on each (2% of a cold flow).
+        match self.poll_leg(step, now) {
+            Ok(Output::Transmit(transmit)) => {
+                Ok(Output::Transmit(self.routes.route(step, transmit)))
             }
-            (_, Stage::Granting(granting)) => granting.poll(step, now)?,
-            (_, Stage::Failed | Stage::Returned) => Output::Wait,
-        };
-        Ok(match polled {
-            Output::Transmit(transmit) => Output::Transmit(self.routes.route(step, transmit)),
-            Output::Wait => Output::Wait,
-            Output::Done(()) => {
+            Ok(Output::Done(())) => {
                 self.routes.abandon(step);
-                Output::Done(())
+                Ok(Output::Done(()))
             }
-        })
+            waiting_or_failed => waiting_or_failed,
+        }
+    }
+
+    /// Polls the leg of `step` where it is: the SAML trade in any stage, the others in theirs.
+    fn poll_leg(&mut self, step: Step, now: SystemTime) -> Result<Output<()>, Error> {
+        match (step, &mut self.stage) {
+            (Step::SamlRefresh, _) => self.subject.poll(now),
+            (_, Stage::Discovering(discovering)) => {
+                discovering.poll(step, now, &self.config, &self.guard, &mut self.scope)
+            }
+            (_, Stage::Granting(granting)) => granting.poll(step, now),
+            (_, Stage::Failed | Stage::Returned) => Ok(Output::Wait),
+        }
     }
 
     fn is_granted(&self) -> bool {
@@ -270,16 +279,17 @@ impl EnterpriseAuth {
             }
             let mut progressed = false;
             for step in Step::ALL {
-                match self.poll_step(step, now)? {
-                    Output::Transmit(transmit) => {
+                match self.poll_step(step, now) {
+                    Ok(Output::Transmit(transmit)) => {
                         let limit = self.config.policy.max_transmits;
                         if transmit.id.get() >= limit {
                             return Err(Error::TooManyTransmits { limit });
                         }
                         return Ok(Output::Transmit(transmit));
                     }
-                    Output::Wait => {}
-                    Output::Done(()) => progressed = true,
+                    Ok(Output::Wait) => {}
+                    Ok(Output::Done(())) => progressed = true,
+                    Err(error) => return Err(error),
                 }
             }
             if !progressed {

@@ -5,6 +5,7 @@
 
 use std::time::SystemTime;
 
+use super::checks::ServersApart;
 use super::config::{EnterpriseConfig, GrantSource};
 use super::leg::Leg;
 use super::step::Step;
@@ -49,9 +50,11 @@ pub(super) struct Granted {
 }
 
 impl Granting {
-    /// The token stage for `grant`, with what discovery found and an ID-JAG to re-submit.
+    /// The token stage for `grant`, with what discovery found and an ID-JAG to re-submit; only
+    /// once the servers are known apart.
     pub(super) fn new(
         grant: &GrantSource,
+        _apart: ServersApart,
         resource: ResourceDiscovered,
         authorization_server: AuthServerDiscovered,
         idp: Option<AuthServerDiscovered>,

@@ -55,14 +55,15 @@ impl<F: Flow> Leg<F> {
         let Self::Running(flow) = self else {
             return Ok(Output::Wait);
         };
-        match flow.poll_output(now)? {
-            Output::Transmit(transmit) => Ok(Output::Transmit(transmit)),
-            Output::Wait => Ok(Output::Wait),
-            Output::Done(output) => {
+        match flow.poll_output(now) {
+            Ok(Output::Transmit(transmit)) => Ok(Output::Transmit(transmit)),
+            Ok(Output::Wait) => Ok(Output::Wait),
+            Ok(Output::Done(output)) => {
                 finished(&output)?;
                 *self = Self::Done(output);
                 Ok(Output::Done(()))
             }
+            Err(error) => Err(error),
         }
     }
 

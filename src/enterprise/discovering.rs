@@ -22,6 +22,17 @@ use crate::error::sanitize;
 use crate::grant::IssuedIdJag;
 use crate::{Error, HttpResponse, Output, Purpose, Scope, TransmitId};
 
+/// What discovery found: every document the token requests need.
+#[derive(Debug)]
+pub(super) struct Discovered {
+    /// The protected resource's metadata.
+    pub(super) resource: ResourceDiscovered,
+    /// The MCP authorization server's metadata.
+    pub(super) authorization_server: AuthServerDiscovered,
+    /// The IdP's metadata, when it was configured by issuer.
+    pub(super) idp: Option<AuthServerDiscovered>,
+}
+
 /// The discovery legs, and what the token stage will need from the start.
 #[derive(Debug)]
 pub(super) struct Discovering {
@@ -237,14 +248,12 @@ impl Discovering {
             Some(leg) => Some(leg.into_output().ok_or(incomplete)?),
             None => None,
         };
-        Ok(Granting::new(
-            grant,
-            apart,
+        let discovered = Discovered {
             resource,
             authorization_server,
             idp,
-            self.resubmit,
-        ))
+        };
+        Ok(Granting::new(grant, discovered, apart, self.resubmit))
     }
 }
 

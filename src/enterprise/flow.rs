@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::checks::check_authorization_server_issuer;
 use super::config::{EnterpriseConfig, GrantSource, Trust};
-use super::discovering::Discovering;
+use super::discovering::{Discovered, Discovering};
 use super::granting::{Granted, Granting};
 use super::outcome::{Authorization, Discovery};
 use super::routes::Routes;
@@ -206,9 +206,12 @@ impl EnterpriseAuth {
         };
         let Granted {
             access,
-            resource: found,
-            authorization_server: found_as,
-            idp: found_idp,
+            discovered:
+                Discovered {
+                    resource: found,
+                    authorization_server: found_as,
+                    idp: found_idp,
+                },
             id_jag,
         } = granting.into_granted().ok_or_else(missing)?;
         let idp_token_endpoint = self

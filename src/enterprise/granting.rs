@@ -7,10 +7,11 @@ use std::time::SystemTime;
 
 use super::checks::ServersApart;
 use super::config::{EnterpriseConfig, GrantSource};
+use super::discovering::Discovered;
 use super::leg::Leg;
 use super::step::Step;
 use super::subject::Subject;
-use crate::discovery::{AuthServerDiscovered, ResourceDiscovered, UrlGuard};
+use crate::discovery::{AuthServerDiscovered, UrlGuard};
 use crate::grant::{
     IssuedAccessToken, IssuedIdJag, JwtBearerGrant, JwtBearerRequest, TokenExchange,
     TokenExchangeRequest,
@@ -29,23 +30,19 @@ enum AssertionSource {
     Exchange(Leg<TokenExchange>),
 }
 
-/// The token legs, and the documents discovery found.
+/// The token legs, and what discovery found.
 #[derive(Debug)]
 pub(super) struct Granting {
-    resource: ResourceDiscovered,
-    authorization_server: AuthServerDiscovered,
-    /// The IdP's metadata, when it was configured by issuer.
-    idp: Option<AuthServerDiscovered>,
+    discovered: Discovered,
     assertion: AssertionSource,
     bearer: Leg<JwtBearerGrant>,
 }
 
-/// What a finished [`Granting`] leaves: the access token, the documents, the ID-JAG used.
+/// What a finished [`Granting`] leaves.
 pub(super) struct Granted {
     pub(super) access: IssuedAccessToken,
-    pub(super) resource: ResourceDiscovered,
-    pub(super) authorization_server: AuthServerDiscovered,
-    pub(super) idp: Option<AuthServerDiscovered>,
+    pub(super) discovered: Discovered,
+    /// The ID-JAG used; `None` with a caller-supplied assertion.
     pub(super) id_jag: Option<IssuedIdJag>,
 }
 
@@ -54,10 +51,8 @@ impl Granting {
     /// once the servers are known apart.
     pub(super) fn new(
         grant: &GrantSource,
+        discovered: Discovered,
         _apart: ServersApart,
-        resource: ResourceDiscovered,
-        authorization_server: AuthServerDiscovered,
-        idp: Option<AuthServerDiscovered>,
         resubmit: Option<IssuedIdJag>,
     ) -> Self {
         let assertion = match (grant, resubmit) {
@@ -66,9 +61,7 @@ impl Granting {
             (GrantSource::Enterprise { .. }, None) => AssertionSource::Exchange(Leg::Pending),
         };
         Self {
-            resource,
-            authorization_server,
-            idp,
+            discovered,
             assertion,
             bearer: Leg::Pending,
         }
@@ -76,7 +69,7 @@ impl Granting {
 
     /// The IdP's metadata, when it was configured by issuer.
     pub(super) fn found_idp(&self) -> Option<&AuthServerDiscovered> {
-        self.idp.as_ref()
+        self.discovered.idp.as_ref()
     }
 
     /// Whether the access token is issued.
@@ -115,7 +108,7 @@ impl Granting {
             return Ok(());
         };
         let (Some(endpoint), Some(subject)) = (
-            idp.token_endpoint_from(self.idp.as_ref()),
+            idp.token_endpoint_from(self.discovered.idp.as_ref()),
             subject.token(configured),
         ) else {
             return Ok(());
@@ -125,8 +118,8 @@ impl Granting {
             idp_issuer: idp.issuer_str().map(str::to_owned),
             credentials: idp.credentials.clone(),
             subject,
-            audience: self.authorization_server.metadata.issuer.clone(),
-            resource: self.resource.metadata.resource.clone(),
+            audience: self.discovered.authorization_server.metadata.issuer.clone(),
+            resource: self.discovered.resource.metadata.resource.clone(),
             scope: scope.cloned(),
             authorization_server_client_id: config
                 .authorization_server
@@ -170,8 +163,13 @@ impl Granting {
             .and_then(|issued| issued.scope.clone())
             .or_else(|| scope.cloned());
         let request = JwtBearerRequest {
-            token_endpoint: self.authorization_server.metadata.token_endpoint.clone(),
-            issuer: Some(self.authorization_server.metadata.issuer.clone()),
+            token_endpoint: self
+                .discovered
+                .authorization_server
+                .metadata
+                .token_endpoint
+                .clone(),
+            issuer: Some(self.discovered.authorization_server.metadata.issuer.clone()),
             credentials: config.authorization_server.credentials.clone(),
             assertion,
             scope: send_scope,
@@ -179,7 +177,7 @@ impl Granting {
             resource: config
                 .policy
                 .jwt_bearer_resource
-                .then(|| self.resource.metadata.resource.clone()),
+                .then(|| self.discovered.resource.metadata.resource.clone()),
         };
         self.bearer = Leg::start(JwtBearerGrant::with_guard(request, guard)?);
         Ok(())
@@ -251,9 +249,7 @@ impl Granting {
         };
         Some(Granted {
             access: self.bearer.into_output()?,
-            resource: self.resource,
-            authorization_server: self.authorization_server,
-            idp: self.idp,
+            discovered: self.discovered,
             id_jag,
         })
     }

@@ -25,6 +25,19 @@ pub struct AuthServerDiscovered {
     pub cache_lifetime: Option<Duration>,
 }
 
+/// Where one issuer's discovery is.
+#[derive(Debug)]
+enum State {
+    /// The next candidate is to be sent.
+    Ready,
+    /// A candidate is being fetched.
+    InFlight(TransmitId, String),
+    /// Decided; the outcome waits for the next poll.
+    Finished(Result<AuthServerDiscovered, Error>),
+    /// The outcome was handed out.
+    Returned,
+}
+
 /// Fetches the metadata of one issuer, trying the candidates in the MCP 2025-11-25 order one
 /// at a time (decisions.md D2: next on a 4xx or a body that is not JSON; stop on a document
 /// that breaks a MUST, a redirect or a 5xx).
@@ -35,10 +48,8 @@ pub struct AuthServerDiscovery {
     guard: UrlGuard,
     ids: TransmitIds,
     remaining: VecDeque<String>,
-    in_flight: Option<(TransmitId, String)>,
+    state: State,
     attempts: Vec<Attempt>,
-    finished: Option<Result<AuthServerDiscovered, Error>>,
-    returned: bool,
 }
 
 impl AuthServerDiscovery {
@@ -60,10 +71,8 @@ impl AuthServerDiscovery {
             remaining: authorization_server_metadata_candidates(&parsed).into(),
             guard,
             ids: TransmitIds::default(),
-            in_flight: None,
+            state: State::Ready,
             attempts: Vec::new(),
-            finished: None,
-            returned: false,
         })
     }
 
@@ -142,23 +151,23 @@ impl Flow for AuthServerDiscovery {
     type Output = AuthServerDiscovered;
 
     fn poll_output(&mut self, _now: SystemTime) -> Result<Output<AuthServerDiscovered>, Error> {
-        if self.returned {
-            return Err(Error::Misuse("metadata discovery already finished"));
-        }
-        if let Some(outcome) = self.finished.take() {
-            self.returned = true;
-            return outcome.map(Output::Done);
-        }
-        if self.in_flight.is_some() {
-            return Ok(Output::Wait);
+        match self.state {
+            State::Ready => {}
+            State::InFlight(..) => return Ok(Output::Wait),
+            State::Finished(_) | State::Returned => {
+                return match std::mem::replace(&mut self.state, State::Returned) {
+                    State::Finished(outcome) => outcome.map(Output::Done),
+                    _ => Err(Error::Misuse("metadata discovery already finished")),
+                };
+            }
         }
         let Some(url) = self.remaining.pop_front() else {
-            self.returned = true;
+            self.state = State::Returned;
             return Err(self.exhausted());
         };
         let parsed = self.guard.check(self.purpose, &url)?;
         let id = self.ids.allocate();
-        self.in_flight = Some((id, url));
+        self.state = State::InFlight(id, url);
         Ok(Output::Transmit(Transmit {
             id,
             purpose: self.purpose,
@@ -172,13 +181,15 @@ impl Flow for AuthServerDiscovery {
         id: TransmitId,
         response: HttpResponse,
     ) -> Result<(), Error> {
-        match self.in_flight.take() {
-            Some((expected, url)) if expected == id && !self.returned => {
-                self.finished = self.evaluate(url, response);
+        match std::mem::replace(&mut self.state, State::Ready) {
+            State::InFlight(expected, url) if expected == id => {
+                if let Some(outcome) = self.evaluate(url, response) {
+                    self.state = State::Finished(outcome);
+                }
                 Ok(())
             }
             other => {
-                self.in_flight = other;
+                self.state = other;
                 Err(Error::Misuse(
                     "response for a request that is not outstanding",
                 ))

@@ -1,6 +1,8 @@
 //! Protected-resource discovery (RFC 9728, protocol.md 2.1 and 2.2, decisions.md D1, D2, D6):
 //! from the MCP server URL to its validated metadata.
 
+mod speculative;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -9,6 +11,7 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use url::Url;
 
+use self::speculative::{Settled, SpeculativeFetch};
 use super::metadata::ProtectedResourceMetadata;
 use super::urls::{
     ResourceCandidate, UrlGuard, identifier_without_fragment, resource_metadata_candidates,
@@ -55,6 +58,23 @@ enum Request {
     Metadata(ResourceCandidate),
 }
 
+/// How far discovery is.
+#[derive(Debug)]
+enum Phase {
+    /// The probe is out: the order of the candidates is not known yet.
+    Probing,
+    /// The challenge (or its absence) decided the order: the candidates left, in order.
+    Fetching {
+        remaining: VecDeque<ResourceCandidate>,
+        /// The Bearer challenge the MCP server sent, when there was one.
+        challenge: Option<BearerChallenge>,
+    },
+    /// Decided; the outcome waits for the next poll.
+    Finished(Result<ResourceDiscovered, Error>),
+    /// The outcome was handed out.
+    Returned,
+}
+
 /// Finds and validates the MCP server's protected-resource metadata.
 ///
 /// The order of candidates is protocol.md 2.2: the challenge's `resource_metadata` pointer and
@@ -69,17 +89,11 @@ pub struct ResourceDiscovery {
     ids: TransmitIds,
     ready: VecDeque<Request>,
     in_flight: Vec<(TransmitId, Request)>,
-    /// Candidates left once the challenge (or its absence) decided the order.
-    remaining: Option<VecDeque<ResourceCandidate>>,
-    /// A speculative fetch answered before the probe decided whether it is wanted.
-    held: Option<(ResourceCandidate, HttpResponse)>,
-    speculative: Option<ResourceCandidate>,
-    /// A speculative fetch that turned out unwanted; its answer is ignored.
-    discarded: Option<ResourceCandidate>,
-    challenge: Option<BearerChallenge>,
+    phase: Phase,
+    /// The speculative fetch, when [`Policy::speculative_resource_metadata`] is on and it is
+    /// not settled yet (or settled unwanted, to drop its answer).
+    speculative: Option<SpeculativeFetch>,
     attempts: Vec<Attempt>,
-    finished: Option<Result<ResourceDiscovered, Error>>,
-    returned: bool,
 }
 
 impl ResourceDiscovery {
@@ -107,14 +121,9 @@ impl ResourceDiscovery {
             ids: TransmitIds::default(),
             ready: VecDeque::new(),
             in_flight: Vec::new(),
-            remaining: None,
-            held: None,
+            phase: Phase::Probing,
             speculative: None,
-            discarded: None,
-            challenge: None,
             attempts: Vec::new(),
-            finished: None,
-            returned: false,
         };
         match start {
             ResourceStart::Probe => {
@@ -122,13 +131,13 @@ impl ResourceDiscovery {
                 if speculative {
                     let first = discovery.well_known().into_iter().next();
                     if let Some(candidate) = first {
-                        discovery.speculative = Some(candidate.clone());
+                        discovery.speculative = Some(SpeculativeFetch::Awaited(candidate.clone()));
                         discovery.ready.push_back(Request::Metadata(candidate));
                     }
                 }
             }
             ResourceStart::Challenge(headers) => discovery.read_challenge(&headers)?,
-            ResourceStart::MetadataUrl(url) => discovery.use_pointer(&url)?,
+            ResourceStart::MetadataUrl(url) => discovery.use_pointer(&url, None)?,
         }
         Ok(discovery)
     }
@@ -142,7 +151,7 @@ impl ResourceDiscovery {
         resource_metadata_candidates(&self.identifier, &self.server)
     }
 
-    fn use_pointer(&mut self, url: &str) -> Result<(), Error> {
+    fn use_pointer(&mut self, url: &str, challenge: Option<BearerChallenge>) -> Result<(), Error> {
         self.guard.check(Purpose::ResourceMetadata, url)?;
         let candidate = ResourceCandidate {
             url: url.to_owned(),
@@ -150,7 +159,7 @@ impl ResourceDiscovery {
             // client used for its request.
             expected_resource: self.identifier.clone(),
         };
-        self.decide(VecDeque::from([candidate]));
+        self.decide(VecDeque::from([candidate]), challenge);
         Ok(())
     }
 
@@ -176,26 +185,31 @@ impl ResourceDiscovery {
                 what: Unsupported::ChallengeScheme(offered_schemes(&challenges)),
             });
         }
-        let pointer = bearer.as_ref().and_then(|c| c.resource_metadata.clone());
-        self.challenge = bearer;
-        match pointer {
-            Some(url) => self.use_pointer(&url),
+        match bearer.as_ref().and_then(|c| c.resource_metadata.clone()) {
+            Some(url) => self.use_pointer(&url, bearer),
             None => {
                 let candidates = self.well_known().into();
-                self.decide(candidates);
+                self.decide(candidates, bearer);
                 Ok(())
             }
         }
     }
 
-    fn decide(&mut self, candidates: VecDeque<ResourceCandidate>) {
-        self.remaining = Some(candidates);
+    fn decide(
+        &mut self,
+        candidates: VecDeque<ResourceCandidate>,
+        challenge: Option<BearerChallenge>,
+    ) {
+        self.phase = Phase::Fetching {
+            remaining: candidates,
+            challenge,
+        };
         self.next_candidate();
     }
 
     /// Queues the next candidate, or uses the speculative fetch when it is that candidate.
     fn next_candidate(&mut self) {
-        let Some(remaining) = self.remaining.as_mut() else {
+        let Phase::Fetching { remaining, .. } = &mut self.phase else {
             return;
         };
         let Some(candidate) = remaining.pop_front() else {
@@ -207,23 +221,21 @@ impl ResourceDiscovery {
             return;
         };
         if let Some(speculative) = self.speculative.take() {
-            if speculative == candidate {
-                if let Some((held, response)) = self.held.take() {
-                    self.evaluate(held, response);
+            match speculative.settle(&candidate) {
+                Settled::Wanted(Some((fetched, response))) => {
+                    return self.evaluate(fetched, response);
                 }
-                // Otherwise it is still in flight and is judged when it arrives.
-                return;
+                // Still in flight: judged when it arrives.
+                Settled::Wanted(None) => return,
+                Settled::Unwanted(unwanted) => self.speculative = Some(unwanted),
             }
-            // The challenge pointed elsewhere: the speculative answer is never used.
-            self.held = None;
-            self.discarded = Some(speculative);
         }
         self.ready.push_back(Request::Metadata(candidate));
     }
 
     fn finish(&mut self, outcome: Result<ResourceDiscovered, Error>) {
-        if self.finished.is_none() {
-            self.finished = Some(outcome);
+        if !matches!(self.phase, Phase::Finished(_) | Phase::Returned) {
+            self.phase = Phase::Finished(outcome);
         }
         self.ready.clear();
     }
@@ -242,7 +254,7 @@ impl ResourceDiscovery {
         // A server that answers without a challenge may still protect later requests; its
         // metadata is at the well-known location (MCP 2025-11-25).
         let candidates = self.well_known().into();
-        self.decide(candidates);
+        self.decide(candidates, None);
         Ok(())
     }
 
@@ -290,10 +302,14 @@ impl ResourceDiscovery {
             }));
         }
         let cache_lifetime = cache_lifetime(&response);
+        let challenge = match &self.phase {
+            Phase::Fetching { challenge, .. } => challenge.clone(),
+            Phase::Probing | Phase::Finished(_) | Phase::Returned => None,
+        };
         self.finish(Ok(ResourceDiscovered {
             metadata: Arc::new(metadata),
             metadata_url: candidate.url,
-            challenge: self.challenge.clone(),
+            challenge,
             cache_lifetime,
         }));
     }
@@ -352,12 +368,14 @@ impl Flow for ResourceDiscovery {
     type Output = ResourceDiscovered;
 
     fn poll_output(&mut self, _now: SystemTime) -> Result<Output<ResourceDiscovered>, Error> {
-        if self.returned {
-            return Err(Error::Misuse("resource discovery already finished"));
-        }
-        if let Some(outcome) = self.finished.take() {
-            self.returned = true;
-            return outcome.map(Output::Done);
+        match self.phase {
+            Phase::Probing | Phase::Fetching { .. } => {}
+            Phase::Finished(_) | Phase::Returned => {
+                return match std::mem::replace(&mut self.phase, Phase::Returned) {
+                    Phase::Finished(outcome) => outcome.map(Output::Done),
+                    _ => Err(Error::Misuse("resource discovery already finished")),
+                };
+            }
         }
         let Some(request) = self.ready.pop_front() else {
             return Ok(Output::Wait);
@@ -386,7 +404,7 @@ impl Flow for ResourceDiscovery {
         id: TransmitId,
         response: HttpResponse,
     ) -> Result<(), Error> {
-        if self.returned {
+        if matches!(self.phase, Phase::Returned) {
             return Err(Error::Misuse("resource discovery already finished"));
         }
         let position = self
@@ -397,23 +415,24 @@ impl Flow for ResourceDiscovery {
                 "response for a request that is not outstanding",
             ))?;
         let (_, request) = self.in_flight.swap_remove(position);
-        if self.finished.is_some() {
-            // An answer nobody waits for any more (a discarded speculative fetch).
-            return Ok(());
-        }
-        match request {
-            Request::Probe => {
+        match (request, &self.phase) {
+            // An answer nobody waits for any more (a speculative fetch found unwanted).
+            (_, Phase::Finished(_) | Phase::Returned) => {}
+            (Request::Probe, _) => {
                 if let Err(error) = self.handle_probe(response) {
-                    self.finish(Err(error.clone()));
+                    self.finish(Err(error));
                 }
             }
-            Request::Metadata(candidate) => {
-                if self.remaining.is_none() {
-                    // The speculative fetch answered before the probe: hold it.
-                    self.held = Some((candidate, response));
-                } else if self.discarded.as_ref() == Some(&candidate) {
-                    // The probe pointed elsewhere; this answer is not used.
-                } else {
+            // The speculative fetch answered before the probe: hold it.
+            (Request::Metadata(_), Phase::Probing) => {
+                self.speculative = self.speculative.take().map(|s| s.answered(response));
+            }
+            (Request::Metadata(candidate), Phase::Fetching { .. }) => {
+                let unwanted = self
+                    .speculative
+                    .as_ref()
+                    .is_some_and(|s| s.drops(&candidate));
+                if !unwanted {
                     self.evaluate(candidate, response);
                 }
             }

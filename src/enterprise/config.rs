@@ -1,6 +1,7 @@
 //! What [`EnterpriseAuth`](super::EnterpriseAuth) needs to know: the grant source, the two
 //! client registrations, the trust mode and the policy.
 
+use crate::discovery::AuthServerDiscovered;
 use crate::grant::SubjectToken;
 use crate::{Assertion, ClientCredentials, Policy, Scope};
 
@@ -67,6 +68,19 @@ impl IdentityProvider {
         match &self.endpoint {
             IdpEndpoint::Issuer(issuer) => Some(issuer),
             IdpEndpoint::TokenEndpoint(_) => None,
+        }
+    }
+
+    /// Its token endpoint: the configured one, else the one its `discovered` metadata names.
+    pub(super) fn token_endpoint_from<'a>(
+        &'a self,
+        discovered: Option<&'a AuthServerDiscovered>,
+    ) -> Option<&'a str> {
+        match &self.endpoint {
+            IdpEndpoint::TokenEndpoint(endpoint) => Some(endpoint),
+            IdpEndpoint::Issuer(_) => {
+                discovered.map(|found| found.metadata.token_endpoint.as_str())
+            }
         }
     }
 }
@@ -176,5 +190,18 @@ impl EnterpriseConfig {
     pub fn scope(mut self, scope: Scope) -> Self {
         self.scope = Some(scope);
         self
+    }
+
+    /// The IdP, in the enterprise flow; `None` with a caller-supplied assertion.
+    pub(super) fn idp(&self) -> Option<&IdentityProvider> {
+        match &self.grant {
+            GrantSource::Enterprise { idp, .. } => Some(idp),
+            GrantSource::Assertion(_) => None,
+        }
+    }
+
+    /// The IdP's issuer, when the IdP takes part and is configured by issuer.
+    pub(super) fn idp_issuer(&self) -> Option<&str> {
+        self.idp().and_then(IdentityProvider::issuer_str)
     }
 }

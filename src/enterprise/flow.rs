@@ -3,131 +3,42 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::config::{EnterpriseConfig, GrantSource, IdpEndpoint, SamlMode, Trust};
+use super::checks::check_authorization_server_issuer;
+use super::config::{EnterpriseConfig, GrantSource, Trust};
+use super::discovering::{Discovered, Discovering};
+use super::granting::{Granted, Granting};
 use super::outcome::{Authorization, Discovery};
-use super::same_endpoint::same_endpoint;
-use crate::challenge::BearerChallenge;
+use super::routes::Routes;
+use super::start::Start;
+use super::step::Step;
+use super::subject::Subject;
 use crate::discovery::{
-    AuthServerDiscovered, AuthServerDiscovery, DEFAULT_METADATA_LIFETIME, ResourceDiscovered,
-    ResourceDiscovery, ResourceStart, UrlGuard,
+    AuthServerDiscovered, DEFAULT_METADATA_LIFETIME, ResourceDiscovery, ResourceStart, UrlGuard,
 };
-use crate::error::sanitize;
-use crate::flow::TransmitIds;
-use crate::grant::{
-    IssuedAccessToken, IssuedIdJag, JwtBearerGrant, JwtBearerRequest, SamlRefreshExchange,
-    SamlRefreshRequest, SubjectToken, TokenExchange, TokenExchangeRequest, unix_seconds,
-};
-use crate::{
-    Assertion, Error, ErrorCode, Flow, HttpResponse, Output, Purpose, RefreshToken, Scope,
-    Transmit, TransmitId,
-};
+use crate::grant::unix_seconds;
+use crate::{Error, Flow, HttpResponse, Output, Purpose, Scope, TransmitId};
 
-/// Where an [`EnterpriseAuth`] starts.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Start {
-    /// Nothing but the MCP server URL: probe it (decisions.md D6).
-    ServerUrl(String),
-    /// The MCP server's 401 or 403, already received by the caller for a request to
-    /// `server_url`.
-    Challenge {
-        /// The URL the rejected request went to.
-        server_url: String,
-        /// The response's headers (its `WWW-Authenticate` fields).
-        headers: http::HeaderMap,
-    },
-    /// A known protected-resource metadata URL for `server_url`.
-    ResourceMetadata {
-        /// The MCP server URL.
-        server_url: String,
-        /// The metadata URL; fetched and nothing else (decisions.md D1).
-        metadata_url: String,
-    },
-    /// A cached discovery: only the token requests run (two POSTs).
-    Cached(Discovery),
-    /// A cached discovery and an unexpired ID-JAG to re-submit first (decisions.md D13,
-    /// opt-in): one POST, falling back once to a fresh exchange on `invalid_grant`.
-    Resubmit {
-        /// The cached discovery.
-        discovery: Discovery,
-        /// The ID-JAG to re-submit.
-        id_jag: IssuedIdJag,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
-    Resource,
-    IdpMetadata,
-    AuthorizationServerMetadata,
-    SamlRefresh,
-    Exchange,
-    Bearer,
-}
-
-const STEPS: [Step; 6] = [
-    Step::Resource,
-    Step::IdpMetadata,
-    Step::AuthorizationServerMetadata,
-    Step::SamlRefresh,
-    Step::Exchange,
-    Step::Bearer,
-];
-
+/// Where the flow is.
 #[derive(Debug)]
-struct Route {
-    outer: TransmitId,
-    step: Step,
-    inner: TransmitId,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Status {
-    Running,
+enum Stage {
+    /// Finding the documents; no token request can run.
+    Discovering(Discovering),
+    /// Every document known and the servers apart: the token requests run.
+    Granting(Granting),
+    /// An error ended the flow.
     Failed,
+    /// The authorization was handed out.
     Returned,
 }
 
-// Short-lived, on the stack of one poll; boxing the Transmit would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Polled<T> {
-    Idle,
-    Wait,
-    Transmit(Transmit),
-    Done(T),
-}
-
-fn poll_child<F: Flow>(
-    slot: &mut Option<Box<F>>,
-    now: SystemTime,
-) -> Result<Polled<F::Output>, Error> {
-    let Some(flow) = slot.as_mut() else {
-        return Ok(Polled::Idle);
-    };
-    let output = flow.poll_output(now);
-    match output {
-        Ok(Output::Transmit(transmit)) => Ok(Polled::Transmit(transmit)),
-        Ok(Output::Wait) => Ok(Polled::Wait),
-        Ok(Output::Done(value)) => {
-            *slot = None;
-            Ok(Polled::Done(value))
+impl Stage {
+    /// The IdP's metadata, once found.
+    fn found_idp(&self) -> Option<&AuthServerDiscovered> {
+        match self {
+            Stage::Discovering(discovering) => discovering.found_idp(),
+            Stage::Granting(granting) => granting.found_idp(),
+            Stage::Failed | Stage::Returned => None,
         }
-        Err(error) => {
-            *slot = None;
-            Err(error)
-        }
-    }
-}
-
-fn feed<F: Flow>(
-    slot: &mut Option<Box<F>>,
-    now: SystemTime,
-    id: TransmitId,
-    response: HttpResponse,
-) -> Result<(), Error> {
-    match slot.as_mut() {
-        Some(flow) => flow.handle_response(now, id, response),
-        None => Err(Error::Misuse("response for a finished step")),
     }
 }
 
@@ -144,593 +55,179 @@ pub struct EnterpriseAuth {
     config: EnterpriseConfig,
     server_url: String,
     guard: UrlGuard,
-    ids: TransmitIds,
-    routes: Vec<Route>,
-    abandoned: Vec<TransmitId>,
-    status: Status,
-
-    resource: Option<Box<ResourceDiscovery>>,
-    idp_metadata: Option<Box<AuthServerDiscovery>>,
-    as_metadata: Option<Box<AuthServerDiscovery>>,
-    saml: Option<Box<SamlRefreshExchange>>,
-    exchange: Option<Box<TokenExchange>>,
-    bearer: Option<Box<JwtBearerGrant>>,
-
-    found_resource: Option<ResourceDiscovered>,
-    /// The chosen authorization server issuer, once known.
-    as_issuer: Option<String>,
-    found_as: Option<AuthServerDiscovered>,
-    found_idp: Option<AuthServerDiscovered>,
-    subject: Option<SubjectToken>,
-    saml_pending: bool,
-    idp_refresh_token: Option<RefreshToken>,
+    routes: Routes,
+    /// The scope to request: configured, cached, or selected once the protected resource's
+    /// metadata is known (decisions.md D8).
     scope: Option<Scope>,
-    id_jag: Option<IssuedIdJag>,
-    resubmitting: bool,
-    exchange_started: bool,
-    bearer_started: bool,
-    /// Whether the authorization server was found apart from the IdP (ID-JAG draft section
-    /// 9.3); no token request of the enterprise flow starts before.
-    servers_apart: bool,
-    access: Option<IssuedAccessToken>,
+    /// Until when a cached discovery's documents may be reused (decisions.md D20); `None` when
+    /// they are fetched now.
     cached_fresh_until: Option<u64>,
+    subject: Subject,
+    stage: Stage,
 }
 
 impl EnterpriseAuth {
     /// Prepares the flow. Configuration problems (an unusable URL, an IdP that is the
     /// authorization server) are reported here, before anything is sent.
     pub fn new(config: EnterpriseConfig, start: Start) -> Result<Self, Error> {
-        let server_url = match &start {
-            Start::ServerUrl(url)
-            | Start::Challenge {
-                server_url: url, ..
-            }
-            | Start::ResourceMetadata {
-                server_url: url, ..
-            } => url.clone(),
-            Start::Cached(discovery) | Start::Resubmit { discovery, .. } => {
-                discovery.server_url.clone()
-            }
-        };
-        let (guard, _) = match &start {
-            Start::Cached(discovery) | Start::Resubmit { discovery, .. } => {
+        let server_url = start.server_url().to_owned();
+        let (guard, _) = match start.cached() {
+            Some(discovery) => {
                 UrlGuard::for_discovery(&config.policy, &server_url, &discovery.checked)?
             }
-            _ => UrlGuard::for_server(&config.policy, &server_url)?,
+            None => UrlGuard::for_server(&config.policy, &server_url)?,
         };
-        let (subject, saml_pending) = match &config.grant {
-            GrantSource::Enterprise { idp, subject } => {
-                let pending = matches!(subject, SubjectToken::Saml2(_))
-                    && idp.saml == SamlMode::ExchangeForRefreshToken;
-                (Some(subject.clone()), pending)
-            }
-            GrantSource::Assertion(_) => (None, false),
-        };
-        let mut flow = Self {
-            server_url,
-            guard,
-            ids: TransmitIds::default(),
-            routes: Vec::new(),
-            abandoned: Vec::new(),
-            status: Status::Running,
-            resource: None,
-            idp_metadata: None,
-            as_metadata: None,
-            saml: None,
-            exchange: None,
-            bearer: None,
-            found_resource: None,
-            as_issuer: None,
-            found_as: None,
-            found_idp: None,
-            subject,
-            saml_pending,
-            idp_refresh_token: None,
-            scope: config.scope.clone(),
-            id_jag: None,
-            resubmitting: false,
-            exchange_started: false,
-            bearer_started: false,
-            servers_apart: false,
-            access: None,
-            cached_fresh_until: None,
-            config,
-        };
-        if let Trust::Pinned(issuer) = &flow.config.authorization_server.trust {
-            let issuer = issuer.clone();
-            flow.choose_authorization_server(&issuer)?;
+        if let Trust::Pinned(issuer) = &config.authorization_server.trust {
+            check_authorization_server_issuer(&guard, &config, issuer)?;
         }
-        match start {
-            Start::ServerUrl(url) => flow.start_resource(&url, ResourceStart::Probe)?,
+        let mut scope = config.scope.clone();
+        let mut cached_fresh_until = None;
+        let mut from_cache = |discovery: Discovery| {
+            if scope.is_none() {
+                scope = discovery.scope.clone();
+            }
+            cached_fresh_until = Some(discovery.fresh_until);
+            Discovering::from_cache(discovery, &config, &guard)
+        };
+        let from_resource = |url: &str, start| {
+            ResourceDiscovery::with_guard(url, start, &guard).map(Discovering::from_resource)
+        };
+        let mut discovering = match start {
+            Start::ServerUrl(url) => from_resource(&url, ResourceStart::Probe)?,
             Start::Challenge {
                 server_url,
                 headers,
-            } => flow.start_resource(&server_url, ResourceStart::Challenge(headers))?,
+            } => from_resource(&server_url, ResourceStart::Challenge(headers))?,
             Start::ResourceMetadata {
                 server_url,
                 metadata_url,
-            } => flow.start_resource(&server_url, ResourceStart::MetadataUrl(metadata_url))?,
-            Start::Cached(discovery) => flow.use_cached(discovery)?,
+            } => from_resource(&server_url, ResourceStart::MetadataUrl(metadata_url))?,
+            Start::Cached(discovery) => from_cache(discovery)?,
             Start::Resubmit { discovery, id_jag } => {
-                flow.use_cached(discovery)?;
+                let mut discovering = from_cache(discovery)?;
                 // With a caller-supplied assertion there is no ID-JAG of ours to re-submit.
-                if matches!(flow.config.grant, GrantSource::Enterprise { .. }) {
-                    flow.id_jag = Some(id_jag);
-                    flow.resubmitting = true;
+                if matches!(config.grant, GrantSource::Enterprise { .. }) {
+                    discovering.resubmit(id_jag);
                 }
+                discovering
             }
+        };
+        if let Trust::Pinned(issuer) = &config.authorization_server.trust {
+            discovering.start_pinned(issuer, &guard)?;
         }
-        if flow.as_issuer.is_some() && flow.found_as.is_none() && flow.as_metadata.is_none() {
-            // Pinned: the issuer is known from the start, so its metadata does not wait.
-            flow.start_as_discovery()?;
-        }
-        flow.start_idp_discovery()?;
-        Ok(flow)
-    }
-
-    fn start_resource(&mut self, server_url: &str, start: ResourceStart) -> Result<(), Error> {
-        self.resource = Some(Box::new(ResourceDiscovery::with_guard(
+        discovering.start_idp(&config, &guard)?;
+        Ok(Self {
+            subject: Subject::new(&config.grant),
             server_url,
-            start,
-            &self.guard,
-        )?));
-        Ok(())
-    }
-
-    fn use_cached(&mut self, discovery: Discovery) -> Result<(), Error> {
-        let Discovery {
-            resource_metadata,
-            resource_metadata_url,
-            authorization_server,
-            idp,
+            guard,
+            routes: Routes::default(),
             scope,
-            fresh_until,
-            ..
-        } = discovery;
-        if self.scope.is_none() {
-            self.scope = scope;
-        }
-        self.cached_fresh_until = Some(fresh_until);
-        let issuer = authorization_server.issuer.clone();
-        self.found_resource = Some(ResourceDiscovered {
-            metadata: resource_metadata,
-            metadata_url: resource_metadata_url,
-            challenge: None,
-            cache_lifetime: None,
-        });
-        self.check_pinned_listed()?;
-        if self.as_issuer.is_none() {
-            self.choose_authorization_server(&issuer)?;
-        }
-        if self.as_issuer.as_deref() != Some(issuer.as_str()) {
-            // A pinned issuer other than the cached one: discover it afresh.
-            self.start_as_discovery()?;
-        } else {
-            self.as_metadata = None;
-            self.found_as = Some(AuthServerDiscovered {
-                metadata: authorization_server,
-                metadata_url: String::new(),
-                cache_lifetime: None,
-            });
-            self.check_as_support()?;
-        }
-        if let (Some(idp), Some(configured)) = (idp, self.idp_issuer())
-            && idp.issuer == configured
-        {
-            self.found_idp = Some(AuthServerDiscovered {
-                metadata: idp,
-                metadata_url: String::new(),
-                cache_lifetime: None,
-            });
-        }
-        Ok(())
+            cached_fresh_until,
+            stage: Stage::Discovering(discovering),
+            config,
+        })
     }
 
-    fn idp_issuer(&self) -> Option<&str> {
-        match &self.config.grant {
-            GrantSource::Enterprise { idp, .. } => idp.issuer_str(),
-            GrantSource::Assertion(_) => None,
-        }
-    }
-
-    fn start_idp_discovery(&mut self) -> Result<(), Error> {
-        if self.found_idp.is_some() {
-            return Ok(());
-        }
-        if let Some(issuer) = self.idp_issuer() {
-            let discovery =
-                AuthServerDiscovery::with_guard(issuer, Purpose::IdpMetadata, self.guard.clone())?;
-            self.idp_metadata = Some(Box::new(discovery));
-        }
-        Ok(())
-    }
-
-    /// Sets the authorization server issuer and refuses an IdP that is the authorization
-    /// server (ID-JAG draft section 9.3: never redeem an ID-JAG in the domain that issued it).
-    fn choose_authorization_server(&mut self, issuer: &str) -> Result<(), Error> {
-        self.guard
-            .check_issuer(Purpose::AuthorizationServerMetadata, issuer)?;
-        if self.idp_issuer() == Some(issuer) {
-            return Err(Error::IdpIsAuthorizationServer {
-                issuer: sanitize(issuer),
-            });
-        }
-        self.as_issuer = Some(issuer.to_owned());
-        Ok(())
-    }
-
-    fn start_as_discovery(&mut self) -> Result<(), Error> {
-        if let Some(issuer) = &self.as_issuer {
-            self.as_metadata = Some(Box::new(AuthServerDiscovery::with_guard(
-                issuer,
-                Purpose::AuthorizationServerMetadata,
-                self.guard.clone(),
-            )?));
-        }
-        Ok(())
-    }
-
-    /// A pinned authorization server must be listed by the MCP server (design: trust modes).
-    fn check_pinned_listed(&self) -> Result<(), Error> {
-        let (Trust::Pinned(pinned), Some(found)) = (
-            &self.config.authorization_server.trust,
-            &self.found_resource,
-        ) else {
-            return Ok(());
-        };
-        let listed = &found.metadata.authorization_servers;
-        if listed.iter().any(|s| s == pinned) {
-            Ok(())
-        } else {
-            Err(Error::AuthorizationServerNotListed {
-                pinned: pinned.clone(),
-                listed: listed.iter().map(|s| sanitize(s)).collect(),
-            })
-        }
-    }
-
-    fn on_resource(&mut self, found: ResourceDiscovered) -> Result<(), Error> {
-        tracing::debug!(
-            purpose = "resource_metadata",
-            url = %sanitize(&found.metadata_url),
-            resource = %sanitize(&found.metadata.resource),
-            "protected-resource metadata validated"
-        );
-        if self.scope.is_none() {
-            // decisions.md D8: the challenge's scope, else scopes_supported, else none.
-            self.scope = found
-                .challenge
-                .as_ref()
-                .and_then(|c: &BearerChallenge| c.scope.clone())
-                .filter(|s| !s.is_empty())
-                .or_else(|| found.metadata.scopes());
-        }
-        let first = found.metadata.authorization_servers.first().cloned();
-        self.found_resource = Some(found);
-        self.check_pinned_listed()?;
-        if self.as_issuer.is_none() {
-            // decisions.md D7: the first entry.
-            let issuer = first.ok_or(Error::InvalidResponse {
-                purpose: Purpose::ResourceMetadata,
-                violation: crate::Violation::MissingField("authorization_servers"),
-            })?;
-            self.choose_authorization_server(&issuer)?;
-            self.start_as_discovery()?;
-        }
-        Ok(())
-    }
-
-    /// decisions.md D3, before any credential goes to the authorization server.
-    fn check_as_support(&self) -> Result<(), Error> {
-        if let Some(found) = &self.found_as {
-            found
-                .metadata
-                .check_jwt_bearer_support(&self.config.authorization_server.credentials.auth)
-                .map_err(|what| Error::Unsupported {
-                    purpose: Purpose::AuthorizationServerMetadata,
-                    what,
-                })?;
-        }
-        Ok(())
-    }
-
-    fn on_as(&mut self, found: AuthServerDiscovered) -> Result<(), Error> {
-        tracing::debug!(purpose = "authorization_server_metadata", issuer = %sanitize(&found.metadata.issuer), "authorization-server metadata validated");
-        self.found_as = Some(found);
-        // An IdP posing as the authorization server is named as such, not as a server that
-        // lacks the jwt-bearer grant.
-        self.check_servers_apart()?;
-        self.check_as_support()
-    }
-
-    /// ID-JAG draft section 9.3: the ID-JAG is never redeemed in the domain that issued it, and
-    /// the authorization server's credentials never go to the IdP. Whichever way the IdP was
-    /// configured, once both sides are known: the authorization server's issuer must not be the
-    /// IdP's (configured or discovered), and its token endpoint must not reach the IdP's
-    /// ([`same_endpoint`]). Records in `servers_apart` that both sides were compared.
-    fn check_servers_apart(&mut self) -> Result<(), Error> {
-        if !self.servers_apart {
-            self.servers_apart = self.servers_found_apart()?;
-        }
-        Ok(())
-    }
-
-    /// [`Self::check_servers_apart`] without the record: `Ok(false)` while a side is unknown.
-    fn servers_found_apart(&self) -> Result<bool, Error> {
-        let GrantSource::Enterprise { idp, .. } = &self.config.grant else {
-            // A caller-supplied assertion: no IdP takes part.
-            return Ok(true);
-        };
-        let Some(found_as) = &self.found_as else {
-            return Ok(false);
-        };
-        let authorization_server = &found_as.metadata;
-        let discovered = self.found_idp.as_ref().map(|f| f.metadata.issuer.as_str());
-        if [idp.issuer_str(), discovered].contains(&Some(authorization_server.issuer.as_str())) {
-            return Err(Error::IdpIsAuthorizationServer {
-                issuer: sanitize(&authorization_server.issuer),
-            });
-        }
-        let idp_token_endpoint = match &idp.endpoint {
-            IdpEndpoint::TokenEndpoint(endpoint) => endpoint.as_str(),
-            IdpEndpoint::Issuer(_) => match &self.found_idp {
-                Some(found) => found.metadata.token_endpoint.as_str(),
-                None => return Ok(false),
-            },
-        };
-        if same_endpoint(idp_token_endpoint, &authorization_server.token_endpoint) {
-            return Err(Error::AuthorizationServerIsIdp {
-                issuer: sanitize(&authorization_server.issuer),
-                token_endpoint: sanitize(&authorization_server.token_endpoint),
-            });
-        }
-        Ok(true)
-    }
-
-    fn on_idp(&mut self, found: AuthServerDiscovered) -> Result<(), Error> {
-        tracing::debug!(purpose = "idp_metadata", issuer = %sanitize(&found.metadata.issuer), "IdP metadata validated");
-        if let GrantSource::Enterprise { idp, .. } = &self.config.grant {
-            found
-                .metadata
-                .check_token_exchange_support(&idp.credentials.auth)
-                .map_err(|what| Error::Unsupported {
-                    purpose: Purpose::IdpMetadata,
-                    what,
-                })?;
-        }
-        self.found_idp = Some(found);
-        self.check_servers_apart()
-    }
-
-    fn idp_token_endpoint(&self) -> Option<String> {
-        match &self.config.grant {
-            GrantSource::Enterprise { idp, .. } => match &idp.endpoint {
-                IdpEndpoint::TokenEndpoint(endpoint) => Some(endpoint.clone()),
-                IdpEndpoint::Issuer(_) => self
-                    .found_idp
-                    .as_ref()
-                    .map(|f| f.metadata.token_endpoint.clone()),
-            },
-            GrantSource::Assertion(_) => None,
-        }
-    }
-
-    /// Starts every step whose inputs are known.
+    /// Starts every leg whose inputs are known, in the order of the specification: the SAML
+    /// trade once the IdP's token endpoint is known, the token stage once discovery is
+    /// complete, then its requests.
     fn advance(&mut self) -> Result<(), Error> {
-        let GrantSource::Enterprise { idp, .. } = &self.config.grant else {
-            return self.advance_bearer();
-        };
-        // Runs on every poll: the credentials are cloned only for a step that starts.
-        if self.saml_pending
-            && self.saml.is_none()
-            && let (Some(endpoint), Some(SubjectToken::Saml2(assertion))) =
-                (self.idp_token_endpoint(), &self.subject)
-        {
-            let request = SamlRefreshRequest {
-                token_endpoint: endpoint,
-                idp_issuer: self.idp_issuer().map(str::to_owned),
-                credentials: idp.credentials.clone(),
-                assertion: assertion.clone(),
-                scope: None,
-            };
-            self.saml = Some(Box::new(SamlRefreshExchange::with_guard(
-                request,
+        let found_idp = self.stage.found_idp();
+        self.subject
+            .advance(&self.config.grant, found_idp, &self.guard)?;
+        self.finish_discovery()?;
+        if let Stage::Granting(granting) = &mut self.stage {
+            granting.advance(
+                &self.config,
                 &self.guard,
-            )?));
-        }
-        // ID-JAG draft section 9.3: nothing goes to the authorization server, and no ID-JAG is
-        // asked for, before it is known not to be the IdP.
-        if !self.servers_apart {
-            self.servers_apart = self.servers_found_apart()?;
-            if !self.servers_apart {
-                return Ok(());
-            }
-        }
-        if !self.exchange_started
-            && !self.saml_pending
-            && self.id_jag.is_none()
-            && let (Some(endpoint), Some(found_as), Some(found), Some(subject)) = (
-                self.idp_token_endpoint(),
-                &self.found_as,
-                &self.found_resource,
+                self.scope.as_ref(),
                 &self.subject,
-            )
-        {
-            {
-                let request = TokenExchangeRequest {
-                    token_endpoint: endpoint,
-                    idp_issuer: self.idp_issuer().map(str::to_owned),
-                    credentials: idp.credentials.clone(),
-                    subject: subject.clone(),
-                    audience: found_as.metadata.issuer.clone(),
-                    resource: found.metadata.resource.clone(),
-                    scope: self.scope.clone(),
-                    authorization_server_client_id: self
-                        .config
-                        .authorization_server
-                        .credentials
-                        .client_id
-                        .clone(),
-                };
-                self.exchange = Some(Box::new(TokenExchange::with_guard(request, &self.guard)?));
-                self.exchange_started = true;
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Moves to the token stage once discovery is complete: ID-JAG draft section 9.3, nothing
+    /// goes to the authorization server, and no ID-JAG is asked for, before it is known not to
+    /// be the IdP.
+    fn finish_discovery(&mut self) -> Result<(), Error> {
+        let Stage::Discovering(discovering) = &self.stage else {
+            return Ok(());
+        };
+        let Some(apart) = discovering.complete(&self.config)? else {
+            return Ok(());
+        };
+        self.stage = match std::mem::replace(&mut self.stage, Stage::Failed) {
+            Stage::Discovering(discovering) => {
+                Stage::Granting(discovering.into_granting(&self.config.grant, apart)?)
             }
-        }
-        self.advance_bearer()
+            other => other,
+        };
+        Ok(())
     }
 
-    fn advance_bearer(&mut self) -> Result<(), Error> {
-        if self.bearer_started {
-            return Ok(());
-        }
-        let (Some(found_as), Some(found)) = (&self.found_as, &self.found_resource) else {
-            return Ok(());
-        };
-        let (assertion, send_scope) = match (&self.config.grant, &self.id_jag) {
-            (GrantSource::Assertion(assertion), _) => (assertion.clone(), self.scope.clone()),
-            (GrantSource::Enterprise { .. }, Some(issued)) => {
-                (Assertion::new(issued.id_jag.expose_secret()), None)
+    /// Polls the leg of `step`, routing its request. [`Output::Done`] when its requests are
+    /// over.
+    fn poll_step(&mut self, step: Step, now: SystemTime) -> Result<Output<()>, Error> {
+        // Matched whole, here and in the callers, rather than through `?`: most polls of a leg
+        // return nothing, and `?` copies the request-sized result on each (2% of a cold flow).
+        match self.poll_leg(step, now) {
+            Ok(Output::Transmit(transmit)) => {
+                Ok(Output::Transmit(self.routes.route(step, transmit)))
             }
-            (GrantSource::Enterprise { .. }, None) => return Ok(()),
-        };
-        let requested_scope = match &self.id_jag {
-            Some(issued) => issued.scope.clone().or_else(|| self.scope.clone()),
-            None => self.scope.clone(),
-        };
-        let request = JwtBearerRequest {
-            token_endpoint: found_as.metadata.token_endpoint.clone(),
-            issuer: Some(found_as.metadata.issuer.clone()),
-            credentials: self.config.authorization_server.credentials.clone(),
-            assertion,
-            scope: send_scope,
-            requested_scope,
-            resource: self
-                .config
-                .policy
-                .jwt_bearer_resource
-                .then(|| found.metadata.resource.clone()),
-        };
-        self.bearer = Some(Box::new(JwtBearerGrant::with_guard(request, &self.guard)?));
-        self.bearer_started = true;
-        Ok(())
-    }
-
-    /// decisions.md D13: a re-submitted ID-JAG refused with `invalid_grant` falls back once to
-    /// a fresh exchange.
-    fn bearer_failed(&mut self, error: Error) -> Result<(), Error> {
-        let refused =
-            matches!(&error, Error::OAuth { error, .. } if error.code == ErrorCode::InvalidGrant);
-        if self.resubmitting && refused {
-            tracing::debug!(
-                purpose = "jwt_bearer",
-                "re-submitted ID-JAG refused; exchanging afresh"
-            );
-            self.resubmitting = false;
-            self.id_jag = None;
-            self.bearer_started = false;
-            self.abandon(Step::Bearer);
-            return Ok(());
-        }
-        Err(error)
-    }
-
-    fn abandon(&mut self, step: Step) {
-        let (gone, kept): (Vec<Route>, Vec<Route>) = std::mem::take(&mut self.routes)
-            .into_iter()
-            .partition(|r| r.step == step);
-        self.routes = kept;
-        self.abandoned.extend(gone.into_iter().map(|r| r.outer));
-    }
-
-    fn route(&mut self, step: Step, transmit: Transmit) -> Transmit {
-        let outer = self.ids.allocate();
-        self.routes.push(Route {
-            outer,
-            step,
-            inner: transmit.id,
-        });
-        tracing::debug!(purpose = %transmit.purpose, transmit_id = outer.get(), method = %transmit.request.method(), "request ready");
-        Transmit {
-            id: outer,
-            ..transmit
+            Ok(Output::Done(())) => {
+                self.routes.abandon(step);
+                Ok(Output::Done(()))
+            }
+            waiting_or_failed => waiting_or_failed,
         }
     }
 
-    /// Polls one step: `Some(transmit)` to hand out, `Ok(true)` when it finished.
-    fn poll_step(
-        &mut self,
-        step: Step,
-        now: SystemTime,
-    ) -> Result<(Option<Transmit>, bool), Error> {
-        macro_rules! child {
-            ($slot:ident, $on_done:ident) => {
-                match poll_child(&mut self.$slot, now)? {
-                    Polled::Transmit(t) => (Some(t), false),
-                    Polled::Done(value) => {
-                        self.abandon(step);
-                        self.$on_done(value)?;
-                        (None, true)
-                    }
-                    Polled::Idle | Polled::Wait => (None, false),
-                }
-            };
+    /// Polls the leg of `step` where it is: the SAML trade in any stage, the others in theirs.
+    fn poll_leg(&mut self, step: Step, now: SystemTime) -> Result<Output<()>, Error> {
+        match (step, &mut self.stage) {
+            (Step::SamlRefresh, _) => self.subject.poll(now),
+            (_, Stage::Discovering(discovering)) => {
+                discovering.poll(step, now, &self.config, &self.guard, &mut self.scope)
+            }
+            (_, Stage::Granting(granting)) => granting.poll(step, now),
+            (_, Stage::Failed | Stage::Returned) => Ok(Output::Wait),
         }
-        let (transmit, finished) = match step {
-            Step::Resource => child!(resource, on_resource),
-            Step::IdpMetadata => child!(idp_metadata, on_idp),
-            Step::AuthorizationServerMetadata => child!(as_metadata, on_as),
-            Step::SamlRefresh => child!(saml, on_saml),
-            Step::Exchange => child!(exchange, on_exchange),
-            Step::Bearer => match poll_child(&mut self.bearer, now) {
-                Ok(Polled::Transmit(t)) => (Some(t), false),
-                Ok(Polled::Done(value)) => {
-                    self.abandon(step);
-                    self.access = Some(value);
-                    (None, true)
-                }
-                Ok(Polled::Idle | Polled::Wait) => (None, false),
-                Err(error) => {
-                    self.bearer_failed(error)?;
-                    (None, true)
-                }
-            },
+    }
+
+    fn is_granted(&self) -> bool {
+        matches!(&self.stage, Stage::Granting(granting) if granting.is_granted())
+    }
+
+    fn finish(&mut self, now: SystemTime) -> Result<Authorization, Error> {
+        let missing = || Error::Misuse("flow finished without its inputs");
+        let Stage::Granting(granting) = std::mem::replace(&mut self.stage, Stage::Returned) else {
+            return Err(missing());
         };
-        Ok((transmit.map(|t| self.route(step, t)), finished))
-    }
-
-    fn on_saml(&mut self, refresh_token: RefreshToken) -> Result<(), Error> {
-        self.subject = Some(SubjectToken::RefreshToken(refresh_token.clone()));
-        self.idp_refresh_token = Some(refresh_token);
-        self.saml_pending = false;
-        Ok(())
-    }
-
-    fn on_exchange(&mut self, issued: IssuedIdJag) -> Result<(), Error> {
-        tracing::debug!(
-            purpose = "token_exchange",
-            encrypted = issued.encrypted,
-            "ID-JAG issued and checked"
-        );
-        self.id_jag = Some(issued);
-        Ok(())
-    }
-
-    fn finish(&mut self, now: SystemTime) -> Option<Authorization> {
-        let access = self.access.take()?;
-        let idp_token_endpoint = self.idp_token_endpoint();
-        let found = self.found_resource.take()?;
-        let found_as = self.found_as.take()?;
+        let Granted {
+            access,
+            discovered:
+                Discovered {
+                    resource: found,
+                    authorization_server: found_as,
+                    idp: found_idp,
+                },
+            id_jag,
+        } = granting.into_granted().ok_or_else(missing)?;
+        let idp_token_endpoint = self
+            .config
+            .idp()
+            .and_then(|idp| idp.token_endpoint_from(found_idp.as_ref()));
         let checked = self.guard.remember(
             &self.server_url,
             [
                 Some(found_as.metadata.issuer.as_str()),
                 Some(found_as.metadata.token_endpoint.as_str()),
-                idp_token_endpoint.as_deref(),
+                idp_token_endpoint,
             ]
             .into_iter()
             .flatten(),
         );
-        let found_idp = self.found_idp.take();
         let fresh_until = self.cached_fresh_until.unwrap_or_else(|| {
             let lifetime = [
                 found.cache_lifetime,
@@ -763,15 +260,16 @@ impl EnterpriseAuth {
                 .as_secs(),
             "access token issued"
         );
-        Some(Authorization {
+        let subject = std::mem::replace(&mut self.subject, Subject::AsConfigured);
+        Ok(Authorization {
             access_token: access.access_token,
             token_type: access.token_type,
             expires_at: access.expires_at,
             scope: access.scope,
             resource,
             authorization_server: discovery.authorization_server.issuer.clone(),
-            id_jag: self.id_jag.take(),
-            idp_refresh_token: self.idp_refresh_token.take(),
+            id_jag,
+            idp_refresh_token: subject.into_refresh_token(),
             discovery,
         })
     }
@@ -779,24 +277,23 @@ impl EnterpriseAuth {
     fn poll_inner(&mut self, now: SystemTime) -> Result<Output<Authorization>, Error> {
         loop {
             self.advance()?;
-            if self.access.is_some() {
-                self.status = Status::Returned;
-                return self
-                    .finish(now)
-                    .map(Output::Done)
-                    .ok_or(Error::Misuse("flow finished without its inputs"));
+            if self.is_granted() {
+                return self.finish(now).map(Output::Done);
             }
             let mut progressed = false;
-            for step in STEPS {
-                let (transmit, finished) = self.poll_step(step, now)?;
-                if let Some(transmit) = transmit {
-                    let limit = self.config.policy.max_transmits;
-                    if transmit.id.get() >= limit {
-                        return Err(Error::TooManyTransmits { limit });
+            for step in Step::ALL {
+                match self.poll_step(step, now) {
+                    Ok(Output::Transmit(transmit)) => {
+                        let limit = self.config.policy.max_transmits;
+                        if transmit.id.get() >= limit {
+                            return Err(Error::TooManyTransmits { limit });
+                        }
+                        return Ok(Output::Transmit(transmit));
                     }
-                    return Ok(Output::Transmit(transmit));
+                    Ok(Output::Wait) => {}
+                    Ok(Output::Done(())) => progressed = true,
+                    Err(error) => return Err(error),
                 }
-                progressed |= finished;
             }
             if !progressed {
                 return Ok(Output::Wait);
@@ -809,15 +306,15 @@ impl Flow for EnterpriseAuth {
     type Output = Authorization;
 
     fn poll_output(&mut self, now: SystemTime) -> Result<Output<Authorization>, Error> {
-        match self.status {
-            Status::Running => {}
-            Status::Failed => return Err(Error::Misuse("the flow already failed")),
-            Status::Returned => return Err(Error::Misuse("the flow already finished")),
+        match self.stage {
+            Stage::Discovering(_) | Stage::Granting(_) => {}
+            Stage::Failed => return Err(Error::Misuse("the flow already failed")),
+            Stage::Returned => return Err(Error::Misuse("the flow already finished")),
         }
         let outcome = self.poll_inner(now);
         if let Err(error) = &outcome {
             tracing::debug!(purpose = error.purpose().map(Purpose::as_str), error = %error, "flow failed");
-            self.status = Status::Failed;
+            self.stage = Stage::Failed;
         }
         outcome
     }
@@ -828,7 +325,7 @@ impl Flow for EnterpriseAuth {
         id: TransmitId,
         response: HttpResponse,
     ) -> Result<(), Error> {
-        if self.status != Status::Running {
+        if matches!(self.stage, Stage::Failed | Stage::Returned) {
             return Err(Error::Misuse("the flow is no longer running"));
         }
         tracing::debug!(
@@ -836,26 +333,18 @@ impl Flow for EnterpriseAuth {
             status = response.status().as_u16(),
             "response received"
         );
-        if let Some(position) = self.abandoned.iter().position(|a| *a == id) {
-            self.abandoned.swap_remove(position);
+        let Some((step, inner)) = self.routes.answer(id)? else {
             return Ok(());
-        }
-        let position = self
-            .routes
-            .iter()
-            .position(|r| r.outer == id)
-            .ok_or(Error::Misuse(
-                "response for a request that is not outstanding",
-            ))?;
-        let route = self.routes.swap_remove(position);
-        let inner = route.inner;
-        match route.step {
-            Step::Resource => feed(&mut self.resource, now, inner, response),
-            Step::IdpMetadata => feed(&mut self.idp_metadata, now, inner, response),
-            Step::AuthorizationServerMetadata => feed(&mut self.as_metadata, now, inner, response),
-            Step::SamlRefresh => feed(&mut self.saml, now, inner, response),
-            Step::Exchange => feed(&mut self.exchange, now, inner, response),
-            Step::Bearer => feed(&mut self.bearer, now, inner, response),
+        };
+        match (step, &mut self.stage) {
+            (Step::SamlRefresh, _) => self.subject.handle_response(now, inner, response),
+            (_, Stage::Discovering(discovering)) => {
+                discovering.handle_response(step, now, inner, response)
+            }
+            (_, Stage::Granting(granting)) => granting.handle_response(step, now, inner, response),
+            (_, Stage::Failed | Stage::Returned) => {
+                Err(Error::Misuse("the flow is no longer running"))
+            }
         }
     }
 }

@@ -9,9 +9,7 @@ use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
-pub(crate) use xaa::discovery::{AddressGuard, PrivateAddressRefused};
-
-use xaa::discovery::StaticAnswers;
+use xaa::discovery::{AddressGuard, StaticAnswers};
 
 /// ureq's default resolver, or a static answer, with every answer filtered by the guard.
 #[derive(Debug)]

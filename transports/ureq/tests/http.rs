@@ -15,7 +15,7 @@ use xaa::{
     AuthorizationServer, ClientCredentials, Flow, HttpResponse, IdToken, IdentityProvider, Output,
     Policy, Purpose, Transmit, TransmitId,
 };
-use xaa_ureq::{BlockingAuthorizer, Client, Error, ProxySetting};
+use xaa_ureq::{Authorizer, Client, Error, ProxySetting};
 
 fn client() -> Client {
     Client::builder()
@@ -278,7 +278,7 @@ fn a_failed_flight_reaches_its_waiters_as_a_transport_error() {
         AuthorizationServer::discovered(ClientCredentials::public("client")),
     )
     .policy(Policy::loopback());
-    let authorizer = BlockingAuthorizer::new(config, client());
+    let authorizer = Authorizer::with_client(config, client());
     let user = User::new(
         Principal::subject("https://idp.example", "alice"),
         Arc::new(SubjectToken::IdToken(IdToken::new("opaque"))),

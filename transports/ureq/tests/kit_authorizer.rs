@@ -20,7 +20,7 @@ use xaa::constants::{
 use xaa::grant::SubjectToken;
 use xaa::{Assertion, AuthorizationServer, ErrorCode, Purpose, Scope};
 use xaa_testkit::{AS_CLIENT_ID, Endpoint, IDP_CLIENT_ID, Options, Server, Testkit, Tool};
-use xaa_ureq::{BlockingAuthorizer, Error};
+use xaa_ureq::{Authorizer, Error};
 
 /// The index of the one recorded request to `endpoint`.
 fn only(requests: &[xaa_testkit::RecordedRequest], endpoint: Endpoint) -> usize {
@@ -142,7 +142,7 @@ fn the_cold_flow_from_only_the_server_url_then_a_tools_list() {
 fn a_warm_refresh_runs_the_two_posts_only_and_a_hot_cache_runs_nothing() {
     // Tokens live 8 s and are due for refresh 5 s before expiry: fresh for about 3 s.
     let kit = common::kit_with(Options::default().access_token_lifetime(Duration::from_secs(8)));
-    let authorizer = BlockingAuthorizer::new(
+    let authorizer = Authorizer::with_client(
         common::config(&kit).refresh_lead(Duration::from_secs(5)),
         common::client(),
     );
@@ -487,7 +487,7 @@ fn a_supplied_assertion_runs_only_discovery_and_the_jwt_bearer_grant() {
         AuthorizationServer::discovered(kit.as_credentials()),
     )
     .policy(common::config(&kit).policy);
-    let authorizer = BlockingAuthorizer::new(config, client);
+    let authorizer = Authorizer::with_client(config, client);
     let workload = User::new(
         xaa::cache::Principal::key("workload"),
         Arc::new(SubjectToken::IdToken(kit.id_token("unused"))),

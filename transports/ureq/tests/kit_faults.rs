@@ -10,7 +10,7 @@ use common::{assert_last_request, count, tools_list, user};
 use xaa::grant::SubjectToken;
 use xaa::{EnterpriseAuth, Purpose, Start};
 use xaa_testkit::{Endpoint, Fault, Testkit};
-use xaa_ureq::{BlockingAuthorizer, Client, Error};
+use xaa_ureq::{Authorizer, Client, Error};
 
 /// The client's total timeout per request.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -93,7 +93,7 @@ fn through_run(kit: &Testkit, fault: Fault, expected: Expected) {
 
 fn through_authorizer(kit: &Testkit, fault: Fault, expected: Expected) {
     kit.set_fault(Endpoint::AsToken, fault);
-    let authorizer = BlockingAuthorizer::new(common::config(kit), client());
+    let authorizer = Authorizer::with_client(common::config(kit), client());
     let alice = user(kit, "alice");
     let started = Instant::now();
     let error = authorizer

@@ -7,7 +7,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use xaa::grant::SubjectToken;
 use xaa::{EnterpriseAuth, Start};
 use xaa_testkit::{Endpoint, Options, Testkit, TlsIdentity};
-use xaa_ureq::{BlockingAuthorizer, Error};
+use xaa_ureq::{Authorizer, Error};
 
 /// A CA and a `localhost` certificate it signed: (CA DER, leaf PEM, leaf key PEM).
 fn pki() -> (Vec<u8>, String, String) {
@@ -52,7 +52,7 @@ fn the_whole_flow_over_https_with_a_ca_trusted_by_the_client() {
 
     // The authorizer: cold flow and an MCP request.
     kit.clear_requests();
-    let authorizer = BlockingAuthorizer::new(config, client);
+    let authorizer = Authorizer::with_client(config, client);
     let alice = common::user(&kit, "alice");
     let response = authorizer
         .send(&alice, common::tools_list(&kit))
@@ -85,7 +85,7 @@ fn a_client_that_does_not_trust_the_ca_fails_with_a_transport_error() {
         "{error:?}"
     );
 
-    let authorizer = BlockingAuthorizer::new(common::config(&kit), client);
+    let authorizer = Authorizer::with_client(common::config(&kit), client);
     let alice = common::user(&kit, "alice");
     let error = authorizer
         .send(&alice, common::tools_list(&kit))

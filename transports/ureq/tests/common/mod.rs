@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use xaa_testkit::Testkit;
-use xaa_ureq::BlockingAuthorizer;
+use xaa_ureq::Authorizer;
 
 use xaa_ureq as driver;
 
@@ -13,8 +13,8 @@ mod kit;
 pub use kit::*;
 
 /// A blocking authorizer for the kit.
-pub fn authorizer(kit: &Testkit) -> BlockingAuthorizer {
-    BlockingAuthorizer::new(config(kit), client())
+pub fn authorizer(kit: &Testkit) -> Authorizer {
+    Authorizer::with_client(config(kit), client())
 }
 
 /// Polls `condition` until it holds or `timeout` passes; whether it held.

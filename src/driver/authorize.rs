@@ -1,0 +1,210 @@
+//! The authorizer's loop for one MCP request, written once for blocking and async clients
+//! (the [`crate::authorizer`] module docs; decisions.md D13, D16 to D21):
+//!
+//! 1. [`Authorizer::acquire`] a token: a cached one, one due for refresh (the refresh flight
+//!    runs in the background), a flight to run and land (once more if the core asks, with a
+//!    fresh subject token), or another caller's flight to wait for.
+//! 2. Send the request with `Authorization: Bearer <token>` (RFC 6750 section 2.1).
+//! 3. [`Authorizer::on_response`]: return the answer, fail, or acquire again and resend: one
+//!    fresh token after a 401, a wider scope after a 403 `insufficient_scope` (RFC 6750
+//!    section 3.1, decisions.md D18).
+//!
+//! The loop is async over [`Io`]; a blocking client's futures are ready when made, so a
+//! blocking caller runs the same loop to completion on its own thread
+//! ([`block_on`](super::block_on)).
+
+use std::future::{Future, ready};
+use std::time::SystemTime;
+
+use http::HeaderValue;
+use http::header::AUTHORIZATION;
+
+use super::authorizer::Refresh;
+use super::client::{AsyncClient, BlockingClient};
+use super::error::Error;
+use super::transport::{AsyncTransport, BlockingTransport, Transport};
+use crate::authorizer::{Acquired, Authorizer, Flight, Landed, User, Verdict, Waited, Waiter};
+use crate::{AccessToken, Authorization, EnterpriseAuth, HttpRequest, HttpResponse};
+
+/// The most MCP requests one call makes: the core allows one fresh token after a 401 and a few
+/// scope step-ups (decisions.md D18); this is a backstop.
+const MAX_ATTEMPTS: u32 = 16;
+
+/// The I/O of the loop: what a blocking or an async client does for it.
+pub(super) trait Io {
+    /// The driver's transport, whose errors the loop returns.
+    type Transport: Transport;
+
+    /// The time now, from the transport.
+    fn now(&self) -> SystemTime;
+
+    /// Runs a flight's flow, bodies capped at `max_body_bytes`.
+    fn run(
+        &self,
+        flow: EnterpriseAuth,
+        max_body_bytes: usize,
+    ) -> impl Future<Output = Result<Authorization, Error<Self::Transport>>> + Send;
+
+    /// Sends the MCP request, body capped at the client's resource cap.
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, Error<Self::Transport>>> + Send;
+
+    /// Waits for another caller's flight.
+    fn wait(&self, waiter: Waiter) -> impl Future<Output = Waited> + Send;
+
+    /// Hands a refresh flight to the transport, to run in the background.
+    fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight);
+}
+
+impl<T: BlockingTransport> Io for BlockingClient<T> {
+    type Transport = T;
+
+    fn now(&self) -> SystemTime {
+        self.transport().now()
+    }
+
+    fn run(
+        &self,
+        flow: EnterpriseAuth,
+        max_body_bytes: usize,
+    ) -> impl Future<Output = Result<Authorization, Error<T>>> + Send {
+        ready(self.run_flow(flow, max_body_bytes))
+    }
+
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, Error<T>>> + Send {
+        ready(self.send_resource(request))
+    }
+
+    fn wait(&self, waiter: Waiter) -> impl Future<Output = Waited> + Send {
+        ready(waiter.wait_blocking())
+    }
+
+    fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight) {
+        T::refresh_in_background(Refresh::new(authorizer.clone(), self.clone(), flight));
+    }
+}
+
+impl<T: AsyncTransport> Io for AsyncClient<T> {
+    type Transport = T;
+
+    fn now(&self) -> SystemTime {
+        self.transport().now()
+    }
+
+    fn run(
+        &self,
+        flow: EnterpriseAuth,
+        max_body_bytes: usize,
+    ) -> impl Future<Output = Result<Authorization, Error<T>>> + Send {
+        self.run_flow(flow, max_body_bytes)
+    }
+
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, Error<T>>> + Send {
+        self.send_resource(request)
+    }
+
+    fn wait(&self, waiter: Waiter) -> impl Future<Output = Waited> + Send {
+        waiter.wait()
+    }
+
+    fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight) {
+        T::refresh_in_background(Refresh::new(authorizer.clone(), self.clone(), flight));
+    }
+}
+
+/// A valid access token for `user`: cached, refreshed in the background, run here, or another
+/// caller's (decisions.md D19 single-flight).
+pub(super) async fn token<I: Io>(
+    io: &I,
+    authorizer: &Authorizer,
+    user: &User,
+) -> Result<AccessToken, Error<I::Transport>> {
+    loop {
+        match authorizer.acquire(user, io.now())? {
+            Acquired::Token(token) => return Ok(token),
+            Acquired::TokenAndRefresh(token, flight) => {
+                io.refresh_in_background(authorizer, flight);
+                return Ok(token);
+            }
+            Acquired::Run(flight) => return fly(io, authorizer, flight).await,
+            Acquired::Wait(waiter) => match io.wait(waiter).await {
+                Waited::Token(token) => return Ok(token),
+                Waited::Failed(error) => return Err(Error::Flow(error)),
+                Waited::Again => continue,
+            },
+        }
+    }
+}
+
+/// Runs a flight to its landing: its flow, then the one retry with a fresh subject token the
+/// core may ask for (decisions.md D17).
+///
+/// A transport failure lands the flight as [`crate::Error::Transport`], so the callers waiting
+/// on it learn what happened; the caller that ran it gets the driver's typed error.
+pub(super) async fn fly<I: Io>(
+    io: &I,
+    authorizer: &Authorizer,
+    mut flight: Flight,
+) -> Result<AccessToken, Error<I::Transport>> {
+    let limit = authorizer.config().policy.max_body_bytes;
+    loop {
+        let Some(flow) = flight.take_flow() else {
+            // Dropping the flight releases its waiters.
+            return Err(Error::Flow(crate::Error::Misuse("a flight without a flow")));
+        };
+        let (result, failure) = match io.run(flow, limit).await {
+            Ok(authorization) => (Ok(authorization), None),
+            Err(Error::Flow(error)) => (Err(error), None),
+            Err(error) => (Err(error.to_flow_error()), Some(error)),
+        };
+        match flight.land(result, io.now()) {
+            Landed::Token(token) => return Ok(token),
+            Landed::Retry(next) => flight = *next,
+            Landed::Failed(error) => return Err(failure.unwrap_or(Error::Flow(error))),
+        }
+    }
+}
+
+/// Sends an MCP request for `user` with `Authorization: Bearer <token>` (replacing any
+/// `Authorization` header it has) and handles the server's 401 or 403 as the core's verdict
+/// says (decisions.md D18, D20).
+pub(super) async fn send<I: Io>(
+    io: &I,
+    authorizer: &Authorizer,
+    user: &User,
+    request: HttpRequest,
+) -> Result<HttpResponse, Error<I::Transport>> {
+    let (parts, body) = request.into_parts();
+    for _ in 0..MAX_ATTEMPTS {
+        let token = token(io, authorizer, user).await?;
+        let mut request = http::Request::from_parts(parts.clone(), body.clone());
+        request.headers_mut().insert(AUTHORIZATION, bearer(&token)?);
+        let response = io.send(request).await?;
+        let (status, headers) = (response.status(), response.headers());
+        match authorizer.on_response(user, &token, status, headers, io.now()) {
+            Verdict::Accept => return Ok(response),
+            Verdict::Retry => continue,
+            Verdict::Fail(error) => return Err(Error::Flow(error)),
+        }
+    }
+    Err(Error::Flow(crate::Error::Misuse(
+        "the authorizer asked for more retries than any policy allows",
+    )))
+}
+
+/// `Bearer <token>` (RFC 6750 section 2.1), marked sensitive so HTTP libraries keep it out of
+/// their logs.
+fn bearer<T: Transport>(token: &AccessToken) -> Result<HeaderValue, Error<T>> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+        .map_err(|_| Error::InvalidRequest("the access token is not a valid header value"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}

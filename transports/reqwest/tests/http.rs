@@ -256,7 +256,7 @@ async fn a_failed_flight_reaches_its_waiters_as_a_transport_error() {
         AuthorizationServer::discovered(ClientCredentials::public("client")),
     )
     .policy(Policy::loopback());
-    let authorizer = Authorizer::new(config, client());
+    let authorizer = Authorizer::with_client(config, client());
     let user = User::new(
         Principal::subject("https://idp.example", "alice"),
         Arc::new(SubjectToken::IdToken(IdToken::new("opaque"))),

@@ -146,7 +146,7 @@ async fn the_cold_flow_from_only_the_server_url_then_a_tools_list() {
 async fn a_warm_refresh_runs_the_two_posts_only_and_a_hot_cache_runs_nothing() {
     // Tokens live 8 s and are due for refresh 5 s before expiry: fresh for about 3 s.
     let kit = common::kit_with(Options::default().access_token_lifetime(Duration::from_secs(8)));
-    let authorizer = Authorizer::new(
+    let authorizer = Authorizer::with_client(
         common::config(&kit).refresh_lead(Duration::from_secs(5)),
         common::client(),
     );
@@ -504,7 +504,7 @@ async fn a_supplied_assertion_runs_only_discovery_and_the_jwt_bearer_grant() {
         AuthorizationServer::discovered(kit.as_credentials()),
     )
     .policy(common::config(&kit).policy);
-    let authorizer = Authorizer::new(config, client);
+    let authorizer = Authorizer::with_client(config, client);
     let workload = User::new(
         xaa::cache::Principal::key("workload"),
         Arc::new(SubjectToken::IdToken(kit.id_token("unused"))),

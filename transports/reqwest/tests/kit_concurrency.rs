@@ -52,7 +52,7 @@ async fn callers_with_a_valid_token_are_not_delayed_by_a_refresh() {
     const EXCHANGE_DELAY: Duration = Duration::from_secs(3);
     // Tokens live 10 s and are due for refresh 8 s before expiry: fresh for about 2 s.
     let kit = common::kit_with(Options::default().access_token_lifetime(Duration::from_secs(10)));
-    let authorizer = Authorizer::new(
+    let authorizer = Authorizer::with_client(
         common::config(&kit).refresh_lead(Duration::from_secs(8)),
         common::client(),
     );

@@ -93,7 +93,7 @@ async fn through_run(kit: &Testkit, fault: Fault, expected: Expected) {
 
 async fn through_authorizer(kit: &Testkit, fault: Fault, expected: Expected) {
     kit.set_fault(Endpoint::AsToken, fault);
-    let authorizer = Authorizer::new(common::config(kit), client());
+    let authorizer = Authorizer::with_client(common::config(kit), client());
     let alice = user(kit, "alice");
     let started = Instant::now();
     let error = authorizer

@@ -52,7 +52,7 @@ async fn the_whole_flow_over_https_with_a_ca_trusted_by_the_client() {
 
     // The authorizer: cold flow and an MCP request.
     kit.clear_requests();
-    let authorizer = Authorizer::new(config, client);
+    let authorizer = Authorizer::with_client(config, client);
     let alice = common::user(&kit, "alice");
     let response = authorizer
         .send(&alice, common::tools_list(&kit))
@@ -87,7 +87,7 @@ async fn a_client_that_does_not_trust_the_ca_fails_with_a_transport_error() {
         "{error:?}"
     );
 
-    let authorizer = Authorizer::new(common::config(&kit), client);
+    let authorizer = Authorizer::with_client(common::config(&kit), client);
     let alice = common::user(&kit, "alice");
     let error = authorizer
         .send(&alice, common::tools_list(&kit))

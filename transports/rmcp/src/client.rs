@@ -355,6 +355,6 @@ pub fn transport(
     user: User,
 ) -> Result<StreamableHttpClientTransport<AuthorizedHttpClient>, xaa_reqwest::Error> {
     let uri = config.server_url.clone();
-    let authorizer = xaa_reqwest::Authorizer::new(config, xaa_reqwest::Client::new()?);
+    let authorizer = xaa_reqwest::Authorizer::new(config)?;
     Ok(AuthorizedHttpClient::new(authorizer, user)?.into_transport(uri))
 }

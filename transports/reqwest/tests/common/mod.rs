@@ -15,7 +15,7 @@ pub use kit::*;
 
 /// An async authorizer for the kit.
 pub fn authorizer(kit: &Testkit) -> Authorizer {
-    Authorizer::new(config(kit), client())
+    Authorizer::with_client(config(kit), client())
 }
 
 /// Polls `condition` until it holds or `timeout` passes; whether it held.

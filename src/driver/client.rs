@@ -8,7 +8,8 @@ use super::builder::{ClientBuilder, FromOptions};
 use super::deadline::Budget;
 use super::error::Error;
 use super::options::ClientOptions;
-use super::transport::{AsyncTransport, BlockingTransport, BuildTransport, Limits};
+use super::transport::{AsyncTransport, BlockingTransport, BuildTransport};
+use super::wire::Limits;
 use crate::{Flow, HttpRequest, HttpResponse};
 
 /// The limits a client applies, from its [`ClientOptions`].

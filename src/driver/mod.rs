@@ -29,7 +29,9 @@ mod client;
 mod deadline;
 mod error;
 mod options;
+pub mod prelude;
 mod transport;
+mod wire;
 
 pub use authorizer::{Authorizer, Refresh, UserAuthorizer};
 pub use builder::{ClientBuilder, FromOptions};
@@ -38,4 +40,5 @@ pub use error::Error;
 pub use options::{
     ClientOptions, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting,
 };
-pub use transport::{AsyncTransport, BlockingTransport, BuildTransport, Limits, Transport};
+pub use transport::{AsyncTransport, BlockingTransport, BuildTransport, Transport};
+pub use wire::{Limits, sends_body};

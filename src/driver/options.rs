@@ -8,6 +8,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::error::Error;
+use super::transport::Transport;
 use crate::Policy;
 use crate::discovery::{AddressGuard, StaticAnswers};
 
@@ -130,6 +132,21 @@ impl ClientOptions {
     /// The user agent: the one set, or `default` (the driver's name and version).
     pub fn user_agent_or<'a>(&'a self, default: &'a str) -> &'a str {
         self.user_agent.as_deref().unwrap_or(default)
+    }
+
+    /// Refuses options that leave no root certificate at all (Mozilla's off, none added):
+    /// no server could be verified.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`].
+    pub fn check_roots<T: Transport>(&self) -> Result<(), Error<T>> {
+        if self.webpki_roots || !self.extra_roots.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Config(
+            "no root certificates: keep Mozilla's roots or add one".into(),
+        ))
     }
 
     pub(super) fn resolve(&mut self, host: &str, addresses: impl IntoIterator<Item = IpAddr>) {

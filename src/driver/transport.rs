@@ -2,12 +2,13 @@
 //! blocking or async.
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use super::authorizer::Refresh;
 use super::client::{AsyncClient, BlockingClient};
 use super::error::Error;
 use super::options::ClientOptions;
+use super::wire::Limits;
 use crate::{HttpRequest, HttpResponse};
 
 /// A driver's HTTP client as the shared code sees it: the failures it reports, and the clock.
@@ -42,26 +43,6 @@ pub trait Transport: Sized {
     fn is_total_timeout(failure: &Self::Failure) -> bool {
         let _ = failure;
         true
-    }
-}
-
-/// The limits of one request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// The body cap: a larger body is [`Error::BodyTooLarge`], never a truncated body.
-    pub max_body_bytes: usize,
-    /// A total timeout shorter than the client's own, the time left until a deadline.
-    pub timeout: Option<Duration>,
-}
-
-impl Limits {
-    /// A body cap, and the client's own timeout.
-    pub fn body(max_body_bytes: usize) -> Self {
-        Self {
-            max_body_bytes,
-            timeout: None,
-        }
     }
 }
 

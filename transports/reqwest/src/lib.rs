@@ -84,13 +84,7 @@ mod tls;
 mod transport;
 
 pub use transport::{DEFAULT_CONNECT_TIMEOUT, ReqwestTransport};
-pub use xaa::authorizer::{AssertionSource, AuthorizerConfig, SubjectTokenSource, User};
-pub use xaa::driver::{DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting};
-pub use xaa::grant::SubjectToken;
-pub use xaa::{
-    AccessToken, AuthorizationServer, ClientCredentials, ClientSecret, HttpRequest, HttpResponse,
-    IdToken, IdentityProvider, Policy, Scope,
-};
+pub use xaa::driver::prelude::*;
 
 /// The async HTTP client for OAuth flows: reqwest with no redirects, every status a response,
 /// connect and total timeouts, a body cap, TLS through rustls with aws-lc-rs, and the address

@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use http::Method;
 use xaa::discovery::AddressGuard;
 use xaa::driver::{
     AsyncTransport, BuildTransport, ClientOptions, Limits, ProxySetting, Refresh, Transport,
+    sends_body,
 };
 use xaa::{HttpRequest, HttpResponse, RequestUrl};
 
@@ -76,7 +76,7 @@ impl BuildTransport for ReqwestTransport {
         };
         #[cfg(feature = "rustls")]
         {
-            let tls = crate::tls::config(options.webpki_roots, &options.extra_roots)?;
+            let tls = crate::tls::config(options)?;
             builder = builder.tls_backend_preconfigured(tls);
         }
         #[cfg(not(feature = "rustls"))]
@@ -107,7 +107,7 @@ impl AsyncTransport for ReqwestTransport {
             .check_literal(request.url().host_str().unwrap_or_default())
             .map_err(Error::refused)?;
         let response = self.http.execute(request).await.map_err(failure)?;
-        read_capped(response, limits.max_body_bytes).await
+        read_capped(response, limits).await
     }
 
     fn refresh_in_background(refresh: Refresh<Client>) {
@@ -139,36 +139,22 @@ fn to_reqwest(request: HttpRequest) -> Result<reqwest::Request, Error> {
     let mut out = reqwest::Request::new(parts.method, url);
     *out.headers_mut() = parts.headers;
     *out.version_mut() = parts.version;
-    if !body.is_empty() || carries_body(out.method()) {
+    if sends_body(out.method(), &body) {
         *out.body_mut() = Some(body.into());
     }
     Ok(out)
 }
 
-/// Methods whose requests normally have a body: an empty one is sent as `Content-Length: 0`.
-fn carries_body(method: &Method) -> bool {
-    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
-}
-
-/// Reads the whole body chunk by chunk, at most `limit` bytes: more is
-/// [`Error::BodyTooLarge`], and the connection is dropped without reading the rest.
-async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<HttpResponse, Error> {
-    let too_large = Error::BodyTooLarge {
-        purpose: None,
-        limit,
-    };
-    if response
-        .content_length()
-        .is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX))
-    {
-        return Err(too_large);
-    }
+/// Reads the whole body chunk by chunk, at most the cap: more is [`Error::BodyTooLarge`], and
+/// the connection is dropped without reading the rest.
+async fn read_capped(
+    mut response: reqwest::Response,
+    limits: Limits,
+) -> Result<HttpResponse, Error> {
+    limits.check_declared(response.headers())?;
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(failure)? {
-        if chunk.len() > limit - body.len() {
-            return Err(too_large);
-        }
-        body.extend_from_slice(&chunk);
+        limits.append(&mut body, &chunk)?;
     }
     let mut out = http::Response::new(body);
     *out.status_mut() = response.status();

@@ -3,11 +3,11 @@
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
-use http::Method;
 use ureq::unversioned::transport::DefaultConnector;
 use ureq::{Agent, AsSendBody};
 use xaa::driver::{
     BlockingTransport, BuildTransport, ClientOptions, Limits, ProxySetting, Refresh, Transport,
+    sends_body,
 };
 use xaa::{HttpRequest, HttpResponse};
 
@@ -75,7 +75,7 @@ impl BuildTransport for UreqTransport {
             .timeout_connect(options.connect_timeout)
             .proxy(proxy)
             .user_agent(options.user_agent_or(USER_AGENT))
-            .tls_config(tls::config(options.webpki_roots, &options.extra_roots)?)
+            .tls_config(tls::config(options)?)
             .build();
         let resolver = GuardedResolver::new(options.guard(), options.static_answers.clone());
         let agent = Agent::with_parts(config, DefaultConnector::new(), resolver);
@@ -86,13 +86,17 @@ impl BuildTransport for UreqTransport {
 impl BlockingTransport for UreqTransport {
     fn send(&self, request: HttpRequest, limits: Limits) -> Result<HttpResponse, Error> {
         let (parts, body) = request.into_parts();
-        let response = if body.is_empty() && !carries_body(&parts.method) {
-            // No `Content-Length: 0` on a GET.
-            self.execute(http::Request::from_parts(parts, ()), limits.timeout)
-        } else {
+        let response = if sends_body(&parts.method, &body) {
             self.execute(http::Request::from_parts(parts, body), limits.timeout)
+        } else {
+            self.execute(http::Request::from_parts(parts, ()), limits.timeout)
         }?;
-        read_capped(response, limits.max_body_bytes)
+        let (parts, mut body) = response.into_parts();
+        limits.check_declared(&parts.headers)?;
+        let cap = u64::try_from(limits.max_body_bytes).unwrap_or(u64::MAX);
+        // ureq's limited reader: more than the cap is `BodyExceedsLimit`, never a truncation.
+        let bytes = body.with_config().limit(cap).read_to_vec();
+        Ok(http::Response::from_parts(parts, bytes.map_err(failure)?))
     }
 
     fn refresh_in_background(refresh: Refresh<Client>) {
@@ -127,32 +131,4 @@ impl UreqTransport {
         };
         self.agent.run(request).map_err(failure)
     }
-}
-
-/// Methods whose requests normally have a body: an empty one is sent as `Content-Length: 0`.
-fn carries_body(method: &Method) -> bool {
-    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
-}
-
-/// Reads the whole body, at most `limit` bytes: more is [`Error::BodyTooLarge`].
-fn read_capped(response: http::Response<ureq::Body>, limit: usize) -> Result<HttpResponse, Error> {
-    let (parts, mut body) = response.into_parts();
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX);
-    if declared.is_some_and(|length| length > cap) {
-        return Err(Error::BodyTooLarge {
-            purpose: None,
-            limit,
-        });
-    }
-    let bytes = body
-        .with_config()
-        .limit(cap)
-        .read_to_vec()
-        .map_err(failure)?;
-    Ok(http::Response::from_parts(parts, bytes))
 }

@@ -8,7 +8,7 @@ use super::builder::{ClientBuilder, FromOptions};
 use super::deadline::Budget;
 use super::error::Error;
 use super::options::ClientOptions;
-use super::transport::{AsyncTransport, BlockingTransport, BuildTransport};
+use super::transport::{AsyncTransport, BlockingTransport, BuildTransport, MonotonicClock};
 use super::wire::Limits;
 use crate::{Flow, HttpRequest, HttpResponse};
 
@@ -135,7 +135,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
     /// [`Error::Timeout`], [`Error::BodyTooLarge`], [`Error::PrivateAddress`]) naming the
     /// step whose request failed.
     pub fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error<T>> {
-        self.run_within(flow, self.limits.max_body_bytes, None)
+        self.run_flow(flow, self.limits.max_body_bytes)
     }
 
     /// [`BlockingClient::run`] within `deadline`: each request's total timeout is the
@@ -146,8 +146,17 @@ impl<T: BlockingTransport> BlockingClient<T> {
     ///
     /// As [`BlockingClient::run`], and [`Error::DeadlineExceeded`] naming the step that had no
     /// time left, or whose request the deadline cut short.
-    pub fn run_until<F: Flow>(&self, flow: F, deadline: Instant) -> Result<F::Output, Error<T>> {
-        self.run_within(flow, self.limits.max_body_bytes, Some(deadline))
+    pub fn run_until<F: Flow>(&self, flow: F, deadline: Instant) -> Result<F::Output, Error<T>>
+    where
+        T: MonotonicClock,
+    {
+        let limit = self.limits.max_body_bytes;
+        crate::drive(
+            flow,
+            || self.transport.now(),
+            |request| self.send_until_with(request, limit, deadline),
+        )
+        .map_err(Error::from_drive)
     }
 
     /// Sends one request as given and reads the whole response, body capped at
@@ -171,13 +180,21 @@ impl<T: BlockingTransport> BlockingClient<T> {
         &self,
         request: HttpRequest,
         deadline: Instant,
-    ) -> Result<HttpResponse, Error<T>> {
-        self.send_within(request, self.limits.max_body_bytes, Some(deadline))
+    ) -> Result<HttpResponse, Error<T>>
+    where
+        T: MonotonicClock,
+    {
+        self.send_until_with(request, self.limits.max_body_bytes, deadline)
     }
 
-    /// Runs a flight's flow, bodies capped at the authorizer's policy.
+    /// Runs a flow, bodies capped at `limit`.
     pub(super) fn run_flow<F: Flow>(&self, flow: F, limit: usize) -> Result<F::Output, Error<T>> {
-        self.run_within(flow, limit, None)
+        crate::drive(
+            flow,
+            || self.transport.now(),
+            |request| self.send_within(request, limit, None),
+        )
+        .map_err(Error::from_drive)
     }
 
     /// Sends an MCP request, body capped at [`ClientBuilder::resource_body_bytes`].
@@ -185,29 +202,25 @@ impl<T: BlockingTransport> BlockingClient<T> {
         self.send_within(request, self.limits.resource_body_bytes, None)
     }
 
-    fn run_within<F: Flow>(
+    fn send_until_with(
         &self,
-        flow: F,
+        request: HttpRequest,
         limit: usize,
-        deadline: Option<Instant>,
-    ) -> Result<F::Output, Error<T>> {
-        crate::drive(
-            flow,
-            || self.transport.now(),
-            |request| self.send_within(request, limit, deadline),
-        )
-        .map_err(Error::from_drive)
+        deadline: Instant,
+    ) -> Result<HttpResponse, Error<T>>
+    where
+        T: MonotonicClock,
+    {
+        let budget = Budget::until(deadline, self.transport.instant(), self.limits.timeout)?;
+        self.send_within(request, limit, Some(budget))
     }
 
     fn send_within(
         &self,
         request: HttpRequest,
         limit: usize,
-        deadline: Option<Instant>,
+        budget: Option<Budget>,
     ) -> Result<HttpResponse, Error<T>> {
-        let budget = deadline
-            .map(|deadline| Budget::until(deadline, self.transport.instant(), self.limits.timeout))
-            .transpose()?;
         let limits = Limits {
             max_body_bytes: limit,
             timeout: budget.map(|budget| budget.timeout),

@@ -40,5 +40,5 @@ pub use error::Error;
 pub use options::{
     ClientOptions, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting,
 };
-pub use transport::{AsyncTransport, BlockingTransport, BuildTransport, Transport};
+pub use transport::{AsyncTransport, BlockingTransport, BuildTransport, MonotonicClock, Transport};
 pub use wire::{Limits, sends_body};

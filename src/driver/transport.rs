@@ -13,16 +13,13 @@ use crate::{HttpRequest, HttpResponse};
 
 /// A driver's HTTP client as the shared code sees it: the failures it reports, and the clock.
 ///
-/// The core reads no clock: the driver's (`SystemTime::now`, `Instant::now`) or a test's.
+/// The core reads no clock: the driver's (`SystemTime::now`) or a test's.
 pub trait Transport: Sized {
     /// The client's own error, for a request that got no response.
     type Failure: std::error::Error + Send + Sync + 'static;
 
     /// The time now, for token lifetimes.
     fn now(&self) -> SystemTime;
-
-    /// The monotonic time now, for deadlines.
-    fn instant(&self) -> Instant;
 
     /// The failure in the client's words, without a URL: the text of
     /// [`Error::Transport`]'s `Display`, after `transport failed: `.
@@ -44,6 +41,13 @@ pub trait Transport: Sized {
         let _ = failure;
         true
     }
+}
+
+/// A transport that tells the monotonic time, so a whole run can be bound by a deadline
+/// (`run_until`, `send_until`).
+pub trait MonotonicClock: Transport {
+    /// The monotonic time now (`Instant::now`).
+    fn instant(&self) -> Instant;
 }
 
 /// A transport that blocks the calling thread.

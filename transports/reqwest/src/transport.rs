@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use xaa::discovery::AddressGuard;
 use xaa::driver::{
@@ -45,10 +45,6 @@ impl Transport for ReqwestTransport {
 
     fn now(&self) -> SystemTime {
         SystemTime::now()
-    }
-
-    fn instant(&self) -> Instant {
-        Instant::now()
     }
 
     fn describe(failure: &reqwest::Error) -> String {

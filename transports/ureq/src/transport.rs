@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 use ureq::unversioned::transport::DefaultConnector;
 use ureq::{Agent, AsSendBody};
 use xaa::driver::{
-    BlockingTransport, BuildTransport, ClientOptions, Limits, ProxySetting, Refresh, Transport,
-    sends_body,
+    BlockingTransport, BuildTransport, ClientOptions, Limits, MonotonicClock, ProxySetting,
+    Refresh, Transport, sends_body,
 };
 use xaa::{HttpRequest, HttpResponse};
 
@@ -40,10 +40,6 @@ impl Transport for UreqTransport {
         SystemTime::now()
     }
 
-    fn instant(&self) -> Instant {
-        Instant::now()
-    }
-
     fn timeout_detail(failure: &ureq::Error) -> Option<String> {
         match failure {
             ureq::Error::Timeout(reason) => Some(reason.to_string()),
@@ -53,6 +49,12 @@ impl Transport for UreqTransport {
 
     fn is_total_timeout(failure: &ureq::Error) -> bool {
         matches!(failure, ureq::Error::Timeout(ureq::Timeout::Global))
+    }
+}
+
+impl MonotonicClock for UreqTransport {
+    fn instant(&self) -> Instant {
+        Instant::now()
     }
 }
 

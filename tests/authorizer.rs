@@ -58,15 +58,15 @@ impl Transport for Fake<'_> {
 }
 
 impl BlockingTransport for Fake<'_> {
+    /// A flow's request by the purpose the drive tags it with; an MCP request (which has
+    /// none) as the probe's.
     fn send(
         &self,
         request: HttpRequest,
         _limits: Limits,
     ) -> Result<HttpResponse, driver::Error<Self>> {
-        let purpose = *request
-            .extensions()
-            .get::<Purpose>()
-            .expect("a flow's request carries its purpose");
+        let purpose = request.extensions().get::<Purpose>().copied();
+        let purpose = purpose.unwrap_or(Purpose::ResourceProbe);
         Ok(self.servers.borrow_mut().answer(purpose, request))
     }
 
@@ -94,6 +94,33 @@ fn token(
             &ClientOptions::default(),
         );
         let result = driver::Authorizer::from_authorizer(authorizer.clone(), client).token(user);
+        result.map_err(|error| match error {
+            driver::Error::Flow(error) => error,
+            other => panic!("the fake servers always answer: {other}"),
+        })
+    };
+    *servers = servers_cell.into_inner();
+    result
+}
+
+/// Sends an MCP request through the core's authorizer loop, running any flight against
+/// `servers`, which answer the MCP request too.
+fn send(
+    authorizer: &Authorizer,
+    user: &User,
+    servers: &mut Servers,
+    at: SystemTime,
+) -> Result<HttpResponse, Error> {
+    let servers_cell = RefCell::new(std::mem::replace(servers, Servers::empty()));
+    let result = {
+        let fake = Fake {
+            servers: &servers_cell,
+            at,
+        };
+        let client = BlockingClient::with_transport(fake, &ClientOptions::default());
+        let request = http::Request::post(MCP).body(Vec::new()).expect("request");
+        let result =
+            driver::Authorizer::from_authorizer(authorizer.clone(), client).send(user, request);
         result.map_err(|error| match error {
             driver::Error::Flow(error) => error,
             other => panic!("the fake servers always answer: {other}"),
@@ -451,6 +478,41 @@ fn an_idp_refusal_retries_once_with_a_fresh_subject() {
         "no fresh subject: no second try"
     );
     assert_eq!(servers.count("POST", AS_TOKEN), 0);
+}
+
+#[test]
+fn the_loop_sends_with_the_bearer_and_returns_the_accepted_answer() {
+    let authorizer = Authorizer::new(config());
+    let mut servers = Servers::happy().on("POST", MCP, |request| match request.authorization() {
+        Some(bearer) if bearer == format!("Bearer {ACCESS_TOKEN}") => status(200),
+        Some(other) => panic!("an unexpected Authorization header: {other}"),
+        None => probe_challenge(),
+    });
+    let response = send(&authorizer, &alice(), &mut servers, now()).expect("accepted");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(token_requests(&servers), (1, 1));
+    let mcp: Vec<_> = servers.log.iter().filter(|r| r.url == MCP).collect();
+    assert_eq!(mcp.len(), 2, "the probe, then the request with its token");
+    assert_eq!(mcp[0].authorization(), None);
+}
+
+#[test]
+fn the_loop_resends_once_after_a_401_then_fails_typed() {
+    let authorizer = Authorizer::new(config());
+    // The MCP server refuses every request, with or without a token.
+    let mut servers = counting_servers();
+    match send(&authorizer, &alice(), &mut servers, now()) {
+        Err(Error::ResourceServerRejected { status: 401, .. }) => {}
+        other => panic!("expected a final 401, got {other:?}"),
+    }
+    assert_eq!(token_requests(&servers), (2, 2), "one fresh exchange");
+    let sent: Vec<_> = servers
+        .log
+        .iter()
+        .filter(|r| r.url == MCP)
+        .filter_map(|r| r.authorization())
+        .collect();
+    assert_eq!(sent, ["Bearer at-1", "Bearer at-2"], "each token once");
 }
 
 #[test]

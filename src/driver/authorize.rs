@@ -16,8 +16,8 @@
 use std::future::{Future, ready};
 use std::time::SystemTime;
 
-use http::HeaderValue;
 use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::authorizer::Refresh;
 use super::client::{AsyncClient, BlockingClient};
@@ -183,21 +183,81 @@ pub(super) async fn send<I: Io>(
     request: HttpRequest,
 ) -> Result<HttpResponse, Error<I::Transport>> {
     let (parts, body) = request.into_parts();
+    let attempt = |token: &AccessToken, _: Option<StatusCode>| {
+        let request = bearer(token).map(|value| {
+            let mut request = http::Request::from_parts(parts.clone(), body.clone());
+            request.headers_mut().insert(AUTHORIZATION, value);
+            request
+        });
+        async move { io.send(request?).await }
+    };
+    match call(io, authorizer, user, attempt).await? {
+        Called::Answered(answer) => answer,
+        Called::Refused(_, error) => Err(Error::Flow(error)),
+    }
+}
+
+/// One MCP call for `user`, made by `attempt` with a token, as often as the core's verdict on
+/// the answers allows (decisions.md D18, D20): `send`'s loop for any way of sending. `attempt`
+/// also learns the status of the refused answer it is resending after.
+pub(super) async fn call<I, R, F, Fut>(
+    io: &I,
+    authorizer: &Authorizer,
+    user: &User,
+    mut attempt: F,
+) -> Result<Called<R>, Error<I::Transport>>
+where
+    I: Io,
+    R: McpAnswer,
+    F: FnMut(&AccessToken, Option<StatusCode>) -> Fut,
+    Fut: Future<Output = R>,
+{
+    let mut resending_after = None;
     for _ in 0..MAX_ATTEMPTS {
         let token = token(io, authorizer, user).await?;
-        let mut request = http::Request::from_parts(parts.clone(), body.clone());
-        request.headers_mut().insert(AUTHORIZATION, bearer(&token)?);
-        let response = io.send(request).await?;
-        let (status, headers) = (response.status(), response.headers());
-        match authorizer.on_response(user, &token, status, headers, io.now()) {
-            Verdict::Accept => return Ok(response),
+        let answer = attempt(&token, resending_after).await;
+        let verdict = match answer.judged() {
+            Some((status, headers)) => {
+                resending_after = Some(status);
+                authorizer.on_response(user, &token, status, headers, io.now())
+            }
+            None => Verdict::Accept,
+        };
+        match verdict {
+            Verdict::Accept => return Ok(Called::Answered(answer)),
             Verdict::Retry => continue,
-            Verdict::Fail(error) => return Err(Error::Flow(error)),
+            Verdict::Fail(error) => return Ok(Called::Refused(answer, error)),
         }
     }
     Err(Error::Flow(crate::Error::Misuse(
         "the authorizer asked for more retries than any policy allows",
     )))
+}
+
+/// The answer to one attempt of a call, as the loop reads it.
+pub trait McpAnswer {
+    /// The status and header fields the core judges (a 401, a 403 `insufficient_scope`:
+    /// RFC 6750 section 3), or `None` for an outcome returned as it is: no answer was had.
+    fn judged(&self) -> Option<(StatusCode, &HeaderMap)>;
+}
+
+impl<E> McpAnswer for Result<HttpResponse, E> {
+    fn judged(&self) -> Option<(StatusCode, &HeaderMap)> {
+        self.as_ref()
+            .ok()
+            .map(|response| (response.status(), response.headers()))
+    }
+}
+
+/// How a call ended.
+#[derive(Debug)]
+#[must_use]
+pub enum Called<R> {
+    /// The answer to return: accepted, or one the loop does not judge.
+    Answered(R),
+    /// The server refused even a fresh token or a wider scope (decisions.md D18): its last
+    /// answer, and the core's error.
+    Refused(R, crate::Error),
 }
 
 /// `Bearer <token>` (RFC 6750 section 2.1), marked sensitive so HTTP libraries keep it out of

@@ -3,8 +3,11 @@
 //! background [`Refresh`] a transport runs.
 
 use std::fmt;
+use std::future::{Future, ready};
 
-use super::authorize;
+use http::StatusCode;
+
+use super::authorize::{self, Called, McpAnswer};
 use super::block_on::block_on;
 use super::builder::{ClientBuilder, FromOptions};
 use super::client::{AsyncClient, BlockingClient};
@@ -120,7 +123,45 @@ impl<T: BlockingTransport> Authorizer<BlockingClient<T>> {
     }
 }
 
+impl<T: BlockingTransport> Authorizer<BlockingClient<T>> {
+    /// One MCP call for `user` made by `attempt`, any way the caller sends (a stream, another
+    /// client): the loop of [`Authorizer::send`] around it. `attempt` gets the token to send as
+    /// `Authorization: Bearer`, and the status of the refused answer it resends after, if any;
+    /// its answer is judged through [`McpAnswer`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Authorizer::token`]: no token could be had. A refusal is [`Called::Refused`], with
+    /// the server's last answer.
+    pub fn call<R, F>(&self, user: &User, mut attempt: F) -> Result<Called<R>, Error<T>>
+    where
+        R: McpAnswer,
+        F: FnMut(&AccessToken, Option<StatusCode>) -> R,
+    {
+        block_on(authorize::call(
+            &self.client,
+            &self.authorizer,
+            user,
+            |token, resending_after| ready(attempt(token, resending_after)),
+        ))
+    }
+}
+
 impl<T: AsyncTransport> Authorizer<AsyncClient<T>> {
+    /// The async `call`: as the blocking one, `attempt` returning a future.
+    ///
+    /// # Errors
+    ///
+    /// As the blocking `call`.
+    pub async fn call<R, F, Fut>(&self, user: &User, attempt: F) -> Result<Called<R>, Error<T>>
+    where
+        R: McpAnswer,
+        F: FnMut(&AccessToken, Option<StatusCode>) -> Fut,
+        Fut: Future<Output = R>,
+    {
+        authorize::call(&self.client, &self.authorizer, user, attempt).await
+    }
+
     /// The async `token`: as the blocking one, concurrent tasks needing a token for the same
     /// user sharing one flow.
     ///

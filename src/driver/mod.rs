@@ -33,6 +33,7 @@ pub mod prelude;
 mod transport;
 mod wire;
 
+pub use authorize::{Called, McpAnswer};
 pub use authorizer::{Authorizer, Refresh, UserAuthorizer};
 pub use builder::{ClientBuilder, FromOptions};
 pub use client::{AsyncClient, BlockingClient};

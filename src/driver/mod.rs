@@ -42,4 +42,4 @@ pub use options::{
     ClientOptions, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting,
 };
 pub use transport::{AsyncTransport, BlockingTransport, BuildTransport, MonotonicClock, Transport};
-pub use wire::{Limits, sends_body};
+pub use wire::{Limits, port_of, sends_body};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, Method};
+use http::{HeaderMap, Method, Uri};
 
 use super::error::Error;
 use super::transport::Transport;
@@ -13,6 +13,17 @@ use super::transport::Transport;
 /// no `Content-Length: 0` either (RFC 9110 section 8.6).
 pub fn sends_body(method: &Method, body: &[u8]) -> bool {
     !body.is_empty() || matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+/// The port a request to `uri` connects to: the URI's own, else its scheme's default
+/// (RFC 9110 sections 4.2.1 and 4.2.2: 80 for `http`, 443 for `https`); `None` for another
+/// scheme without one.
+pub fn port_of(uri: &Uri) -> Option<u16> {
+    uri.port_u16().or(match uri.scheme_str() {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    })
 }
 
 /// The limits of one request.
@@ -86,5 +97,14 @@ mod tests {
         for method in [Method::POST, Method::PUT, Method::PATCH] {
             assert!(sends_body(&method, b""));
         }
+    }
+
+    #[test]
+    fn a_port_is_the_uris_or_its_schemes() {
+        let port = |uri: &str| port_of(&uri.parse().expect("URI"));
+        assert_eq!(port("https://as.example/token"), Some(443));
+        assert_eq!(port("http://127.0.0.1/mcp"), Some(80));
+        assert_eq!(port("https://as.example:8443/"), Some(8443));
+        assert_eq!(port("ftp://as.example/"), None);
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
+use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::DefaultConnector;
 use ureq::{Agent, AsSendBody};
 use xaa::driver::{
@@ -79,7 +80,11 @@ impl BuildTransport for UreqTransport {
             .user_agent(options.user_agent_or(USER_AGENT))
             .tls_config(tls::config(options)?)
             .build();
-        let resolver = GuardedResolver::new(options.guard(), options.static_answers.clone());
+        let resolver = GuardedResolver {
+            inner: DefaultResolver::default(),
+            guard: options.guard(),
+            answers: options.static_answers.clone(),
+        };
         let agent = Agent::with_parts(config, DefaultConnector::new(), resolver);
         Ok(Self { agent })
     }

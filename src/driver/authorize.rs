@@ -13,112 +13,20 @@
 //! blocking caller runs the same loop to completion on its own thread
 //! ([`block_on`](super::block_on)).
 
-use std::future::{Future, ready};
-use std::time::SystemTime;
+use std::future::Future;
 
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
-use super::authorizer::Refresh;
-use super::client::{AsyncClient, BlockingClient};
 use super::error::Error;
-use super::transport::{AsyncTransport, BlockingTransport, Transport};
-use crate::authorizer::{Acquired, Authorizer, Flight, Landed, User, Verdict, Waited, Waiter};
-use crate::{AccessToken, Authorization, EnterpriseAuth, HttpRequest, HttpResponse};
+use super::io::Io;
+use super::transport::Transport;
+use crate::authorizer::{Acquired, Authorizer, Flight, Landed, User, Verdict, Waited};
+use crate::{AccessToken, HttpRequest, HttpResponse};
 
 /// The most MCP requests one call makes: the core allows one fresh token after a 401 and a few
 /// scope step-ups (decisions.md D18); this is a backstop.
 const MAX_ATTEMPTS: u32 = 16;
-
-/// The I/O of the loop: what a blocking or an async client does for it.
-pub(super) trait Io {
-    /// The driver's transport, whose errors the loop returns.
-    type Transport: Transport;
-
-    /// The time now, from the transport.
-    fn now(&self) -> SystemTime;
-
-    /// Runs a flight's flow, bodies capped at `max_body_bytes`.
-    fn run(
-        &self,
-        flow: EnterpriseAuth,
-        max_body_bytes: usize,
-    ) -> impl Future<Output = Result<Authorization, Error<Self::Transport>>> + Send;
-
-    /// Sends the MCP request, body capped at the client's resource cap.
-    fn send(
-        &self,
-        request: HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, Error<Self::Transport>>> + Send;
-
-    /// Waits for another caller's flight.
-    fn wait(&self, waiter: Waiter) -> impl Future<Output = Waited> + Send;
-
-    /// Hands a refresh flight to the transport, to run in the background.
-    fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight);
-}
-
-impl<T: BlockingTransport> Io for BlockingClient<T> {
-    type Transport = T;
-
-    fn now(&self) -> SystemTime {
-        self.transport().now()
-    }
-
-    fn run(
-        &self,
-        flow: EnterpriseAuth,
-        max_body_bytes: usize,
-    ) -> impl Future<Output = Result<Authorization, Error<T>>> + Send {
-        ready(self.run_flow(flow, max_body_bytes))
-    }
-
-    fn send(
-        &self,
-        request: HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, Error<T>>> + Send {
-        ready(self.send_resource(request))
-    }
-
-    fn wait(&self, waiter: Waiter) -> impl Future<Output = Waited> + Send {
-        ready(waiter.wait_blocking())
-    }
-
-    fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight) {
-        T::refresh_in_background(Refresh::new(authorizer.clone(), self.clone(), flight));
-    }
-}
-
-impl<T: AsyncTransport> Io for AsyncClient<T> {
-    type Transport = T;
-
-    fn now(&self) -> SystemTime {
-        self.transport().now()
-    }
-
-    fn run(
-        &self,
-        flow: EnterpriseAuth,
-        max_body_bytes: usize,
-    ) -> impl Future<Output = Result<Authorization, Error<T>>> + Send {
-        self.run_flow(flow, max_body_bytes)
-    }
-
-    fn send(
-        &self,
-        request: HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, Error<T>>> + Send {
-        self.send_resource(request)
-    }
-
-    fn wait(&self, waiter: Waiter) -> impl Future<Output = Waited> + Send {
-        waiter.wait()
-    }
-
-    fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight) {
-        T::refresh_in_background(Refresh::new(authorizer.clone(), self.clone(), flight));
-    }
-}
 
 /// A valid access token for `user`: cached, refreshed in the background, run here, or another
 /// caller's (decisions.md D19 single-flight).

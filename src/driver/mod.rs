@@ -28,6 +28,7 @@ mod builder;
 mod client;
 mod deadline;
 mod error;
+mod io;
 mod options;
 pub mod prelude;
 mod transport;

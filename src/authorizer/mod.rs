@@ -6,7 +6,7 @@
 //!
 //! 1. [`Authorizer::acquire`] for the user. [`Acquired::Token`]: attach it.
 //!    [`Acquired::TokenAndRefresh`]: attach it, and run the flight in the background.
-//!    [`Acquired::Run`]: run the flight's flow ([`Flight::take_flow`] then [`crate::drive`] or
+//!    [`Acquired::Run`]: run the flight's flow ([`Flight::take_flow`] then [`crate::drive()`] or
 //!    [`crate::drive_async`]) and [`Flight::land`] it; [`Landed::Retry`] means run again.
 //!    [`Acquired::Wait`]: wait on the [`Waiter`]; [`Waited::Again`] means acquire again.
 //! 2. Send the MCP request with `Authorization: Bearer <token>`.

@@ -125,7 +125,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
         &self.transport
     }
 
-    /// Runs `flow` to completion with [`drive`](crate::drive), the transport's clock and this
+    /// Runs `flow` to completion with [`drive`](crate::drive()), the transport's clock and this
     /// client, each response body capped at the client's
     /// [`ClientBuilder::max_body_bytes`].
     ///

@@ -9,7 +9,7 @@
 //! * [`ClientBuilder`]: one set of options for every driver (timeouts, body caps, roots, the
 //!   address guard, static answers, the proxy, the user agent).
 //! * [`BlockingClient`] and [`AsyncClient`]: run a [`Flow`](crate::Flow) with
-//!   [`drive`](crate::drive) or [`drive_async`](crate::drive_async), send one request, each
+//!   [`drive`](crate::drive()) or [`drive_async`](crate::drive_async), send one request, each
 //!   within an optional deadline.
 //! * [`Authorizer`]: the core's [`authorizer::Authorizer`](crate::authorizer::Authorizer)
 //!   over a client. Its loop for one MCP request is written once, for blocking and async

@@ -1,7 +1,7 @@
 //! The `authorizer` target: an `Authorizer` for two users, driven through an arbitrary
 //! interleaving of `acquire`, landing or dropping flights, the MCP server's answers to
 //! `on_response`, waiting, and the clock moving on; a model kept beside it checks
-//! decisions.md D18 and D19. Flights run with [`crate::drive`] against the oracle, and the
+//! decisions.md D18 and D19. Flights run with [`crate::drive()`] against the oracle, and the
 //! target ends with one MCP request per user through the drivers' loop ([`crate::driver`]).
 //!
 //! Input layout: four configuration bytes (step-up limit, re-submission, refresh lead, trust),

@@ -9,7 +9,9 @@
 //!   response (a 4xx or 5xx is for the flow to judge); only a failure to get a response at all
 //!   is the closure's `Err`, returned as [`DriveError::Transport`]. The closure must not follow
 //!   redirects: a 3xx goes back to the flow, which refuses it (decisions.md D4). It should cap
-//!   the body it reads at `Policy::max_body_bytes`.
+//!   the body it reads at `Policy::max_body_bytes`. Each request carries its step as a
+//!   [`Purpose`] extension (`request.extensions().get::<Purpose>()`), for the closure's own
+//!   logs or a test's fake servers; it is never sent.
 //!
 //! A stuck machine is an error, not a hang: every drive is bounded by a number of transmits
 //! (`limit`, [`drive`] and [`drive_async`] use 64), and a flow that waits with nothing
@@ -162,11 +164,12 @@ where
         let Some(Transmit {
             id,
             purpose,
-            request,
+            mut request,
         }) = queue.pop_front()
         else {
             return Err(Error::Misuse(STALL).into());
         };
+        request.extensions_mut().insert(purpose);
         let started = clock();
         log_sent(id, purpose, &request);
         let result = send(request);
@@ -247,9 +250,10 @@ where
         for Transmit {
             id,
             purpose,
-            request,
+            mut request,
         } in emitted
         {
+            request.extensions_mut().insert(purpose);
             let started = clock();
             log_sent(id, purpose, &request);
             in_flight.push(InFlight {

@@ -135,6 +135,7 @@ pub mod constants;
 pub mod discovery;
 mod display_safety;
 mod drive;
+pub mod driver;
 mod enterprise;
 mod error;
 mod flow;

@@ -1,7 +1,10 @@
-//! The authorizer's decisions, sans-IO, with closure-fake servers (decisions.md D13, D17 to D20).
+//! The authorizer's decisions, sans-IO, with closure-fake servers (decisions.md D13, D17 to D20):
+//! tokens are acquired through the drivers' loop ([`xaa::driver`]) over a fake transport.
 
 mod support;
 
+use std::cell::RefCell;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -12,10 +15,13 @@ use xaa::authorizer::{
     Acquired, Authorizer, AuthorizerConfig, Landed, SubjectTokenSource, User, Verdict, Waited,
 };
 use xaa::cache::Principal;
+use xaa::driver::{
+    self, BlockingClient, BlockingTransport, ClientOptions, Limits, Refresh, Transport,
+};
 use xaa::grant::SubjectToken;
 use xaa::{
-    AccessToken, AuthorizationServer, ClientCredentials, ClientSecret, Error, IdToken,
-    IdentityProvider,
+    AccessToken, AuthorizationServer, ClientCredentials, ClientSecret, Error, HttpRequest,
+    HttpResponse, IdToken, IdentityProvider, Purpose,
 };
 
 fn config() -> AuthorizerConfig {
@@ -34,38 +40,94 @@ fn alice() -> User {
         .expect("ID token principal")
 }
 
-/// Acquires a token, running any flight against `servers`.
+/// The fake servers as a blocking transport for the core's authorizer loop
+/// ([`xaa::driver`]): each flow request is answered by `servers` (by the purpose the drive
+/// tags it with), and the clock stands at `at`.
+#[derive(Clone, Copy)]
+struct Fake<'a> {
+    servers: &'a RefCell<Servers>,
+    at: SystemTime,
+}
+
+impl Transport for Fake<'_> {
+    type Failure = Infallible;
+
+    fn now(&self) -> SystemTime {
+        self.at
+    }
+}
+
+impl BlockingTransport for Fake<'_> {
+    /// A flow's request by the purpose the drive tags it with; an MCP request (which has
+    /// none) as the probe's.
+    fn send(
+        &self,
+        request: HttpRequest,
+        _limits: Limits,
+    ) -> Result<HttpResponse, driver::Error<Self>> {
+        let purpose = request.extensions().get::<Purpose>().copied();
+        let purpose = purpose.unwrap_or(Purpose::ResourceProbe);
+        Ok(self.servers.borrow_mut().answer(purpose, request))
+    }
+
+    /// Runs the refresh at once, so the test sees its requests.
+    fn refresh_in_background(refresh: Refresh<BlockingClient<Self>>) {
+        let _ = refresh.run();
+    }
+}
+
+/// Acquires a token through the core's authorizer loop, running any flight against
+/// `servers`; a refresh due runs before the token is returned.
 fn token(
     authorizer: &Authorizer,
     user: &User,
     servers: &mut Servers,
     at: SystemTime,
 ) -> Result<AccessToken, Error> {
-    loop {
-        match authorizer.acquire(user, at)? {
-            Acquired::Token(token) => return Ok(token),
-            Acquired::TokenAndRefresh(token, mut flight) => {
-                let flow = flight.take_flow().expect("flow");
-                let (result, _) = run(flow, servers, Order::Fifo);
-                let _ = flight.land(result, at);
-                return Ok(token);
-            }
-            Acquired::Run(mut flight) => loop {
-                let flow = flight.take_flow().expect("flow");
-                let (result, _) = run(flow, servers, Order::Fifo);
-                match flight.land(result, at) {
-                    Landed::Token(token) => return Ok(token),
-                    Landed::Retry(next) => flight = *next,
-                    Landed::Failed(error) => return Err(error),
-                }
+    let servers_cell = RefCell::new(std::mem::replace(servers, Servers::empty()));
+    let result = {
+        let client = BlockingClient::with_transport(
+            Fake {
+                servers: &servers_cell,
+                at,
             },
-            Acquired::Wait(waiter) => match waiter.wait_blocking() {
-                Waited::Token(token) => return Ok(token),
-                Waited::Failed(error) => return Err(error),
-                Waited::Again => continue,
-            },
-        }
-    }
+            &ClientOptions::default(),
+        );
+        let result = driver::Authorizer::from_authorizer(authorizer.clone(), client).token(user);
+        result.map_err(|error| match error {
+            driver::Error::Flow(error) => error,
+            other => panic!("the fake servers always answer: {other}"),
+        })
+    };
+    *servers = servers_cell.into_inner();
+    result
+}
+
+/// Sends an MCP request through the core's authorizer loop, running any flight against
+/// `servers`, which answer the MCP request too.
+fn send(
+    authorizer: &Authorizer,
+    user: &User,
+    servers: &mut Servers,
+    at: SystemTime,
+) -> Result<HttpResponse, Error> {
+    let servers_cell = RefCell::new(std::mem::replace(servers, Servers::empty()));
+    let result = {
+        let fake = Fake {
+            servers: &servers_cell,
+            at,
+        };
+        let client = BlockingClient::with_transport(fake, &ClientOptions::default());
+        let request = http::Request::post(MCP).body(Vec::new()).expect("request");
+        let result =
+            driver::Authorizer::from_authorizer(authorizer.clone(), client).send(user, request);
+        result.map_err(|error| match error {
+            driver::Error::Flow(error) => error,
+            other => panic!("the fake servers always answer: {other}"),
+        })
+    };
+    *servers = servers_cell.into_inner();
+    result
 }
 
 /// The happy world, with a new access token from every jwt-bearer grant.
@@ -77,6 +139,19 @@ fn counting_servers() -> Servers {
         let mut body = bearer_response();
         body["access_token"] = json!(format!("at-{n}"));
         body["expires_in"] = json!(600);
+        json_response(200, body)
+    })
+}
+
+/// `servers` with an IdP that issues ID-JAGs valid at `at`: the flows run on the same clock
+/// as the authorizer, and the fixtures' ID-JAGs live five minutes from [`now`].
+fn issuing_at(servers: Servers, at: SystemTime) -> Servers {
+    servers.on("POST", IDP_TOKEN, move |_| {
+        let mut claims = id_jag_claims();
+        claims["iat"] = json!(secs(at));
+        claims["exp"] = json!(secs(at) + 300);
+        let mut body = exchange_response();
+        body["access_token"] = json!(id_jag_with(claims));
         json_response(200, body)
     })
 }
@@ -107,8 +182,8 @@ fn cold_then_hot_then_warm_refresh() {
     assert_eq!(servers.log.len(), 7, "a hot token costs no request");
 
     // Within the refresh lead: the old token is handed out, the refresh runs (two POSTs).
-    let mut warm = Servers::happy();
     let due = now() + Duration::from_secs(3600 - 300);
+    let mut warm = issuing_at(Servers::happy(), due);
     let still = token(&authorizer, &alice(), &mut warm, due).expect("due");
     assert_eq!(still, first, "the caller is not delayed by the refresh");
     assert_eq!(
@@ -406,6 +481,41 @@ fn an_idp_refusal_retries_once_with_a_fresh_subject() {
 }
 
 #[test]
+fn the_loop_sends_with_the_bearer_and_returns_the_accepted_answer() {
+    let authorizer = Authorizer::new(config());
+    let mut servers = Servers::happy().on("POST", MCP, |request| match request.authorization() {
+        Some(bearer) if bearer == format!("Bearer {ACCESS_TOKEN}") => status(200),
+        Some(other) => panic!("an unexpected Authorization header: {other}"),
+        None => probe_challenge(),
+    });
+    let response = send(&authorizer, &alice(), &mut servers, now()).expect("accepted");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(token_requests(&servers), (1, 1));
+    let mcp: Vec<_> = servers.log.iter().filter(|r| r.url == MCP).collect();
+    assert_eq!(mcp.len(), 2, "the probe, then the request with its token");
+    assert_eq!(mcp[0].authorization(), None);
+}
+
+#[test]
+fn the_loop_resends_once_after_a_401_then_fails_typed() {
+    let authorizer = Authorizer::new(config());
+    // The MCP server refuses every request, with or without a token.
+    let mut servers = counting_servers();
+    match send(&authorizer, &alice(), &mut servers, now()) {
+        Err(Error::ResourceServerRejected { status: 401, .. }) => {}
+        other => panic!("expected a final 401, got {other:?}"),
+    }
+    assert_eq!(token_requests(&servers), (2, 2), "one fresh exchange");
+    let sent: Vec<_> = servers
+        .log
+        .iter()
+        .filter(|r| r.url == MCP)
+        .filter_map(|r| r.authorization())
+        .collect();
+    assert_eq!(sent, ["Bearer at-1", "Bearer at-2"], "each token once");
+}
+
+#[test]
 fn fail_closed_errors_are_not_retried() {
     let authorizer = Authorizer::new(config());
     let mut servers = Servers::happy().on("POST", AS_TOKEN, |_| {
@@ -451,7 +561,7 @@ fn a_late_401_for_a_replaced_token_does_not_spend_the_next_tokens_retry() {
     );
     // After expiry, a normal refresh; a 401 on that token still gets its one re-exchange.
     let later = now() + Duration::from_secs(700);
-    let mut fresh = counting_servers();
+    let mut fresh = issuing_at(counting_servers(), later);
     let third = token(&authorizer, &user, &mut fresh, later).expect("refresh after expiry");
     assert!(matches!(
         authorizer.on_response(

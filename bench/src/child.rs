@@ -91,7 +91,7 @@ pub(crate) fn run(case: &str, args: &Args) -> Result<(), BoxError> {
                 report.latency = Some(Summary::of(&samples));
             }
             "hot-xaa" => {
-                let authorizer = xaa_reqwest::Authorizer::new(
+                let authorizer = xaa_reqwest::Authorizer::with_client(
                     target.authorizer_config(args.lead),
                     xaa_client()?,
                 );

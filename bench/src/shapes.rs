@@ -167,7 +167,7 @@ pub(crate) async fn measure(
     let context = Context {
         target,
         contenders,
-        authorizer: xaa_reqwest::Authorizer::new(
+        authorizer: xaa_reqwest::Authorizer::with_client(
             target.authorizer_config(Duration::from_secs(60)),
             crate::contenders::xaa_client()?,
         ),

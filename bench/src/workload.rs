@@ -121,7 +121,7 @@ where
 /// ahead of expiry in the background, 401 handling: all the core's).
 pub(crate) async fn xaa(target: &Target, params: Params) -> Result<Outcome, BoxError> {
     let authorizer =
-        xaa_reqwest::Authorizer::new(target.authorizer_config(params.lead), xaa_client()?);
+        xaa_reqwest::Authorizer::with_client(target.authorizer_config(params.lead), xaa_client()?);
     let user = target.user()?;
     let mcp_url = target.mcp_url.clone();
     run(params, move |n| {

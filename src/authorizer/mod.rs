@@ -1,11 +1,12 @@
 //! The authorizer: every MCP request carries a valid token (decisions.md D13, D16 to D21).
 //!
-//! The decisions are here, sans-IO; a driver runs the flows and sends the requests. The loop a
-//! driver implements for one MCP request:
+//! The decisions are here, sans-IO; the flows are run and the requests sent by the loop of
+//! [`crate::driver`], written once for blocking and async transports (`xaa-ureq`,
+//! `xaa-reqwest`, a test's fakes). The loop for one MCP request:
 //!
 //! 1. [`Authorizer::acquire`] for the user. [`Acquired::Token`]: attach it.
 //!    [`Acquired::TokenAndRefresh`]: attach it, and run the flight in the background.
-//!    [`Acquired::Run`]: run the flight's flow ([`Flight::take_flow`] then [`crate::drive`] or
+//!    [`Acquired::Run`]: run the flight's flow ([`Flight::take_flow`] then [`crate::drive()`] or
 //!    [`crate::drive_async`]) and [`Flight::land`] it; [`Landed::Retry`] means run again.
 //!    [`Acquired::Wait`]: wait on the [`Waiter`]; [`Waited::Again`] means acquire again.
 //! 2. Send the MCP request with `Authorization: Bearer <token>`.

@@ -1,19 +1,22 @@
 //! The `authorizer` target: an `Authorizer` for two users, driven through an arbitrary
 //! interleaving of `acquire`, landing or dropping flights, the MCP server's answers to
 //! `on_response`, waiting, and the clock moving on; a model kept beside it checks
-//! decisions.md D18 and D19.
+//! decisions.md D18 and D19. Flights run with [`crate::drive()`] against the oracle, and the
+//! target ends with one MCP request per user through the drivers' loop ([`crate::driver`]).
 //!
 //! Input layout: four configuration bytes (step-up limit, re-submission, refresh lead, trust),
 //! then operations, each a byte choosing the operation and the bytes it reads.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
-use http::header::WWW_AUTHENTICATE;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::input::Input;
@@ -24,10 +27,14 @@ use crate::authorizer::{
     Waited, Waiter,
 };
 use crate::cache::Principal;
+use crate::driver::{
+    self, BlockingClient, BlockingTransport, ClientOptions, Limits, Refresh, Transport,
+};
 use crate::grant::SubjectToken;
 use crate::{
     AccessToken, Authorization, AuthorizationServer, ClientCredentials, ClientSecret, Discovery,
-    Error, ErrorCode, Flow, IdToken, IdentityProvider, OAuthError, Output, Purpose,
+    DriveError, Error, ErrorCode, HttpRequest, HttpResponse, IdToken, IdentityProvider, OAuthError,
+    Purpose,
 };
 
 const MCP_URL: &str = "https://mcp.example.com/mcp";
@@ -299,7 +306,17 @@ impl Model {
             }),
             _ => {
                 self.world.access_token_lifetime = *input.pick(&[3600, 120, 30, 61, 7200]);
-                run_oracle(flow, &mut self.world, self.now)
+                let now = self.now;
+                let world = &mut self.world;
+                crate::drive(
+                    flow,
+                    || now,
+                    |request| Ok::<_, Infallible>(answer(world, request, now)),
+                )
+                .map_err(|error| match error {
+                    DriveError::Flow(error) => error,
+                    DriveError::Transport { source, .. } => match source {},
+                })
             }
         }
     }
@@ -429,7 +446,7 @@ impl Model {
         {
             headers.insert(WWW_AUTHENTICATE, value);
         }
-        let mut learnt = crate::HttpResponse::new(Vec::new());
+        let mut learnt = HttpResponse::new(Vec::new());
         *learnt.headers_mut() = headers.clone();
         self.world.learn(&learnt);
         let step_up = status == 403
@@ -540,32 +557,105 @@ impl Model {
     }
 }
 
-/// Runs one flow to its end against the oracle, answering in order.
-pub(crate) fn run_oracle(
-    mut flow: crate::EnterpriseAuth,
-    world: &mut World,
+/// The oracle's answer to a flow's request, by the purpose the drive tags it with; the world
+/// learns from it.
+fn answer(world: &mut World, request: HttpRequest, now: SystemTime) -> HttpResponse {
+    let Some(purpose) = request.extensions().get::<Purpose>().copied() else {
+        panic!("a flow's request without its purpose");
+    };
+    let response = world.oracle(purpose, &request, now).to_response();
+    world.learn(&response);
+    response
+}
+
+/// The world as a blocking transport for the drivers' loop ([`crate::driver`]): flows are
+/// answered by the oracle, the MCP server accepts every request, and the bearer tokens it
+/// received are kept.
+#[derive(Clone, Copy)]
+struct Oracle<'a> {
+    world: &'a RefCell<World>,
+    sent: &'a RefCell<Vec<String>>,
     now: SystemTime,
-) -> Result<Authorization, Error> {
-    let mut outstanding = Vec::new();
-    for _ in 0..64 {
-        loop {
-            match flow.poll_output(now)? {
-                Output::Transmit(transmit) => outstanding.push(transmit),
-                Output::Wait => break,
-                Output::Done(authorization) => return Ok(authorization),
+}
+
+impl Transport for Oracle<'_> {
+    type Failure = Infallible;
+
+    fn now(&self) -> SystemTime {
+        self.now
+    }
+}
+
+impl BlockingTransport for Oracle<'_> {
+    fn send(
+        &self,
+        request: HttpRequest,
+        _limits: Limits,
+    ) -> Result<HttpResponse, driver::Error<Self>> {
+        if request.extensions().get::<Purpose>().is_some() {
+            return Ok(answer(&mut self.world.borrow_mut(), request, self.now));
+        }
+        let bearer = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "));
+        let Some(bearer) = bearer else {
+            panic!("an MCP request sent without a bearer token");
+        };
+        self.sent.borrow_mut().push(bearer.to_owned());
+        Ok(HttpResponse::new(Vec::new()))
+    }
+
+    /// Runs the refresh at once: the target has one thread.
+    fn refresh_in_background(refresh: Refresh<BlockingClient<Self>>) {
+        let _ = refresh.run();
+    }
+}
+
+impl Model {
+    /// One MCP request per user through the drivers' loop, on whatever state the operations
+    /// left: it is accepted with a token of the user's, or fails with a typed error; the loop
+    /// never reports a misuse.
+    fn call_through_the_loop(&mut self) {
+        let world = RefCell::new(std::mem::replace(
+            &mut self.world,
+            World::new(MCP_URL, AS_CLIENT_ID),
+        ));
+        for (index, user) in self.users.iter().enumerate() {
+            let sent = RefCell::new(Vec::new());
+            let oracle = Oracle {
+                world: &world,
+                sent: &sent,
+                now: self.now,
+            };
+            let client = BlockingClient::with_transport(oracle, &ClientOptions::default());
+            let authorizer = driver::Authorizer::from_authorizer(self.authorizer.clone(), client);
+            let Ok(request) = http::Request::post(MCP_URL).body(Vec::new()) else {
+                panic!("the MCP request is well formed");
+            };
+            let result = authorizer.send(user, request).map_err(|error| match error {
+                driver::Error::Flow(error) => error,
+                other => panic!("the oracle always answers: {other}"),
+            });
+            super::trace!("t={} call user={index}: {result:?}", world::unix(self.now));
+            match result {
+                Ok(response) => {
+                    assert!(response.status().is_success());
+                    let sent = sent.borrow();
+                    assert_eq!(sent.len(), 1, "an accepted request is sent once");
+                    if let Some(issued) = self.issued.get(&sent[0]) {
+                        assert_eq!(
+                            issued.user, index,
+                            "one user's token sent for another (D19)"
+                        );
+                    }
+                }
+                Err(error) => assert!(!matches!(error, Error::Misuse(_)), "{error}"),
             }
         }
-        if outstanding.is_empty() {
-            panic!("a flow waits with nothing outstanding");
-        }
-        let transmit = outstanding.remove(0);
-        let response = world
-            .oracle(transmit.purpose, &transmit.request, now)
-            .to_response();
-        world.learn(&response);
-        flow.handle_response(now, transmit.id, response)?;
+        self.world = world.into_inner();
     }
-    panic!("a flow did not end against the oracle");
 }
 
 /// The authorizer (decisions.md D13, D16 to D20) under an arbitrary interleaving of callers.
@@ -604,4 +694,5 @@ pub fn authorizer(data: &[u8]) {
     }
     model.pending.clear();
     model.check_waiters(true);
+    model.call_through_the_loop();
 }

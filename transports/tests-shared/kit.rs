@@ -1,13 +1,12 @@
-//! Set-up shared by both drivers' tests against the testkit: a kit, a client, the authorizer
-//! configuration, MCP requests, and helpers to read what the kit recorded. Each driver's
-//! `tests/common/mod.rs` includes it with its own `driver` alias and adds what differs (the
-//! authorizer type, blocking or async waiting).
+//! Set-up shared by both drivers' tests against the testkit: a kit, a client, the authorizer,
+//! MCP requests, and helpers to read what the kit recorded. Included as a module whose parent
+//! names the driver under test `driver` (`use xaa_ureq as driver;`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use super::driver::{Client, ClientBuilder, ProxySetting};
+use super::driver::{Authorizer, Client, ClientBuilder, ProxySetting};
 use http::StatusCode;
 use serde_json::{Value, json};
 use xaa::authorizer::{AuthorizerConfig, SubjectTokenSource, User};
@@ -38,6 +37,11 @@ pub fn client_builder() -> ClientBuilder {
 /// [`client_builder`], built.
 pub fn client() -> Client {
     client_builder().build().expect("client")
+}
+
+/// An authorizer for the kit, over [`client`].
+pub fn authorizer(kit: &Testkit) -> Authorizer {
+    Authorizer::with_client(config(kit), client())
 }
 
 /// The authorizer configuration for the kit: the IdP by issuer, both registrations, the

@@ -8,12 +8,10 @@
 //!
 //! `XAA_LOOPBACK=1` allows plain http on 127.0.0.1 (a local test server).
 
-use xaa::authorizer::{AuthorizerConfig, User};
-use xaa::grant::SubjectToken;
-use xaa::{
-    AuthorizationServer, ClientCredentials, ClientSecret, IdToken, IdentityProvider, Policy,
+use xaa_reqwest::{
+    AuthorizationServer, Authorizer, AuthorizerConfig, ClientCredentials, ClientSecret, IdToken,
+    IdentityProvider, Policy, SubjectToken, User,
 };
-use xaa_reqwest::{Authorizer, Client};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let id_token = std::fs::read_to_string(env("XAA_ID_TOKEN_FILE")?)?;
     let user = User::from_id_token(SubjectToken::IdToken(IdToken::new(id_token.trim())))?;
-    let mcp = Authorizer::new(config, Client::new()?).with_user(user);
+    let mcp = Authorizer::new(config)?.with_user(user);
 
     let initialize = http::Request::post(mcp_url)
         .header("content-type", "application/json")

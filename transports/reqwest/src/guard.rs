@@ -9,9 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-pub(crate) use xaa::discovery::{AddressGuard, PrivateAddressRefused};
-
-use xaa::discovery::StaticAnswers;
+use xaa::discovery::{AddressGuard, StaticAnswers};
 
 /// The system resolver (`getaddrinfo` on tokio's blocking pool, as reqwest's default), or a
 /// static answer, with every answer filtered by the guard.

@@ -2,22 +2,27 @@
 //! and tokio.
 //!
 //! The core is sans-IO: its flows say which requests to send and judge the responses. This
-//! crate sends them, and does nothing else: no protocol logic lives here.
+//! crate sends them, and does nothing else: no protocol logic lives here. Its
+//! [`ReqwestTransport`] is what the core's shared driver code ([`xaa::driver`]) runs over:
 //!
 //! * [`Client`]: a reqwest client configured for OAuth ([`Client::run`] drives any
-//!   [`xaa::Flow`] with [`xaa::drive_async`], independent requests in flight together).
+//!   [`xaa::Flow`] with [`xaa::drive_async`], independent requests in flight together), built
+//!   with [`ClientBuilder`].
 //! * [`Authorizer`]: the core's [`xaa::authorizer::Authorizer`] over a [`Client`]:
 //!   [`token`](Authorizer::token) and [`send`](Authorizer::send) for any user, or
 //!   [`with_user`](Authorizer::with_user) for the single-user case. Concurrent tasks needing a
 //!   token for the same user share one flow (single-flight, from the core).
+//! * [`Error`]: the drivers' one error set.
+//!
+//! Everything the common case needs is re-exported here.
 //!
 //! # Example
 //!
 //! ```no_run
-//! use xaa::authorizer::{AuthorizerConfig, User};
-//! use xaa::grant::SubjectToken;
-//! use xaa::{AuthorizationServer, ClientCredentials, IdToken, IdentityProvider};
-//! use xaa_reqwest::{Authorizer, Client};
+//! use xaa_reqwest::{
+//!     AuthorizationServer, Authorizer, AuthorizerConfig, ClientCredentials, IdToken,
+//!     IdentityProvider, SubjectToken, User,
+//! };
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = AuthorizerConfig::new(
@@ -26,7 +31,7 @@
 //!     AuthorizationServer::discovered(ClientCredentials::public("mcp-client")),
 //! );
 //! let user = User::from_id_token(SubjectToken::IdToken(IdToken::new("eyJ...")))?;
-//! let mcp = Authorizer::new(config, Client::new()?).with_user(user);
+//! let mcp = Authorizer::new(config)?.with_user(user);
 //! let request = http::Request::post("https://mcp.example.com/mcp")
 //!     .header("content-type", "application/json")
 //!     .body(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec())?;
@@ -64,22 +69,36 @@
 //!   before sending. [`ClientBuilder::deny_private_addresses`] refuses private and loopback
 //!   addresses too unless the host is allowed, and [`ClientBuilder::address_guard`] sets any
 //!   guard. [`ClientBuilder::resolve`] pins names to addresses, which the guard still judges.
-//! * **Clock**: the system clock (`SystemTime::now`) is read here, never in the core.
+//! * **Background refresh**: in a task of its own (`tokio::spawn` on the current runtime).
+//! * **Clock**: the system clock (`SystemTime::now`, `Instant::now`) is read here, never in the
+//!   core.
 //!
 //! Tokens, headers, bodies and URLs are never logged or printed in errors.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod authorizer;
-mod client;
 mod error;
 mod guard;
 #[cfg(feature = "rustls")]
 mod tls;
+mod transport;
 
-pub use authorizer::{Authorizer, UserAuthorizer};
-pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT,
-    MAX_TIMEOUT, ProxySetting,
-};
-pub use error::Error;
+pub use transport::{DEFAULT_CONNECT_TIMEOUT, ReqwestTransport};
+pub use xaa::driver::prelude::*;
+
+/// The async HTTP client for OAuth flows: reqwest with no redirects, every status a response,
+/// connect and total timeouts, a body cap, TLS through rustls with aws-lc-rs, and the address
+/// guard. Needs a tokio runtime, as reqwest does.
+pub type Client = xaa::driver::AsyncClient<ReqwestTransport>;
+
+/// Builds a [`Client`]; every default is the production setting.
+pub type ClientBuilder = xaa::driver::ClientBuilder<Client>;
+
+/// Everything that can go wrong in this crate: the drivers' one error set.
+pub type Error = xaa::driver::Error<ReqwestTransport>;
+
+/// Attaches valid tokens to MCP requests, on tokio; refreshes run in tasks of their own.
+pub type Authorizer = xaa::driver::Authorizer<Client>;
+
+/// An [`Authorizer`] acting for one user, from [`Authorizer::with_user`].
+pub type UserAuthorizer = xaa::driver::UserAuthorizer<Client>;

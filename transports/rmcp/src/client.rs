@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use futures_core::stream::BoxStream;
 use http::header::WWW_AUTHENTICATE;
@@ -16,13 +15,10 @@ use rmcp::transport::streamable_http_client::{
 };
 use sse_stream::{Error as SseError, Sse};
 use xaa::AccessToken;
-use xaa::authorizer::{AuthorizerConfig, User, Verdict};
+use xaa::authorizer::{AuthorizerConfig, User};
+use xaa::driver::{Called, McpAnswer};
 
 use crate::error::{Error, lift};
-
-/// The most times one request is sent: the core allows one fresh token after a 401 and a few
-/// scope step-ups (decisions.md D18); this is a backstop, as in `xaa-reqwest`.
-const MAX_ATTEMPTS: u32 = 16;
 
 /// An HTTP client for rmcp's Streamable HTTP client transport that authorizes every request
 /// through the xaa authorizer, for one user.
@@ -123,7 +119,8 @@ impl<C: StreamableHttpClient + Sync> AuthorizedHttpClient<C> {
         StreamableHttpClientTransport::with_client(self, config)
     }
 
-    /// Runs `call` with a token, then as the core's verdict on the answer says.
+    /// Runs `call` with a token, then as the core's verdict on the answer says: the drivers'
+    /// loop ([`xaa_reqwest::Authorizer::call`]), with rmcp's answers.
     async fn authorized<T, F, Fut>(
         &self,
         call: F,
@@ -132,55 +129,63 @@ impl<C: StreamableHttpClient + Sync> AuthorizedHttpClient<C> {
         F: Fn(String) -> Fut,
         Fut: Future<Output = Result<T, StreamableHttpError<C::Error>>>,
     {
-        for _ in 0..MAX_ATTEMPTS {
-            let token = self
-                .authorizer
-                .token(&self.user)
-                .await
-                .map_err(|error| StreamableHttpError::Client(Error::Authorization(error)))?;
-            let result = call(token.expose_secret().to_owned()).await;
-            let (status, headers) = match &result {
-                Ok(_) => (StatusCode::OK, HeaderMap::new()),
-                Err(StreamableHttpError::AuthRequired(error)) => (
-                    StatusCode::UNAUTHORIZED,
-                    challenge(&error.www_authenticate_header),
-                ),
-                Err(StreamableHttpError::InsufficientScope(error)) => (
-                    StatusCode::FORBIDDEN,
-                    challenge(&error.www_authenticate_header),
-                ),
-                Err(_) => return result.map_err(lift),
-            };
-            match self.verdict(&token, status, &headers) {
-                Verdict::Retry => {
-                    tracing::debug!(
-                        event = "mcp_retry",
-                        status = status.as_u16(),
-                        "sending the MCP request again with a new token"
-                    );
-                }
-                Verdict::Accept => return result.map_err(lift),
-                Verdict::Fail(error) => {
-                    tracing::debug!(event = "mcp_rejected", status = status.as_u16(), error = %error, "not sending the MCP request again: one fresh exchange per refused token");
-                    return result.map_err(lift);
-                }
+        let attempt = |token: &AccessToken, resending_after: Option<StatusCode>| {
+            if let Some(status) = resending_after {
+                tracing::debug!(
+                    event = "mcp_retry",
+                    status = status.as_u16(),
+                    "sending the MCP request again with a new token"
+                );
             }
+            let sent = call(token.expose_secret().to_owned());
+            async move { Attempted::from(sent.await) }
+        };
+        match self.authorizer.call(&self.user, attempt).await {
+            Ok(Called::Answered(answer)) => answer.result.map_err(lift),
+            Ok(Called::Refused(answer, error)) => {
+                let status = answer.judged().map(|(status, _)| status.as_u16());
+                tracing::debug!(event = "mcp_rejected", status, error = %error, "not sending the MCP request again: one fresh exchange per refused token");
+                answer.result.map_err(lift)
+            }
+            Err(error) => Err(StreamableHttpError::Client(Error::Authorization(error))),
         }
-        Err(StreamableHttpError::Client(Error::Authorization(
-            xaa_reqwest::Error::Flow(xaa::Error::Misuse(
-                "the authorizer asked for more retries than any policy allows",
-            )),
-        )))
     }
+}
 
-    fn verdict(&self, token: &AccessToken, status: StatusCode, headers: &HeaderMap) -> Verdict {
-        self.authorizer.authorizer().on_response(
-            &self.user,
-            token,
-            status,
-            headers,
-            SystemTime::now(),
-        )
+/// rmcp's outcome of one attempt, with what the core judges: 200 for a success, the 401 or
+/// 403 rmcp reports as typed errors with the server's challenge; any other failure is
+/// returned as it is.
+struct Attempted<T, E: std::error::Error + Send + Sync + 'static> {
+    result: Result<T, StreamableHttpError<E>>,
+    judged: Option<(StatusCode, HeaderMap)>,
+}
+
+impl<T, E> From<Result<T, StreamableHttpError<E>>> for Attempted<T, E>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(result: Result<T, StreamableHttpError<E>>) -> Self {
+        let judged = match &result {
+            Ok(_) => Some((StatusCode::OK, HeaderMap::new())),
+            Err(StreamableHttpError::AuthRequired(error)) => Some((
+                StatusCode::UNAUTHORIZED,
+                challenge(&error.www_authenticate_header),
+            )),
+            Err(StreamableHttpError::InsufficientScope(error)) => Some((
+                StatusCode::FORBIDDEN,
+                challenge(&error.www_authenticate_header),
+            )),
+            Err(_) => None,
+        };
+        Self { result, judged }
+    }
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> McpAnswer for Attempted<T, E> {
+    fn judged(&self) -> Option<(StatusCode, &HeaderMap)> {
+        self.judged
+            .as_ref()
+            .map(|(status, headers)| (*status, headers))
     }
 }
 
@@ -355,6 +360,6 @@ pub fn transport(
     user: User,
 ) -> Result<StreamableHttpClientTransport<AuthorizedHttpClient>, xaa_reqwest::Error> {
     let uri = config.server_url.clone();
-    let authorizer = xaa_reqwest::Authorizer::new(config, xaa_reqwest::Client::new()?);
+    let authorizer = xaa_reqwest::Authorizer::new(config)?;
     Ok(AuthorizedHttpClient::new(authorizer, user)?.into_transport(uri))
 }

@@ -55,7 +55,9 @@
 //! flows go through [`xaa_reqwest`], whose [`Authorizer`](xaa_reqwest::Authorizer) runs the
 //! core's decisions (cache, single-flight, refresh ahead of expiry, one re-exchange per token
 //! after a 401, scope step-up after a 403 `insufficient_scope`). `xaa-reqwest`'s own
-//! `send` is not used for MCP requests: it reads whole bodies, which an SSE stream is not.
+//! `send` is not used for MCP requests: it reads whole bodies, which an SSE stream is not;
+//! its loop is, through [`Authorizer::call`](xaa_reqwest::Authorizer::call), with rmcp's
+//! answers judged as the core reads them.
 //!
 //! Two reqwest clients result, both with TLS through rustls and aws-lc-rs only: the one of
 //! [`xaa_reqwest::Client`] for the IdP and authorization server (capped bodies, total

@@ -34,7 +34,10 @@ fn user(kit: &Testkit, name: &str) -> User {
 }
 
 fn authorizer(config: AuthorizerConfig) -> xaa_reqwest::Authorizer {
-    xaa_reqwest::Authorizer::new(config, xaa_reqwest::Client::new().expect("reqwest client"))
+    xaa_reqwest::Authorizer::with_client(
+        config,
+        xaa_reqwest::Client::new().expect("reqwest client"),
+    )
 }
 
 async fn connect(kit: &Testkit, authorizer: &xaa_reqwest::Authorizer, user: User) -> Mcp {

@@ -39,7 +39,7 @@ fn authorizer(kit: &Testkit, ca: &[u8]) -> (xaa_reqwest::Authorizer, User) {
         .build()
         .expect("flow client");
     let user = User::from_id_token(SubjectToken::IdToken(kit.id_token("alice"))).expect("user");
-    (xaa_reqwest::Authorizer::new(config, flows), user)
+    (xaa_reqwest::Authorizer::with_client(config, flows), user)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

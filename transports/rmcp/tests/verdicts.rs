@@ -119,7 +119,7 @@ fn setup(kit: &Testkit, answer: Answer) -> (AuthorizedHttpClient<Scripted>, Scri
     )
     .policy(Policy::loopback());
     let authorizer =
-        xaa_reqwest::Authorizer::new(config, xaa_reqwest::Client::new().expect("client"));
+        xaa_reqwest::Authorizer::with_client(config, xaa_reqwest::Client::new().expect("client"));
     let user = User::from_id_token(SubjectToken::IdToken(kit.id_token("alice"))).expect("user");
     let scripted = Scripted::new(answer, kit.resource_metadata_url());
     (

@@ -8,12 +8,10 @@
 //!
 //! `XAA_LOOPBACK=1` allows plain http on 127.0.0.1 (a local test server).
 
-use xaa::authorizer::{AuthorizerConfig, User};
-use xaa::grant::SubjectToken;
-use xaa::{
-    AuthorizationServer, ClientCredentials, ClientSecret, IdToken, IdentityProvider, Policy,
+use xaa_ureq::{
+    AuthorizationServer, Authorizer, AuthorizerConfig, ClientCredentials, ClientSecret, IdToken,
+    IdentityProvider, Policy, SubjectToken, User,
 };
-use xaa_ureq::{BlockingAuthorizer, Client};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let env = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
@@ -33,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let id_token = std::fs::read_to_string(env("XAA_ID_TOKEN_FILE")?)?;
     let user = User::from_id_token(SubjectToken::IdToken(IdToken::new(id_token.trim())))?;
-    let mcp = BlockingAuthorizer::new(config, Client::new()?).with_user(user);
+    let mcp = Authorizer::new(config)?.with_user(user);
 
     let initialize = http::Request::post(mcp_url)
         .header("content-type", "application/json")

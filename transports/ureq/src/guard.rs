@@ -5,30 +5,21 @@
 //! ureq hands IP-literal hosts to its resolver too (`[::1]:443` parses as a socket address
 //! there), so literals are checked here as well, with no separate check.
 
+use std::net::SocketAddr;
+
 use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
-pub(crate) use xaa::discovery::{AddressGuard, PrivateAddressRefused};
-
-use xaa::discovery::StaticAnswers;
+use xaa::discovery::{AddressGuard, StaticAnswers};
+use xaa::driver::port_of;
 
 /// ureq's default resolver, or a static answer, with every answer filtered by the guard.
 #[derive(Debug)]
 pub(crate) struct GuardedResolver {
-    inner: DefaultResolver,
-    guard: AddressGuard,
-    answers: StaticAnswers,
-}
-
-impl GuardedResolver {
-    pub(crate) fn new(guard: AddressGuard, answers: StaticAnswers) -> Self {
-        Self {
-            inner: DefaultResolver::default(),
-            guard,
-            answers,
-        }
-    }
+    pub(crate) inner: DefaultResolver,
+    pub(crate) guard: AddressGuard,
+    pub(crate) answers: StaticAnswers,
 }
 
 impl Resolver for GuardedResolver {
@@ -66,17 +57,12 @@ impl Resolver for GuardedResolver {
 fn static_answer(
     answers: &StaticAnswers,
     uri: &Uri,
-) -> Option<Result<Vec<std::net::SocketAddr>, ureq::Error>> {
+) -> Option<Result<Vec<SocketAddr>, ureq::Error>> {
     let host = uri.host()?;
-    let port = uri.port_u16().or(match uri.scheme_str() {
-        Some("https") => Some(443),
-        Some("http") => Some(80),
-        _ => None,
-    });
-    match port {
-        Some(port) => answers.lookup(host, port).map(Ok),
-        None => answers
-            .lookup(host, 0)
-            .map(|_| Err(ureq::Error::BadUri(format!("no port for {host}")))),
-    }
+    let port = port_of(uri);
+    let addresses = answers.lookup(host, port.unwrap_or(0))?;
+    Some(
+        port.map(|_| addresses)
+            .ok_or_else(|| ureq::Error::BadUri(format!("no port for {host}"))),
+    )
 }

@@ -1,21 +1,25 @@
 //! Blocking driver for [`xaa`] (MCP Enterprise-Managed Authorization, ID-JAG) on ureq 3.
 //!
 //! The core is sans-IO: its flows say which requests to send and judge the responses. This
-//! crate sends them, and does nothing else: no protocol logic lives here.
+//! crate sends them, and does nothing else: no protocol logic lives here. Its
+//! [`UreqTransport`] is what the core's shared driver code ([`xaa::driver`]) runs over:
 //!
 //! * [`Client`]: a ureq agent configured for OAuth ([`Client::run`] drives any [`xaa::Flow`]
-//!   with [`xaa::drive`] and the system clock).
-//! * [`BlockingAuthorizer`]: the core's [`xaa::authorizer::Authorizer`] over a [`Client`]:
-//!   [`token`](BlockingAuthorizer::token) and [`send`](BlockingAuthorizer::send) for any
-//!   user, or [`with_user`](BlockingAuthorizer::with_user) for the single-user case.
+//!   with [`xaa::drive`] and the system clock), built with [`ClientBuilder`].
+//! * [`Authorizer`]: the core's [`xaa::authorizer::Authorizer`] over a [`Client`]:
+//!   [`token`](Authorizer::token) and [`send`](Authorizer::send) for any user, or
+//!   [`with_user`](Authorizer::with_user) for the single-user case.
+//! * [`Error`]: the drivers' one error set.
+//!
+//! Everything the common case needs is re-exported here.
 //!
 //! # Example
 //!
 //! ```no_run
-//! use xaa::authorizer::{AuthorizerConfig, User};
-//! use xaa::grant::SubjectToken;
-//! use xaa::{AuthorizationServer, ClientCredentials, IdToken, IdentityProvider};
-//! use xaa_ureq::{BlockingAuthorizer, Client};
+//! use xaa_ureq::{
+//!     AuthorizationServer, Authorizer, AuthorizerConfig, ClientCredentials, IdToken,
+//!     IdentityProvider, SubjectToken, User,
+//! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = AuthorizerConfig::new(
@@ -24,7 +28,7 @@
 //!     AuthorizationServer::discovered(ClientCredentials::public("mcp-client")),
 //! );
 //! let user = User::from_id_token(SubjectToken::IdToken(IdToken::new("eyJ...")))?;
-//! let mcp = BlockingAuthorizer::new(config, Client::new()?).with_user(user);
+//! let mcp = Authorizer::new(config)?.with_user(user);
 //! let request = http::Request::post("https://mcp.example.com/mcp")
 //!     .header("content-type", "application/json")
 //!     .body(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec())?;
@@ -57,25 +61,47 @@
 //!   `HTTP_PROXY` (or lowercase) set when the client is built, with `NO_PROXY`; see
 //!   [`ProxySetting`] to turn it off or name one.
 //! * **Address guard** (decisions.md D5), always installed as ureq's resolver, IP literals
-//!   included: addresses never connected to (link-local such as cloud metadata services,
-//!   `0.0.0.0`, multicast, ...) are always refused; [`ClientBuilder::deny_private_addresses`]
-//!   refuses private and loopback ones too unless the host is allowed, and
-//!   [`ClientBuilder::address_guard`] sets any guard. [`ClientBuilder::resolve`] pins names to
-//!   addresses, which the guard still judges.
-//! * **Clock**: the system clock (`SystemTime::now`) is read here, never in the core.
+//!   included (ureq resolves them too): addresses never connected to (link-local such as
+//!   cloud metadata services, `0.0.0.0`, multicast, ...) are always refused;
+//!   [`ClientBuilder::deny_private_addresses`] refuses private and loopback ones too unless
+//!   the host is allowed, and [`ClientBuilder::address_guard`] sets any guard.
+//!   [`ClientBuilder::resolve`] pins names to addresses, which the guard still judges.
+//! * **Background refresh**: on a thread of its own, named `xaa-refresh`.
+//! * **Clock**: the system clock (`SystemTime::now`, `Instant::now`) is read here, never in the
+//!   core.
 //!
 //! Tokens, headers and bodies are never logged or printed in errors.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod authorizer;
-mod client;
 mod error;
 mod guard;
 mod tls;
+mod transport;
 
-pub use authorizer::{BlockingAuthorizer, UserAuthorizer};
-pub use client::{
-    Client, ClientBuilder, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting,
-};
-pub use error::Error;
+pub use transport::UreqTransport;
+pub use xaa::driver::prelude::*;
+
+/// The blocking HTTP client for OAuth flows: ureq with no redirects, every status a response,
+/// a total timeout, a body cap, TLS through rustls with aws-lc-rs, and the address guard.
+pub type Client = xaa::driver::BlockingClient<UreqTransport>;
+
+/// Builds a [`Client`]; every default is the production setting.
+pub type ClientBuilder = xaa::driver::ClientBuilder<Client>;
+
+/// Everything that can go wrong in this crate: the drivers' one error set.
+pub type Error = xaa::driver::Error<UreqTransport>;
+
+/// Attaches valid tokens to MCP requests, blocking the calling thread; refreshes run on a
+/// thread of their own.
+pub type Authorizer = xaa::driver::Authorizer<Client>;
+
+/// An [`Authorizer`] acting for one user, from [`Authorizer::with_user`].
+pub type UserAuthorizer = xaa::driver::UserAuthorizer<Client>;
+
+/// The former name of [`Authorizer`].
+#[deprecated(
+    note = "renamed `Authorizer`, as in xaa-reqwest; build it with `Authorizer::new` \
+                     or `Authorizer::with_client`"
+)]
+pub type BlockingAuthorizer = Authorizer;

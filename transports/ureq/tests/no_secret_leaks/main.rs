@@ -64,7 +64,7 @@ use xaa::{
 use xaa_testkit::{
     ClientAuthMethod, ClientRegistration, Endpoint, Fault, IdJagFault, Options, Testkit,
 };
-use xaa_ureq::{BlockingAuthorizer, Client, Error};
+use xaa_ureq::{Authorizer, Client, Error};
 
 use capture::*;
 use scenarios::*;

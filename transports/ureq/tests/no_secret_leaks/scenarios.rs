@@ -77,7 +77,7 @@ impl Evidence {
     pub(crate) fn token(
         &mut self,
         label: &str,
-        authorizer: &BlockingAuthorizer,
+        authorizer: &Authorizer,
         user: &User,
     ) -> Result<AccessToken, Error> {
         let result = authorizer.token(user);
@@ -92,7 +92,7 @@ impl Evidence {
     pub(crate) fn send(
         &mut self,
         label: &str,
-        authorizer: &BlockingAuthorizer,
+        authorizer: &Authorizer,
         user: &User,
         request: xaa::HttpRequest,
     ) -> Result<xaa::HttpResponse, Error> {
@@ -344,7 +344,7 @@ pub(crate) fn refused_client_credentials(ev: &mut Evidence, kit: &Testkit, endpo
         AuthorizationServer::discovered(authorization_server),
     )
     .policy(Policy::loopback());
-    let authorizer = BlockingAuthorizer::new(config, client());
+    let authorizer = Authorizer::with_client(config, client());
     ev.object("authorizer with wrong credentials", &authorizer);
     let before = kit.requests_to(endpoint).len();
     let dave = ev.user(kit, "dave");
@@ -508,7 +508,7 @@ pub(crate) fn transport_failures(ev: &mut Evidence, kit: &Testkit) {
 
     ev.scenario("transport: slower than the client's timeout (authorizer)");
     kit.set_fault(Endpoint::IdpToken, Fault::Slow(Duration::from_secs(2)));
-    let authorizer = BlockingAuthorizer::new(
+    let authorizer = Authorizer::with_client(
         common::config(kit),
         impatient_client(Duration::from_millis(700)),
     );
@@ -560,7 +560,7 @@ pub(crate) fn failed_background_refresh(ev: &mut Evidence, kit: &Testkit) {
     let lifetime = kit.options().access_token_lifetime;
     kit.set_access_token_lifetime(LIFETIME);
     let config = common::config(kit).refresh_lead(LIFETIME);
-    let authorizer = BlockingAuthorizer::new(config, client());
+    let authorizer = Authorizer::with_client(config, client());
     let sybil = ev.user(kit, "sybil");
     let cold = ev.token("cold", &authorizer, &sybil);
     let landed = Instant::now();
@@ -624,7 +624,7 @@ pub(crate) fn saml_and_refresh_token_subjects(ev: &mut Evidence, kit: &Testkit) 
         AuthorizationServer::discovered(kit.as_credentials()),
     )
     .policy(Policy::loopback());
-    let authorizer = BlockingAuthorizer::new(config, client());
+    let authorizer = Authorizer::with_client(config, client());
     let trent = User::new(Principal::key("trent"), source.clone());
     let sent = ev.send("SAML subject", &authorizer, &trent, tools_list(kit));
     assert!(sent.is_ok(), "{sent:?}");

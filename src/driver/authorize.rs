@@ -1,0 +1,178 @@
+//! The authorizer's loop for one MCP request, written once for blocking and async clients
+//! (the [`crate::authorizer`] module docs; decisions.md D13, D16 to D21):
+//!
+//! 1. [`Authorizer::acquire`] a token: a cached one, one due for refresh (the refresh flight
+//!    runs in the background), a flight to run and land (once more if the core asks, with a
+//!    fresh subject token), or another caller's flight to wait for.
+//! 2. Send the request with `Authorization: Bearer <token>` (RFC 6750 section 2.1).
+//! 3. [`Authorizer::on_response`]: return the answer, fail, or acquire again and resend: one
+//!    fresh token after a 401, a wider scope after a 403 `insufficient_scope` (RFC 6750
+//!    section 3.1, decisions.md D18).
+//!
+//! The loop is async over [`Io`]; a blocking client's futures are ready when made, so a
+//! blocking caller runs the same loop to completion on its own thread
+//! ([`block_on`](super::block_on)).
+
+use std::future::Future;
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+use super::error::Error;
+use super::io::Io;
+use super::transport::Transport;
+use crate::authorizer::{Acquired, Authorizer, Flight, Landed, User, Verdict, Waited};
+use crate::{AccessToken, HttpRequest, HttpResponse};
+
+/// The most MCP requests one call makes: the core allows one fresh token after a 401 and a few
+/// scope step-ups (decisions.md D18); this is a backstop.
+const MAX_ATTEMPTS: u32 = 16;
+
+/// A valid access token for `user`: cached, refreshed in the background, run here, or another
+/// caller's (decisions.md D19 single-flight).
+pub(super) async fn token<I: Io>(
+    io: &I,
+    authorizer: &Authorizer,
+    user: &User,
+) -> Result<AccessToken, Error<I::Transport>> {
+    loop {
+        match authorizer.acquire(user, io.now())? {
+            Acquired::Token(token) => return Ok(token),
+            Acquired::TokenAndRefresh(token, flight) => {
+                io.refresh_in_background(authorizer, flight);
+                return Ok(token);
+            }
+            Acquired::Run(flight) => return fly(io, authorizer, flight).await,
+            Acquired::Wait(waiter) => match io.wait(waiter).await {
+                Waited::Token(token) => return Ok(token),
+                Waited::Failed(error) => return Err(Error::Flow(error)),
+                Waited::Again => continue,
+            },
+        }
+    }
+}
+
+/// Runs a flight to its landing: its flow, then the one retry with a fresh subject token the
+/// core may ask for (decisions.md D17).
+///
+/// A transport failure lands the flight as [`crate::Error::Transport`], so the callers waiting
+/// on it learn what happened; the caller that ran it gets the driver's typed error.
+pub(super) async fn fly<I: Io>(
+    io: &I,
+    authorizer: &Authorizer,
+    mut flight: Flight,
+) -> Result<AccessToken, Error<I::Transport>> {
+    let limit = authorizer.config().policy.max_body_bytes;
+    loop {
+        let Some(flow) = flight.take_flow() else {
+            // Dropping the flight releases its waiters.
+            return Err(Error::Flow(crate::Error::Misuse("a flight without a flow")));
+        };
+        let (result, failure) = match io.run(flow, limit).await {
+            Ok(authorization) => (Ok(authorization), None),
+            Err(Error::Flow(error)) => (Err(error), None),
+            Err(error) => (Err(error.to_flow_error()), Some(error)),
+        };
+        match flight.land(result, io.now()) {
+            Landed::Token(token) => return Ok(token),
+            Landed::Retry(next) => flight = *next,
+            Landed::Failed(error) => return Err(failure.unwrap_or(Error::Flow(error))),
+        }
+    }
+}
+
+/// Sends an MCP request for `user` with `Authorization: Bearer <token>` (replacing any
+/// `Authorization` header it has) and handles the server's 401 or 403 as the core's verdict
+/// says (decisions.md D18, D20).
+pub(super) async fn send<I: Io>(
+    io: &I,
+    authorizer: &Authorizer,
+    user: &User,
+    request: HttpRequest,
+) -> Result<HttpResponse, Error<I::Transport>> {
+    let (parts, body) = request.into_parts();
+    let attempt = |token: &AccessToken, _: Option<StatusCode>| {
+        let request = bearer(token).map(|value| {
+            let mut request = http::Request::from_parts(parts.clone(), body.clone());
+            request.headers_mut().insert(AUTHORIZATION, value);
+            request
+        });
+        async move { io.send(request?).await }
+    };
+    match call(io, authorizer, user, attempt).await? {
+        Called::Answered(answer) => answer,
+        Called::Refused(_, error) => Err(Error::Flow(error)),
+    }
+}
+
+/// One MCP call for `user`, made by `attempt` with a token, as often as the core's verdict on
+/// the answers allows (decisions.md D18, D20): `send`'s loop for any way of sending. `attempt`
+/// also learns the status of the refused answer it is resending after.
+pub(super) async fn call<I, R, F, Fut>(
+    io: &I,
+    authorizer: &Authorizer,
+    user: &User,
+    mut attempt: F,
+) -> Result<Called<R>, Error<I::Transport>>
+where
+    I: Io,
+    R: McpAnswer,
+    F: FnMut(&AccessToken, Option<StatusCode>) -> Fut,
+    Fut: Future<Output = R>,
+{
+    let mut resending_after = None;
+    for _ in 0..MAX_ATTEMPTS {
+        let token = token(io, authorizer, user).await?;
+        let answer = attempt(&token, resending_after).await;
+        let verdict = match answer.judged() {
+            Some((status, headers)) => {
+                resending_after = Some(status);
+                authorizer.on_response(user, &token, status, headers, io.now())
+            }
+            None => Verdict::Accept,
+        };
+        match verdict {
+            Verdict::Accept => return Ok(Called::Answered(answer)),
+            Verdict::Retry => continue,
+            Verdict::Fail(error) => return Ok(Called::Refused(answer, error)),
+        }
+    }
+    Err(Error::Flow(crate::Error::Misuse(
+        "the authorizer asked for more retries than any policy allows",
+    )))
+}
+
+/// The answer to one attempt of a call, as the loop reads it.
+pub trait McpAnswer {
+    /// The status and header fields the core judges (a 401, a 403 `insufficient_scope`:
+    /// RFC 6750 section 3), or `None` for an outcome returned as it is: no answer was had.
+    fn judged(&self) -> Option<(StatusCode, &HeaderMap)>;
+}
+
+impl<E> McpAnswer for Result<HttpResponse, E> {
+    fn judged(&self) -> Option<(StatusCode, &HeaderMap)> {
+        self.as_ref()
+            .ok()
+            .map(|response| (response.status(), response.headers()))
+    }
+}
+
+/// How a call ended.
+#[derive(Debug)]
+#[must_use]
+pub enum Called<R> {
+    /// The answer to return: accepted, or one the loop does not judge.
+    Answered(R),
+    /// The server refused even a fresh token or a wider scope (decisions.md D18): its last
+    /// answer, and the core's error.
+    Refused(R, crate::Error),
+}
+
+/// `Bearer <token>` (RFC 6750 section 2.1), marked sensitive so HTTP libraries keep it out of
+/// their logs.
+fn bearer<T: Transport>(token: &AccessToken) -> Result<HeaderValue, Error<T>> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+        .map_err(|_| Error::InvalidRequest("the access token is not a valid header value"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}

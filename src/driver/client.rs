@@ -1,0 +1,314 @@
+//! [`BlockingClient`] and [`AsyncClient`]: a driver's transport with the client's limits, running
+//! flows and sending single requests.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use super::builder::{ClientBuilder, FromOptions};
+use super::deadline::Budget;
+use super::error::Error;
+use super::options::ClientOptions;
+use super::transport::{AsyncTransport, BlockingTransport, BuildTransport, MonotonicClock};
+use super::wire::Limits;
+use crate::{Flow, HttpRequest, HttpResponse};
+
+/// The limits a client applies, from its [`ClientOptions`].
+#[derive(Clone, Copy, Debug)]
+struct ClientLimits {
+    /// The total timeout of one request, which a deadline can only shorten.
+    timeout: Duration,
+    max_body_bytes: usize,
+    resource_body_bytes: usize,
+}
+
+impl From<&ClientOptions> for ClientLimits {
+    fn from(options: &ClientOptions) -> Self {
+        Self {
+            timeout: options.timeout,
+            max_body_bytes: options.max_body_bytes,
+            resource_body_bytes: options.resource_body_bytes,
+        }
+    }
+}
+
+/// A blocking HTTP client for OAuth flows (`xaa_ureq::Client`): the driver's transport (no
+/// redirects, every status a response, a total timeout, a body cap, TLS, the address guard)
+/// with the client's limits.
+///
+/// Cheap to clone when the transport is: clones share the connection pool.
+#[derive(Clone)]
+pub struct BlockingClient<T> {
+    transport: T,
+    limits: ClientLimits,
+}
+
+/// An async HTTP client for OAuth flows (`xaa_reqwest::Client`), as [`BlockingClient`]: flows
+/// run with [`drive_async`](crate::drive_async), independent requests in flight together.
+///
+/// Cheap to clone when the transport is: clones share the connection pool.
+#[derive(Clone)]
+pub struct AsyncClient<T> {
+    transport: T,
+    limits: ClientLimits,
+}
+
+impl<T: fmt::Debug> fmt::Debug for BlockingClient<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug("BlockingClient", &self.transport, &self.limits, f)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for AsyncClient<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug("AsyncClient", &self.transport, &self.limits, f)
+    }
+}
+
+fn debug(
+    name: &str,
+    transport: &dyn fmt::Debug,
+    limits: &ClientLimits,
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("timeout", &limits.timeout)
+        .field("max_body_bytes", &limits.max_body_bytes)
+        .field("resource_body_bytes", &limits.resource_body_bytes)
+        .field("transport", transport)
+        .finish()
+}
+
+impl<T: BlockingTransport + BuildTransport> FromOptions for BlockingClient<T> {
+    type Error = Error<T>;
+
+    fn from_options(options: ClientOptions) -> Result<Self, Error<T>> {
+        Ok(Self::with_transport(T::build(&options)?, &options))
+    }
+}
+
+impl<T: AsyncTransport + BuildTransport> FromOptions for AsyncClient<T> {
+    type Error = Error<T>;
+
+    fn from_options(options: ClientOptions) -> Result<Self, Error<T>> {
+        Ok(Self::with_transport(T::build(&options)?, &options))
+    }
+}
+
+impl<T: BlockingTransport> BlockingClient<T> {
+    /// A client with every default; see [`ClientBuilder`].
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::build`].
+    pub fn new() -> Result<Self, Error<T>>
+    where
+        T: BuildTransport,
+    {
+        Self::builder().build()
+    }
+
+    /// A builder with every default.
+    pub fn builder() -> ClientBuilder<Self> {
+        ClientBuilder::default()
+    }
+
+    /// A client over a transport built elsewhere (a test's), with the limits of `options`.
+    pub fn with_transport(transport: T, options: &ClientOptions) -> Self {
+        Self {
+            transport,
+            limits: options.into(),
+        }
+    }
+
+    /// The driver's transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Runs `flow` to completion with [`drive`](crate::drive()), the transport's clock and this
+    /// client, each response body capped at the client's
+    /// [`ClientBuilder::max_body_bytes`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Flow`] with the flow's error; a transport-level variant ([`Error::Transport`],
+    /// [`Error::Timeout`], [`Error::BodyTooLarge`], [`Error::PrivateAddress`]) naming the
+    /// step whose request failed.
+    pub fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error<T>> {
+        self.run_flow(flow, self.limits.max_body_bytes)
+    }
+
+    /// [`BlockingClient::run`] within `deadline`: each request's total timeout is the
+    /// client's, or the time left until `deadline` when that is shorter, and no request starts
+    /// once it has passed.
+    ///
+    /// # Errors
+    ///
+    /// As [`BlockingClient::run`], and [`Error::DeadlineExceeded`] naming the step that had no
+    /// time left, or whose request the deadline cut short.
+    pub fn run_until<F: Flow>(&self, flow: F, deadline: Instant) -> Result<F::Output, Error<T>>
+    where
+        T: MonotonicClock,
+    {
+        let limit = self.limits.max_body_bytes;
+        crate::drive(
+            flow,
+            || self.transport.now(),
+            |request| self.send_until_with(request, limit, deadline),
+        )
+        .map_err(Error::from_drive)
+    }
+
+    /// Sends one request as given and reads the whole response, body capped at
+    /// [`ClientBuilder::max_body_bytes`]. Any status is a response; a 3xx is not followed.
+    ///
+    /// # Errors
+    ///
+    /// The transport-level variants, with no purpose: no response was had.
+    pub fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+        self.send_within(request, self.limits.max_body_bytes, None)
+    }
+
+    /// [`BlockingClient::send`] within `deadline`: the request's total timeout is the
+    /// client's, or the time left until `deadline` when that is shorter.
+    ///
+    /// # Errors
+    ///
+    /// As [`BlockingClient::send`], and [`Error::DeadlineExceeded`] when `deadline` has passed
+    /// (nothing is sent) or passes before the response is read.
+    pub fn send_until(
+        &self,
+        request: HttpRequest,
+        deadline: Instant,
+    ) -> Result<HttpResponse, Error<T>>
+    where
+        T: MonotonicClock,
+    {
+        self.send_until_with(request, self.limits.max_body_bytes, deadline)
+    }
+
+    /// Runs a flow, bodies capped at `limit`.
+    pub(super) fn run_flow<F: Flow>(&self, flow: F, limit: usize) -> Result<F::Output, Error<T>> {
+        crate::drive(
+            flow,
+            || self.transport.now(),
+            |request| self.send_within(request, limit, None),
+        )
+        .map_err(Error::from_drive)
+    }
+
+    /// Sends an MCP request, body capped at [`ClientBuilder::resource_body_bytes`].
+    pub(super) fn send_resource(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+        self.send_within(request, self.limits.resource_body_bytes, None)
+    }
+
+    fn send_until_with(
+        &self,
+        request: HttpRequest,
+        limit: usize,
+        deadline: Instant,
+    ) -> Result<HttpResponse, Error<T>>
+    where
+        T: MonotonicClock,
+    {
+        let budget = Budget::until(deadline, self.transport.instant(), self.limits.timeout)?;
+        self.send_within(request, limit, Some(budget))
+    }
+
+    fn send_within(
+        &self,
+        request: HttpRequest,
+        limit: usize,
+        budget: Option<Budget>,
+    ) -> Result<HttpResponse, Error<T>> {
+        let limits = Limits {
+            max_body_bytes: limit,
+            timeout: budget.map(|budget| budget.timeout),
+        };
+        self.transport
+            .send(request, limits)
+            .map_err(|error| Budget::explain(budget, error))
+    }
+}
+
+impl<T: AsyncTransport> AsyncClient<T> {
+    /// A client with every default; see [`ClientBuilder`]. Needs the runtime the transport
+    /// runs on (tokio for `xaa-reqwest`) when used, not when built.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::build`].
+    pub fn new() -> Result<Self, Error<T>>
+    where
+        T: BuildTransport,
+    {
+        Self::builder().build()
+    }
+
+    /// A builder with every default.
+    pub fn builder() -> ClientBuilder<Self> {
+        ClientBuilder::default()
+    }
+
+    /// A client over a transport built elsewhere (a test's), with the limits of `options`.
+    pub fn with_transport(transport: T, options: &ClientOptions) -> Self {
+        Self {
+            transport,
+            limits: options.into(),
+        }
+    }
+
+    /// The driver's transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Runs `flow` to completion with [`drive_async`](crate::drive_async) (independent
+    /// requests in flight together), the transport's clock and this client, each response
+    /// body capped at the client's [`ClientBuilder::max_body_bytes`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Flow`] with the flow's error; a transport-level variant ([`Error::Transport`],
+    /// [`Error::Timeout`], [`Error::BodyTooLarge`], [`Error::PrivateAddress`]) naming the
+    /// step whose request failed.
+    pub async fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error<T>> {
+        self.run_flow(flow, self.limits.max_body_bytes).await
+    }
+
+    /// Sends one request as given and reads the whole response, body capped at
+    /// [`ClientBuilder::max_body_bytes`]. Any status is a response; a 3xx is not followed.
+    ///
+    /// # Errors
+    ///
+    /// The transport-level variants, with no purpose: no response was had.
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+        let limits = Limits::body(self.limits.max_body_bytes);
+        self.transport.send(request, limits).await
+    }
+
+    /// Runs a flight's flow, bodies capped at `limit`.
+    pub(super) async fn run_flow<F: Flow>(
+        &self,
+        flow: F,
+        limit: usize,
+    ) -> Result<F::Output, Error<T>> {
+        let limits = Limits::body(limit);
+        crate::drive_async(
+            flow,
+            || self.transport.now(),
+            |request| self.transport.send(request, limits),
+        )
+        .await
+        .map_err(Error::from_drive)
+    }
+
+    /// Sends an MCP request, body capped at [`ClientBuilder::resource_body_bytes`].
+    pub(super) fn send_resource(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, Error<T>>> + Send + '_ {
+        self.transport
+            .send(request, Limits::body(self.limits.resource_body_bytes))
+    }
+}

@@ -240,7 +240,7 @@ fn flows(c: &mut Criterion) {
         b.iter(|| cold_flow(config.clone(), black_box(&responses), &mut outstanding))
     });
 
-    // The warm exchange: both token requests from a cached discovery (decisions.md D20).
+    // The warm exchange: both token requests from a cached discovery (design: Starting points).
     let discovery = auth.discovery;
     let warm = || Start::Cached(discovery.clone());
     let again = run_flow(config.clone(), warm(), &responses, &mut outstanding);

@@ -6,6 +6,10 @@
 //! MCP server's authorization server (RFC 7523 jwt-bearer grant), after discovering both
 //! servers (RFC 9728, RFC 8414, OpenID Connect Discovery). No browser, no consent screen.
 //!
+//! The code's comments cite `protocol.md` (the rules enforced, each with its RFC section),
+//! `decisions.md` (`Dn`: the readings where the specifications leave room) and `design:`
+//! sections: the files of the repository's `docs/` folder.
+//!
 //! ```text
 //! MCP client                 enterprise IdP          MCP authorization server        MCP server
 //!   | POST /mcp (no token) ---------------------------------------------------------------> |
@@ -138,6 +142,7 @@ mod drive;
 pub mod driver;
 mod enterprise;
 mod error;
+mod error_rule;
 mod flow;
 mod form;
 #[cfg(feature = "fuzzing")]

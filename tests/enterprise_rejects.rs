@@ -194,7 +194,7 @@ impl Case {
 }
 
 /// The subject token goes only to the IdP token endpoint, each client secret only to its own
-/// token endpoint (protocol.md 6 rules 6 and 11).
+/// token endpoint (protocol.md 6 rule 6).
 fn check_no_secret_leaks(name: &str, servers: &Servers) {
     let id_token = id_token();
     for request in &servers.log {

@@ -17,7 +17,7 @@ use xaa::discovery::{
     AuthServerDiscovery, AuthorizationServerMetadata, ProtectedResourceMetadata, ResourceDiscovery,
     ResourceStart,
 };
-use xaa::{HttpRequest, HttpResponse, Policy, Purpose, Violation};
+use xaa::{HttpRequest, HttpResponse, Policy, Purpose};
 
 use crate::args::DiscoverArgs;
 use crate::exit::Failure;
@@ -39,47 +39,6 @@ impl Finding {
             rule,
             what: clipped(what, MAX_FINDING_CHARS),
         }
-    }
-}
-
-/// The rule behind a flow error, for people.
-pub(crate) fn rule_of(error: &xaa::Error) -> &'static str {
-    use xaa::Error as E;
-    match error {
-        E::InsecureUrl { .. } => {
-            "https only (MCP 2025-11-25 Communication Security; RFC 9728 section 7.1)"
-        }
-        E::PrivateAddress { .. } => {
-            "no private, loopback or link-local addresses unless the MCP server is on one (RFC 9728 section 7.7)"
-        }
-        E::Redirect { .. } => {
-            "redirects are not followed: a credential must not follow a redirect to another host (RFC 9700 section 4.11)"
-        }
-        E::IssuerMismatch { .. } => {
-            "issuer identical to the issuer asked for (RFC 8414 section 3.3)"
-        }
-        E::ResourceMismatch { .. } => {
-            "resource identical to the URL it describes (RFC 9728 section 3.3)"
-        }
-        E::InvalidResponse {
-            violation: Violation::MissingField(_),
-            purpose: Purpose::ResourceMetadata,
-        } => {
-            "required protected-resource metadata member (RFC 9728 section 2; MCP: authorization_servers)"
-        }
-        E::InvalidResponse {
-            violation: Violation::MissingField(_),
-            ..
-        } => "required authorization-server metadata member (RFC 8414 section 2)",
-        E::InvalidResponse { .. } => {
-            "well-formed JSON metadata (RFC 9728 section 3.2; RFC 8414 section 3.2)"
-        }
-        E::DiscoveryFailed { .. } => {
-            "metadata published at a well-known URL (RFC 9728 section 3; RFC 8414 section 3)"
-        }
-        E::Unsupported { .. } => "capabilities the metadata advertises (RFC 8414 section 2)",
-        E::InvalidUrl { .. } => "an absolute URL without credentials or fragment",
-        _ => "protocol",
     }
 }
 
@@ -162,7 +121,7 @@ pub(crate) fn run(args: DiscoverArgs) -> Result<(), Failure> {
 
 fn finding<E: std::fmt::Display>(error: xaa::DriveError<E>) -> Finding {
     match error {
-        xaa::DriveError::Flow(error) => Finding::new(rule_of(&error), &described(&error)),
+        xaa::DriveError::Flow(error) => Finding::new(error.rule(), &described(&error)),
         xaa::DriveError::Transport { purpose, source } => {
             Finding::new("reachable server", &format!("{purpose}: {source}"))
         }
@@ -171,13 +130,33 @@ fn finding<E: std::fmt::Display>(error: xaa::DriveError<E>) -> Finding {
 }
 
 /// The error's text, with the command-line switch that changes the rule where there is one.
+/// The error's text, with the command's switch for the library's hint ([`xaa::Error::hint`])
+/// where the rule can be relaxed on purpose.
 fn described(error: &xaa::Error) -> String {
     match error {
         xaa::Error::InsecureUrl { .. } => {
             format!("{error} (use --insecure-loopback for plain http on loopback)")
         }
+        xaa::Error::PrivateAddress { url, .. } if !names_a_never_address(url) => {
+            format!(
+                "{error} (list a host of your own with --allow-private-host, or use --allow-private-addresses)"
+            )
+        }
         _ => error.to_string(),
     }
+}
+
+/// Whether `url`'s host is an address no flag allows (link-local, unspecified, ...).
+fn names_a_never_address(url: &str) -> bool {
+    let ip = match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+        _ => return false,
+    };
+    xaa::discovery::classify(ip) == xaa::discovery::AddressClass::Never
 }
 
 /// [`described`], escaped for a terminal: the error line of every command that runs a flow.
@@ -195,7 +174,7 @@ fn discover_server(
     let flow = match AuthServerDiscovery::new(issuer, purpose, policy) {
         Ok(flow) => flow,
         Err(error) => {
-            findings.push(Finding::new(rule_of(&error), &described(&error)));
+            findings.push(Finding::new(error.rule(), &described(&error)));
             return None;
         }
     };

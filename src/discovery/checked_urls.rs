@@ -1,5 +1,5 @@
 //! URLs a flow has already parsed and checked, carried by its [`Discovery`](crate::Discovery)
-//! so that the next flow started from it (two POSTs, decisions.md D20) does not parse them
+//! so that the next flow started from it (two POSTs, design: Starting points) does not parse them
 //! again: URL parsing with its IDNA host processing was about 40 % of a warm exchange's work.
 //!
 //! A memo, never a shortcut around a check: an entry is used only for the very same string,

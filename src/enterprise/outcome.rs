@@ -9,7 +9,7 @@ use crate::grant::IssuedIdJag;
 use crate::{AccessToken, RefreshToken, Scope};
 
 /// Everything discovery found, reusable for later flows: with it, a new access token costs
-/// exactly two POSTs (decisions.md D20).
+/// exactly two POSTs (design: Starting points).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Discovery {
@@ -64,7 +64,7 @@ pub struct Authorization {
     pub authorization_server: String,
     /// The ID-JAG used, with its expiry; `None` when a caller-supplied assertion was used.
     pub id_jag: Option<IssuedIdJag>,
-    /// An IdP refresh token obtained from a SAML assertion (decisions.md D15 option B): keep
+    /// An IdP refresh token obtained from a SAML assertion (protocol.md 2.7 option B): keep
     /// it as the next subject token.
     pub idp_refresh_token: Option<RefreshToken>,
     /// The discovery result, reusable for the next flow.

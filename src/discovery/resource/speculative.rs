@@ -6,7 +6,7 @@
 //! nothing else).
 
 use crate::HttpResponse;
-use crate::discovery::ResourceCandidate;
+use crate::discovery::urls::ResourceCandidate;
 
 /// The speculative fetch, from the moment it is queued.
 #[derive(Debug)]

@@ -105,14 +105,22 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     );
     if let Some(store) = &store {
         let key = cache_key(&authorization.discovery, config, &scope, &principal);
-        store.update(|stored| {
+        let kept = store.update(|stored| {
             stored.put_token(key, bindings.token.clone(), cached.clone());
             stored.put_discovery(
                 server.clone(),
                 bindings.discovery.clone(),
                 authorization.discovery.clone(),
             );
-        })?;
+        });
+        // The token was issued: a store that cannot take it (a lock held too long, a full
+        // disk) costs the next run an exchange, not this run its token.
+        if let Err(failure) = kept {
+            eprintln!(
+                "xaa: warning: the token is not kept: {}",
+                shown(&failure.to_string())
+            );
+        }
     }
     output::print(
         args.json,

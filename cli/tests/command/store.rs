@@ -601,3 +601,32 @@ fn a_held_lock_is_waited_for_but_not_forever() {
     );
     assert_nothing_sent(&[&kit]);
 }
+
+#[test]
+fn a_token_issued_while_the_store_cannot_take_it_is_still_printed() {
+    let kit = kit(Options::new());
+    let setup = Setup::new(&kit);
+    let store = setup.dir.subdir("store", 0o700).join("tokens.json");
+    // A first run creates the store and its lock file; a new scope needs a new token.
+    setup.printed_token(&with_store(&setup, &store).run().expect_code(0));
+    let before = std::fs::read(&store).expect("the store");
+    let lock = store.with_file_name("tokens.json.lock");
+    // A reader holds the lock shared: loading goes ahead, the update never gets its turn.
+    let reader = std::fs::File::open(&lock).expect("open the lock file");
+    rustix::fs::flock(&reader, rustix::fs::FlockOperation::LockShared).expect("flock");
+    kit.clear_requests();
+    let run = with_store(&setup, &store)
+        .args(["--scope", "tools:admin"])
+        .run()
+        .expect_code(0);
+    let token = run.stdout.trim();
+    assert!(kit.access_token_info(token).is_some(), "{run}");
+    assert!(run.stderr.contains("the token is not kept"), "{run}");
+    assert_eq!(kit.token_requests().len(), 2, "one exchange was made");
+    assert_eq!(
+        std::fs::read(&store).expect("the store"),
+        before,
+        "the store was left as it was"
+    );
+    drop(reader);
+}

@@ -21,8 +21,9 @@ use xaa::{HttpRequest, HttpResponse, Policy, Purpose};
 
 use crate::args::DiscoverArgs;
 use crate::exit::Failure;
+use crate::explain::described;
 use crate::network::Network;
-use crate::terminal::{self, shown};
+use crate::terminal;
 pub(crate) use limits::help as limits_help;
 use limits::{MAX_AUTHORIZATION_SERVERS, MAX_FINDING_CHARS, clipped};
 use report::{Exchange, requests_json, resource_json, server_json};
@@ -130,40 +131,6 @@ fn finding<E: std::fmt::Display>(error: xaa::DriveError<E>) -> Finding {
 }
 
 /// The error's text, with the command-line switch that changes the rule where there is one.
-/// The error's text, with the command's switch for the library's hint ([`xaa::Error::hint`])
-/// where the rule can be relaxed on purpose.
-fn described(error: &xaa::Error) -> String {
-    match error {
-        xaa::Error::InsecureUrl { .. } => {
-            format!("{error} (use --insecure-loopback for plain http on loopback)")
-        }
-        xaa::Error::PrivateAddress { url, .. } if !names_a_never_address(url) => {
-            format!(
-                "{error} (list a host of your own with --allow-private-host, or use --allow-private-addresses)"
-            )
-        }
-        _ => error.to_string(),
-    }
-}
-
-/// Whether `url`'s host is an address no flag allows (link-local, unspecified, ...).
-fn names_a_never_address(url: &str) -> bool {
-    let ip = match url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-    {
-        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
-        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
-        _ => return false,
-    };
-    xaa::discovery::classify(ip) == xaa::discovery::AddressClass::Never
-}
-
-/// [`described`], escaped for a terminal: the error line of every command that runs a flow.
-pub(crate) fn with_hint(error: &xaa::Error) -> String {
-    shown(&described(error)).into_owned()
-}
-
 fn discover_server(
     issuer: &str,
     purpose: Purpose,

@@ -65,7 +65,7 @@ impl fmt::Display for Failure {
 /// Classifies a flow error (decisions.md D16, D17).
 pub(crate) fn classify(error: &xaa::Error) -> Failure {
     use xaa::Error as E;
-    let message = crate::discover::with_hint(error);
+    let message = crate::explain::with_hint(error);
     match error {
         E::ReauthenticationRequired { .. } | E::SubjectTokenExpired { .. } => {
             Failure::Reauthenticate(message)

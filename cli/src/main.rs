@@ -6,6 +6,7 @@ mod decode;
 mod demo;
 mod discover;
 mod exit;
+mod explain;
 mod local_file;
 mod network;
 mod secrets;

@@ -12,8 +12,8 @@ use xaa::ErrorCode;
 use xaa::jose::{AlgorithmAllowList, KeyRing, SharedKeyAlgorithm, sign_jwt};
 use xaa::jose::{SharedKey, SigningKey};
 use xaa::server::{
-    AuthorizationServerEndpoint, RegisteredClient, RejectReason, Rejection, ReplayMode, ScopeFault,
-    ServedResource, TokenFault, TrustedIssuer,
+    AccessTokenGrant, AuthorizationServerEndpoint, RegisteredClient, RejectReason, Rejection,
+    ReplayMode, ScopeFault, ServedResource, TokenFault, TrustedIssuer,
 };
 use xaa::{ClientSecret, Scope};
 
@@ -36,6 +36,29 @@ fn refused(
     assert_eq!(header(&response, "cache-control"), Some("no-store"));
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     rejection
+}
+
+/// What `request` was granted at `at`: the request must be accepted, and the test then checks
+/// the grant itself, not only that there was one.
+#[track_caller]
+fn granted(
+    server: &AuthorizationServerEndpoint,
+    request: &http::Request<Vec<u8>>,
+    at: std::time::SystemTime,
+) -> AccessTokenGrant {
+    match server.process(request, at) {
+        Ok(granted) => granted.grant,
+        Err(rejection) => panic!("refused: {:?}", rejection.reason),
+    }
+}
+
+/// The grant is alice's, from `issuer`, for our client and the MCP server.
+#[track_caller]
+fn assert_alice_at_resource(grant: &AccessTokenGrant, issuer: &str) {
+    assert_eq!(grant.issuer, issuer);
+    assert_eq!(grant.subject, "alice");
+    assert_eq!(grant.client_id, CLIENT_ID);
+    assert_eq!(grant.resource, RESOURCE);
 }
 
 fn id_jag_refused(assertion: &str, fault: TokenFault) -> Box<Rejection> {
@@ -81,7 +104,7 @@ fn typ_with_application_prefix_in_any_case_is_accepted() {
     let mut header = id_jag_header(idp_key());
     header.insert("typ".into(), json!("Application/OAuth-ID-JAG+JWT"));
     let token = signed_with_header(idp_key(), &header, &id_jag_claims());
-    assert!(server.process(&jwt_bearer(&token), now()).is_ok());
+    assert_alice_at_resource(&granted(&server, &jwt_bearer(&token), now()), IDP_ISSUER);
 }
 
 #[test]
@@ -95,7 +118,10 @@ fn rs256_id_jag_from_a_second_trusted_issuer_is_accepted() {
         c.insert("iss".into(), json!("https://idp2.example.com"));
     });
     let token = sign_jwt(rsa_key(), "oauth-id-jag+jwt", &claims).expect("signs");
-    assert!(server.process(&jwt_bearer(&token), now()).is_ok());
+    assert_alice_at_resource(
+        &granted(&server, &jwt_bearer(&token), now()),
+        "https://idp2.example.com",
+    );
     assert_eq!(recorder.last().issuer, "https://idp2.example.com");
 }
 
@@ -106,7 +132,8 @@ fn aud_and_resource_as_one_element_arrays_are_accepted() {
         c.insert("aud".into(), json!([AS_ISSUER]));
         c.insert("resource".into(), json!([RESOURCE]));
     });
-    assert!(server.process(&jwt_bearer(&id_jag(&claims)), now()).is_ok());
+    let grant = granted(&server, &jwt_bearer(&id_jag(&claims)), now());
+    assert_alice_at_resource(&grant, IDP_ISSUER);
 }
 
 #[test]
@@ -116,7 +143,9 @@ fn clock_skew_tolerates_a_just_expired_token() {
         c.insert("iat".into(), json!(NOW - 400));
         c.insert("exp".into(), json!(NOW - 59));
     });
-    assert!(server.process(&jwt_bearer(&id_jag(&claims)), now()).is_ok());
+    let grant = granted(&server, &jwt_bearer(&id_jag(&claims)), now());
+    assert_alice_at_resource(&grant, IDP_ISSUER);
+    assert_eq!(grant.id_jag_expires_at, NOW - 59);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,7 +373,10 @@ fn deliberately_shared_hs256_key_is_accepted() {
         c.insert("iss".into(), json!("https://partner.example.com"));
     });
     let token = sign_jwt(&shared, "oauth-id-jag+jwt", &claims).expect("signs");
-    assert!(server.process(&jwt_bearer(&token), now()).is_ok());
+    assert_alice_at_resource(
+        &granted(&server, &jwt_bearer(&token), now()),
+        "https://partner.example.com",
+    );
 }
 
 #[test]
@@ -486,7 +518,7 @@ fn unknown_kid_is_a_typed_unknown_key_and_a_refetch_then_retry_succeeds() {
     let mut jwks = idp_key().jwks();
     jwks.keys.push(rotated.public_jwk().clone());
     ring.replace(jwks.verifying_keys());
-    assert!(server.process(&jwt_bearer(&token), now()).is_ok());
+    assert_alice_at_resource(&granted(&server, &jwt_bearer(&token), now()), IDP_ISSUER);
 }
 
 #[test]
@@ -615,11 +647,8 @@ fn aud_with_a_trailing_slash_is_refused_by_default_and_accepted_when_configured(
     let mut config = as_config();
     config.accept_audience_trailing_slash = true;
     let (lenient, _) = authorization_server(config, as_clients());
-    assert!(
-        lenient
-            .process(&jwt_bearer(&id_jag(&claims)), now())
-            .is_ok()
-    );
+    let grant = granted(&lenient, &jwt_bearer(&id_jag(&claims)), now());
+    assert_alice_at_resource(&grant, IDP_ISSUER);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -660,7 +689,8 @@ fn replayed_jti_is_refused_in_strict_mode() {
     let (server, _) = default_authorization_server();
     let claims = id_jag_claims();
     let token = id_jag(&claims);
-    assert!(server.process(&jwt_bearer(&token), now()).is_ok());
+    let first = granted(&server, &jwt_bearer(&token), now());
+    assert_eq!(first.id_jag_jti, claims["jti"].as_str().expect("jti"));
     let jti = claims["jti"].as_str().expect("jti").to_owned();
     refused(
         &server,
@@ -678,11 +708,13 @@ fn identical_resubmission_is_accepted_when_allowed_but_not_a_different_token_wit
     let (server, _) = authorization_server(config, as_clients());
     let claims = id_jag_claims();
     let token = id_jag(&claims);
-    assert!(server.process(&jwt_bearer(&token), now()).is_ok());
-    assert!(
-        server.process(&jwt_bearer(&token), at(10)).is_ok(),
+    let first = granted(&server, &jwt_bearer(&token), now());
+    let again = granted(&server, &jwt_bearer(&token), at(10));
+    assert_eq!(
+        again.id_jag_jti, first.id_jag_jti,
         "byte-identical re-submission"
     );
+    assert_alice_at_resource(&again, IDP_ISSUER);
     let sibling = id_jag(&claims_with(|c| {
         c.insert("jti".into(), claims["jti"].clone());
         c.insert("scope".into(), json!("read"));
@@ -710,8 +742,12 @@ fn a_refused_request_does_not_burn_the_id_jag() {
         ],
         Some((CLIENT_ID, CLIENT_SECRET)),
     );
-    assert!(server.process(&greedy, now()).is_err());
-    assert!(server.process(&jwt_bearer(&token), now()).is_ok());
+    let refusal = server
+        .process(&greedy, now())
+        .expect_err("a wider scope is refused");
+    assert_eq!(refusal.error.code, ErrorCode::InvalidScope);
+    let grant = granted(&server, &jwt_bearer(&token), now());
+    assert_eq!(grant.scope, Scope::parse("read write"));
 }
 
 #[test]
@@ -766,7 +802,8 @@ fn missing_resource_is_refused_by_default_and_defaulted_when_configured() {
     let mut config = as_config();
     config.default_resource = Some(RESOURCE.into());
     let (server, recorder) = authorization_server(config, as_clients());
-    assert!(server.process(&jwt_bearer(&id_jag(&claims)), now()).is_ok());
+    let grant = granted(&server, &jwt_bearer(&id_jag(&claims)), now());
+    assert_alice_at_resource(&grant, IDP_ISSUER);
     assert_eq!(recorder.last().resource, RESOURCE);
 }
 

@@ -97,11 +97,10 @@ fn body_auth_refused(request: &http::Request<Vec<u8>>, reason: RejectReason) {
 
 #[test]
 fn basic_with_the_right_secret_is_accepted() {
-    assert!(
-        server()
-            .process(&jwt_bearer(&id_jag(&id_jag_claims())), now())
-            .is_ok()
-    );
+    let granted = server()
+        .process(&jwt_bearer(&id_jag(&id_jag_claims())), now())
+        .expect("accepted");
+    assert_eq!(granted.grant.client_id, CLIENT_ID);
 }
 
 #[test]
@@ -117,7 +116,8 @@ fn basic_form_decodes_id_and_secret() {
         &[("grant_type", JWT_BEARER), ("assertion", &id_jag_for(id))],
         Some((id, secret)),
     );
-    assert!(server.process(&request, now()).is_ok());
+    let granted = server.process(&request, now()).expect("accepted");
+    assert_eq!(granted.grant.client_id, id);
 }
 
 #[test]
@@ -303,7 +303,8 @@ fn public_client_with_only_its_id_is_accepted() {
         ],
         None,
     );
-    assert!(server().process(&request, now()).is_ok());
+    let granted = server().process(&request, now()).expect("accepted");
+    assert_eq!(granted.grant.client_id, PUBLIC_ID);
 }
 
 #[test]
@@ -386,7 +387,10 @@ fn private_key_jwt_is_accepted_with_either_audience() {
     let to_issuer = assertion_with(|c| {
         c.insert("aud".into(), json!(AS_ISSUER));
     });
-    assert!(server.process(&with_assertion(&to_issuer), now()).is_ok());
+    let granted = server
+        .process(&with_assertion(&to_issuer), now())
+        .expect("an assertion to the issuer is accepted too");
+    assert_eq!(granted.grant.client_id, JWT_ID);
 }
 
 #[test]
@@ -435,7 +439,10 @@ fn private_key_jwt_expired_is_refused() {
 fn private_key_jwt_replayed_jti_is_refused() {
     let server = server();
     let token = assertion_with(|_| {});
-    assert!(server.process(&with_assertion(&token), now()).is_ok());
+    let granted = server
+        .process(&with_assertion(&token), now())
+        .expect("the first use is accepted");
+    assert_eq!(granted.grant.client_id, JWT_ID);
     let jti = xaa::jwt::peek(&token)
         .expect("peek")
         .claim_str("jti")

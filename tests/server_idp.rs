@@ -196,11 +196,11 @@ fn minted_id_jag_is_accepted_by_the_authorization_server() {
         .expect("minted");
     let minted = minted(outcome);
     let (server, recorder) = default_authorization_server();
-    assert!(
-        server
-            .process(&jwt_bearer(minted.id_jag.expose_secret()), now())
-            .is_ok()
-    );
+    let granted = server
+        .process(&jwt_bearer(minted.id_jag.expose_secret()), now())
+        .expect("the authorization server accepts the minted ID-JAG");
+    assert_eq!(granted.grant.resource, RESOURCE);
+    assert_eq!(granted.grant.client_id, CLIENT_ID);
     assert_eq!(recorder.last().scope, Scope::parse("read"));
     assert_eq!(recorder.last().subject, "alice");
 }
@@ -537,7 +537,12 @@ fn private_key_jwt_client_at_the_idp() {
         ],
         None,
     );
-    assert!(idp.process(&request, now()).is_ok());
+    let first = minted(
+        idp.process(&request, now())
+            .expect("the first use is accepted"),
+    );
+    assert_eq!(first.claims.get("aud"), Some(&json!(AS_ISSUER)));
+    assert_eq!(first.claims.get("resource"), Some(&json!(RESOURCE)));
     let replay = idp
         .process(&request, now())
         .expect_err("replayed assertion");

@@ -750,6 +750,27 @@ fn a_refused_request_does_not_burn_the_id_jag() {
     assert_eq!(grant.scope, Scope::parse("read write"));
 }
 
+/// Found by fuzzing (the corpus input `regression-blank-scope-request`): a `scope` parameter
+/// of blanks asks for no scope (RFC 6749 section 3.3: scope tokens are separated by spaces, and
+/// there are none), so the ID-JAG's own scope is granted, as when no `scope` is sent.
+#[test]
+fn a_scope_of_blanks_asks_for_no_scope_and_gets_the_id_jag_scope() {
+    let (server, _) = default_authorization_server();
+    let token = id_jag(&id_jag_claims());
+    let blank = form_post(
+        AS_TOKEN_ENDPOINT,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", &token),
+            ("scope", "  "),
+        ],
+        Some((CLIENT_ID, CLIENT_SECRET)),
+    );
+    let grant = granted(&server, &blank, now());
+    assert_eq!(grant.scope, Scope::parse("read write"));
+    assert_alice_at_resource(&grant, IDP_ISSUER);
+}
+
 #[test]
 fn replay_entries_expire_with_the_token() {
     let (server, _) = default_authorization_server();

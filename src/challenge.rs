@@ -1,6 +1,6 @@
 //! WWW-Authenticate parsing (RFC 9110 section 11.6.1, RFC 6750 section 3, RFC 9728 section 5.1).
 //!
-//! [`parse`] reads one field value into [`Challenge`]s; [`parse_all`] and [`from_headers`] read
+//! [`parse`] reads one field value into [`Challenge`]s; [`from_headers`] reads
 //! every `WWW-Authenticate` field of a response (RFC 9110 section 5.3: a recipient may combine
 //! several fields of a list-based header into one list). [`BearerChallenge`] interprets the
 //! `Bearer` (RFC 6750 section 3) and `DPoP` (RFC 9449 section 7.1) schemes, with the
@@ -17,30 +17,30 @@
 //!
 //! Parsing is strict about syntax and lenient about meaning: malformed input is a
 //! [`ChallengeError`], never a panic and never a best guess, while unknown schemes and parameters
-//! are kept as they are. The work is bounded: at most [`MAX_HEADER_BYTES`] of input,
-//! [`MAX_CHALLENGES`] challenges and 64 parameters per challenge.
+//! are kept as they are. The work is bounded: at most 16 KiB of input,
+//! 64 challenges and 64 parameters per challenge.
 
 use crate::display_safety::sanitize;
 use crate::{ErrorCode, Scope};
 
-/// The most input [`parse`], [`parse_all`] and [`from_headers`] accept, in bytes, summed over
-/// all fields (16 KiB).
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// The most input [`parse`] and [`from_headers`] accept, in bytes, summed over all fields
+/// (16 KiB).
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// The most challenges accepted, summed over all fields.
-pub const MAX_CHALLENGES: usize = 64;
+pub(crate) const MAX_CHALLENGES: usize = 64;
 
 /// The most parameters accepted in one challenge.
 pub(crate) const MAX_PARAMS: usize = 64;
 
 /// Why a `WWW-Authenticate` value could not be parsed, or a [`Challenge`] could not be built.
 ///
-/// Positions are byte offsets into the field value being parsed (for [`parse_all`], into the
+/// Positions are byte offsets into the field value being parsed (for [`from_headers`], into the
 /// field that failed).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChallengeError {
-    /// The input is larger than [`MAX_HEADER_BYTES`].
+    /// The input is larger than 16 KiB.
     #[error("WWW-Authenticate is at least {len} bytes long, more than the {limit}-byte limit")]
     TooLong {
         /// The bytes seen when the limit was crossed.
@@ -48,7 +48,7 @@ pub enum ChallengeError {
         /// The limit.
         limit: usize,
     },
-    /// More than [`MAX_CHALLENGES`] challenges.
+    /// More than 64 challenges.
     #[error("WWW-Authenticate holds more than {limit} challenges")]
     TooManyChallenges {
         /// The limit.
@@ -283,8 +283,8 @@ impl Challenge {
 ///
 /// # Errors
 ///
-/// A [`ChallengeError`] for any syntax error, or when a limit ([`MAX_HEADER_BYTES`],
-/// [`MAX_CHALLENGES`], 64 parameters) is exceeded; no partial result.
+/// A [`ChallengeError`] for any syntax error, or when a limit (16 KiB,
+/// 64, 64 parameters) is exceeded; no partial result.
 pub fn parse(value: &str) -> Result<Vec<Challenge>, ChallengeError> {
     if value.len() > MAX_HEADER_BYTES {
         return Err(ChallengeError::TooLong {
@@ -297,17 +297,13 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, ChallengeError> {
     Ok(out)
 }
 
-/// Parses several `WWW-Authenticate` field values as one list (RFC 9110 section 5.3), the
+/// Parses several `WWW-Authenticate` field values as one list ([`from_headers`]) (RFC 9110 section 5.3), the
 /// challenges in field order.
 ///
 /// A field that is not visible ASCII (RFC 9110 section 5.5 obs-text, which
 /// [`http::HeaderValue::to_str`] refuses) is an error ([`ChallengeError::NonAscii`]). The limits
-/// ([`MAX_HEADER_BYTES`], [`MAX_CHALLENGES`]) apply to all fields together.
-///
-/// # Errors
-///
-/// As [`parse`], for the first field that fails; positions are within that field.
-pub fn parse_all<'a>(
+/// (16 KiB, 64 challenges) apply to all fields together.
+fn parse_all<'a>(
     values: impl IntoIterator<Item = &'a http::HeaderValue>,
 ) -> Result<Vec<Challenge>, ChallengeError> {
     let mut out = Vec::new();
@@ -328,12 +324,16 @@ pub fn parse_all<'a>(
     Ok(out)
 }
 
-/// Parses every `WWW-Authenticate` field of `headers` ([`parse_all`]). No field gives an empty
-/// list.
+/// Parses every `WWW-Authenticate` field of `headers` as one list (RFC 9110 section 5.3), the
+/// challenges in field order. No field gives an empty list.
+///
+/// A field that is not visible ASCII (RFC 9110 section 5.5 obs-text, which
+/// [`http::HeaderValue::to_str`] refuses) is an error ([`ChallengeError::NonAscii`]). The limits
+/// (16 KiB, 64 challenges) apply to all fields together.
 ///
 /// # Errors
 ///
-/// As [`parse_all`].
+/// As [`parse`], for the first field that fails; positions are within that field.
 pub fn from_headers(headers: &http::HeaderMap) -> Result<Vec<Challenge>, ChallengeError> {
     parse_all(headers.get_all(http::header::WWW_AUTHENTICATE))
 }
@@ -471,7 +471,7 @@ impl BearerChallenge {
 ///
 /// # Errors
 ///
-/// As [`parse_all`]; the parameters' meaning never fails (see [`BearerChallenge`]).
+/// As [`from_headers`]; the parameters' meaning never fails (see [`BearerChallenge`]).
 pub fn bearer_challenges(
     headers: &http::HeaderMap,
 ) -> Result<Vec<BearerChallenge>, ChallengeError> {
@@ -563,7 +563,7 @@ fn check_chars(value: &str) -> Result<(), ChallengeError> {
     Ok(())
 }
 
-/// Parses `value` and appends its challenges to `out`, enforcing [`MAX_CHALLENGES`] over `out`.
+/// Parses `value` and appends its challenges to `out`, enforcing 64 over `out`.
 fn parse_into(value: &str, out: &mut Vec<Challenge>) -> Result<(), ChallengeError> {
     check_chars(value)?;
     let mut p = Parser { src: value, pos: 0 };

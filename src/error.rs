@@ -333,7 +333,7 @@ pub enum Error {
     /// [`AddressClass::Never`]: crate::discovery::AddressClass::Never
     #[error(
         "{purpose}: refused {url}: it points at {} (RFC 9728 section 7.7: a client must not be steered to internal addresses)",
-        crate::discovery::private_address_phrase(url)
+        crate::address_class::private_address_phrase(url)
     )]
     PrivateAddress {
         /// Which step would have used it.

@@ -43,6 +43,8 @@
 //!   sides share, without cryptography;
 //! * `jwt`: real keys in `xaa::jose` (ES256, RS256, ..., JWKS, `private_key_jwt` assertions),
 //!   over `jsonwebtoken` and `aws-lc-rs`; implies `jose`;
+//! * `driver`: what every driver shares (`xaa::driver`): client options, the error set and
+//!   the authorizer's loop over any blocking or async HTTP client; the drivers turn it on;
 //! * `server`: the other side (`xaa::server`), minting and validating ID-JAGs; implies `jose`;
 //! * `fuzzing`: the properties behind the fuzz targets (`xaa::fuzzing`); not an API.
 //!
@@ -130,6 +132,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod address_class;
 pub mod authorizer;
 mod byte_class;
 pub mod cache;
@@ -139,6 +142,7 @@ pub mod constants;
 pub mod discovery;
 mod display_safety;
 mod drive;
+#[cfg(feature = "driver")]
 pub mod driver;
 mod enterprise;
 mod error;

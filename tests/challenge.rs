@@ -5,8 +5,7 @@ use http::header::WWW_AUTHENTICATE;
 use http::{HeaderMap, HeaderValue};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use xaa::challenge::{
-    AuthScheme, BearerChallenge, Challenge, ChallengeError, MAX_CHALLENGES, MAX_HEADER_BYTES,
-    bearer_challenges, from_headers, parse, parse_all,
+    AuthScheme, BearerChallenge, Challenge, ChallengeError, bearer_challenges, from_headers, parse,
 };
 use xaa::{ErrorCode, Scope};
 
@@ -23,6 +22,21 @@ fn single(value: &str) -> Challenge {
 fn bearer(value: &str) -> BearerChallenge {
     BearerChallenge::from_challenge(&single(value))
         .unwrap_or_else(|| panic!("{value:?} is not Bearer or DPoP"))
+}
+
+/// The documented limits of the parser: 16 KiB of input and 64 challenges, over all fields.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+const MAX_CHALLENGES: usize = 64;
+
+/// Several field values as one response's `WWW-Authenticate` fields, parsed together.
+fn parse_all<'a>(
+    values: impl IntoIterator<Item = &'a HeaderValue>,
+) -> Result<Vec<Challenge>, ChallengeError> {
+    let mut map = HeaderMap::new();
+    for value in values {
+        map.append(WWW_AUTHENTICATE, value.clone());
+    }
+    from_headers(&map)
 }
 
 fn headers(values: &[&str]) -> HeaderMap {

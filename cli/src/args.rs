@@ -225,7 +225,7 @@ impl TokenArgs {
 
 /// `xaa discover`.
 #[derive(Debug, Args)]
-#[command(after_help = crate::discover::limits_help())]
+#[command(after_help = crate::discover_limits::help())]
 pub(crate) struct DiscoverArgs {
     /// The MCP server URL.
     pub(crate) url: String,

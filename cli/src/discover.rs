@@ -4,7 +4,6 @@
 //! [`MAX_AUTHORIZATION_SERVERS`] authorization servers are examined, lists and strings are
 //! cut and counted. Everything printed is escaped ([`crate::terminal`]).
 
-mod limits;
 mod report;
 mod text;
 
@@ -20,12 +19,11 @@ use xaa::discovery::{
 use xaa::{HttpRequest, HttpResponse, Policy, Purpose};
 
 use crate::args::DiscoverArgs;
+use crate::discover_limits::{MAX_AUTHORIZATION_SERVERS, MAX_FINDING_CHARS, clipped};
 use crate::exit::Failure;
 use crate::explain::described;
 use crate::network::Network;
 use crate::terminal;
-pub(crate) use limits::help as limits_help;
-use limits::{MAX_AUTHORIZATION_SERVERS, MAX_FINDING_CHARS, clipped};
 use report::{Exchange, requests_json, resource_json, server_json};
 
 /// A rule a server breaks.

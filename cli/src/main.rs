@@ -5,6 +5,7 @@ mod args;
 mod decode;
 mod demo;
 mod discover;
+mod discover_limits;
 mod exit;
 mod explain;
 mod local_file;

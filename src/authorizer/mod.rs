@@ -1,7 +1,7 @@
 //! The authorizer: every MCP request carries a valid token (decisions.md D13, D16 to D21).
 //!
 //! The decisions are here, sans-IO; the flows are run and the requests sent by the loop of
-//! [`crate::driver`], written once for blocking and async transports (`xaa-ureq`,
+//! `xaa::driver` (the `driver` feature), written once for blocking and async transports (`xaa-ureq`,
 //! `xaa-reqwest`, a test's fakes). The loop for one MCP request:
 //!
 //! 1. [`Authorizer::acquire`] for the user. [`Acquired::Token`]: attach it.

@@ -7,9 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use url::Url;
 
-use super::address_class::{AddressClass, classify, describe_address};
 use super::urls::is_private_deployment;
 use crate::Policy;
+use crate::address_class::{AddressClass, classify, describe_address};
 
 /// Decides which addresses a connection may use, by their [`AddressClass`]:
 ///

@@ -1,7 +1,6 @@
 //! Discovery: the MCP server's protected-resource metadata (RFC 9728) and the metadata of the
 //! MCP authorization server and the IdP (RFC 8414, OpenID Connect Discovery).
 
-mod address_class;
 mod address_guard;
 mod authorization_server;
 #[cfg(test)]
@@ -12,7 +11,7 @@ mod resource;
 mod static_answers;
 mod urls;
 
-pub use address_class::{AddressClass, classify};
+pub use crate::address_class::{AddressClass, classify};
 pub use address_guard::{AddressGuard, PrivateAddressRefused};
 pub use authorization_server::{AuthServerDiscovered, AuthServerDiscovery};
 pub(crate) use checked_urls::CheckedUrls;
@@ -20,8 +19,8 @@ pub(crate) use metadata::DEFAULT_METADATA_LIFETIME;
 pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use resource::{ResourceDiscovered, ResourceDiscovery, ResourceStart};
 pub use static_answers::StaticAnswers;
+pub(crate) use urls::UrlGuard;
 #[cfg(feature = "fuzzing")]
 pub(crate) use urls::{
     ResourceCandidate, authorization_server_metadata_candidates, resource_metadata_candidates,
 };
-pub(crate) use urls::{UrlGuard, private_address_phrase};

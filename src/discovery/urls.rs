@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use super::address_class::{AddressClass, classify, describe_address};
 use super::checked_urls::{CheckRules, CheckedSet, CheckedUrls, FlowChecks};
+use crate::address_class::{AddressClass, classify};
 use crate::constants::{
     WELL_KNOWN_OAUTH_AUTHORIZATION_SERVER, WELL_KNOWN_OPENID_CONFIGURATION,
     WELL_KNOWN_PROTECTED_RESOURCE,
@@ -218,30 +218,6 @@ pub(crate) fn is_loopback_host(host: &Host<&str>) -> bool {
     match host {
         Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
         literal => host_ip(literal).is_some_and(|ip| classify(ip) == AddressClass::Loopback),
-    }
-}
-
-/// What the URL of an [`Error::PrivateAddress`] points at and the rule that refuses it, for the
-/// error's message: "a link-local address, which is never allowed". The URL is the error's
-/// sanitized one; its host, an IP literal right after the scheme, is never cut by sanitizing.
-pub(crate) fn private_address_phrase(url: &str) -> String {
-    let ip = Url::parse(url)
-        .ok()
-        .and_then(|parsed| parsed.host().as_ref().and_then(host_ip));
-    let Some(ip) = ip else {
-        return "a private, loopback or link-local address".into();
-    };
-    let noun = describe_address(ip);
-    match classify(ip) {
-        AddressClass::Never => format!("{noun}, which is never allowed"),
-        AddressClass::Loopback => format!(
-            "{noun}, allowed only when the MCP server is on a private or loopback address or \
-             the policy allows loopback or private addresses"
-        ),
-        AddressClass::Private | AddressClass::Public => format!(
-            "{noun}, allowed only when the MCP server is on a private or loopback address or \
-             the policy allows private addresses"
-        ),
     }
 }
 

@@ -18,8 +18,11 @@ use std::future::Future;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
+use super::block_on::block_on;
+use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
 use super::error::Error;
 use super::io::Io;
+use super::refresh::Refresh;
 use super::transport::Transport;
 use crate::authorizer::{Acquired, Authorizer, Flight, Landed, User, Verdict, Waited};
 use crate::{AccessToken, HttpRequest, HttpResponse};
@@ -175,4 +178,28 @@ fn bearer<T: Transport>(token: &AccessToken) -> Result<HeaderValue, Error<T>> {
         .map_err(|_| Error::InvalidRequest("the access token is not a valid header value"))?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+impl<T: BlockingTransport> Refresh<BlockingClient<T>> {
+    /// Runs the flight to its landing on this thread. The waiters of the flight get its
+    /// outcome; the error returned here has no caller left to take it, so the transport logs
+    /// it (`event = "refresh_failed"`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Authorizer::token`](super::Authorizer::token).
+    pub fn run(self) -> Result<AccessToken, Error<T>> {
+        block_on(fly(&self.client, &self.authorizer, self.flight))
+    }
+}
+
+impl<T: AsyncTransport> Refresh<AsyncClient<T>> {
+    /// Runs the flight to its landing; spawn the future. As the blocking `run`.
+    ///
+    /// # Errors
+    ///
+    /// As the authorizer's `token`.
+    pub async fn run(self) -> Result<AccessToken, Error<T>> {
+        fly(&self.client, &self.authorizer, self.flight).await
+    }
 }

@@ -1,8 +1,6 @@
 //! [`Authorizer`]: the core's authorizer over a driver's client, for any user
-//! ([`Authorizer::token`], [`Authorizer::send`]) or one ([`UserAuthorizer`]); and the
-//! background [`Refresh`] a transport runs.
+//! ([`Authorizer::token`], [`Authorizer::send`]) or one ([`UserAuthorizer`]).
 
-use std::fmt;
 use std::future::{Future, ready};
 
 use http::StatusCode;
@@ -10,10 +8,9 @@ use http::StatusCode;
 use super::authorize::{self, Called, McpAnswer};
 use super::block_on::block_on;
 use super::builder::{ClientBuilder, FromOptions};
-use super::client::{AsyncClient, BlockingClient};
+use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
 use super::error::Error;
-use super::transport::{AsyncTransport, BlockingTransport};
-use crate::authorizer::{AuthorizerConfig, Flight, User};
+use crate::authorizer::{AuthorizerConfig, User};
 use crate::{AccessToken, HttpRequest, HttpResponse};
 
 /// Attaches valid tokens to MCP requests: `xaa_ureq::Authorizer` (blocking, over a
@@ -240,61 +237,5 @@ impl<T: AsyncTransport> UserAuthorizer<AsyncClient<T>> {
     /// As the authorizer's.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
         self.inner.send(&self.user, request).await
-    }
-}
-
-/// A refresh flight to run in the background, while its caller goes on with a still-valid
-/// token ([`BlockingTransport::refresh_in_background`],
-/// [`AsyncTransport::refresh_in_background`]). Dropping it unrun releases its waiters, who
-/// then try again.
-pub struct Refresh<C> {
-    authorizer: crate::authorizer::Authorizer,
-    client: C,
-    flight: Flight,
-}
-
-impl<C> fmt::Debug for Refresh<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Refresh")
-            .field("flight", &self.flight)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<C> Refresh<C> {
-    pub(super) fn new(
-        authorizer: crate::authorizer::Authorizer,
-        client: C,
-        flight: Flight,
-    ) -> Self {
-        Self {
-            authorizer,
-            client,
-            flight,
-        }
-    }
-}
-
-impl<T: BlockingTransport> Refresh<BlockingClient<T>> {
-    /// Runs the flight to its landing on this thread. The waiters of the flight get its
-    /// outcome; the error returned here has no caller left to take it, so the transport logs
-    /// it (`event = "refresh_failed"`).
-    ///
-    /// # Errors
-    ///
-    /// As [`Authorizer::token`].
-    pub fn run(self) -> Result<AccessToken, Error<T>> {
-        block_on(authorize::fly(&self.client, &self.authorizer, self.flight))
-    }
-}
-
-impl<T: AsyncTransport> Refresh<AsyncClient<T>> {
-    /// Runs the flight to its landing; spawn the future. As the blocking `run`.
-    ///
-    /// # Errors
-    ///
-    /// As the authorizer's `token`.
-    pub async fn run(self) -> Result<AccessToken, Error<T>> {
-        authorize::fly(&self.client, &self.authorizer, self.flight).await
     }
 }

@@ -1,16 +1,70 @@
 //! [`BlockingClient`] and [`AsyncClient`]: a driver's transport with the client's limits, running
-//! flows and sending single requests.
+//! flows and sending single requests; and what a transport does for them: send one request,
+//! blocking ([`BlockingTransport`]) or async ([`AsyncTransport`]), and run a refresh in the
+//! background.
 
 use std::fmt;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use super::builder::{ClientBuilder, FromOptions};
 use super::deadline::Budget;
 use super::error::Error;
 use super::options::ClientOptions;
-use super::transport::{AsyncTransport, BlockingTransport, BuildTransport, MonotonicClock};
+use super::refresh::Refresh;
+use super::transport::{MonotonicClock, Transport};
 use super::wire::Limits;
 use crate::{Flow, HttpRequest, HttpResponse};
+
+/// A transport that blocks the calling thread.
+///
+/// [`BlockingTransport::send`] follows the core's run loop (the [`crate`] docs): it sends the
+/// request as given, follows no redirect (a 3xx is a response, which the core refuses:
+/// decisions.md D4), returns every status as a response, and reads at most
+/// [`Limits::max_body_bytes`].
+pub trait BlockingTransport: Transport + Clone {
+    /// Sends one request and reads the whole response.
+    ///
+    /// # Errors
+    ///
+    /// The transport-level variants of [`Error`], with no purpose: no response was had.
+    fn send(&self, request: HttpRequest, limits: Limits) -> Result<HttpResponse, Error<Self>>;
+
+    /// Runs a refresh on a thread of its own ([`Refresh`]'s `run`): the caller already has a
+    /// valid token. A refresh dropped unrun releases its waiters, who try again.
+    fn refresh_in_background(refresh: Refresh<BlockingClient<Self>>);
+}
+
+/// A transport whose requests are futures, on any executor the transport supports.
+///
+/// [`AsyncTransport::send`] follows the same rules as [`BlockingTransport::send`].
+pub trait AsyncTransport: Transport + Clone + Send + Sync {
+    /// Sends one request and reads the whole response.
+    ///
+    /// # Errors
+    ///
+    /// The transport-level variants of [`Error`], with no purpose: no response was had.
+    fn send(
+        &self,
+        request: HttpRequest,
+        limits: Limits,
+    ) -> impl Future<Output = Result<HttpResponse, Error<Self>>> + Send;
+
+    /// Runs a refresh in a task of its own ([`Refresh`]'s `run`): the caller already
+    /// has a valid token. A refresh dropped unrun releases its waiters, who try again.
+    fn refresh_in_background(refresh: Refresh<AsyncClient<Self>>);
+}
+
+/// A transport built from the shared [`ClientOptions`].
+pub trait BuildTransport: Transport {
+    /// Builds the HTTP client: TLS roots, the address guard as its resolver, the proxy, the
+    /// timeouts, no redirects.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for options the client refuses.
+    fn build(options: &ClientOptions) -> Result<Self, Error<Self>>;
+}
 
 /// The limits a client applies, from its [`ClientOptions`].
 #[derive(Clone, Copy, Debug)]

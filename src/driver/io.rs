@@ -4,10 +4,10 @@
 use std::future::{Future, ready};
 use std::time::SystemTime;
 
-use super::authorizer::Refresh;
-use super::client::{AsyncClient, BlockingClient};
+use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
 use super::error::Error;
-use super::transport::{AsyncTransport, BlockingTransport, Transport};
+use super::refresh::Refresh;
+use super::transport::Transport;
 use crate::authorizer::{Authorizer, Flight, Waited, Waiter};
 use crate::{Authorization, EnterpriseAuth, HttpRequest, HttpResponse};
 

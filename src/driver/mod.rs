@@ -31,16 +31,18 @@ mod error;
 mod io;
 mod options;
 pub mod prelude;
+mod refresh;
 mod transport;
 mod wire;
 
 pub use authorize::{Called, McpAnswer};
-pub use authorizer::{Authorizer, Refresh, UserAuthorizer};
+pub use authorizer::{Authorizer, UserAuthorizer};
 pub use builder::{ClientBuilder, FromOptions};
-pub use client::{AsyncClient, BlockingClient};
+pub use client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport, BuildTransport};
 pub use error::Error;
 pub use options::{
     ClientOptions, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting,
 };
-pub use transport::{AsyncTransport, BlockingTransport, BuildTransport, MonotonicClock, Transport};
+pub use refresh::Refresh;
+pub use transport::{MonotonicClock, Transport};
 pub use wire::{Limits, port_of, sends_body};

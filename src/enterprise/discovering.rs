@@ -10,6 +10,7 @@ use super::checks::{
     check_token_exchange_support, first_authorization_server, scope_for, servers_apart,
 };
 use super::config::{EnterpriseConfig, GrantSource, Trust};
+use super::discovered::Discovered;
 use super::granting::Granting;
 use super::leg::Leg;
 use super::outcome::Discovery;
@@ -21,17 +22,6 @@ use crate::discovery::{
 use crate::error::sanitize;
 use crate::grant::IssuedIdJag;
 use crate::{Error, HttpResponse, Output, Purpose, Scope, TransmitId};
-
-/// What discovery found: every document the token requests need.
-#[derive(Debug)]
-pub(super) struct Discovered {
-    /// The protected resource's metadata.
-    pub(super) resource: ResourceDiscovered,
-    /// The MCP authorization server's metadata.
-    pub(super) authorization_server: AuthServerDiscovered,
-    /// The IdP's metadata, when it was configured by issuer.
-    pub(super) idp: Option<AuthServerDiscovered>,
-}
 
 /// The discovery legs, and what the token stage will need from the start.
 #[derive(Debug)]

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use super::checks::check_authorization_server_issuer;
 use super::config::{EnterpriseConfig, GrantSource, Trust};
-use super::discovering::{Discovered, Discovering};
+use super::discovered::Discovered;
+use super::discovering::Discovering;
 use super::granting::{Granted, Granting};
 use super::outcome::{Authorization, Discovery};
 use super::routes::Routes;

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::checks::ServersApart;
 use super::config::{EnterpriseConfig, GrantSource};
-use super::discovering::Discovered;
+use super::discovered::Discovered;
 use super::leg::Leg;
 use super::step::Step;
 use super::subject::Subject;

@@ -2,6 +2,7 @@
 
 mod checks;
 mod config;
+mod discovered;
 mod discovering;
 mod flow;
 mod granting;

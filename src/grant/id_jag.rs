@@ -8,7 +8,7 @@
 
 use std::time::SystemTime;
 
-use super::token_exchange::TokenExchangeRequest;
+use super::exchange_request::TokenExchangeRequest;
 use crate::error::sanitize;
 use crate::json::Member;
 use crate::jwt::{self, HeaderRule, JwtError};

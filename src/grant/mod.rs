@@ -3,6 +3,7 @@
 //! (RFC 7523), with client authentication (RFC 6749 section 2.3, RFC 7523 section 2.2).
 
 mod client_auth;
+mod exchange_request;
 mod id_jag;
 mod jwt_bearer;
 mod response;
@@ -11,9 +12,7 @@ mod token_exchange;
 
 /// Kept at this path for the enterprise flow, which reads it from here.
 pub(crate) use crate::json::unix_seconds;
+pub use exchange_request::{SubjectToken, TokenExchangeRequest};
 pub use jwt_bearer::{IssuedAccessToken, JwtBearerGrant, JwtBearerRequest};
 pub use response::TokenResponse;
-pub use token_exchange::{
-    IssuedIdJag, SamlRefreshExchange, SamlRefreshRequest, SubjectToken, TokenExchange,
-    TokenExchangeRequest,
-};
+pub use token_exchange::{IssuedIdJag, SamlRefreshExchange, SamlRefreshRequest, TokenExchange};

@@ -6,7 +6,7 @@ use xaa::jose::{JwtAssertionSigner, SigningKey, random_jti};
 use xaa::server::ClientAuthMethod;
 use xaa::{ClientAuth, ClientCredentials, ClientSecret, PrivateKeyJwt};
 
-use crate::state::ClientKeys;
+use crate::identity::ClientKeys;
 
 /// The client's id at the IdP.
 pub const IDP_CLIENT_ID: &str = "xaa-testkit-idp-client";

@@ -13,9 +13,10 @@ use xaa::server::{
     RegisteredClient, ServedResource, StaticExchangePolicy, TimeRules, TrustedIssuer,
 };
 
+use crate::identity::{ClientKeys, Identity};
 use crate::options::Options;
-use crate::state::{ClientKeys, Identity, Urls};
 use crate::tokens::{AccessTokens, Issuer};
+use crate::urls::Urls;
 use crate::users::Subjects;
 
 /// The core's servers, rebuilt whenever a setting they depend on changes.

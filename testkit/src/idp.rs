@@ -14,7 +14,8 @@ use xaa::server::ExchangeOutcome;
 use crate::endpoint::Endpoint;
 use crate::faults::{EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, edit_json, invalid_grant};
 use crate::http_util::{metadata_response, method_not_allowed, not_found, with_cache_control};
-use crate::state::{OAUTH_METADATA, Shared};
+use crate::state::Shared;
+use crate::urls::OAUTH_METADATA;
 
 /// How long ago an [`IdJagFault::Expired`] ID-JAG expired: beyond any sensible clock skew.
 const EXPIRED_BY: Duration = Duration::from_secs(120);

@@ -50,6 +50,7 @@ mod endpoint;
 mod faults;
 pub mod form;
 mod http_util;
+mod identity;
 mod idp;
 mod knobs;
 mod mcp;
@@ -59,6 +60,7 @@ mod serve;
 mod state;
 mod tls;
 mod tokens;
+mod urls;
 mod users;
 
 use std::sync::Arc;
@@ -78,8 +80,10 @@ pub use tokens::AccessTokenInfo;
 pub use users::{USERS, email};
 pub use xaa::server::{ClientAuthMethod, ReplayMode};
 
+use crate::identity::{ClientKeys, Identity};
 use crate::serve::Running;
-use crate::state::{ClientKeys, Identity, Listener, Shared, Urls, normalize_path};
+use crate::state::{Listener, Shared};
+use crate::urls::{Urls, normalize_path};
 
 /// Why a kit could not start.
 #[derive(Debug, thiserror::Error)]

@@ -19,8 +19,9 @@ use crate::http_util::{
     empty, json as json_response, metadata_response, method_not_allowed, not_found,
 };
 use crate::options::Tool;
-use crate::state::{PRM_ROOT, Shared};
+use crate::state::Shared;
 use crate::tokens::AccessTokenInfo;
+use crate::urls::PRM_ROOT;
 
 /// The session header of Streamable HTTP.
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";

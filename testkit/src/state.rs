@@ -1,32 +1,25 @@
-//! What the servers share: URLs, keys and client registrations, the runtime settings, the
-//! core's sans-IO servers built from them ([`crate::core_servers`]), faults, the request log,
+//! What the servers share: the URLs ([`crate::urls`]), keys and client registrations
+//! ([`crate::identity`]), the runtime settings, the core's sans-IO servers built from them ([`crate::core_servers`]), faults, the request log,
 //! issued tokens.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use xaa::ClientSecret;
 use xaa::jose::KeyRing;
-use xaa::jose::SigningKey;
 use xaa::server::InMemoryReplayStore;
 
 use crate::core_servers::{Parts, Servers};
 use crate::endpoint::Endpoint;
 use crate::faults::{ArmedFault, Fault};
+use crate::identity::Identity;
 use crate::options::{Options, Tool};
 use crate::recorder::Recorder;
 use crate::tokens::AccessTokens;
+use crate::urls::{
+    JWKS_PATH, MCP_PATH, OAUTH_METADATA, OIDC_METADATA, PRM_PATH, PRM_ROOT, TOKEN_PATH, Urls,
+};
 use crate::users::Subjects;
-
-/// Well-known paths.
-pub(crate) const OAUTH_METADATA: &str = xaa::constants::WELL_KNOWN_OAUTH_AUTHORIZATION_SERVER;
-pub(crate) const OIDC_METADATA: &str = xaa::constants::WELL_KNOWN_OPENID_CONFIGURATION;
-pub(crate) const PRM_ROOT: &str = xaa::constants::WELL_KNOWN_PROTECTED_RESOURCE;
-pub(crate) const PRM_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
-pub(crate) const MCP_PATH: &str = "/mcp";
-pub(crate) const TOKEN_PATH: &str = "/token";
-pub(crate) const JWKS_PATH: &str = "/jwks";
 
 /// What a listener serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,103 +29,6 @@ pub(crate) enum Listener {
     /// The authorization server's token endpoint on its own origin.
     AsToken,
     Mcp,
-}
-
-/// Every URL of the kit, fixed at start.
-#[derive(Clone, Debug)]
-pub(crate) struct Urls {
-    pub(crate) idp_issuer: String,
-    pub(crate) idp_token_endpoint: String,
-    pub(crate) idp_jwks_uri: String,
-    pub(crate) as_origin: String,
-    pub(crate) as_issuer: String,
-    pub(crate) as_metadata_path: String,
-    /// The token endpoint's path on the issuer's origin; `None` when it lives elsewhere.
-    pub(crate) as_token_path: Option<String>,
-    pub(crate) as_token_endpoint: String,
-    pub(crate) mcp_origin: String,
-    pub(crate) mcp_url: String,
-    pub(crate) prm_path_url: String,
-    pub(crate) prm_root_url: String,
-}
-
-impl Urls {
-    /// `origins` are those of the IdP, the AS, the MCP server and the optional fourth
-    /// listener; `as_issuer_path` is normalized (`""` or `/segment...`).
-    pub(crate) fn new(
-        idp: String,
-        authorization_server: String,
-        mcp: String,
-        as_token_origin: Option<String>,
-        as_issuer_path: &str,
-    ) -> Self {
-        let as_issuer = format!("{authorization_server}{as_issuer_path}");
-        let (as_token_path, as_token_endpoint) = match as_token_origin {
-            Some(origin) => (None, format!("{origin}{TOKEN_PATH}")),
-            None => {
-                let path = format!("{as_issuer_path}{TOKEN_PATH}");
-                let endpoint = format!("{authorization_server}{path}");
-                (Some(path), endpoint)
-            }
-        };
-        Self {
-            idp_token_endpoint: format!("{idp}{TOKEN_PATH}"),
-            idp_jwks_uri: format!("{idp}{JWKS_PATH}"),
-            idp_issuer: idp,
-            as_metadata_path: format!("{OAUTH_METADATA}{as_issuer_path}"),
-            as_token_path,
-            as_token_endpoint,
-            as_issuer,
-            as_origin: authorization_server,
-            mcp_url: format!("{mcp}{MCP_PATH}"),
-            prm_path_url: format!("{mcp}{PRM_PATH}"),
-            prm_root_url: format!("{mcp}{PRM_ROOT}"),
-            mcp_origin: mcp,
-        }
-    }
-
-    /// The resource identifiers the MCP server answers to: its URL (path-inserted PRM) and
-    /// its origin (root PRM).
-    pub(crate) fn resources(&self) -> [&str; 2] {
-        [self.mcp_url.as_str(), self.mcp_origin.as_str()]
-    }
-}
-
-/// `""`, or the path with one leading `/` and no trailing one.
-pub(crate) fn normalize_path(path: Option<&str>) -> String {
-    let trimmed = path.unwrap_or_default().trim_matches('/');
-    if trimmed.is_empty() {
-        String::new()
-    } else {
-        format!("/{trimmed}")
-    }
-}
-
-/// The client registrations and keys, fixed at start.
-#[derive(Clone, Debug)]
-pub(crate) struct Identity {
-    /// The IdP's signing key (ID tokens and ID-JAGs).
-    pub(crate) idp_key: SigningKey,
-    pub(crate) idp_client: ClientKeys,
-    pub(crate) as_client: ClientKeys,
-}
-
-/// One client registration: its id, and both kinds of credential, so the method can change.
-#[derive(Clone, Debug)]
-pub(crate) struct ClientKeys {
-    pub(crate) client_id: String,
-    pub(crate) secret: ClientSecret,
-    pub(crate) key: SigningKey,
-}
-
-impl ClientKeys {
-    pub(crate) fn generate(client_id: &str, kid: &str) -> Result<Self, xaa::jose::KeyError> {
-        Ok(Self {
-            client_id: client_id.to_owned(),
-            secret: ClientSecret::new(format!("{client_id}-secret-{}", xaa::jose::random_jti())),
-            key: SigningKey::generate_es256(kid)?,
-        })
-    }
 }
 
 /// Everything the listeners and the [`Testkit`](crate::Testkit) handle share.

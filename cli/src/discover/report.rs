@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use xaa::HttpResponse;
 use xaa::discovery::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 
-use super::limits::{self, MAX_AUTHORIZATION_SERVERS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, clipped};
+use crate::discover_limits::{
+    MAX_AUTHORIZATION_SERVERS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, clipped, listed,
+};
 
 /// One request and what it answered.
 pub(crate) struct Exchange {
@@ -79,7 +81,7 @@ fn put_list(value: &mut Value, key: &str, list: Option<&[String]>, max_items: us
         value[key] = Value::Null;
         return;
     };
-    let (shown, more) = limits::listed(items, max_items);
+    let (shown, more) = listed(items, max_items);
     value[key] = shown;
     if more > 0 {
         value[format!("{key}_not_shown")] = json!(more);
@@ -94,7 +96,7 @@ pub(crate) fn resource_json(metadata: &ProtectedResourceMetadata, metadata_url: 
         "metadata_url": clipped(metadata_url, MAX_TEXT_CHARS),
         "authorization_servers_listed": metadata.authorization_servers.len(),
     });
-    let (examined, _) = limits::listed(&metadata.authorization_servers, MAX_AUTHORIZATION_SERVERS);
+    let (examined, _) = listed(&metadata.authorization_servers, MAX_AUTHORIZATION_SERVERS);
     value["authorization_servers"] = examined;
     put_list(
         &mut value,

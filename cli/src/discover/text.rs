@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::limits::MAX_AUTHORIZATION_SERVERS;
+use crate::discover_limits::MAX_AUTHORIZATION_SERVERS;
 use crate::terminal::shown;
 
 /// A string member of `value`, escaped; empty when absent.

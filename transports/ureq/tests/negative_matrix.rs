@@ -781,7 +781,7 @@ fn cases() -> Vec<Case> {
             arrange: nothing,
             act: Act::Hostile(Hostile {
                 routes: |_, _| {
-                    let many = vec!["Basic"; xaa::challenge::MAX_CHALLENGES + 1].join(", ");
+                    let many = vec!["Basic"; 64 + 1].join(", ");
                     vec![("POST /mcp", unauthorized(many.as_bytes()))]
                 },
                 configure: unchanged,
@@ -797,10 +797,7 @@ fn cases() -> Vec<Case> {
             arrange: nothing,
             act: Act::Hostile(Hostile {
                 routes: |_, _| {
-                    let huge = format!(
-                        r#"Bearer realm="{}""#,
-                        "a".repeat(xaa::challenge::MAX_HEADER_BYTES)
-                    );
+                    let huge = format!(r#"Bearer realm="{}""#, "a".repeat(16 * 1024));
                     vec![("POST /mcp", unauthorized(huge.as_bytes()))]
                 },
                 configure: unchanged,

@@ -10,6 +10,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use url::{Host, Url};
+
 /// How the URL rule and the address guard treat an address, from the most permissive to the
 /// most restrictive: [`Public`](Self::Public), [`Loopback`](Self::Loopback),
 /// [`Private`](Self::Private), [`Never`](Self::Never) (see
@@ -145,6 +147,32 @@ impl Range {
         } else {
             other
         }
+    }
+}
+
+/// What the URL of an [`Error::PrivateAddress`](crate::Error::PrivateAddress) points at and the rule that refuses it, for the
+/// error's message: "a link-local address, which is never allowed". The URL is the error's
+/// sanitized one; its host, an IP literal right after the scheme, is never cut by sanitizing.
+pub(crate) fn private_address_phrase(url: &str) -> String {
+    let ip = Url::parse(url).ok().and_then(|parsed| match parsed.host() {
+        Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
+    });
+    let Some(ip) = ip else {
+        return "a private, loopback or link-local address".into();
+    };
+    let noun = describe_address(ip);
+    match classify(ip) {
+        AddressClass::Never => format!("{noun}, which is never allowed"),
+        AddressClass::Loopback => format!(
+            "{noun}, allowed only when the MCP server is on a private or loopback address or \
+             the policy allows loopback or private addresses"
+        ),
+        AddressClass::Private | AddressClass::Public => format!(
+            "{noun}, allowed only when the MCP server is on a private or loopback address or \
+             the policy allows private addresses"
+        ),
     }
 }
 

@@ -64,7 +64,7 @@ impl BlockingTransport for Fake<'_> {
         &self,
         request: HttpRequest,
         _limits: Limits,
-    ) -> Result<HttpResponse, driver::Error<Self>> {
+    ) -> Result<HttpResponse, driver::DriverError<Self>> {
         let purpose = request.extensions().get::<Purpose>().copied();
         let purpose = purpose.unwrap_or(Purpose::ResourceProbe);
         Ok(self.servers.borrow_mut().answer(purpose, request))
@@ -93,9 +93,10 @@ fn token(
             },
             &ClientOptions::default(),
         );
-        let result = driver::Authorizer::from_authorizer(authorizer.clone(), client).token(user);
+        let result =
+            driver::ClientAuthorizer::from_authorizer(authorizer.clone(), client).token(user);
         result.map_err(|error| match error {
-            driver::Error::Flow(error) => error,
+            driver::DriverError::Flow(error) => error,
             other => panic!("the fake servers always answer: {other}"),
         })
     };
@@ -119,10 +120,10 @@ fn send(
         };
         let client = BlockingClient::with_transport(fake, &ClientOptions::default());
         let request = http::Request::post(MCP).body(Vec::new()).expect("request");
-        let result =
-            driver::Authorizer::from_authorizer(authorizer.clone(), client).send(user, request);
+        let result = driver::ClientAuthorizer::from_authorizer(authorizer.clone(), client)
+            .send(user, request);
         result.map_err(|error| match error {
-            driver::Error::Flow(error) => error,
+            driver::DriverError::Flow(error) => error,
             other => panic!("the fake servers always answer: {other}"),
         })
     };

@@ -20,7 +20,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::block_on::block_on;
 use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
-use super::error::Error;
+use super::error::DriverError;
 use super::io::Io;
 use super::refresh::Refresh;
 use super::transport::Transport;
@@ -37,7 +37,7 @@ pub(super) async fn token<I: Io>(
     io: &I,
     authorizer: &Authorizer,
     user: &User,
-) -> Result<AccessToken, Error<I::Transport>> {
+) -> Result<AccessToken, DriverError<I::Transport>> {
     loop {
         match authorizer.acquire(user, io.now())? {
             Acquired::Token(token) => return Ok(token),
@@ -48,7 +48,7 @@ pub(super) async fn token<I: Io>(
             Acquired::Run(flight) => return fly(io, authorizer, flight).await,
             Acquired::Wait(waiter) => match io.wait(waiter).await {
                 Waited::Token(token) => return Ok(token),
-                Waited::Failed(error) => return Err(Error::Flow(error)),
+                Waited::Failed(error) => return Err(DriverError::Flow(error)),
                 Waited::Again => continue,
             },
         }
@@ -64,22 +64,24 @@ pub(super) async fn fly<I: Io>(
     io: &I,
     authorizer: &Authorizer,
     mut flight: Flight,
-) -> Result<AccessToken, Error<I::Transport>> {
+) -> Result<AccessToken, DriverError<I::Transport>> {
     let limit = authorizer.config().policy.max_body_bytes;
     loop {
         let Some(flow) = flight.take_flow() else {
             // Dropping the flight releases its waiters.
-            return Err(Error::Flow(crate::Error::Misuse("a flight without a flow")));
+            return Err(DriverError::Flow(crate::Error::Misuse(
+                "a flight without a flow",
+            )));
         };
         let (result, failure) = match io.run(flow, limit).await {
             Ok(authorization) => (Ok(authorization), None),
-            Err(Error::Flow(error)) => (Err(error), None),
+            Err(DriverError::Flow(error)) => (Err(error), None),
             Err(error) => (Err(error.to_flow_error()), Some(error)),
         };
         match flight.land(result, io.now()) {
             Landed::Token(token) => return Ok(token),
             Landed::Retry(next) => flight = *next,
-            Landed::Failed(error) => return Err(failure.unwrap_or(Error::Flow(error))),
+            Landed::Failed(error) => return Err(failure.unwrap_or(DriverError::Flow(error))),
         }
     }
 }
@@ -92,7 +94,7 @@ pub(super) async fn send<I: Io>(
     authorizer: &Authorizer,
     user: &User,
     request: HttpRequest,
-) -> Result<HttpResponse, Error<I::Transport>> {
+) -> Result<HttpResponse, DriverError<I::Transport>> {
     let (parts, body) = request.into_parts();
     let attempt = |token: &AccessToken, _: Option<StatusCode>| {
         let request = bearer(token).map(|value| {
@@ -104,7 +106,7 @@ pub(super) async fn send<I: Io>(
     };
     match call(io, authorizer, user, attempt).await? {
         Called::Answered(answer) => answer,
-        Called::Refused(_, error) => Err(Error::Flow(error)),
+        Called::Refused(_, error) => Err(DriverError::Flow(error)),
     }
 }
 
@@ -116,7 +118,7 @@ pub(super) async fn call<I, R, F, Fut>(
     authorizer: &Authorizer,
     user: &User,
     mut attempt: F,
-) -> Result<Called<R>, Error<I::Transport>>
+) -> Result<Called<R>, DriverError<I::Transport>>
 where
     I: Io,
     R: McpAnswer,
@@ -140,7 +142,7 @@ where
             Verdict::Fail(error) => return Ok(Called::Refused(answer, error)),
         }
     }
-    Err(Error::Flow(crate::Error::Misuse(
+    Err(DriverError::Flow(crate::Error::Misuse(
         "the authorizer asked for more retries than any policy allows",
     )))
 }
@@ -173,9 +175,9 @@ pub enum Called<R> {
 
 /// `Bearer <token>` (RFC 6750 section 2.1), marked sensitive so HTTP libraries keep it out of
 /// their logs.
-fn bearer<T: Transport>(token: &AccessToken) -> Result<HeaderValue, Error<T>> {
+fn bearer<T: Transport>(token: &AccessToken) -> Result<HeaderValue, DriverError<T>> {
     let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-        .map_err(|_| Error::InvalidRequest("the access token is not a valid header value"))?;
+        .map_err(|_| DriverError::InvalidRequest("the access token is not a valid header value"))?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -187,8 +189,8 @@ impl<T: BlockingTransport> Refresh<BlockingClient<T>> {
     ///
     /// # Errors
     ///
-    /// As [`Authorizer::token`](super::Authorizer::token).
-    pub fn run(self) -> Result<AccessToken, Error<T>> {
+    /// As [`Authorizer::token`](super::ClientAuthorizer::token).
+    pub fn run(self) -> Result<AccessToken, DriverError<T>> {
         block_on(fly(&self.client, &self.authorizer, self.flight))
     }
 }
@@ -199,7 +201,7 @@ impl<T: AsyncTransport> Refresh<AsyncClient<T>> {
     /// # Errors
     ///
     /// As the authorizer's `token`.
-    pub async fn run(self) -> Result<AccessToken, Error<T>> {
+    pub async fn run(self) -> Result<AccessToken, DriverError<T>> {
         fly(&self.client, &self.authorizer, self.flight).await
     }
 }

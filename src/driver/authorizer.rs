@@ -1,5 +1,5 @@
-//! [`Authorizer`]: the core's authorizer over a driver's client, for any user
-//! ([`Authorizer::token`], [`Authorizer::send`]) or one ([`UserAuthorizer`]).
+//! [`ClientAuthorizer`]: the core's authorizer over a driver's client, for any user
+//! ([`ClientAuthorizer::token`], [`ClientAuthorizer::send`]) or one ([`UserAuthorizer`]).
 
 use std::future::{Future, ready};
 
@@ -9,7 +9,7 @@ use super::authorize::{self, Called, McpAnswer};
 use super::block_on::block_on;
 use super::builder::{ClientBuilder, FromOptions};
 use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
-use super::error::Error;
+use super::error::DriverError;
 use crate::authorizer::{AuthorizerConfig, User};
 use crate::{AccessToken, HttpRequest, HttpResponse};
 
@@ -34,12 +34,12 @@ use crate::{AccessToken, HttpRequest, HttpResponse};
 ///
 /// Cheap to clone: clones share the token cache and the connection pool.
 #[derive(Clone, Debug)]
-pub struct Authorizer<C> {
+pub struct ClientAuthorizer<C> {
     authorizer: crate::authorizer::Authorizer,
     client: C,
 }
 
-impl<C> Authorizer<C> {
+impl<C> ClientAuthorizer<C> {
     /// An authorizer with an in-memory token cache, sending through `client`.
     pub fn with_client(config: AuthorizerConfig, client: C) -> Self {
         Self::from_authorizer(crate::authorizer::Authorizer::new(config), client)
@@ -73,7 +73,7 @@ impl<C> Authorizer<C> {
     }
 }
 
-impl<C: FromOptions> Authorizer<C> {
+impl<C: FromOptions> ClientAuthorizer<C> {
     /// An authorizer with an in-memory token cache, sending through a client with every
     /// default ([`ClientBuilder`]).
     ///
@@ -85,15 +85,15 @@ impl<C: FromOptions> Authorizer<C> {
     }
 }
 
-impl<T: BlockingTransport> Authorizer<BlockingClient<T>> {
+impl<T: BlockingTransport> ClientAuthorizer<BlockingClient<T>> {
     /// A valid access token for `user`, running the enterprise flow on this thread if needed.
     ///
     /// # Errors
     ///
-    /// [`Error::Flow`] with the flow's error (or, for a flight another thread ran, its
+    /// [`DriverError::Flow`] with the flow's error (or, for a flight another thread ran, its
     /// [`crate::Error::Transport`]); a transport-level variant when this thread's flight failed
     /// to get a response.
-    pub fn token(&self, user: &User) -> Result<AccessToken, Error<T>> {
+    pub fn token(&self, user: &User) -> Result<AccessToken, DriverError<T>> {
         block_on(authorize::token(&self.client, &self.authorizer, user))
     }
 
@@ -107,10 +107,10 @@ impl<T: BlockingTransport> Authorizer<BlockingClient<T>> {
     ///
     /// # Errors
     ///
-    /// As [`Authorizer::token`]; [`Error::Flow`] with [`crate::Error::ResourceServerRejected`]
+    /// As [`ClientAuthorizer::token`]; [`DriverError::Flow`] with [`crate::Error::ResourceServerRejected`]
     /// when the server refuses even a fresh token; the transport-level variants when the MCP
     /// request got no response.
-    pub fn send(&self, user: &User, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+    pub fn send(&self, user: &User, request: HttpRequest) -> Result<HttpResponse, DriverError<T>> {
         block_on(authorize::send(
             &self.client,
             &self.authorizer,
@@ -120,17 +120,17 @@ impl<T: BlockingTransport> Authorizer<BlockingClient<T>> {
     }
 }
 
-impl<T: BlockingTransport> Authorizer<BlockingClient<T>> {
+impl<T: BlockingTransport> ClientAuthorizer<BlockingClient<T>> {
     /// One MCP call for `user` made by `attempt`, any way the caller sends (a stream, another
-    /// client): the loop of [`Authorizer::send`] around it. `attempt` gets the token to send as
+    /// client): the loop of [`ClientAuthorizer::send`] around it. `attempt` gets the token to send as
     /// `Authorization: Bearer`, and the status of the refused answer it resends after, if any;
     /// its answer is judged through [`McpAnswer`].
     ///
     /// # Errors
     ///
-    /// As [`Authorizer::token`]: no token could be had. A refusal is [`Called::Refused`], with
+    /// As [`ClientAuthorizer::token`]: no token could be had. A refusal is [`Called::Refused`], with
     /// the server's last answer.
-    pub fn call<R, F>(&self, user: &User, mut attempt: F) -> Result<Called<R>, Error<T>>
+    pub fn call<R, F>(&self, user: &User, mut attempt: F) -> Result<Called<R>, DriverError<T>>
     where
         R: McpAnswer,
         F: FnMut(&AccessToken, Option<StatusCode>) -> R,
@@ -144,13 +144,17 @@ impl<T: BlockingTransport> Authorizer<BlockingClient<T>> {
     }
 }
 
-impl<T: AsyncTransport> Authorizer<AsyncClient<T>> {
+impl<T: AsyncTransport> ClientAuthorizer<AsyncClient<T>> {
     /// The async `call`: as the blocking one, `attempt` returning a future.
     ///
     /// # Errors
     ///
     /// As the blocking `call`.
-    pub async fn call<R, F, Fut>(&self, user: &User, attempt: F) -> Result<Called<R>, Error<T>>
+    pub async fn call<R, F, Fut>(
+        &self,
+        user: &User,
+        attempt: F,
+    ) -> Result<Called<R>, DriverError<T>>
     where
         R: McpAnswer,
         F: FnMut(&AccessToken, Option<StatusCode>) -> Fut,
@@ -164,10 +168,10 @@ impl<T: AsyncTransport> Authorizer<AsyncClient<T>> {
     ///
     /// # Errors
     ///
-    /// [`Error::Flow`] with the flow's error (or, for a flight another task ran, its
+    /// [`DriverError::Flow`] with the flow's error (or, for a flight another task ran, its
     /// [`crate::Error::Transport`]); a transport-level variant when this task's flight failed
     /// to get a response.
-    pub async fn token(&self, user: &User) -> Result<AccessToken, Error<T>> {
+    pub async fn token(&self, user: &User) -> Result<AccessToken, DriverError<T>> {
         authorize::token(&self.client, &self.authorizer, user).await
     }
 
@@ -176,15 +180,19 @@ impl<T: AsyncTransport> Authorizer<AsyncClient<T>> {
     /// # Errors
     ///
     /// As the blocking `send`.
-    pub async fn send(&self, user: &User, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+    pub async fn send(
+        &self,
+        user: &User,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, DriverError<T>> {
         authorize::send(&self.client, &self.authorizer, user, request).await
     }
 }
 
-/// An [`Authorizer`] acting for one user, from [`Authorizer::with_user`].
+/// An [`ClientAuthorizer`] acting for one user, from [`ClientAuthorizer::with_user`].
 #[derive(Clone, Debug)]
 pub struct UserAuthorizer<C> {
-    inner: Authorizer<C>,
+    inner: ClientAuthorizer<C>,
     user: User,
 }
 
@@ -195,27 +203,27 @@ impl<C> UserAuthorizer<C> {
     }
 
     /// The authorizer behind this handle.
-    pub fn authorizer(&self) -> &Authorizer<C> {
+    pub fn authorizer(&self) -> &ClientAuthorizer<C> {
         &self.inner
     }
 }
 
 impl<T: BlockingTransport> UserAuthorizer<BlockingClient<T>> {
-    /// [`Authorizer::token`] for the user.
+    /// [`ClientAuthorizer::token`] for the user.
     ///
     /// # Errors
     ///
-    /// As [`Authorizer::token`].
-    pub fn token(&self) -> Result<AccessToken, Error<T>> {
+    /// As [`ClientAuthorizer::token`].
+    pub fn token(&self) -> Result<AccessToken, DriverError<T>> {
         self.inner.token(&self.user)
     }
 
-    /// [`Authorizer::send`] for the user.
+    /// [`ClientAuthorizer::send`] for the user.
     ///
     /// # Errors
     ///
-    /// As [`Authorizer::send`].
-    pub fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+    /// As [`ClientAuthorizer::send`].
+    pub fn send(&self, request: HttpRequest) -> Result<HttpResponse, DriverError<T>> {
         self.inner.send(&self.user, request)
     }
 }
@@ -226,7 +234,7 @@ impl<T: AsyncTransport> UserAuthorizer<AsyncClient<T>> {
     /// # Errors
     ///
     /// As the authorizer's.
-    pub async fn token(&self) -> Result<AccessToken, Error<T>> {
+    pub async fn token(&self) -> Result<AccessToken, DriverError<T>> {
         self.inner.token(&self.user).await
     }
 
@@ -235,7 +243,7 @@ impl<T: AsyncTransport> UserAuthorizer<AsyncClient<T>> {
     /// # Errors
     ///
     /// As the authorizer's.
-    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, DriverError<T>> {
         self.inner.send(&self.user, request).await
     }
 }

@@ -65,7 +65,7 @@ impl<C> ClientBuilder<C> {
 
     /// The total time one request may take, from resolving the host to reading the last byte
     /// of the body ([`DEFAULT_TIMEOUT`](super::DEFAULT_TIMEOUT)). Past it the request fails
-    /// with [`Error::Timeout`](super::Error::Timeout). At most [`MAX_TIMEOUT`]: a longer one
+    /// with [`DriverError::Timeout`](super::DriverError::Timeout). At most [`MAX_TIMEOUT`]: a longer one
     /// is cut to it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = timeout.min(MAX_TIMEOUT);
@@ -81,8 +81,8 @@ impl<C> ClientBuilder<C> {
     }
 
     /// The body cap of the responses a flow reads, [`Policy::max_body_bytes`] by default. A
-    /// larger body is [`Error::BodyTooLarge`](super::Error::BodyTooLarge), never a truncated
-    /// body. An [`Authorizer`](super::Authorizer) uses its own configuration's policy instead.
+    /// larger body is [`DriverError::BodyTooLarge`](super::DriverError::BodyTooLarge), never a truncated
+    /// body. An [`Authorizer`](super::ClientAuthorizer) uses its own configuration's policy instead.
     ///
     /// [`Policy::max_body_bytes`]: crate::Policy::max_body_bytes
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
@@ -90,7 +90,7 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// The body cap of MCP responses read by an [`Authorizer`](super::Authorizer)'s `send`
+    /// The body cap of MCP responses read by an [`Authorizer`](super::ClientAuthorizer)'s `send`
     /// ([`DEFAULT_RESOURCE_BODY_BYTES`](super::DEFAULT_RESOURCE_BODY_BYTES)).
     pub fn resource_body_bytes(mut self, limit: usize) -> Self {
         self.options.resource_body_bytes = limit;
@@ -182,7 +182,7 @@ impl<C: FromOptions> ClientBuilder<C> {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`](super::Error::Config) for a root certificate the driver cannot
+    /// [`DriverError::Config`](super::DriverError::Config) for a root certificate the driver cannot
     /// parse, no root certificate at all, a proxy URL it refuses, or a client it cannot
     /// build.
     pub fn build(self) -> Result<C, C::Error> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::builder::{ClientBuilder, FromOptions};
 use super::deadline::Budget;
-use super::error::Error;
+use super::error::DriverError;
 use super::options::ClientOptions;
 use super::refresh::Refresh;
 use super::transport::{MonotonicClock, Transport};
@@ -27,8 +27,9 @@ pub trait BlockingTransport: Transport + Clone {
     ///
     /// # Errors
     ///
-    /// The transport-level variants of [`Error`], with no purpose: no response was had.
-    fn send(&self, request: HttpRequest, limits: Limits) -> Result<HttpResponse, Error<Self>>;
+    /// The transport-level variants of [`DriverError`], with no purpose: no response was had.
+    fn send(&self, request: HttpRequest, limits: Limits)
+    -> Result<HttpResponse, DriverError<Self>>;
 
     /// Runs a refresh on a thread of its own ([`Refresh`]'s `run`): the caller already has a
     /// valid token. A refresh dropped unrun releases its waiters, who try again.
@@ -43,12 +44,12 @@ pub trait AsyncTransport: Transport + Clone + Send + Sync {
     ///
     /// # Errors
     ///
-    /// The transport-level variants of [`Error`], with no purpose: no response was had.
+    /// The transport-level variants of [`DriverError`], with no purpose: no response was had.
     fn send(
         &self,
         request: HttpRequest,
         limits: Limits,
-    ) -> impl Future<Output = Result<HttpResponse, Error<Self>>> + Send;
+    ) -> impl Future<Output = Result<HttpResponse, DriverError<Self>>> + Send;
 
     /// Runs a refresh in a task of its own ([`Refresh`]'s `run`): the caller already
     /// has a valid token. A refresh dropped unrun releases its waiters, who try again.
@@ -62,8 +63,8 @@ pub trait BuildTransport: Transport {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for options the client refuses.
-    fn build(options: &ClientOptions) -> Result<Self, Error<Self>>;
+    /// [`DriverError::Config`] for options the client refuses.
+    fn build(options: &ClientOptions) -> Result<Self, DriverError<Self>>;
 }
 
 /// The limits a client applies, from its [`ClientOptions`].
@@ -133,17 +134,17 @@ fn debug(
 }
 
 impl<T: BlockingTransport + BuildTransport> FromOptions for BlockingClient<T> {
-    type Error = Error<T>;
+    type Error = DriverError<T>;
 
-    fn from_options(options: ClientOptions) -> Result<Self, Error<T>> {
+    fn from_options(options: ClientOptions) -> Result<Self, DriverError<T>> {
         Ok(Self::with_transport(T::build(&options)?, &options))
     }
 }
 
 impl<T: AsyncTransport + BuildTransport> FromOptions for AsyncClient<T> {
-    type Error = Error<T>;
+    type Error = DriverError<T>;
 
-    fn from_options(options: ClientOptions) -> Result<Self, Error<T>> {
+    fn from_options(options: ClientOptions) -> Result<Self, DriverError<T>> {
         Ok(Self::with_transport(T::build(&options)?, &options))
     }
 }
@@ -154,7 +155,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
     /// # Errors
     ///
     /// As [`ClientBuilder::build`].
-    pub fn new() -> Result<Self, Error<T>>
+    pub fn new() -> Result<Self, DriverError<T>>
     where
         T: BuildTransport,
     {
@@ -185,10 +186,10 @@ impl<T: BlockingTransport> BlockingClient<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Flow`] with the flow's error; a transport-level variant ([`Error::Transport`],
-    /// [`Error::Timeout`], [`Error::BodyTooLarge`], [`Error::PrivateAddress`]) naming the
+    /// [`DriverError::Flow`] with the flow's error; a transport-level variant ([`DriverError::Transport`],
+    /// [`DriverError::Timeout`], [`DriverError::BodyTooLarge`], [`DriverError::PrivateAddress`]) naming the
     /// step whose request failed.
-    pub fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error<T>> {
+    pub fn run<F: Flow>(&self, flow: F) -> Result<F::Output, DriverError<T>> {
         self.run_flow(flow, self.limits.max_body_bytes)
     }
 
@@ -198,9 +199,13 @@ impl<T: BlockingTransport> BlockingClient<T> {
     ///
     /// # Errors
     ///
-    /// As [`BlockingClient::run`], and [`Error::DeadlineExceeded`] naming the step that had no
+    /// As [`BlockingClient::run`], and [`DriverError::DeadlineExceeded`] naming the step that had no
     /// time left, or whose request the deadline cut short.
-    pub fn run_until<F: Flow>(&self, flow: F, deadline: Instant) -> Result<F::Output, Error<T>>
+    pub fn run_until<F: Flow>(
+        &self,
+        flow: F,
+        deadline: Instant,
+    ) -> Result<F::Output, DriverError<T>>
     where
         T: MonotonicClock,
     {
@@ -210,7 +215,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
             || self.transport.now(),
             |request| self.send_until_with(request, limit, deadline),
         )
-        .map_err(Error::from_drive)
+        .map_err(DriverError::from_drive)
     }
 
     /// Sends one request as given and reads the whole response, body capped at
@@ -219,7 +224,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
     /// # Errors
     ///
     /// The transport-level variants, with no purpose: no response was had.
-    pub fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+    pub fn send(&self, request: HttpRequest) -> Result<HttpResponse, DriverError<T>> {
         self.send_within(request, self.limits.max_body_bytes, None)
     }
 
@@ -228,13 +233,13 @@ impl<T: BlockingTransport> BlockingClient<T> {
     ///
     /// # Errors
     ///
-    /// As [`BlockingClient::send`], and [`Error::DeadlineExceeded`] when `deadline` has passed
+    /// As [`BlockingClient::send`], and [`DriverError::DeadlineExceeded`] when `deadline` has passed
     /// (nothing is sent) or passes before the response is read.
     pub fn send_until(
         &self,
         request: HttpRequest,
         deadline: Instant,
-    ) -> Result<HttpResponse, Error<T>>
+    ) -> Result<HttpResponse, DriverError<T>>
     where
         T: MonotonicClock,
     {
@@ -242,17 +247,24 @@ impl<T: BlockingTransport> BlockingClient<T> {
     }
 
     /// Runs a flow, bodies capped at `limit`.
-    pub(super) fn run_flow<F: Flow>(&self, flow: F, limit: usize) -> Result<F::Output, Error<T>> {
+    pub(super) fn run_flow<F: Flow>(
+        &self,
+        flow: F,
+        limit: usize,
+    ) -> Result<F::Output, DriverError<T>> {
         crate::drive(
             flow,
             || self.transport.now(),
             |request| self.send_within(request, limit, None),
         )
-        .map_err(Error::from_drive)
+        .map_err(DriverError::from_drive)
     }
 
     /// Sends an MCP request, body capped at [`ClientBuilder::resource_body_bytes`].
-    pub(super) fn send_resource(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+    pub(super) fn send_resource(
+        &self,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, DriverError<T>> {
         self.send_within(request, self.limits.resource_body_bytes, None)
     }
 
@@ -261,7 +273,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
         request: HttpRequest,
         limit: usize,
         deadline: Instant,
-    ) -> Result<HttpResponse, Error<T>>
+    ) -> Result<HttpResponse, DriverError<T>>
     where
         T: MonotonicClock,
     {
@@ -274,7 +286,7 @@ impl<T: BlockingTransport> BlockingClient<T> {
         request: HttpRequest,
         limit: usize,
         budget: Option<Budget>,
-    ) -> Result<HttpResponse, Error<T>> {
+    ) -> Result<HttpResponse, DriverError<T>> {
         let limits = Limits {
             max_body_bytes: limit,
             timeout: budget.map(|budget| budget.timeout),
@@ -292,7 +304,7 @@ impl<T: AsyncTransport> AsyncClient<T> {
     /// # Errors
     ///
     /// As [`ClientBuilder::build`].
-    pub fn new() -> Result<Self, Error<T>>
+    pub fn new() -> Result<Self, DriverError<T>>
     where
         T: BuildTransport,
     {
@@ -323,10 +335,10 @@ impl<T: AsyncTransport> AsyncClient<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Flow`] with the flow's error; a transport-level variant ([`Error::Transport`],
-    /// [`Error::Timeout`], [`Error::BodyTooLarge`], [`Error::PrivateAddress`]) naming the
+    /// [`DriverError::Flow`] with the flow's error; a transport-level variant ([`DriverError::Transport`],
+    /// [`DriverError::Timeout`], [`DriverError::BodyTooLarge`], [`DriverError::PrivateAddress`]) naming the
     /// step whose request failed.
-    pub async fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error<T>> {
+    pub async fn run<F: Flow>(&self, flow: F) -> Result<F::Output, DriverError<T>> {
         self.run_flow(flow, self.limits.max_body_bytes).await
     }
 
@@ -336,7 +348,7 @@ impl<T: AsyncTransport> AsyncClient<T> {
     /// # Errors
     ///
     /// The transport-level variants, with no purpose: no response was had.
-    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error<T>> {
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, DriverError<T>> {
         let limits = Limits::body(self.limits.max_body_bytes);
         self.transport.send(request, limits).await
     }
@@ -346,7 +358,7 @@ impl<T: AsyncTransport> AsyncClient<T> {
         &self,
         flow: F,
         limit: usize,
-    ) -> Result<F::Output, Error<T>> {
+    ) -> Result<F::Output, DriverError<T>> {
         let limits = Limits::body(limit);
         crate::drive_async(
             flow,
@@ -354,14 +366,14 @@ impl<T: AsyncTransport> AsyncClient<T> {
             |request| self.transport.send(request, limits),
         )
         .await
-        .map_err(Error::from_drive)
+        .map_err(DriverError::from_drive)
     }
 
     /// Sends an MCP request, body capped at [`ClientBuilder::resource_body_bytes`].
     pub(super) fn send_resource(
         &self,
         request: HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, Error<T>>> + Send + '_ {
+    ) -> impl Future<Output = Result<HttpResponse, DriverError<T>>> + Send + '_ {
         self.transport
             .send(request, Limits::body(self.limits.resource_body_bytes))
     }

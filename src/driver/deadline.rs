@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::error::Error;
+use super::error::DriverError;
 use super::transport::Transport;
 
 /// The total timeout of one request sent within a deadline.
@@ -16,15 +16,15 @@ pub(super) struct Budget {
 
 impl Budget {
     /// The smaller of `timeout` and the time left from `now` until `deadline`; none left is
-    /// [`Error::DeadlineExceeded`].
+    /// [`DriverError::DeadlineExceeded`].
     pub(super) fn until<T: Transport>(
         deadline: Instant,
         now: Instant,
         timeout: Duration,
-    ) -> Result<Self, Error<T>> {
+    ) -> Result<Self, DriverError<T>> {
         let left = deadline.saturating_duration_since(now);
         if left.is_zero() {
-            return Err(Error::DeadlineExceeded { purpose: None });
+            return Err(DriverError::DeadlineExceeded { purpose: None });
         }
         Ok(Self {
             timeout: left.min(timeout),
@@ -32,13 +32,16 @@ impl Budget {
         })
     }
 
-    /// A total timeout that was the deadline's is [`Error::DeadlineExceeded`].
-    pub(super) fn explain<T: Transport>(budget: Option<Self>, error: Error<T>) -> Error<T> {
+    /// A total timeout that was the deadline's is [`DriverError::DeadlineExceeded`].
+    pub(super) fn explain<T: Transport>(
+        budget: Option<Self>,
+        error: DriverError<T>,
+    ) -> DriverError<T> {
         match error {
-            Error::Timeout { purpose, source }
+            DriverError::Timeout { purpose, source }
                 if T::is_total_timeout(&source) && budget.is_some_and(|b| b.deadline_binds) =>
             {
-                Error::DeadlineExceeded { purpose }
+                DriverError::DeadlineExceeded { purpose }
             }
             other => other,
         }

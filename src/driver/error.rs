@@ -1,4 +1,4 @@
-//! [`Error`]: the one error set of every driver, each mapping its client's failures into it.
+//! [`DriverError`]: the one error set of every driver, each mapping its client's failures into it.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -8,14 +8,14 @@ use crate::discovery::PrivateAddressRefused;
 use crate::{DriveError, Purpose};
 
 /// Everything that can go wrong in a driver: no response at all (the first five variants,
-/// [`Error::is_transport`]), the flow's own verdict, or a client that cannot be built or a
+/// [`DriverError::is_transport`]), the flow's own verdict, or a client that cannot be built or a
 /// request that cannot be sent.
 ///
 /// `Display` names the protocol step when there is one (`token_exchange: ...`) and never prints
 /// a token, a header, a request body or a URL.
 #[derive(thiserror::Error)]
 #[non_exhaustive]
-pub enum Error<T: Transport> {
+pub enum DriverError<T: Transport> {
     /// No response: connection refused, TLS failure, I/O error, malformed response.
     #[error("{}transport failed: {}", prefix(*purpose), T::describe(source))]
     Transport {
@@ -76,7 +76,7 @@ pub enum Error<T: Transport> {
     InvalidRequest(&'static str),
 }
 
-impl<T: Transport> fmt::Debug for Error<T> {
+impl<T: Transport> fmt::Debug for DriverError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Transport { purpose, source } => f
@@ -126,7 +126,7 @@ fn timed_out<T: Transport>(source: &T::Failure) -> String {
     }
 }
 
-impl<T: Transport> Error<T> {
+impl<T: Transport> DriverError<T> {
     /// The protocol step the error belongs to, when it is known.
     pub fn purpose(&self) -> Option<Purpose> {
         match self {

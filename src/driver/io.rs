@@ -5,7 +5,7 @@ use std::future::{Future, ready};
 use std::time::SystemTime;
 
 use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
-use super::error::Error;
+use super::error::DriverError;
 use super::refresh::Refresh;
 use super::transport::Transport;
 use crate::authorizer::{Authorizer, Flight, Waited, Waiter};
@@ -24,13 +24,13 @@ pub(super) trait Io {
         &self,
         flow: EnterpriseAuth,
         max_body_bytes: usize,
-    ) -> impl Future<Output = Result<Authorization, Error<Self::Transport>>> + Send;
+    ) -> impl Future<Output = Result<Authorization, DriverError<Self::Transport>>> + Send;
 
     /// Sends the MCP request, body capped at the client's resource cap.
     fn send(
         &self,
         request: HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, Error<Self::Transport>>> + Send;
+    ) -> impl Future<Output = Result<HttpResponse, DriverError<Self::Transport>>> + Send;
 
     /// Waits for another caller's flight.
     fn wait(&self, waiter: Waiter) -> impl Future<Output = Waited> + Send;
@@ -50,14 +50,14 @@ impl<T: BlockingTransport> Io for BlockingClient<T> {
         &self,
         flow: EnterpriseAuth,
         max_body_bytes: usize,
-    ) -> impl Future<Output = Result<Authorization, Error<T>>> + Send {
+    ) -> impl Future<Output = Result<Authorization, DriverError<T>>> + Send {
         ready(self.run_flow(flow, max_body_bytes))
     }
 
     fn send(
         &self,
         request: HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, Error<T>>> + Send {
+    ) -> impl Future<Output = Result<HttpResponse, DriverError<T>>> + Send {
         ready(self.send_resource(request))
     }
 
@@ -81,14 +81,14 @@ impl<T: AsyncTransport> Io for AsyncClient<T> {
         &self,
         flow: EnterpriseAuth,
         max_body_bytes: usize,
-    ) -> impl Future<Output = Result<Authorization, Error<T>>> + Send {
+    ) -> impl Future<Output = Result<Authorization, DriverError<T>>> + Send {
         self.run_flow(flow, max_body_bytes)
     }
 
     fn send(
         &self,
         request: HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, Error<T>>> + Send {
+    ) -> impl Future<Output = Result<HttpResponse, DriverError<T>>> + Send {
         self.send_resource(request)
     }
 

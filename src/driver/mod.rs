@@ -3,7 +3,7 @@
 //!
 //! A driver supplies a [`Transport`]: how to send one request ([`BlockingTransport::send`] or
 //! [`AsyncTransport::send`]), how to build its HTTP client from the [`ClientOptions`]
-//! ([`BuildTransport`]), the clock, and how its client's failures map into [`Error`]. Everything
+//! ([`BuildTransport`]), the clock, and how its client's failures map into [`DriverError`]. Everything
 //! else is here, generic over that transport:
 //!
 //! * [`ClientBuilder`]: one set of options for every driver (timeouts, body caps, roots, the
@@ -11,7 +11,7 @@
 //! * [`BlockingClient`] and [`AsyncClient`]: run a [`Flow`](crate::Flow) with
 //!   [`drive`](crate::drive()) or [`drive_async`](crate::drive_async), send one request, each
 //!   within an optional deadline.
-//! * [`Authorizer`]: the core's [`authorizer::Authorizer`](crate::authorizer::Authorizer)
+//! * [`ClientAuthorizer`]: the core's [`authorizer::Authorizer`](crate::authorizer::Authorizer)
 //!   over a client. Its loop for one MCP request is written once, for blocking and async
 //!   clients alike: acquire a token, run the flight and land it (or wait for another caller's),
 //!   send the request with `Authorization: Bearer`, read the answer, and resend at most as the
@@ -36,10 +36,10 @@ mod transport;
 mod wire;
 
 pub use authorize::{Called, McpAnswer};
-pub use authorizer::{Authorizer, UserAuthorizer};
+pub use authorizer::{ClientAuthorizer, UserAuthorizer};
 pub use builder::{ClientBuilder, FromOptions};
 pub use client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport, BuildTransport};
-pub use error::Error;
+pub use error::DriverError;
 pub use options::{
     ClientOptions, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting,
 };

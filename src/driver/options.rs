@@ -8,7 +8,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::error::Error;
+use super::error::DriverError;
 use super::transport::Transport;
 use crate::Policy;
 use crate::discovery::{AddressGuard, StaticAnswers};
@@ -24,7 +24,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`ClientBuilder::connect_timeout`]: super::ClientBuilder::connect_timeout
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The default body cap of MCP responses ([`Authorizer::send`](super::Authorizer)). Flows use
+/// The default body cap of MCP responses ([`Authorizer::send`](super::ClientAuthorizer)). Flows use
 /// the much smaller [`Policy::max_body_bytes`].
 pub const DEFAULT_RESOURCE_BODY_BYTES: usize = 16 * 1024 * 1024;
 
@@ -139,12 +139,12 @@ impl ClientOptions {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`].
-    pub fn check_roots<T: Transport>(&self) -> Result<(), Error<T>> {
+    /// [`DriverError::Config`].
+    pub fn check_roots<T: Transport>(&self) -> Result<(), DriverError<T>> {
         if self.webpki_roots || !self.extra_roots.is_empty() {
             return Ok(());
         }
-        Err(Error::Config(
+        Err(DriverError::Config(
             "no root certificates: keep Mozilla's roots or add one".into(),
         ))
     }

@@ -1,8 +1,7 @@
 //! The names an application using a driver needs besides the driver's own types, re-exported
-//! at each driver's root (`pub use xaa::driver::prelude::*`), so the common case takes one
+//! at each driver's root with the driver kit's client options (`pub use xaa::driver::prelude::*`), so the common case takes one
 //! import path: `use xaa_ureq::{Authorizer, AuthorizerConfig, User, ...}`.
 
-pub use super::options::{DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting};
 pub use crate::authorizer::{AssertionSource, AuthorizerConfig, SubjectTokenSource, User};
 pub use crate::grant::SubjectToken;
 pub use crate::{

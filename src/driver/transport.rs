@@ -14,7 +14,7 @@ pub trait Transport: Sized {
     fn now(&self) -> SystemTime;
 
     /// The failure in the client's words, without a URL: the text of
-    /// [`Error::Transport`](super::Error::Transport)'s `Display`, after `transport failed: `.
+    /// [`DriverError::Transport`](super::DriverError::Transport)'s `Display`, after `transport failed: `.
     fn describe(failure: &Self::Failure) -> String {
         failure.to_string()
     }
@@ -28,7 +28,7 @@ pub trait Transport: Sized {
 
     /// Whether a timeout is the request's total one, which a deadline shortens (rather than,
     /// say, the connect timeout): only then is it the deadline's
-    /// ([`Error::DeadlineExceeded`](super::Error::DeadlineExceeded)).
+    /// ([`DriverError::DeadlineExceeded`](super::DriverError::DeadlineExceeded)).
     fn is_total_timeout(failure: &Self::Failure) -> bool {
         let _ = failure;
         true

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method, Uri};
 
-use super::error::Error;
+use super::error::DriverError;
 use super::transport::Transport;
 
 /// Whether a request goes out with a body: a non-empty one, or an empty one on a method that
@@ -30,7 +30,7 @@ pub fn port_of(uri: &Uri) -> Option<u16> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// The body cap: a larger body is [`Error::BodyTooLarge`], never a truncated body.
+    /// The body cap: a larger body is [`DriverError::BodyTooLarge`], never a truncated body.
     pub max_body_bytes: usize,
     /// A total timeout shorter than the client's own, the time left until a deadline.
     pub timeout: Option<Duration>,
@@ -49,8 +49,8 @@ impl Limits {
     ///
     /// # Errors
     ///
-    /// [`Error::BodyTooLarge`].
-    pub fn check_declared<T: Transport>(&self, headers: &HeaderMap) -> Result<(), Error<T>> {
+    /// [`DriverError::BodyTooLarge`].
+    pub fn check_declared<T: Transport>(&self, headers: &HeaderMap) -> Result<(), DriverError<T>> {
         let declared = headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -67,8 +67,12 @@ impl Limits {
     ///
     /// # Errors
     ///
-    /// [`Error::BodyTooLarge`].
-    pub fn append<T: Transport>(&self, body: &mut Vec<u8>, chunk: &[u8]) -> Result<(), Error<T>> {
+    /// [`DriverError::BodyTooLarge`].
+    pub fn append<T: Transport>(
+        &self,
+        body: &mut Vec<u8>,
+        chunk: &[u8],
+    ) -> Result<(), DriverError<T>> {
         if chunk.len() > self.max_body_bytes.saturating_sub(body.len()) {
             return Err(self.too_large());
         }
@@ -76,9 +80,9 @@ impl Limits {
         Ok(())
     }
 
-    /// [`Error::BodyTooLarge`] for this cap.
-    pub fn too_large<T: Transport>(&self) -> Error<T> {
-        Error::BodyTooLarge {
+    /// [`DriverError::BodyTooLarge`] for this cap.
+    pub fn too_large<T: Transport>(&self) -> DriverError<T> {
+        DriverError::BodyTooLarge {
             purpose: None,
             limit: self.max_body_bytes,
         }

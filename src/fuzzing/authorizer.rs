@@ -591,7 +591,7 @@ impl BlockingTransport for Oracle<'_> {
         &self,
         request: HttpRequest,
         _limits: Limits,
-    ) -> Result<HttpResponse, driver::Error<Self>> {
+    ) -> Result<HttpResponse, driver::DriverError<Self>> {
         if request.extensions().get::<Purpose>().is_some() {
             return Ok(answer(&mut self.world.borrow_mut(), request, self.now));
         }
@@ -630,12 +630,13 @@ impl Model {
                 now: self.now,
             };
             let client = BlockingClient::with_transport(oracle, &ClientOptions::default());
-            let authorizer = driver::Authorizer::from_authorizer(self.authorizer.clone(), client);
+            let authorizer =
+                driver::ClientAuthorizer::from_authorizer(self.authorizer.clone(), client);
             let Ok(request) = http::Request::post(MCP_URL).body(Vec::new()) else {
                 panic!("the MCP request is well formed");
             };
             let result = authorizer.send(user, request).map_err(|error| match error {
-                driver::Error::Flow(error) => error,
+                driver::DriverError::Flow(error) => error,
                 other => panic!("the oracle always answers: {other}"),
             });
             super::trace!("t={} call user={index}: {result:?}", world::unix(self.now));

@@ -85,6 +85,7 @@ mod transport;
 
 pub use transport::{DEFAULT_CONNECT_TIMEOUT, ReqwestTransport};
 pub use xaa::driver::prelude::*;
+pub use xaa::driver::{DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting};
 
 /// The async HTTP client for OAuth flows: reqwest with no redirects, every status a response,
 /// connect and total timeouts, a body cap, TLS through rustls with aws-lc-rs, and the address
@@ -95,10 +96,10 @@ pub type Client = xaa::driver::AsyncClient<ReqwestTransport>;
 pub type ClientBuilder = xaa::driver::ClientBuilder<Client>;
 
 /// Everything that can go wrong in this crate: the drivers' one error set.
-pub type Error = xaa::driver::Error<ReqwestTransport>;
+pub type Error = xaa::driver::DriverError<ReqwestTransport>;
 
 /// Attaches valid tokens to MCP requests, on tokio; refreshes run in tasks of their own.
-pub type Authorizer = xaa::driver::Authorizer<Client>;
+pub type Authorizer = xaa::driver::ClientAuthorizer<Client>;
 
 /// An [`Authorizer`] acting for one user, from [`Authorizer::with_user`].
 pub type UserAuthorizer = xaa::driver::UserAuthorizer<Client>;

@@ -81,6 +81,7 @@ mod transport;
 
 pub use transport::UreqTransport;
 pub use xaa::driver::prelude::*;
+pub use xaa::driver::{DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting};
 
 /// The blocking HTTP client for OAuth flows: ureq with no redirects, every status a response,
 /// a total timeout, a body cap, TLS through rustls with aws-lc-rs, and the address guard.
@@ -90,11 +91,11 @@ pub type Client = xaa::driver::BlockingClient<UreqTransport>;
 pub type ClientBuilder = xaa::driver::ClientBuilder<Client>;
 
 /// Everything that can go wrong in this crate: the drivers' one error set.
-pub type Error = xaa::driver::Error<UreqTransport>;
+pub type Error = xaa::driver::DriverError<UreqTransport>;
 
 /// Attaches valid tokens to MCP requests, blocking the calling thread; refreshes run on a
 /// thread of their own.
-pub type Authorizer = xaa::driver::Authorizer<Client>;
+pub type Authorizer = xaa::driver::ClientAuthorizer<Client>;
 
 /// An [`Authorizer`] acting for one user, from [`Authorizer::with_user`].
 pub type UserAuthorizer = xaa::driver::UserAuthorizer<Client>;

@@ -42,6 +42,7 @@
 //! kit.stop();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorization_server;
 mod clients;
@@ -373,3 +374,8 @@ impl Testkit {
             .collect()
     }
 }
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

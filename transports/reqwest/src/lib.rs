@@ -75,6 +75,7 @@
 //!
 //! Tokens, headers, bodies and URLs are never logged or printed in errors.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod error;
@@ -103,3 +104,8 @@ pub type Authorizer = xaa::driver::ClientAuthorizer<Client>;
 
 /// An [`Authorizer`] acting for one user, from [`Authorizer::with_user`].
 pub type UserAuthorizer = xaa::driver::UserAuthorizer<Client>;
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

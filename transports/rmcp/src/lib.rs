@@ -66,6 +66,7 @@
 //!
 //! Tokens are never logged: the `tracing` events of this crate carry statuses only.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod capabilities;
@@ -79,3 +80,8 @@ pub use error::Error;
 #[cfg(feature = "rustls")]
 pub use http::http_client_builder_with_roots;
 pub use http::{CONNECT_TIMEOUT, http_client, http_client_builder};
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

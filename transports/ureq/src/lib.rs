@@ -72,6 +72,7 @@
 //!
 //! Tokens, headers and bodies are never logged or printed in errors.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod error;
@@ -106,3 +107,8 @@ pub type UserAuthorizer = xaa::driver::UserAuthorizer<Client>;
                      or `Authorizer::with_client`"
 )]
 pub type BlockingAuthorizer = Authorizer;
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -646,3 +646,164 @@ fn an_accepted_replacement_token_gets_its_own_retry_later() {
     assert_ne!(third, second);
     assert_eq!(token_requests(&servers), (3, 3));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fuzz-found bug KB1 (the `xaa::fuzzing` module docs): a 401 handled while the authorizer had no
+// cached discovery could not find the refused token. A 401 whose challenge names new resource
+// metadata drops the discovery (decisions.md D20) before the token is dropped, so that is how
+// the state "a valid token cached, no cached discovery" arises.
+
+/// Where the MCP server's metadata moved to (decisions.md D20): the same resource and
+/// authorization server as [`PRM_URL`], at another address.
+const PRM_MOVED: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/v2";
+
+/// The MCP server's 401 naming [`PRM_MOVED`].
+fn moved_challenge() -> HttpResponse {
+    challenge(
+        401,
+        &format!(r#"Bearer error="invalid_token", resource_metadata="{PRM_MOVED}""#),
+    )
+}
+
+/// [`counting_servers`] that also serve the moved metadata.
+fn moved_servers() -> Servers {
+    counting_servers().on("GET", PRM_MOVED, |_| json_response(200, prm()))
+}
+
+fn bob() -> User {
+    let bob_token = jwt(
+        json!({"alg": "ES256"}),
+        json!({"iss": IDP, "sub": "bob", "aud": IDP_CLIENT, "exp": secs(now()) + 3600}),
+    );
+    User::from_id_token(SubjectToken::IdToken(IdToken::new(bob_token))).expect("bob")
+}
+
+/// The requests of a flow that discovers from [`PRM_MOVED`] (the 401's pointer, no probe),
+/// sorted.
+fn rediscovery_requests() -> Vec<String> {
+    let mut expected = vec![
+        format!("GET {PRM_MOVED}"),
+        format!("GET {AS_META}"),
+        format!("GET {IDP_OAUTH_META}"),
+        format!("GET {IDP_OIDC_META}"),
+        format!("POST {IDP_TOKEN}"),
+        format!("POST {AS_TOKEN}"),
+    ];
+    expected.sort();
+    expected
+}
+
+/// The requests logged from `from` on, sorted.
+fn sorted_urls_from(servers: &Servers, from: usize) -> Vec<String> {
+    let mut urls = servers.urls().split_off(from);
+    urls.sort();
+    urls
+}
+
+/// Alice's token is refused with a 401 that names new resource metadata, which drops the
+/// cached discovery (decisions.md D20); Bob's flow then discovers the same authorization server
+/// and resource again from the new metadata, so Alice's cache key is back. Alice's next token
+/// must be a new one, from one fresh exchange.
+///
+/// Pins fuzz-found bug KB1 (corpus input `regression-kb1-refused-token-handed-out-again`):
+/// without the discovery the authorizer could not find the refused token, which stayed cached
+/// and was handed out to Alice again once Bob's flow had restored the discovery.
+#[test]
+fn a_401_that_drops_the_discovery_still_drops_the_refused_token() {
+    let authorizer = Authorizer::new(config());
+    let (alice, bob) = (alice(), bob());
+    let mut servers = moved_servers();
+    let refused = token(&authorizer, &alice, &mut servers, now()).expect("cold");
+    assert_eq!(refused.expose_secret(), "at-1");
+
+    let verdict = authorizer.on_response(
+        &alice,
+        &refused,
+        StatusCode::UNAUTHORIZED,
+        moved_challenge().headers(),
+        now(),
+    );
+    assert!(matches!(verdict, Verdict::Retry), "{verdict:?}");
+    assert!(authorizer.discovery().is_none(), "decisions.md D20");
+
+    // Bob's flow starts from the 401's pointer and finds the same server and resource.
+    let before = servers.log.len();
+    let bobs = token(&authorizer, &bob, &mut servers, now()).expect("bob");
+    assert_eq!(bobs.expose_secret(), "at-2");
+    assert_eq!(sorted_urls_from(&servers, before), rediscovery_requests());
+    let discovery = authorizer.discovery().expect("discovered again");
+    assert_eq!(discovery.resource_metadata_url, PRM_MOVED);
+    assert_eq!(discovery.resource(), MCP);
+    assert_eq!(discovery.authorization_server.issuer, AS);
+
+    // Alice's next token: not the refused one, but one fresh exchange on that discovery.
+    let before = servers.log.len();
+    let next = token(&authorizer, &alice, &mut servers, now()).expect("alice again");
+    assert_ne!(
+        next.expose_secret(),
+        refused.expose_secret(),
+        "the refused token is handed out again"
+    );
+    assert_eq!(next.expose_secret(), "at-3");
+    assert_eq!(
+        servers.urls().split_off(before),
+        vec![format!("POST {IDP_TOKEN}"), format!("POST {AS_TOKEN}")]
+    );
+    assert_eq!(token_requests(&servers), (3, 3), "one exchange per token");
+}
+
+/// Alice's token is refused with a 401 that names new resource metadata (dropping the cached
+/// discovery, decisions.md D20), and a concurrent request that carried it is refused the same
+/// way. Alice's next token comes from one fresh exchange, and it is the one retry of D18: when
+/// the MCP server refuses it too, the loop fails with the 401 instead of buying a second fresh
+/// exchange.
+///
+/// Pins fuzz-found bug KB1 (corpus input `regression-kb1-second-retry`): without the discovery
+/// the 401 did not count as a refusal of the cached token, so the token of the fresh exchange
+/// was not the one retry, and a 401 on it was retried with yet another exchange.
+#[test]
+fn a_401_that_drops_the_discovery_allows_only_one_fresh_exchange() {
+    let authorizer = Authorizer::new(config());
+    let user = alice();
+    let mut servers = moved_servers();
+    let refused = token(&authorizer, &user, &mut servers, now()).expect("cold");
+    assert_eq!(refused.expose_secret(), "at-1");
+    for request in ["the first", "a concurrent"] {
+        let verdict = authorizer.on_response(
+            &user,
+            &refused,
+            StatusCode::UNAUTHORIZED,
+            moved_challenge().headers(),
+            now(),
+        );
+        assert!(matches!(verdict, Verdict::Retry), "{request}: {verdict:?}");
+    }
+    assert!(authorizer.discovery().is_none(), "decisions.md D20");
+
+    // The one fresh exchange, discovering again from the 401's pointer.
+    let before = servers.log.len();
+    let retry = token(&authorizer, &user, &mut servers, now()).expect("the one re-exchange");
+    assert_eq!(retry.expose_secret(), "at-2");
+    assert_eq!(sorted_urls_from(&servers, before), rediscovery_requests());
+    assert_eq!(token_requests(&servers), (2, 2));
+
+    // The MCP server refuses the retry token too: the loop sends it once and fails, typed.
+    let mut servers = servers.on("POST", MCP, |_| {
+        challenge(401, r#"Bearer error="invalid_token""#)
+    });
+    let before = servers.log.len();
+    match send(&authorizer, &user, &mut servers, now()) {
+        Err(Error::ResourceServerRejected { status: 401, .. }) => {}
+        other => panic!("expected a final 401, got {other:?}"),
+    }
+    let sent: Vec<_> = servers.log[before..]
+        .iter()
+        .map(|r| (r.key(), r.authorization()))
+        .collect();
+    assert_eq!(
+        sent,
+        [(format!("POST {MCP}"), Some("Bearer at-2".to_owned()))],
+        "the retry token once, and no second fresh exchange"
+    );
+    assert_eq!(token_requests(&servers), (2, 2));
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::*;
-use xaa::grant::SubjectToken;
+use xaa::grant::{IssuedIdJag, SubjectToken};
 use xaa::{
     AuthorizationServer, ClientCredentials, ClientSecret, EnterpriseAuth, EnterpriseConfig, Error,
     IdToken, IdentityProvider, Purpose, Scope, Start,
@@ -518,4 +518,212 @@ fn no_challenge_header_falls_back_to_well_known_then_root() {
         Some("https://mcp.example.com")
     );
     assert_eq!(exchange.form_value("scope"), None);
+}
+
+/// A flow started from [`Start::Resubmit`] (a cached discovery and an ID-JAG to re-submit,
+/// decisions.md D13) whose grant is a caller-supplied assertion: there is no ID-JAG of the
+/// flow's own to re-submit, so only the jwt-bearer grant runs, with the caller's assertion, and
+/// the result reports no ID-JAG.
+///
+/// Pins fuzz-found bug KB2 (the `xaa::fuzzing` docs; corpus input
+/// `regression-kb2-resubmitted-assertion-reports-id-jag`): the result reported the ID-JAG handed
+/// to `Start::Resubmit`, which was never sent.
+#[test]
+fn a_resubmit_start_with_a_supplied_assertion_reports_no_id_jag() {
+    let assertion = jwt(
+        json!({"alg": "RS256", "typ": "JWT"}),
+        json!({"sub": "workload"}),
+    );
+    let config = || {
+        EnterpriseConfig::with_assertion(
+            xaa::Assertion::new(assertion.clone()),
+            AuthorizationServer::discovered(ClientCredentials::public(AS_CLIENT)),
+        )
+    };
+    let mut servers = Servers::happy();
+    let flow = EnterpriseAuth::new(config(), Start::ServerUrl(MCP.into())).expect("config");
+    let discovery = run(flow, &mut servers, Order::Fifo)
+        .0
+        .expect("cold flow")
+        .discovery;
+
+    let not_ours =
+        IssuedIdJag::resubmitted(xaa::IdJag::new(id_jag()), now() + Duration::from_secs(300));
+    let mut servers = Servers::happy();
+    let flow = EnterpriseAuth::new(
+        config(),
+        Start::Resubmit {
+            discovery,
+            id_jag: not_ours,
+        },
+    )
+    .expect("config");
+    let (result, rounds) = run(flow, &mut servers, Order::Fifo);
+    let auth = result.expect("the flow succeeds");
+    assert!(
+        auth.id_jag.is_none(),
+        "an ID-JAG reported though the caller's assertion was sent"
+    );
+    assert_eq!(auth.access_token.expose_secret(), ACCESS_TOKEN);
+    assert_eq!(auth.resource, MCP);
+    assert_eq!(
+        servers.urls(),
+        vec![format!("POST {AS_TOKEN}")],
+        "the jwt-bearer grant only: no exchange, no re-submitted ID-JAG"
+    );
+    assert_eq!(rounds, 1);
+    assert_eq!(
+        servers.log[0].sorted_form(),
+        pairs(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", &assertion),
+            ("scope", "tools:read"),
+            ("client_id", AS_CLIENT),
+        ])
+    );
+}
+
+// A private deployment (decisions.md D5): the MCP server, its authorization server and the IdP
+// on private IP literals.
+const PRIVATE_MCP: &str = "https://10.1.2.3/mcp";
+const PRIVATE_PRM: &str = "https://10.1.2.3/.well-known/oauth-protected-resource/mcp";
+const PRIVATE_AS: &str = "https://10.1.2.4";
+const PRIVATE_AS_META: &str = "https://10.1.2.4/.well-known/oauth-authorization-server";
+const PRIVATE_AS_TOKEN: &str = "https://10.1.2.4/token";
+const PRIVATE_IDP: &str = "https://10.1.2.5";
+const PRIVATE_IDP_OAUTH_META: &str = "https://10.1.2.5/.well-known/oauth-authorization-server";
+const PRIVATE_IDP_OIDC_META: &str = "https://10.1.2.5/.well-known/openid-configuration";
+const PRIVATE_IDP_TOKEN: &str = "https://10.1.2.5/oauth2/token";
+
+/// The protected-resource metadata of a server naming [`PRIVATE_AS`].
+fn prm_naming_the_private_as(resource: &str) -> serde_json::Value {
+    json!({
+        "resource": resource, "authorization_servers": [PRIVATE_AS],
+        "scopes_supported": ["tools:read"],
+    })
+}
+
+/// The MCP server, its authorization server and the IdP all on private IP literals. The whole
+/// flow succeeds: the MCP server's own address makes private addresses the deployment's own
+/// (decisions.md D5, `is_private_deployment`).
+///
+/// Pins fuzz-found bug KB3 (the `xaa::fuzzing` docs; corpus input
+/// `regression-kb3-private-mcp-url-refused`): the MCP server URL was checked before the rule
+/// knew the deployment was private, so the flow refused the server for its own address.
+#[test]
+fn a_private_deployment_on_ip_literals_is_authorized() {
+    let subject = jwt(
+        json!({"alg": "ES256", "typ": "JWT", "kid": "idp-key"}),
+        json!({
+            "iss": PRIVATE_IDP, "sub": "alice", "aud": IDP_CLIENT,
+            "iat": secs(now()) - 60, "exp": secs(now()) + 3600,
+        }),
+    );
+    let config = EnterpriseConfig::new(
+        IdentityProvider::issuer(PRIVATE_IDP, ClientCredentials::public(IDP_CLIENT)),
+        SubjectToken::IdToken(IdToken::new(subject.clone())),
+        AuthorizationServer::discovered(ClientCredentials::basic(
+            AS_CLIENT,
+            ClientSecret::new(AS_SECRET),
+        )),
+    );
+    let mut claims = id_jag_claims();
+    claims["iss"] = json!(PRIVATE_IDP);
+    claims["aud"] = json!(PRIVATE_AS);
+    claims["resource"] = json!(PRIVATE_MCP);
+    let private_id_jag = id_jag_with(claims);
+    let issued = private_id_jag.clone();
+    let mut servers = Servers::empty()
+        .on("POST", PRIVATE_MCP, |_| {
+            challenge(
+                401,
+                &format!(
+                    r#"Bearer error="invalid_token", resource_metadata="{PRIVATE_PRM}", scope="tools:read""#
+                ),
+            )
+        })
+        .on("GET", PRIVATE_PRM, |_| {
+            json_response(200, prm_naming_the_private_as(PRIVATE_MCP))
+        })
+        .on("GET", PRIVATE_AS_META, |_| {
+            let mut metadata = as_metadata();
+            metadata["issuer"] = json!(PRIVATE_AS);
+            metadata["token_endpoint"] = json!(PRIVATE_AS_TOKEN);
+            json_response(200, metadata)
+        })
+        .on("GET", PRIVATE_IDP_OAUTH_META, |_| status(404))
+        .on("GET", PRIVATE_IDP_OIDC_META, |_| {
+            let mut metadata = idp_metadata();
+            metadata["issuer"] = json!(PRIVATE_IDP);
+            metadata["token_endpoint"] = json!(PRIVATE_IDP_TOKEN);
+            metadata["jwks_uri"] = json!(format!("{PRIVATE_IDP}/jwks"));
+            json_response(200, metadata)
+        })
+        .on("POST", PRIVATE_IDP_TOKEN, move |_| {
+            let mut body = exchange_response();
+            body["access_token"] = json!(issued);
+            json_response(200, body)
+        })
+        .on("POST", PRIVATE_AS_TOKEN, |_| {
+            json_response(200, bearer_response())
+        });
+    let flow = EnterpriseAuth::new(config, Start::ServerUrl(PRIVATE_MCP.into()))
+        .unwrap_or_else(|e| panic!("the MCP server refused for its own address: {e:?}"));
+    let (result, _) = run(flow, &mut servers, Order::Fifo);
+    let auth = result.unwrap_or_else(|e| panic!("the private deployment refused: {e:?}"));
+    assert_eq!(auth.access_token.expose_secret(), ACCESS_TOKEN);
+    assert_eq!(auth.resource, PRIVATE_MCP);
+    assert_eq!(auth.authorization_server, PRIVATE_AS);
+
+    let mut urls = servers.urls();
+    urls.sort();
+    let mut expected = vec![
+        format!("POST {PRIVATE_MCP}"),
+        format!("GET {PRIVATE_PRM}"),
+        format!("GET {PRIVATE_AS_META}"),
+        format!("GET {PRIVATE_IDP_OAUTH_META}"),
+        format!("GET {PRIVATE_IDP_OIDC_META}"),
+        format!("POST {PRIVATE_IDP_TOKEN}"),
+        format!("POST {PRIVATE_AS_TOKEN}"),
+    ];
+    expected.sort();
+    assert_eq!(urls, expected);
+    let exchange = servers.find("POST", PRIVATE_IDP_TOKEN).expect("exchange");
+    assert_eq!(exchange.form_value("audience"), Some(PRIVATE_AS));
+    assert_eq!(exchange.form_value("resource"), Some(PRIVATE_MCP));
+    assert_eq!(exchange.form_value("subject_token"), Some(subject.as_str()));
+    let bearer = servers.find("POST", PRIVATE_AS_TOKEN).expect("jwt-bearer");
+    assert_eq!(
+        bearer.form_value("assertion"),
+        Some(private_id_jag.as_str())
+    );
+}
+
+/// The contrast to [`a_private_deployment_on_ip_literals_is_authorized`]: an MCP server on a
+/// public name whose metadata names the same private authorization server. The deployment is not
+/// private, so the private address is refused (decisions.md D5) before any request goes to it.
+/// The fix of fuzz-found bug KB3 allows a private deployment its own addresses, no more.
+#[test]
+fn a_private_authorization_server_is_refused_for_a_server_on_a_public_name() {
+    let mut servers = Servers::happy().on("GET", PRM_URL, |_| {
+        json_response(200, prm_naming_the_private_as(MCP))
+    });
+    let flow = EnterpriseAuth::new(config(), Start::ServerUrl(MCP.into())).expect("config");
+    let (result, _) = run(flow, &mut servers, Order::Fifo);
+    match result {
+        Err(Error::PrivateAddress {
+            purpose: Purpose::AuthorizationServerMetadata,
+            url,
+        }) => assert_eq!(
+            url, PRIVATE_AS,
+            "the issuer, checked before its metadata is fetched"
+        ),
+        other => panic!("expected the private authorization server refused, got {other:?}"),
+    }
+    assert!(
+        servers.log.iter().all(|r| !r.url.starts_with(PRIVATE_AS)),
+        "nothing sent to the private address"
+    );
+    assert_eq!(servers.count("POST", IDP_TOKEN), 0);
+    assert_eq!(servers.count("POST", AS_TOKEN), 0);
 }

@@ -139,6 +139,7 @@ fn regression_zero_expires_in() {
 
 // Core bugs the targets found, now fixed (the `xaa::fuzzing` docs list them).
 
+// Scenario: tests/authorizer.rs, a_401_that_drops_the_discovery_still_drops_the_refused_token
 #[test]
 fn regression_kb1_refused_token_handed_out_again() {
     regression(
@@ -147,11 +148,13 @@ fn regression_kb1_refused_token_handed_out_again() {
     );
 }
 
+// Scenario: tests/authorizer.rs, a_401_that_drops_the_discovery_allows_only_one_fresh_exchange
 #[test]
 fn regression_kb1_second_retry() {
     regression("authorizer", "regression-kb1-second-retry");
 }
 
+// Scenario: tests/enterprise_flow.rs, a_resubmit_start_with_a_supplied_assertion_reports_no_id_jag
 #[test]
 fn regression_kb2_resubmitted_assertion_reports_id_jag() {
     regression(
@@ -160,6 +163,7 @@ fn regression_kb2_resubmitted_assertion_reports_id_jag() {
     );
 }
 
+// Scenario: tests/enterprise_flow.rs, a_private_deployment_on_ip_literals_is_authorized
 #[test]
 fn regression_kb3_private_mcp_url_refused() {
     regression("client_flow", "regression-kb3-private-mcp-url-refused");

@@ -42,6 +42,8 @@
 //! kit.stop();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The kit has no cargo features of its own; it builds on `xaa` with `jwt` and `server`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorization_server;

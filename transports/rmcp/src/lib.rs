@@ -65,6 +65,13 @@
 //! response may stream for the whole session). Neither follows redirects.
 //!
 //! Tokens are never logged: the `tracing` events of this crate carry statuses only.
+//!
+//! # Features
+//!
+//! * `rustls` (default): HTTPS through rustls with aws-lc-rs, for the token flows and the MCP
+//!   traffic. Without it, plain http only (loopback tests).
+//! * `system-proxy` (default): the operating system's proxy settings (macOS, Windows) besides
+//!   the `*_PROXY` environment variables, for both clients.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]

@@ -43,8 +43,7 @@
 //!   sides share, without cryptography;
 //! * `jwt`: real keys in `xaa::jose` (ES256, RS256, ..., JWKS, `private_key_jwt` assertions),
 //!   over `jsonwebtoken` and `aws-lc-rs`; implies `jose`;
-//! * `server`: the other side (`xaa::server`), minting and validating ID-JAGs; implies `jose`;
-//! * `fuzzing`: the properties behind the fuzz targets (`xaa::fuzzing`); not an API.
+//! * `server`: the other side (`xaa::server`), minting and validating ID-JAGs; implies `jose`.
 //!
 //! # Out of scope
 //!
@@ -145,8 +144,6 @@ mod error;
 mod error_rule;
 mod flow;
 mod form;
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
 pub mod grant;
 #[cfg(feature = "jose")]
 pub mod jose;

@@ -20,8 +20,4 @@ pub(crate) use metadata::DEFAULT_METADATA_LIFETIME;
 pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use resource::{ResourceDiscovered, ResourceDiscovery, ResourceStart};
 pub use static_answers::StaticAnswers;
-#[cfg(feature = "fuzzing")]
-pub(crate) use urls::{
-    ResourceCandidate, authorization_server_metadata_candidates, resource_metadata_candidates,
-};
 pub(crate) use urls::{UrlGuard, private_address_phrase};

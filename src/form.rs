@@ -10,7 +10,7 @@ use crate::secret::ClientSecret;
 
 /// Encodes name-value pairs as a form body (the WHATWG URL standard's
 /// `application/x-www-form-urlencoded` serializer, which RFC 6749 appendix B refers to).
-#[cfg(any(test, all(feature = "fuzzing", feature = "jwt")))]
+#[cfg(test)]
 pub(crate) fn encode(pairs: &[(&str, &str)]) -> Vec<u8> {
     let parts: Vec<(&str, FormValue<'_>)> = pairs
         .iter()

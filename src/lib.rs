@@ -45,8 +45,7 @@
 //!   over `jsonwebtoken` and `aws-lc-rs`; implies `jose`;
 //! * `driver`: what every driver shares (`xaa::driver`): client options, the error set and
 //!   the authorizer's loop over any blocking or async HTTP client; the drivers turn it on;
-//! * `server`: the other side (`xaa::server`), minting and validating ID-JAGs; implies `jose`;
-//! * `fuzzing`: the properties behind the fuzz targets (`xaa::fuzzing`); not an API.
+//! * `server`: the other side (`xaa::server`), minting and validating ID-JAGs; implies `jose`.
 //!
 //! # Out of scope
 //!
@@ -150,8 +149,6 @@ mod error;
 mod error_rule;
 mod flow;
 mod form;
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
 pub mod grant;
 #[cfg(feature = "jose")]
 pub mod jose;

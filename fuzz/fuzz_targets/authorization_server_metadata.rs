@@ -1,5 +1,5 @@
 //! Authorization-server metadata (RFC 8414) parsing and support checks.
-//! The properties live in `xaa::fuzzing::authorization_server_metadata`.
+//! The properties live in `xaa_fuzzing::authorization_server_metadata`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa::fuzzing::authorization_server_metadata(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa_fuzzing::authorization_server_metadata(data));

@@ -1,5 +1,5 @@
 //! The Authorizer under arbitrary interleavings of callers and MCP answers.
-//! The properties live in `xaa::fuzzing::authorizer`.
+//! The properties live in `xaa_fuzzing::authorizer`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa::fuzzing::authorizer(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa_fuzzing::authorizer(data));

@@ -1,5 +1,5 @@
 //! OAuth error bodies at both token endpoints.
-//! The properties live in `xaa::fuzzing::oauth_error`.
+//! The properties live in `xaa_fuzzing::oauth_error`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa::fuzzing::oauth_error(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa_fuzzing::oauth_error(data));

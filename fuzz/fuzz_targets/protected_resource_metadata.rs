@@ -1,5 +1,5 @@
 //! Protected-resource metadata (RFC 9728) parsing.
-//! The properties live in `xaa::fuzzing::protected_resource_metadata`.
+//! The properties live in `xaa_fuzzing::protected_resource_metadata`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa::fuzzing::protected_resource_metadata(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa_fuzzing::protected_resource_metadata(data));

@@ -1,5 +1,5 @@
 //! The token-exchange answer and the client-side ID-JAG checks.
-//! The properties live in `xaa::fuzzing::token_exchange_response`.
+//! The properties live in `xaa_fuzzing::token_exchange_response`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa::fuzzing::token_exchange_response(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa_fuzzing::token_exchange_response(data));

@@ -1,5 +1,5 @@
 //! `WWW-Authenticate` parsing and rendering.
-//! The properties live in `xaa::fuzzing::www_authenticate`.
+//! The properties live in `xaa_fuzzing::www_authenticate`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa::fuzzing::www_authenticate(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| xaa_fuzzing::www_authenticate(data));

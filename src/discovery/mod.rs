@@ -20,7 +20,3 @@ pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use resource::{ResourceDiscovered, ResourceDiscovery, ResourceStart};
 pub use static_answers::StaticAnswers;
 pub(crate) use urls::UrlGuard;
-#[cfg(feature = "fuzzing")]
-pub(crate) use urls::{
-    ResourceCandidate, authorization_server_metadata_candidates, resource_metadata_candidates,
-};

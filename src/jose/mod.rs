@@ -59,8 +59,6 @@ mod verifying_key;
 pub use algorithms::{AlgorithmAllowList, SharedKeyAlgorithm};
 #[cfg(feature = "server")]
 pub(crate) use jws::UnverifiedJws;
-#[cfg(all(feature = "fuzzing", feature = "jwt"))]
-pub(crate) use jws::sign_jwt_with_header;
 pub use jws::{sign_jwt, verify_jws};
 pub use jws_error::JwsError;
 pub use key_set::{KeyRing, KeySet};

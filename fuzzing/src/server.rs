@@ -19,21 +19,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Method, Request, Response};
 use serde_json::{Map, Value, json};
-
-use super::input::Input;
-use super::parsers::now;
-use crate::constants::{
+use xaa::constants::{
     CLIENT_ASSERTION_TYPE_JWT_BEARER, GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE,
     TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN, TOKEN_TYPE_SAML2,
 };
-use crate::jose::{KeyRing, KeySet, SigningKey, TokenSigner, sign_jwt_with_header};
-use crate::server::{
+use xaa::jose::{KeyRing, KeySet, SigningKey, TokenSigner};
+use xaa::server::{
     AccessTokenGrant, ApprovedTarget, AuthorizationServerConfig, AuthorizationServerEndpoint,
     ClientRegistry, IdentityProviderConfig, IdentityProviderEndpoint, IssueError,
     MintedAccessToken, MintedRefreshToken, RegisteredClient, ReplayMode, ServedResource,
     StaticExchangePolicy, SubjectRefusal, SubjectTokenType, TrustedIssuer, VerifiedSubject,
 };
-use crate::{AccessToken, ClientSecret, RefreshToken, Scope, SignerError};
+use xaa::{AccessToken, ClientSecret, RefreshToken, Scope, SignerError};
+
+use crate::checks::now;
+use crate::input::Input;
 
 const IDP: &str = "https://idp.example.com";
 const IDP_TOKEN: &str = "https://idp.example.com/token";
@@ -198,6 +198,25 @@ fn number(claims: &Map<String, Value>, name: &str) -> Option<u64> {
         .or_else(|| value.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
 }
 
+/// Signs `claims` under exactly `header`, unchanged even when it disagrees with the signer (RFC
+/// 7515 section 5.1): how the target makes faulty tokens the core's own `sign_jwt` never would.
+fn sign_with_header(
+    signer: &dyn TokenSigner,
+    header: &Map<String, Value>,
+    claims: &Map<String, Value>,
+) -> Result<String, SignerError> {
+    let signing_input = format!(
+        "{}.{}",
+        xaa::jwt::encode_segment(header),
+        xaa::jwt::encode_segment(claims)
+    );
+    let signature = signer.sign(signing_input.as_bytes())?;
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
+}
+
 /// The shared state of one run: the recorded keys, a jti counter.
 struct Harness {
     minted: Arc<Minted>,
@@ -210,7 +229,7 @@ impl Harness {
         Self {
             minted: Arc::new(Minted::default()),
             counter: 0,
-            now: super::world::unix(now()),
+            now: crate::world::unix(now()),
         }
     }
 
@@ -224,7 +243,7 @@ impl Harness {
             key,
             minted: Arc::clone(&self.minted),
         };
-        match sign_jwt_with_header(&signer, header, claims) {
+        match sign_with_header(&signer, header, claims) {
             Ok(token) => token,
             Err(error) => panic!("the harness cannot sign: {error}"),
         }
@@ -238,8 +257,8 @@ impl Harness {
     ) -> String {
         format!(
             "{}.{}.{signature}",
-            crate::jwt::encode_segment(header),
-            crate::jwt::encode_segment(claims)
+            xaa::jwt::encode_segment(header),
+            xaa::jwt::encode_segment(claims)
         )
     }
 
@@ -465,10 +484,8 @@ impl Req {
     }
 
     fn basic(mut self, client: &str, secret: &str) -> Self {
-        self.authorization.push(crate::form::basic_authorization(
-            client,
-            &ClientSecret::new(secret),
-        ));
+        self.authorization
+            .push(crate::form::basic_authorization(client, secret));
         self
     }
 
@@ -595,7 +612,7 @@ fn authenticated(
             return None;
         }
         let client = find(&id, Method_::Basic)?;
-        return (presented.expose_secret() == client.secret).then(|| (id.clone(), None));
+        return (presented == client.secret).then(|| (id.clone(), None));
     }
     if let Some(secret) = secret {
         let client = find(client_id?, Method_::Post)?;
@@ -734,8 +751,8 @@ fn edit(
             let header = match input.below(5) {
                 0 => "Basic !!!".to_owned(),
                 1 => "Bearer abc".to_owned(),
-                2 => crate::form::basic_authorization("unknown", &ClientSecret::new("x")),
-                3 => crate::form::basic_authorization("mcp-client", &ClientSecret::new("wrong")),
+                2 => crate::form::basic_authorization("unknown", "x"),
+                3 => crate::form::basic_authorization("mcp-client", "wrong"),
                 _ => String::from_utf8_lossy(input.chunk()).into_owned(),
             };
             if input.flag() {
@@ -846,7 +863,7 @@ fn idp_server(harness: &Harness, require_resource: bool) -> IdentityProviderEndp
         }
         _ => Err(SubjectRefusal("unknown subject token".into())),
     };
-    let refresh_issuer = |grant: &crate::server::RefreshTokenGrant,
+    let refresh_issuer = |grant: &xaa::server::RefreshTokenGrant,
                           _now: SystemTime|
      -> Result<MintedRefreshToken, IssueError> {
         Ok(MintedRefreshToken::new(
@@ -972,7 +989,7 @@ pub fn server_token_exchange(data: &[u8]) {
         }
         let request = req.to_http(IDP_TOKEN);
         let response = idp.handle(&request, now());
-        super::trace!(
+        crate::trace!(
             "{:?} -> {} {}",
             req.form.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
             response.status(),
@@ -1400,7 +1417,7 @@ pub fn server_jwt_bearer(data: &[u8]) {
             previous.push(assertion.to_owned());
         }
         let response = server.handle(&request, now());
-        super::trace!(
+        crate::trace!(
             "{:?} -> {} {}",
             req.form.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
             response.status(),

@@ -1,9 +1,9 @@
 //! Replays the committed fuzz seed corpus (`fuzz/corpus/<target>/*`) through the property
-//! checks of `xaa::fuzzing`, on stable, as an ordinary test. The `server_*` targets need the
-//! `jwt` feature (`cargo test -p xaa --features jwt`).
+//! checks of `xaa_fuzzing`, on stable, as an ordinary test (`cargo test -p xaa-fuzzing`, and
+//! so `cargo test --workspace`).
 //!
 //! `generate_corpus` (ignored) rewrites the seeds from the specification fixtures and
-//! realistic responses: `cargo test -p xaa --features jwt --test fuzz_corpus -- --ignored
+//! realistic responses: `cargo test -p xaa-fuzzing --test corpus -- --ignored
 //! generate_corpus`. Crash inputs found by the fuzzer are kept as `regression-*` files next
 //! to the seeds, which the generator never touches, and get a named test below.
 
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
         .join("fuzz")
         .join("corpus")
 }
@@ -21,24 +22,35 @@ fn corpus_dir() -> PathBuf {
 /// The property check of a target, by directory name.
 fn target(name: &str) -> Option<fn(&[u8])> {
     Some(match name {
-        "www_authenticate" => xaa::fuzzing::www_authenticate,
-        "protected_resource_metadata" => xaa::fuzzing::protected_resource_metadata,
-        "authorization_server_metadata" => xaa::fuzzing::authorization_server_metadata,
-        "token_exchange_response" => xaa::fuzzing::token_exchange_response,
-        "token_response" => xaa::fuzzing::token_response,
-        "oauth_error" => xaa::fuzzing::oauth_error,
-        "jwt_peek" => xaa::fuzzing::jwt_peek,
-        "client_flow" => xaa::fuzzing::client_flow,
-        "authorizer" => xaa::fuzzing::authorizer,
-        #[cfg(feature = "jwt")]
-        "server_token_exchange" => xaa::fuzzing::server_token_exchange,
-        #[cfg(feature = "jwt")]
-        "server_jwt_bearer" => xaa::fuzzing::server_jwt_bearer,
+        "www_authenticate" => xaa_fuzzing::www_authenticate,
+        "protected_resource_metadata" => xaa_fuzzing::protected_resource_metadata,
+        "authorization_server_metadata" => xaa_fuzzing::authorization_server_metadata,
+        "token_exchange_response" => xaa_fuzzing::token_exchange_response,
+        "token_response" => xaa_fuzzing::token_response,
+        "oauth_error" => xaa_fuzzing::oauth_error,
+        "jwt_peek" => xaa_fuzzing::jwt_peek,
+        "client_flow" => xaa_fuzzing::client_flow,
+        "authorizer" => xaa_fuzzing::authorizer,
+        "server_token_exchange" => xaa_fuzzing::server_token_exchange,
+        "server_jwt_bearer" => xaa_fuzzing::server_jwt_bearer,
         _ => return None,
     })
 }
 
-const SERVER_TARGETS: [&str; 2] = ["server_token_exchange", "server_jwt_bearer"];
+/// Every target of `fuzz/Cargo.toml`, each of which has a corpus.
+const TARGETS: [&str; 11] = [
+    "www_authenticate",
+    "protected_resource_metadata",
+    "authorization_server_metadata",
+    "token_exchange_response",
+    "token_response",
+    "oauth_error",
+    "jwt_peek",
+    "client_flow",
+    "authorizer",
+    "server_token_exchange",
+    "server_jwt_bearer",
+];
 
 #[test]
 fn replay_corpus() {
@@ -49,6 +61,7 @@ fn replay_corpus() {
         .collect();
     dirs.sort();
     assert!(!dirs.is_empty(), "no corpus directories");
+    let mut replayed = Vec::new();
     for dir in dirs {
         let name = dir
             .file_name()
@@ -56,11 +69,7 @@ fn replay_corpus() {
             .expect("a UTF-8 directory name")
             .to_owned();
         let Some(check) = target(&name) else {
-            assert!(
-                SERVER_TARGETS.contains(&name.as_str()) && !cfg!(feature = "jwt"),
-                "fuzz/corpus/{name} names no target"
-            );
-            continue;
+            panic!("fuzz/corpus/{name} names no target");
         };
         let mut files: Vec<PathBuf> = fs::read_dir(&dir)
             .expect("a readable corpus directory")
@@ -73,6 +82,37 @@ fn replay_corpus() {
             let outcome = std::panic::catch_unwind(|| check(&bytes));
             assert!(outcome.is_ok(), "{} fails its properties", file.display());
         }
+        replayed.push(name);
+    }
+    for name in TARGETS {
+        assert!(
+            replayed.iter().any(|r| r == name),
+            "the target {name} has no corpus"
+        );
+    }
+}
+
+/// The targets listed here are the binaries of `fuzz/Cargo.toml`, no more, no fewer.
+#[test]
+fn every_fuzz_target_is_replayed() {
+    let manifest = corpus_dir().join("..").join("Cargo.toml");
+    let manifest = fs::read_to_string(&manifest).expect("fuzz/Cargo.toml is readable");
+    let mut bins: Vec<&str> = manifest
+        .split("[[bin]]")
+        .skip(1)
+        .filter_map(|section| {
+            let line = section
+                .lines()
+                .find(|l| l.trim_start().starts_with("name"))?;
+            line.split('"').nth(1)
+        })
+        .collect();
+    bins.sort_unstable();
+    let mut targets = TARGETS.to_vec();
+    targets.sort_unstable();
+    assert_eq!(bins, targets);
+    for name in TARGETS {
+        assert!(target(name).is_some(), "{name} has no property check");
     }
 }
 
@@ -105,7 +145,6 @@ fn regression_refresh_token_that_reads_as_an_issuer_url() {
 }
 
 #[test]
-#[cfg(feature = "jwt")]
 fn regression_blank_scope_request() {
     // `scope=%20%20` asks for no scope: the ID-JAG's scope is granted (a wrong property).
     regression("server_jwt_bearer", "regression-blank-scope-request");
@@ -137,7 +176,7 @@ fn regression_zero_expires_in() {
     regression("client_flow", "regression-zero-expires-in");
 }
 
-// Core bugs the targets found, now fixed (the `xaa::fuzzing` docs list them).
+// Core bugs the targets found, now fixed (the `xaa_fuzzing` docs list them).
 
 // Scenario: tests/authorizer.rs, a_401_that_drops_the_discovery_still_drops_the_refused_token
 #[test]
@@ -172,7 +211,7 @@ fn regression_kb3_private_mcp_url_refused() {
 // ---------------------------------------------------------------------------------------------
 // The generator
 
-/// The clock of the property checks (`xaa::fuzzing`): 1_800_000_000.
+/// The clock of the property checks (`xaa_fuzzing`): 1_800_000_000.
 const NOW: u64 = 1_800_000_000;
 const AS: &str = "https://as.example.com";
 const IDP: &str = "https://idp.example.com";

@@ -7,13 +7,13 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
+use xaa::Scope;
 
-use super::world::{split_jws, unix};
-use crate::Scope;
+use crate::world::{split_jws, unix};
 
 /// What an accepted `alg` or `enc` looks like (RFC 7515 section 4.1.1, RFC 8725 sections 2.1
 /// and 3.1): 1 to 64 bytes of printable ASCII, not `none` in any case.
-fn is_real_algorithm(value: Option<&Value>) -> bool {
+pub(crate) fn is_real_algorithm(value: Option<&Value>) -> bool {
     let Some(name) = value.and_then(Value::as_str) else {
         return false;
     };
@@ -23,7 +23,7 @@ fn is_real_algorithm(value: Option<&Value>) -> bool {
 }
 
 /// A `typ` or `cty` value, lowercased and without the `application/` prefix.
-fn media_type(value: &Value) -> Option<String> {
+pub(crate) fn media_type(value: &Value) -> Option<String> {
     let lower = value.as_str()?.to_ascii_lowercase();
     Some(
         lower

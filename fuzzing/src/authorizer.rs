@@ -1,8 +1,8 @@
 //! The `authorizer` target: an `Authorizer` for two users, driven through an arbitrary
 //! interleaving of `acquire`, landing or dropping flights, the MCP server's answers to
 //! `on_response`, waiting, and the clock moving on; a model kept beside it checks
-//! decisions.md D18 and D19. Flights run with [`crate::drive()`] against the oracle, and the
-//! target ends with one MCP request per user through the drivers' loop ([`crate::driver`]).
+//! decisions.md D18 and D19. Flights run with [`xaa::drive()`] against the oracle, and the
+//! target ends with one MCP request per user through the drivers' loop ([`xaa::driver`]).
 //!
 //! Input layout: four configuration bytes (step-up limit, re-submission, refresh lead, trust),
 //! then operations, each a byte choosing the operation and the bytes it reads.
@@ -18,24 +18,24 @@ use std::time::{Duration, SystemTime};
 
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode};
-
-use super::input::Input;
-use super::parsers::now;
-use super::world::{self, AS_ISSUER, IDP_CLIENT, IDP_ISSUER, World};
-use crate::authorizer::{
+use xaa::authorizer::{
     Acquired, Authorizer, AuthorizerConfig, Flight, Landed, SubjectTokenSource, User, Verdict,
     Waited, Waiter,
 };
-use crate::cache::Principal;
-use crate::driver::{
+use xaa::cache::Principal;
+use xaa::driver::{
     self, BlockingClient, BlockingTransport, ClientOptions, Limits, Refresh, Transport,
 };
-use crate::grant::SubjectToken;
-use crate::{
+use xaa::grant::SubjectToken;
+use xaa::{
     AccessToken, Authorization, AuthorizationServer, ClientCredentials, ClientSecret, Discovery,
     DriveError, Error, ErrorCode, HttpRequest, HttpResponse, IdToken, IdentityProvider, OAuthError,
     Purpose,
 };
+
+use crate::checks::now;
+use crate::input::Input;
+use crate::world::{self, AS_ISSUER, IDP_CLIENT, IDP_ISSUER, World};
 
 const MCP_URL: &str = "https://mcp.example.com/mcp";
 const AS_CLIENT_ID: &str = "mcp-client";
@@ -240,7 +240,7 @@ impl Model {
 
     fn acquire(&mut self, user: usize) {
         let acquired = self.authorizer.acquire(&self.users[user], self.now);
-        super::trace!(
+        crate::trace!(
             "t={} acquire user={user}: {acquired:?}",
             world::unix(self.now)
         );
@@ -308,7 +308,7 @@ impl Model {
                 self.world.access_token_lifetime = *input.pick(&[3600, 120, 30, 61, 7200]);
                 let now = self.now;
                 let world = &mut self.world;
-                crate::drive(
+                xaa::drive(
                     flow,
                     || now,
                     |request| Ok::<_, Infallible>(answer(world, request, now)),
@@ -316,6 +316,7 @@ impl Model {
                 .map_err(|error| match error {
                     DriveError::Flow(error) => error,
                     DriveError::Transport { source, .. } => match source {},
+                    other => panic!("a drive error the harness does not know: {other}"),
                 })
             }
         }
@@ -333,7 +334,7 @@ impl Model {
         } = self.pending.remove(index);
         let result = self.outcome(&mut flight, input);
         let expires_at = result.as_ref().ok().map(|a| a.expires_at);
-        super::trace!(
+        crate::trace!(
             "t={} land user={user} epoch={epoch}: {:?}",
             world::unix(self.now),
             result.as_ref().map(|a| (
@@ -342,7 +343,7 @@ impl Model {
             ))
         );
         let landed = flight.land(result, self.now);
-        super::trace!("  -> {landed:?}");
+        crate::trace!("  -> {landed:?}");
         match landed {
             Landed::Token(token) => {
                 let Some(expires_at) = expires_at else {
@@ -377,7 +378,7 @@ impl Model {
     fn drop_flight(&mut self, input: &mut Input<'_>) {
         if !self.pending.is_empty() {
             let index = input.below(self.pending.len());
-            super::trace!("drop flight {index}");
+            crate::trace!("drop flight {index}");
             drop(self.pending.remove(index));
             self.check_waiters(false);
         }
@@ -460,7 +461,7 @@ impl Model {
             self.authorizer
                 .on_response(&self.users[user], &token, code, &headers, self.now);
         let epoch = self.epoch[user];
-        super::trace!(
+        crate::trace!(
             "t={} respond user={user} token={} (of user {owner}) {status} {challenge:?}: {verdict:?}",
             world::unix(self.now),
             token.expose_secret()
@@ -568,7 +569,7 @@ fn answer(world: &mut World, request: HttpRequest, now: SystemTime) -> HttpRespo
     response
 }
 
-/// The world as a blocking transport for the drivers' loop ([`crate::driver`]): flows are
+/// The world as a blocking transport for the drivers' loop ([`xaa::driver`]): flows are
 /// answered by the oracle, the MCP server accepts every request, and the bearer tokens it
 /// received are kept.
 #[derive(Clone, Copy)]
@@ -639,7 +640,7 @@ impl Model {
                 driver::DriverError::Flow(error) => error,
                 other => panic!("the oracle always answers: {other}"),
             });
-            super::trace!("t={} call user={index}: {result:?}", world::unix(self.now));
+            crate::trace!("t={} call user={index}: {result:?}", world::unix(self.now));
             match result {
                 Ok(response) => {
                     assert!(response.status().is_success());
@@ -689,7 +690,7 @@ pub fn authorizer(data: &[u8]) {
             _ => {
                 let seconds = *input.pick(&[1u64, 30, 59, 300, 3000, 3600, 86_400]);
                 model.now += Duration::from_secs(seconds);
-                super::trace!("time +{seconds}s");
+                crate::trace!("time +{seconds}s");
             }
         }
     }

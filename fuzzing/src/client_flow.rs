@@ -15,19 +15,20 @@ use std::time::{Duration, SystemTime};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{Map, Value, json};
 use url::Url;
-
-use super::input::Input;
-use super::parsers::{MarkerSigner, check_error_text, now};
-use super::world::{self, AS_ISSUER, Answer, IDP_CLIENT, IDP_ISSUER, World, same_url};
-use crate::constants::TOKEN_TYPE_ID_JAG;
-use crate::discovery::{AuthorizationServerMetadata, ProtectedResourceMetadata};
-use crate::grant::{IssuedIdJag, SubjectToken};
-use crate::{
+use xaa::constants::TOKEN_TYPE_ID_JAG;
+use xaa::discovery::{AuthorizationServerMetadata, ProtectedResourceMetadata};
+use xaa::grant::{IssuedIdJag, SubjectToken};
+use xaa::{
     Assertion, Authorization, AuthorizationServer, ClientAuth, ClientCredentials, ClientSecret,
-    Discovery, EnterpriseAuth, EnterpriseConfig, Error, Flow, GrantSource, HttpRequest, IdJag,
-    IdToken, IdentityProvider, Output, Policy, Purpose, RefreshToken, SamlAssertion, SamlMode,
-    Scope, Start, TransmitId, Trust, Violation,
+    Discovery, EnterpriseAuth, EnterpriseConfig, Error, Flow, HttpRequest, IdJag, IdToken,
+    IdentityProvider, Output, Policy, Purpose, RefreshToken, SamlAssertion, SamlMode, Scope, Start,
+    TransmitId, Violation,
 };
+
+use crate::cached::{Documents, discovery};
+use crate::checks::{MarkerSigner, check_error_text, now};
+use crate::input::Input;
+use crate::world::{self, AS_ISSUER, Answer, IDP_CLIENT, IDP_ISSUER, World, same_url};
 
 const IDP_SECRET: &str = "idp-secret-5b1e7c2a9d";
 const AS_SECRET: &str = "as-secret-8c4f2e6b1a";
@@ -124,7 +125,7 @@ fn credentials(client_id: &str, auth: Auth, secret: &str, mark: &'static str) ->
         Auth::Public => ClientCredentials::public(client_id),
         Auth::Jwt => ClientCredentials::new(
             client_id,
-            ClientAuth::PrivateKeyJwt(crate::PrivateKeyJwt::new(
+            ClientAuth::PrivateKeyJwt(xaa::PrivateKeyJwt::new(
                 Arc::new(MarkerSigner(mark)),
                 Arc::new(|| "jti-fixed".to_owned()),
             )),
@@ -215,16 +216,12 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
 
     let world = World::new(&mcp_url, AS_CLIENT_ID);
     let mut sane = policy_sane && idp_sane && subject != SubjectKind::ExpiredIdToken;
-    let (pinned, trust) = match trust_index {
-        0 => (None, Trust::Discover),
-        1 => (
-            Some(AS_ISSUER.to_owned()),
-            Trust::Pinned(AS_ISSUER.to_owned()),
-        ),
+    let pinned = match trust_index {
+        0 => None,
+        1 => Some(AS_ISSUER.to_owned()),
         _ => {
             sane = false;
-            let other = "https://as2.example.com".to_owned();
-            (Some(other.clone()), Trust::Pinned(other))
+            Some("https://as2.example.com".to_owned())
         }
     };
     let subject_token = match subject {
@@ -243,30 +240,33 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
     if subject == SubjectKind::SamlExchange {
         idp = idp.with_saml(SamlMode::ExchangeForRefreshToken);
     }
-    let grant = match subject {
-        SubjectKind::Assertion => GrantSource::Assertion(Assertion::new(CALLER_ASSERTION)),
-        SubjectKind::SamlDirect | SubjectKind::SamlExchange => GrantSource::Enterprise {
-            idp,
-            subject: SubjectToken::Saml2(SamlAssertion::new(SAML_ASSERTION)),
-        },
-        SubjectKind::Refresh => GrantSource::Enterprise {
-            idp,
-            subject: SubjectToken::RefreshToken(RefreshToken::new(IDP_REFRESH_TOKEN)),
-        },
-        _ => GrantSource::Enterprise {
-            idp,
-            subject: SubjectToken::IdToken(IdToken::new(subject_token.clone())),
-        },
+    let as_credentials = credentials(AS_CLIENT_ID, as_auth, AS_SECRET, AS_ASSERTION_MARK);
+    let authorization_server = match &pinned {
+        Some(issuer) => AuthorizationServer::pinned(issuer.clone(), as_credentials),
+        None => AuthorizationServer::discovered(as_credentials),
     };
-    let config = EnterpriseConfig {
-        grant,
-        authorization_server: AuthorizationServer {
-            trust,
-            credentials: credentials(AS_CLIENT_ID, as_auth, AS_SECRET, AS_ASSERTION_MARK),
-        },
-        scope: scope.clone(),
-        policy: policy.clone(),
+    let config = match subject {
+        SubjectKind::Assertion => {
+            EnterpriseConfig::with_assertion(Assertion::new(CALLER_ASSERTION), authorization_server)
+        }
+        SubjectKind::SamlDirect | SubjectKind::SamlExchange => EnterpriseConfig::new(
+            idp,
+            SubjectToken::Saml2(SamlAssertion::new(SAML_ASSERTION)),
+            authorization_server,
+        ),
+        SubjectKind::Refresh => EnterpriseConfig::new(
+            idp,
+            SubjectToken::RefreshToken(RefreshToken::new(IDP_REFRESH_TOKEN)),
+            authorization_server,
+        ),
+        _ => EnterpriseConfig::new(
+            idp,
+            SubjectToken::IdToken(IdToken::new(subject_token.clone())),
+            authorization_server,
+        ),
     };
+    let mut config = config.policy(policy.clone());
+    config.scope = scope.clone();
 
     let mut named = vec![mcp_url.clone(), idp_value.to_owned()];
     named.extend(pinned.clone());
@@ -293,7 +293,7 @@ fn build(input: &mut Input<'_>) -> (Scenario, Result<EnterpriseAuth, Error>) {
                 Some(value) => value.to_owned(),
                 None => format!(r#"Bearer resource_metadata="{own_pointer}""#),
             };
-            match crate::challenge::parse(&value) {
+            match xaa::challenge::parse(&value) {
                 Ok(challenges) => {
                     for challenge in challenges {
                         pointers.extend(challenge.param("resource_metadata").map(str::to_owned));
@@ -414,21 +414,19 @@ fn cached_discovery(
     } else {
         world.issuers.insert(0, idp.to_owned());
         let parsed = Url::parse(idp).ok()?;
-        let url = crate::discovery::authorization_server_metadata_candidates(&parsed)
+        let url = crate::well_known::authorization_server_metadata_candidates(&parsed)
             .into_iter()
             .next()?;
         let answer = world.oracle(Purpose::IdpMetadata, &get(&url)?, now());
         AuthorizationServerMetadata::from_json(&answer.body_bytes()).ok()
     };
-    Some(Discovery {
-        server_url: mcp_url.to_owned(),
-        resource_metadata: resource_metadata.into(),
-        resource_metadata_url: pointer.to_owned(),
-        authorization_server: authorization_server.into(),
-        idp: idp_metadata.map(Into::into),
-        scope: None,
+    discovery(&Documents {
+        server_url: mcp_url,
+        resource_metadata_url: pointer,
+        resource_metadata: &resource_metadata,
+        authorization_server: &authorization_server,
+        idp: idp_metadata.as_ref(),
         fresh_until: world::unix(now()) + 3600,
-        checked: Default::default(),
     })
 }
 
@@ -524,12 +522,12 @@ fn json_strings(value: &Value, out: &mut Vec<String>) {
 }
 
 impl Record {
-    fn serve(&mut self, purpose: Purpose, url: &str, response: &crate::HttpResponse) {
+    fn serve(&mut self, purpose: Purpose, url: &str, response: &xaa::HttpResponse) {
         let mut texts = Vec::new();
         for value in response.headers().values() {
             texts.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
         }
-        let challenges = crate::challenge::from_headers(response.headers());
+        let challenges = xaa::challenge::from_headers(response.headers());
         let challenge_parses = challenges.is_ok();
         for challenge in challenges.unwrap_or_default() {
             texts.extend(challenge.params().iter().map(|(_, v)| v.clone()));
@@ -598,7 +596,7 @@ fn request_texts(request: &HttpRequest) -> (Vec<String>, Vec<(String, String)>) 
         let shown = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if let Some((id, secret)) = crate::form::parse_basic_authorization(&shown) {
             texts.push(id);
-            texts.push(secret.expose_secret().to_owned());
+            texts.push(secret);
         }
         texts.push(shown);
     }
@@ -719,7 +717,7 @@ fn is_loopback(url: &Url) -> bool {
 pub fn client_flow(data: &[u8]) {
     let mut input = Input::new(data);
     let (scenario, flow) = build(&mut input);
-    super::trace!(
+    crate::trace!(
         "mcp={} idp={:?}/{:?} pinned={:?} subject={:?} cached={} sane={} -> {:?}",
         scenario.mcp_url,
         scenario.idp_issuer,
@@ -766,7 +764,7 @@ pub fn client_flow(data: &[u8]) {
         loop {
             match flow.poll_output(now) {
                 Ok(Output::Transmit(transmit)) => {
-                    super::trace!(
+                    crate::trace!(
                         "send {} {} {}",
                         transmit.purpose,
                         transmit.request.method(),
@@ -818,7 +816,7 @@ pub fn client_flow(data: &[u8]) {
         }
         all_oracle &= mode < 4;
         let response = answer_response(&answer);
-        super::trace!(
+        crate::trace!(
             "answer {purpose} {} (mode {mode}): {} {:?} {}",
             request.uri(),
             answer.status,
@@ -836,7 +834,7 @@ pub fn client_flow(data: &[u8]) {
     panic!("the flow did not end within {MAX_STEPS} answers");
 }
 
-fn answer_response(answer: &Answer) -> crate::HttpResponse {
+fn answer_response(answer: &Answer) -> xaa::HttpResponse {
     answer.to_response()
 }
 
@@ -858,7 +856,7 @@ fn check_challenge_error(error: &Error, parses: bool) {
 }
 
 fn finish_with_error(scenario: &Scenario, record: &Record, error: &Error, all_oracle: bool) {
-    super::trace!("error: {error}");
+    crate::trace!("error: {error}");
     let probe = record
         .served
         .iter()
@@ -1148,7 +1146,7 @@ fn check_done(
     authorization: &Authorization,
     now: SystemTime,
 ) {
-    super::trace!("done: {authorization:?}");
+    crate::trace!("done: {authorization:?}");
     let identifier = scenario
         .mcp_url
         .split_once('#')
@@ -1287,7 +1285,7 @@ fn check_done(
     };
     assert_eq!(id_jag.id_jag.expose_secret(), assertion);
     if scenario.resubmitted.as_deref() == Some(assertion.as_str()) {
-        super::id_jag_oracle::check_id_jag(&assertion, issuer, AS_CLIENT_ID, resource, None, now);
+        crate::id_jag_oracle::check_id_jag(&assertion, issuer, AS_CLIENT_ID, resource, None, now);
         return;
     }
     // The exchange that issued it.
@@ -1327,7 +1325,7 @@ fn check_done(
         .into_iter()
         .next()
         .map(|s| Scope::parse(&s));
-    super::id_jag_oracle::check_id_jag(
+    crate::id_jag_oracle::check_id_jag(
         &assertion,
         issuer,
         AS_CLIENT_ID,

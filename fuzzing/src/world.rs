@@ -11,14 +11,17 @@ use http::header::HeaderName;
 use http::{HeaderValue, StatusCode};
 use serde_json::{Map, Value, json};
 use url::Url;
-
-use super::input::Input;
-use crate::constants::{
+use xaa::constants::{
     GRANT_PROFILE_ID_JAG, GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ID_JAG,
     TOKEN_TYPE_REFRESH_TOKEN,
 };
-use crate::discovery::{authorization_server_metadata_candidates, resource_metadata_candidates};
-use crate::{HttpRequest, HttpResponse, Purpose, Scope, jwt};
+use xaa::{HttpRequest, HttpResponse, Purpose, Scope, jwt};
+
+use crate::form;
+use crate::input::Input;
+use crate::well_known::{
+    ResourceCandidate, authorization_server_metadata_candidates, resource_metadata_candidates,
+};
 
 pub(crate) const AS_ISSUER: &str = "https://as.example.com";
 pub(crate) const AS_CLIENT: &str = "mcp-client";
@@ -565,7 +568,7 @@ impl World {
             .map_or(self.mcp_url.as_str(), |(before, _)| before)
     }
 
-    fn candidates(&self) -> Vec<crate::discovery::ResourceCandidate> {
+    fn candidates(&self) -> Vec<ResourceCandidate> {
         match Url::parse(&self.mcp_url) {
             Ok(url) => resource_metadata_candidates(self.identifier(), &url),
             Err(_) => Vec::new(),
@@ -580,7 +583,7 @@ impl World {
 
     /// Learns from a response that is about to be served: pointers and listed issuers.
     pub(crate) fn learn(&mut self, response: &HttpResponse) {
-        if let Ok(challenges) = crate::challenge::from_headers(response.headers()) {
+        if let Ok(challenges) = xaa::challenge::from_headers(response.headers()) {
             for challenge in challenges {
                 if let Some(pointer) = challenge.param("resource_metadata") {
                     self.pointers.push(pointer.to_owned());
@@ -669,7 +672,7 @@ impl World {
                 }
             }
             Purpose::TokenExchange => {
-                let form = crate::form::decode(request.body());
+                let form = form::decode(request.body());
                 let value = |name: &str| {
                     form.iter()
                         .find(|(n, _)| n == name)

@@ -1,32 +1,40 @@
 //! Property checks behind the fuzz targets (`fuzz/fuzz_targets/*.rs`) and the corpus replay
-//! (`tests/fuzz_corpus.rs`), compiled only with the `fuzzing` feature (which `fuzz/Cargo.toml`
-//! and the crate's own tests enable): not an API, no stability promise.
+//! (`tests/corpus.rs`): test code of the workspace, never published, not an API, no stability
+//! promise.
 //!
 //! Each target is one `pub fn <target>(data: &[u8])` that never returns an error: it decodes
 //! the bytes (every byte string is a valid input; an exhausted input reads as zeros, the
 //! default well-formed choice), runs the code under test, and asserts properties, so a
-//! violation is a panic the fuzzer reports. The fuzz targets are three-line wrappers, like
-//! str0m's `_internal_test_exports` and rustls's `internal::fuzzing`; living in the crate, the
-//! checks reach the internals the wrappers cannot.
+//! violation is a panic the fuzzer reports. The fuzz targets are three-line wrappers.
+//!
+//! The checks use the core through its public API only (with the `jwt` and `server`
+//! features), so the published crate carries none of this. What the core keeps private is
+//! observed through what it does: the token requests run alone through an `EnterpriseAuth`
+//! started from a cached discovery (`grants`), the client's one-pass reading of an ID-JAG
+//! through the verdicts of its checks (`id_jag_reading`). The oracles are written here apart
+//! from the core, from the specifications: form bodies and Basic credentials (`form`),
+//! metadata URLs (`well_known`), objects with unique members (`unique_object`), OAuth error
+//! bodies (`oauth_reading`), how errors show server text (`shown`), the shape of a JWT
+//! (`jwt_shape`) and the ID-JAG checks (`id_jag_oracle`).
 //!
 //! | target | under test | properties |
 //! |---|---|---|
 //! | `www_authenticate` | `challenge::parse`, `parse_all`, `bearer_challenges` | limits, render/parse round trip, Bearer round trip, error positions |
 //! | `protected_resource_metadata` | `ProtectedResourceMetadata::from_json` | agreement with serde_json, non-empty `authorization_servers`, round trip |
 //! | `authorization_server_metadata` | `AuthorizationServerMetadata::from_json` | agreement, round trip, decisions.md D3 support checks |
-//! | `token_exchange_response` | `grant::TokenExchange` | protocol.md 6 rule 5 on what is accepted, D17 |
-//! | `token_response` | `grant::TokenResponse`, `grant::JwtBearerGrant` | agreement, Bearer, scope within the request, expiry |
+//! | `token_exchange_response` | the token exchange | protocol.md 6 rule 5 on what is accepted, D17 |
+//! | `token_response` | `grant::TokenResponse`, the jwt-bearer grant | agreement, Bearer, scope within the request, expiry |
 //! | `oauth_error` | OAuth error bodies on both token endpoints | exact typed error, sanitized text |
-//! | `jwt_peek` | `jwt::shape`, `jwt::peek` | shape, re-encoding, claim accessors, decisions.md D10 |
+//! | `jwt_peek` | `jwt::peek`, the client's one-pass reading of an ID-JAG | shape, agreement with serde_json, re-encoding, claim accessors, decisions.md D10 |
 //! | `client_flow` | `EnterpriseAuth` against scripted servers | termination, hosts, secret routing, protocol.md 6 on success |
 //! | `authorizer` | `authorizer::Authorizer` | single flight, D18 retries and step-ups, no exchange storm, D19 isolation |
-//! | `server_token_exchange` (feature `jwt`) | `server::IdentityProviderEndpoint` | request shape, client authentication, no forged subject, minted ID-JAG |
-//! | `server_jwt_bearer` (feature `jwt`) | `server::AuthorizationServerEndpoint` | request shape, client authentication, no forgery, claims, replay |
+//! | `server_token_exchange` | `server::IdentityProviderEndpoint` | request shape, client authentication, no forged subject, minted ID-JAG |
+//! | `server_jwt_bearer` | `server::AuthorizationServerEndpoint` | request shape, client authentication, no forgery, claims, replay |
 //!
 //! # Bugs found
 //!
 //! The targets found three core bugs, now fixed; their inputs stay in the corpus as
-//! `regression-kb*` with named tests in `tests/fuzz_corpus.rs`:
+//! `regression-kb*` with named tests in `tests/corpus.rs`:
 //!
 //! * KB1 (`authorizer`): a 401 handled while the authorizer had no cached discovery could not
 //!   find the refused token, which stayed cached and was handed out again later.
@@ -47,7 +55,7 @@ pub(crate) fn tracing() -> bool {
 /// `eprintln!` when `tracing` is on.
 macro_rules! trace {
     ($($arg:tt)*) => {
-        if $crate::fuzzing::tracing() {
+        if $crate::tracing() {
             eprintln!($($arg)*);
         }
     };
@@ -55,19 +63,32 @@ macro_rules! trace {
 pub(crate) use trace;
 
 mod authorizer;
+mod cached;
+mod challenges;
+mod checks;
 mod client_flow;
+mod form;
+mod grants;
 mod id_jag_oracle;
+mod id_jag_reading;
 mod input;
-mod parsers;
-#[cfg(feature = "jwt")]
+mod jwt_peek;
+mod jwt_shape;
+mod metadata;
+mod oauth_error;
+mod oauth_reading;
 mod server;
+mod shown;
+mod token_answers;
+mod unique_object;
+mod well_known;
 mod world;
 
 pub use authorizer::authorizer;
+pub use challenges::www_authenticate;
 pub use client_flow::client_flow;
-pub use parsers::{
-    authorization_server_metadata, jwt_peek, oauth_error, protected_resource_metadata,
-    token_exchange_response, token_response, www_authenticate,
-};
-#[cfg(feature = "jwt")]
+pub use jwt_peek::jwt_peek;
+pub use metadata::{authorization_server_metadata, protected_resource_metadata};
+pub use oauth_error::oauth_error;
 pub use server::{server_jwt_bearer, server_token_exchange};
+pub use token_answers::{token_exchange_response, token_response};

@@ -180,6 +180,12 @@ impl<T: BlockingTransport> BlockingClient<T> {
         &self.transport
     }
 
+    /// The body cap of MCP requests and responses ([`ClientBuilder::resource_body_bytes`]):
+    /// what the driver's middleware adapters buffer at most.
+    pub fn resource_body_bytes(&self) -> usize {
+        self.limits.resource_body_bytes
+    }
+
     /// Runs `flow` to completion with [`drive`](crate::drive()), the transport's clock and this
     /// client, each response body capped at the client's
     /// [`ClientBuilder::max_body_bytes`].
@@ -327,6 +333,11 @@ impl<T: AsyncTransport> AsyncClient<T> {
     /// The driver's transport.
     pub fn transport(&self) -> &T {
         &self.transport
+    }
+
+    /// The body cap of MCP requests and responses, as [`BlockingClient::resource_body_bytes`].
+    pub fn resource_body_bytes(&self) -> usize {
+        self.limits.resource_body_bytes
     }
 
     /// Runs `flow` to completion with [`drive_async`](crate::drive_async) (independent

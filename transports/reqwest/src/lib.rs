@@ -16,6 +16,24 @@
 //!
 //! Everything the common case needs is re-exported here.
 //!
+//! # Features
+//!
+//! * `rustls` (default): HTTPS through rustls with aws-lc-rs (below). Without it, plain http only.
+//! * `system-proxy` (default): the macOS and Windows proxy settings (below).
+//! * `middleware`: `middleware::AuthorizeMiddleware`, the authorizer as a
+//!   `reqwest_middleware::Middleware` (reqwest-middleware 0.5), for MCP requests sent through a
+//!   `ClientWithMiddleware`.
+//! * `tower`: `tower::AuthorizeLayer`, the authorizer as a `tower::Layer` whose service wraps
+//!   any `Service<http::Request<Full<Bytes>>>` (hyper-util's client, a `tower::service_fn`).
+//!
+//! Both adapters run the authorizer's one loop ([`Authorizer::call`]) around the requests of
+//! your stack: the user is the [`User`] request extension (none: `AdapterError::NoUser`,
+//! nothing sent), the token goes in `Authorization: Bearer`, and a 401 or 403 is handled as
+//! [`Authorizer::send`] handles it, the request body kept for the resend up to the client's
+//! [`ClientBuilder::resource_body_bytes`]. The flows still run on the authorizer's own
+//! [`Client`]. Examples: `cargo run -p xaa-reqwest --example middleware-reqwest --features
+//! middleware` and `--example tower-reqwest --features tower`, both against the testkit.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -78,12 +96,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "middleware", feature = "tower"))]
+mod adapter;
 mod error;
 mod guard;
+#[cfg(feature = "middleware")]
+pub mod middleware;
 #[cfg(feature = "rustls")]
 mod tls;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod transport;
 
+#[cfg(any(feature = "middleware", feature = "tower"))]
+pub use adapter::AdapterError;
 pub use transport::{DEFAULT_CONNECT_TIMEOUT, ReqwestTransport};
 pub use xaa::driver::prelude::*;
 pub use xaa::driver::{DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting};

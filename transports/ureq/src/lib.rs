@@ -13,6 +13,19 @@
 //!
 //! Everything the common case needs is re-exported here.
 //!
+//! # Features
+//!
+//! * `middleware`: `middleware::AuthorizeMiddleware`, the authorizer as a
+//!   `ureq::middleware::Middleware`, for MCP requests sent with a ureq agent of your own. It runs
+//!   the authorizer's one loop ([`Authorizer::call`]): the user is the [`User`] request
+//!   extension (none: `AdapterError::NoUser`, nothing sent), the token goes in
+//!   `Authorization: Bearer`, and a 401 or 403 is handled as [`Authorizer::send`] handles it,
+//!   the request body kept for the resend up to the client's
+//!   [`ClientBuilder::resource_body_bytes`]. ureq's `MiddlewareNext` runs once, so a resend goes
+//!   through the authorizer's [`Client`]: later middlewares see only the first attempt.
+//!   Example: `cargo run -p xaa-ureq --example middleware-ureq --features middleware`, against
+//!   the testkit.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -77,9 +90,13 @@
 
 mod error;
 mod guard;
+#[cfg(feature = "middleware")]
+pub mod middleware;
 mod tls;
 mod transport;
 
+#[cfg(feature = "middleware")]
+pub use middleware::AdapterError;
 pub use transport::UreqTransport;
 pub use xaa::driver::prelude::*;
 pub use xaa::driver::{DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting};

@@ -25,7 +25,8 @@ const USER_AGENT: &str = concat!("xaa-ureq/", env!("CARGO_PKG_VERSION"));
 /// Cheap to clone: clones share the connection pool.
 #[derive(Clone)]
 pub struct UreqTransport {
-    agent: Agent,
+    /// The agent; the middleware's resends go through it too.
+    pub(crate) agent: Agent,
 }
 
 impl fmt::Debug for UreqTransport {

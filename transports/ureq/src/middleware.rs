@@ -1,0 +1,266 @@
+//! [`AuthorizeMiddleware`]: the authorizer as a [`ureq::middleware::Middleware`] (feature
+//! `middleware`), for an application that already sends its MCP requests with a ureq 3
+//! [`Agent`](ureq::Agent).
+//!
+//! ```no_run
+//! use xaa_ureq::middleware::AuthorizeMiddleware;
+//! use xaa_ureq::{Authorizer, AuthorizerConfig, User};
+//!
+//! # fn example(config: AuthorizerConfig, alice: User) -> Result<(), Box<dyn std::error::Error>> {
+//! let authorizer = Authorizer::new(config)?; // the flows run on its own client
+//! let agent: ureq::Agent = ureq::Agent::config_builder()
+//!     .http_status_as_error(false) // a 403's challenge reaches the middleware
+//!     .max_redirects(0)
+//!     .middleware(AuthorizeMiddleware::new(authorizer)) // last: see "Attempts"
+//!     .build()
+//!     .into();
+//! let response = agent
+//!     .post("https://mcp.example.com/mcp")
+//!     .extension(alice) // whose token: never guessed
+//!     .header("content-type", "application/json")
+//!     .send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)?;
+//! # let _ = response;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The user
+//!
+//! Each request names its user with an [`xaa::authorizer::User`] in its extensions
+//! (`RequestBuilder::extension`, or [`http::Request::extensions_mut`] before `Agent::run`). A
+//! request without one fails with [`AdapterError::NoUser`] and nothing is sent.
+//!
+//! # Attempts
+//!
+//! The middleware runs the authorizer's one loop ([`Authorizer::call`]): a token for the user
+//! (cached, or the enterprise flow run over the authorizer's own [`crate::Client`], never
+//! through this agent), `Authorization: Bearer` set on the request (a sensitive header value,
+//! replacing any), and the core's verdict on the answer: one fresh exchange and one resend after
+//! a 401, a wider scope and a resend after a 403 `insufficient_scope` (within
+//! [`xaa::authorizer::AuthorizerConfig::max_step_ups`]). Every other answer, error statuses
+//! included, is returned as it came, its body unread. When the core gives up, the error is
+//! [`AdapterError::Authorization`] with [`xaa::Error::ResourceServerRejected`], as
+//! [`Authorizer::send`] reports it; when no token can be had, [`AdapterError::Authorization`]
+//! with the flow's error. Both travel as `ureq::Error::Other` ([`adapter_error`] finds them).
+//! Failures of the agent are returned as they are.
+//!
+//! ureq's [`MiddlewareNext`] runs once, and a request body can be read once. So the first
+//! attempt goes through `next` (the later middlewares, then the agent), and a resend goes
+//! through the agent of the authorizer's own [`crate::Client`], with that client's settings
+//! (its timeout, TLS roots, proxy, address guard, no redirects), not this agent's: **the
+//! middlewares after this one see only the first attempt.** Add this middleware last.
+//!
+//! With ureq's default `http_status_as_error(true)`, a 4xx or 5xx answer reaches a middleware
+//! as `ureq::Error::StatusCode`, without its header fields: a 401 is still answered with one
+//! fresh exchange, but a 403 cannot be read as `insufficient_scope`. Turn it off, as above, for
+//! scope step-ups. A resend's error status is reported the way the first attempt's was.
+//!
+//! # The body
+//!
+//! The request body is read whole before the first attempt, at most the client's
+//! [`resource_body_bytes`](crate::ClientBuilder::resource_body_bytes)
+//! ([`DEFAULT_RESOURCE_BODY_BYTES`](crate::DEFAULT_RESOURCE_BODY_BYTES) by default), and sent
+//! with its `Content-Length`; a larger one is [`AdapterError::BodyTooLarge`] and nothing is
+//! sent.
+
+use std::io::Read;
+
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use ureq::middleware::{Middleware, MiddlewareNext};
+use ureq::{Body, SendBody};
+use xaa::AccessToken;
+use xaa::authorizer::User;
+use xaa::driver::{Called, McpAnswer, sends_body};
+
+use crate::Authorizer;
+
+/// Why [`AuthorizeMiddleware`] sent no request or returned no response; it travels as
+/// `ureq::Error::Other` ([`adapter_error`]).
+///
+/// `Display` and `Debug` never show a token, a header or a body.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdapterError {
+    /// The request has no [`User`] in its extensions: nothing was sent, no user is guessed.
+    #[error("the request carries no xaa user (an `xaa::authorizer::User` request extension)")]
+    NoUser,
+    /// The request body is larger than the cap (the client's
+    /// [`resource_body_bytes`](crate::ClientBuilder::resource_body_bytes)), so it cannot be
+    /// buffered for a resend: nothing was sent.
+    #[error("the request body exceeds the limit of {limit} bytes kept for a resend")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The request body could not be read: nothing was sent.
+    #[error("the request body could not be read")]
+    Body(#[source] std::io::Error),
+    /// No token could be had ([`Authorizer::token`]'s errors), or the server refused even a
+    /// fresh token or a wider scope: [`crate::Error::Flow`] with
+    /// [`xaa::Error::ResourceServerRejected`], as [`Authorizer::send`] reports it.
+    #[error(transparent)]
+    Authorization(#[from] crate::Error),
+}
+
+/// The [`AdapterError`] inside a ureq error, if it is one.
+pub fn adapter_error(error: &ureq::Error) -> Option<&AdapterError> {
+    match error {
+        ureq::Error::Other(error) => error.downcast_ref(),
+        _ => None,
+    }
+}
+
+/// The authorizer as a ureq [`Middleware`]: see the [module](self) docs.
+///
+/// Cheap to clone: clones share the authorizer's token cache.
+#[derive(Clone, Debug)]
+pub struct AuthorizeMiddleware {
+    authorizer: Authorizer,
+}
+
+impl AuthorizeMiddleware {
+    /// Authorizes each request for the [`User`] in its extensions through `authorizer`, whose
+    /// client runs the flows, sends the resends and sets the body cap.
+    pub fn new(authorizer: Authorizer) -> Self {
+        Self { authorizer }
+    }
+
+    /// The authorizer (its token cache is shared with every clone).
+    pub fn authorizer(&self) -> &Authorizer {
+        &self.authorizer
+    }
+
+    /// A resend, through the authorizer's client: `parts` with `headers`, and `body`.
+    fn resend(&self, parts: &Parts, headers: HeaderMap, body: Option<&[u8]>) -> Answer {
+        let mut request = Request::new(());
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = headers;
+        let (head, ()) = request.into_parts();
+        let agent = &self.authorizer.client().transport().agent;
+        match body {
+            Some(body) => agent.run(Request::from_parts(head, body)),
+            None => agent.run(Request::from_parts(head, ())),
+        }
+    }
+}
+
+/// What one attempt got.
+type Answer = Result<Response<Body>, ureq::Error>;
+
+impl Middleware for AuthorizeMiddleware {
+    fn handle(&self, request: Request<SendBody>, next: MiddlewareNext) -> Answer {
+        let user = request.extensions().get::<User>().cloned();
+        let user = user.ok_or(AdapterError::NoUser).map_err(failed)?;
+        let (mut parts, body) = request.into_parts();
+        let limit = self.authorizer.client().resource_body_bytes();
+        let body = read_capped(body, limit).map_err(failed)?;
+        let body = sends_body(&parts.method, &body).then_some(body.as_slice());
+        if let Some(body) = body
+            && !parts.headers.contains_key(CONTENT_LENGTH)
+            && !parts.headers.contains_key(TRANSFER_ENCODING)
+        {
+            parts
+                .headers
+                .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        let mut next = Some(next);
+        let mut status_as_error = false;
+        let attempt = |token: &AccessToken, _: Option<StatusCode>| {
+            let result = match with_bearer(&parts.headers, token) {
+                Err(error) => Err(failed(error)),
+                Ok(headers) => match next.take() {
+                    Some(next) => first(next, &parts, headers, body),
+                    None => self.resend(&parts, headers, body),
+                },
+            };
+            status_as_error |= matches!(result, Err(ureq::Error::StatusCode(_)));
+            Attempted {
+                result,
+                no_headers: HeaderMap::new(),
+            }
+        };
+        let called = self.authorizer.call(&user, attempt);
+        match called {
+            Ok(Called::Answered(answer)) => match answer.result {
+                // The agent reports error statuses as errors: so is a resend's.
+                Ok(response) if status_as_error && is_error(response.status()) => {
+                    Err(ureq::Error::StatusCode(response.status().as_u16()))
+                }
+                result => result,
+            },
+            Ok(Called::Refused(_, error)) => Err(failed(crate::Error::Flow(error).into())),
+            Err(error) => Err(failed(error.into())),
+        }
+    }
+}
+
+/// The first attempt, through the rest of the chain: the request as it came, its body buffered.
+fn first(next: MiddlewareNext, parts: &Parts, headers: HeaderMap, body: Option<&[u8]>) -> Answer {
+    let mut parts = parts.clone();
+    parts.headers = headers;
+    match body {
+        Some(mut bytes) => next.handle(Request::from_parts(
+            parts,
+            SendBody::from_reader(&mut bytes),
+        )),
+        None => next.handle(Request::from_parts(parts, SendBody::none())),
+    }
+}
+
+/// One attempt's outcome, with what the core judges.
+struct Attempted {
+    result: Answer,
+    no_headers: HeaderMap,
+}
+
+impl McpAnswer for Attempted {
+    fn judged(&self) -> Option<(StatusCode, &HeaderMap)> {
+        match &self.result {
+            Ok(response) => Some((response.status(), response.headers())),
+            // `http_status_as_error(true)`: the status, without the answer's header fields.
+            Err(ureq::Error::StatusCode(code)) => StatusCode::from_u16(*code)
+                .ok()
+                .map(|status| (status, &self.no_headers)),
+            Err(_) => None,
+        }
+    }
+}
+
+fn is_error(status: StatusCode) -> bool {
+    status.is_client_error() || status.is_server_error()
+}
+
+/// Reads the whole body, at most `limit` bytes.
+fn read_capped(body: SendBody, limit: usize) -> Result<Vec<u8>, AdapterError> {
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    body.into_reader()
+        .take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(AdapterError::Body)?;
+    if bytes.len() > limit {
+        return Err(AdapterError::BodyTooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// `headers` with `Authorization: Bearer <token>` (RFC 6750 section 2.1), replacing any, marked
+/// sensitive so HTTP libraries keep it out of their logs.
+fn with_bearer(headers: &HeaderMap, token: &AccessToken) -> Result<HeaderMap, AdapterError> {
+    let mut value =
+        HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).map_err(|_| {
+            crate::Error::InvalidRequest("the access token is not a valid header value")
+        })?;
+    value.set_sensitive(true);
+    let mut headers = headers.clone();
+    headers.insert(http::header::AUTHORIZATION, value);
+    Ok(headers)
+}
+
+fn failed(error: AdapterError) -> ureq::Error {
+    ureq::Error::Other(Box::new(error))
+}

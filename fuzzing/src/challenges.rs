@@ -47,7 +47,10 @@ fn check_field_value(text: &str) {
         let mut one_field = HeaderMap::new();
         one_field.append(WWW_AUTHENTICATE, value);
         let all = challenge::from_headers(&one_field);
-        assert_eq!(all, parsed, "one field through from_headers must equal parse");
+        assert_eq!(
+            all, parsed,
+            "one field through from_headers must equal parse"
+        );
     }
     match parsed {
         Ok(list) => {

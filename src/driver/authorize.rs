@@ -175,7 +175,7 @@ pub enum Called<R> {
 
 /// `Bearer <token>` (RFC 6750 section 2.1), marked sensitive so HTTP libraries keep it out of
 /// their logs.
-fn bearer<T: Transport>(token: &AccessToken) -> Result<HeaderValue, DriverError<T>> {
+pub(super) fn bearer<T: Transport>(token: &AccessToken) -> Result<HeaderValue, DriverError<T>> {
     let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
         .map_err(|_| DriverError::InvalidRequest("the access token is not a valid header value"))?;
     value.set_sensitive(true);

@@ -21,6 +21,7 @@
 //! The core still reads no clock and spawns nothing: the transport gives the time, and runs a
 //! background [`Refresh`] on a thread or a task of its own.
 
+mod adapter;
 mod authorize;
 mod authorizer;
 mod block_on;
@@ -35,6 +36,7 @@ mod refresh;
 mod transport;
 mod wire;
 
+pub use adapter::{AdapterError, BoxError, request_user, set_bearer};
 pub use authorize::{Called, McpAnswer};
 pub use authorizer::{ClientAuthorizer, UserAuthorizer};
 pub use builder::{ClientBuilder, FromOptions};

@@ -108,8 +108,6 @@ mod tls;
 pub mod tower;
 mod transport;
 
-#[cfg(any(feature = "middleware", feature = "tower"))]
-pub use adapter::AdapterError;
 pub use transport::{DEFAULT_CONNECT_TIMEOUT, ReqwestTransport};
 pub use xaa::driver::prelude::*;
 pub use xaa::driver::{DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting};
@@ -124,6 +122,11 @@ pub type ClientBuilder = xaa::driver::ClientBuilder<Client>;
 
 /// Everything that can go wrong in this crate: the drivers' one error set.
 pub type Error = xaa::driver::DriverError<ReqwestTransport>;
+
+/// Why a middleware adapter ([`middleware`], [`tower`]) sent no request or returned no
+/// response.
+#[cfg(any(feature = "middleware", feature = "tower"))]
+pub type AdapterError = xaa::driver::AdapterError<ReqwestTransport>;
 
 /// Attaches valid tokens to MCP requests, on tokio; refreshes run in tasks of their own.
 pub type Authorizer = xaa::driver::ClientAuthorizer<Client>;

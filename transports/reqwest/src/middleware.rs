@@ -70,7 +70,9 @@ use reqwest_middleware::{Middleware, Next};
 use xaa::AccessToken;
 use xaa::driver::{Called, McpAnswer};
 
-use crate::adapter::{self, BoxError};
+use xaa::driver::{BoxError, request_user, set_bearer};
+
+use crate::adapter;
 use crate::{AdapterError, Authorizer};
 
 /// The authorizer as a reqwest-middleware [`Middleware`]: see the [module](self) docs.
@@ -110,7 +112,7 @@ impl Middleware for AuthorizeMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        let user = adapter::user(extensions).map_err(failed)?;
+        let user = request_user(extensions).map_err(failed)?;
         let limit = self.authorizer.client().resource_body_bytes();
         replayable(&mut request, limit).await.map_err(failed)?;
         let (request, next, shared) = (&request, &next, &*extensions);
@@ -166,7 +168,7 @@ fn with_bearer(request: &Request, token: &AccessToken) -> Result<Request, Adapte
     let mut copy = request
         .try_clone()
         .ok_or_else(|| AdapterError::Body(BoxError::from("the request body cannot be cloned")))?;
-    adapter::set_bearer(copy.headers_mut(), token)?;
+    set_bearer(copy.headers_mut(), token)?;
     Ok(copy)
 }
 

@@ -83,7 +83,9 @@ use http_body_util::Full;
 use xaa::AccessToken;
 use xaa::driver::{Called, McpAnswer};
 
-use crate::adapter::{self, BoxError};
+use xaa::driver::{BoxError, request_user, set_bearer};
+
+use crate::adapter;
 use crate::{AdapterError, Authorizer};
 
 /// A [`Layer`] wrapping a service in an [`AuthorizeService`]: see the [module](self) docs.
@@ -189,7 +191,7 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = request.into_parts();
-    let user = adapter::user(&parts.extensions)?;
+    let user = request_user::<crate::ReqwestTransport>(&parts.extensions)?;
     let limit = authorizer.client().resource_body_bytes();
     let body = adapter::collect_capped(body, limit).await?;
     let template = ready.clone();
@@ -229,7 +231,7 @@ fn with_bearer(
     token: &AccessToken,
 ) -> Result<Request<Full<Bytes>>, AdapterError> {
     let mut request = Request::from_parts(parts.clone(), Full::new(body.clone()));
-    adapter::set_bearer(request.headers_mut(), token)?;
+    set_bearer(request.headers_mut(), token)?;
     Ok(request)
 }
 

@@ -95,8 +95,6 @@ pub mod middleware;
 mod tls;
 mod transport;
 
-#[cfg(feature = "middleware")]
-pub use middleware::AdapterError;
 pub use transport::UreqTransport;
 pub use xaa::driver::prelude::*;
 pub use xaa::driver::{DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting};
@@ -110,6 +108,10 @@ pub type ClientBuilder = xaa::driver::ClientBuilder<Client>;
 
 /// Everything that can go wrong in this crate: the drivers' one error set.
 pub type Error = xaa::driver::DriverError<UreqTransport>;
+
+/// Why the ureq middleware sent no request or returned no response ([`middleware`]).
+#[cfg(feature = "middleware")]
+pub type AdapterError = xaa::driver::AdapterError<UreqTransport>;
 
 /// Attaches valid tokens to MCP requests, blocking the calling thread; refreshes run on a
 /// thread of their own.

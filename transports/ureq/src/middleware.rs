@@ -71,38 +71,9 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use ureq::middleware::{Middleware, MiddlewareNext};
 use ureq::{Body, SendBody};
 use xaa::AccessToken;
-use xaa::authorizer::User;
-use xaa::driver::{Called, McpAnswer, sends_body};
+use xaa::driver::{Called, McpAnswer, request_user, sends_body, set_bearer};
 
-use crate::Authorizer;
-
-/// Why [`AuthorizeMiddleware`] sent no request or returned no response; it travels as
-/// `ureq::Error::Other` ([`adapter_error`]).
-///
-/// `Display` and `Debug` never show a token, a header or a body.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AdapterError {
-    /// The request has no [`User`] in its extensions: nothing was sent, no user is guessed.
-    #[error("the request carries no xaa user (an `xaa::authorizer::User` request extension)")]
-    NoUser,
-    /// The request body is larger than the cap (the client's
-    /// [`resource_body_bytes`](crate::ClientBuilder::resource_body_bytes)), so it cannot be
-    /// buffered for a resend: nothing was sent.
-    #[error("the request body exceeds the limit of {limit} bytes kept for a resend")]
-    BodyTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The request body could not be read: nothing was sent.
-    #[error("the request body could not be read")]
-    Body(#[source] std::io::Error),
-    /// No token could be had ([`Authorizer::token`]'s errors), or the server refused even a
-    /// fresh token or a wider scope: [`crate::Error::Flow`] with
-    /// [`xaa::Error::ResourceServerRejected`], as [`Authorizer::send`] reports it.
-    #[error(transparent)]
-    Authorization(#[from] crate::Error),
-}
+use crate::{AdapterError, Authorizer};
 
 /// The [`AdapterError`] inside a ureq error, if it is one.
 pub fn adapter_error(error: &ureq::Error) -> Option<&AdapterError> {
@@ -121,7 +92,7 @@ pub struct AuthorizeMiddleware {
 }
 
 impl AuthorizeMiddleware {
-    /// Authorizes each request for the [`User`] in its extensions through `authorizer`, whose
+    /// Authorizes each request for the [`User`](xaa::authorizer::User) in its extensions through `authorizer`, whose
     /// client runs the flows, sends the resends and sets the body cap.
     pub fn new(authorizer: Authorizer) -> Self {
         Self { authorizer }
@@ -153,8 +124,7 @@ type Answer = Result<Response<Body>, ureq::Error>;
 
 impl Middleware for AuthorizeMiddleware {
     fn handle(&self, request: Request<SendBody>, next: MiddlewareNext) -> Answer {
-        let user = request.extensions().get::<User>().cloned();
-        let user = user.ok_or(AdapterError::NoUser).map_err(failed)?;
+        let user = request_user(request.extensions()).map_err(failed)?;
         let (mut parts, body) = request.into_parts();
         let limit = self.authorizer.client().resource_body_bytes();
         let body = read_capped(body, limit).map_err(failed)?;
@@ -241,7 +211,7 @@ fn read_capped(body: SendBody, limit: usize) -> Result<Vec<u8>, AdapterError> {
     body.into_reader()
         .take(cap)
         .read_to_end(&mut bytes)
-        .map_err(AdapterError::Body)?;
+        .map_err(|error| AdapterError::Body(Box::new(error)))?;
     if bytes.len() > limit {
         return Err(AdapterError::BodyTooLarge { limit });
     }
@@ -251,13 +221,8 @@ fn read_capped(body: SendBody, limit: usize) -> Result<Vec<u8>, AdapterError> {
 /// `headers` with `Authorization: Bearer <token>` (RFC 6750 section 2.1), replacing any, marked
 /// sensitive so HTTP libraries keep it out of their logs.
 fn with_bearer(headers: &HeaderMap, token: &AccessToken) -> Result<HeaderMap, AdapterError> {
-    let mut value =
-        HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).map_err(|_| {
-            crate::Error::InvalidRequest("the access token is not a valid header value")
-        })?;
-    value.set_sensitive(true);
     let mut headers = headers.clone();
-    headers.insert(http::header::AUTHORIZATION, value);
+    set_bearer(&mut headers, token)?;
     Ok(headers)
 }
 

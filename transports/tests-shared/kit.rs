@@ -234,3 +234,32 @@ pub fn assert_last_request(kit: &Testkit, endpoint: Endpoint) {
         "nothing follows the failed {endpoint:?}: {after:?}"
     );
 }
+
+/// What the servers saw when a refused token was replaced once: one fresh exchange, the
+/// discovery reused, and two MCP requests, the first with the refused token (401), the second
+/// with a new one (200). Returns those two MCP requests.
+pub fn assert_refused_then_resent(kit: &Testkit, refused: &str) -> Vec<RecordedRequest> {
+    assert_eq!(count(kit, Endpoint::IdpToken), 1, "one fresh exchange");
+    assert_eq!(count(kit, Endpoint::AsToken), 1);
+    assert_eq!(metadata_requests(kit), 0, "the discovery is reused");
+    let mcp = kit.requests_to(Endpoint::McpServer);
+    assert_eq!(mcp.len(), 2, "{mcp:#?}");
+    assert_eq!(bearer(&mcp[0]), Some(refused));
+    assert_eq!(mcp[0].status, Some(StatusCode::UNAUTHORIZED));
+    assert_ne!(bearer(&mcp[1]), Some(refused));
+    assert_eq!(mcp[1].status, Some(StatusCode::OK));
+    mcp
+}
+
+/// As [`assert_refused_then_resent`], for a resend that carries the same body: the
+/// `tools/list` request's.
+pub fn assert_same_body_resent(kit: &Testkit, refused: &str) -> Vec<RecordedRequest> {
+    let mcp = assert_refused_then_resent(kit, refused);
+    assert_eq!(
+        mcp[1].body,
+        tools_list(kit).body().as_slice(),
+        "the same body"
+    );
+    assert_eq!(mcp[0].body, mcp[1].body);
+    mcp
+}

@@ -200,15 +200,7 @@ driver_test! {
         let response = wait!(authorizer.send(&alice, tools_list(&kit)))
             .expect("the request succeeds with a fresh token");
         assert_tools_listed(&response);
-        assert_eq!(count(&kit, Endpoint::IdpToken), 1);
-        assert_eq!(count(&kit, Endpoint::AsToken), 1);
-        assert_eq!(metadata_requests(&kit), 0, "the discovery is reused");
-        let mcp = kit.requests_to(Endpoint::McpServer);
-        assert_eq!(mcp.len(), 2, "{mcp:#?}");
-        assert_eq!(bearer(&mcp[0]), Some(first.expose_secret()));
-        assert_eq!(mcp[0].status, Some(StatusCode::UNAUTHORIZED));
-        assert_ne!(bearer(&mcp[1]), Some(first.expose_secret()));
-        assert_eq!(mcp[1].status, Some(StatusCode::OK));
+        common::assert_refused_then_resent(&kit, first.expose_secret());
     }
 }
 

@@ -666,7 +666,11 @@ impl Authorizer {
         if let Some(scope) = authorization.scope.clone() {
             cached = cached.with_scope(scope);
         }
-        if let Some(issued) = &authorization.id_jag {
+        // The ID-JAG is kept only for its re-submission (decisions.md D13): without it, an
+        // ID-JAG in memory is a credential and a kilobyte that serve nothing (D26).
+        if let Some(issued) = &authorization.id_jag
+            && self.shared.config.resubmit_id_jag
+        {
             cached = cached.with_id_jag(issued.id_jag.clone(), issued.expires_at);
         }
         self.shared.store.save(&cache_key, &cached);

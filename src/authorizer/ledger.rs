@@ -81,32 +81,27 @@ impl Ledger {
         }
     }
 
-    /// Caches `token` under `key`: it becomes the current token of its principal and scope.
+    /// Caches `token`, loaded from the store, under `key`: it becomes the current token of its
+    /// principal and scope.
     pub(super) fn cache_token(&mut self, key: CacheKey, token: CachedToken) {
+        self.insert(key, token, false);
+    }
+
+    /// A flight landed `token`, cached under `key` (whose principal and scope are the flight's):
+    /// the one retry if the previous token was refused (decisions.md D18).
+    pub(super) fn land(&mut self, key: CacheKey, token: CachedToken) {
+        self.insert(key, token, true);
+    }
+
+    fn insert(&mut self, key: CacheKey, token: CachedToken, landed: bool) {
         let fingerprint = self.principals.fingerprint(&token.access_token);
         let inserted = self.cache.insert_tracked(key, token);
         if let Some(evicted) = inserted.evicted {
             self.principals.left(&evicted);
         }
-        for stale in self.principals.cached(inserted.key, fingerprint) {
+        for stale in self.principals.cached(inserted.key, fingerprint, landed) {
             self.cache.remove(&stale);
         }
-    }
-
-    /// A flight for `principal` and `scope` landed `token`, cached under `key`: the one retry
-    /// if the previous token was refused (decisions.md D18).
-    pub(super) fn land(
-        &mut self,
-        principal: &Principal,
-        scope: &Scope,
-        key: CacheKey,
-        token: CachedToken,
-    ) {
-        let fingerprint = self.principals.fingerprint(&token.access_token);
-        if let Some(stale) = self.principals.landed(principal, scope, fingerprint) {
-            self.cache.remove(&stale);
-        }
-        self.cache_token(key, token);
     }
 
     /// Drops `used` if it is one of `principal`'s current tokens, cached or not: its scope,
@@ -244,7 +239,7 @@ mod tests {
                     if next(3) == 0 {
                         token = token.with_id_jag(IdJag::new("j"), at(now + next(200)));
                     }
-                    ledger.land(&principal, scope, key(issuer, scope, user), token);
+                    ledger.land(key(issuer, scope, user), token);
                 }
                 5 => {
                     if let Some((dropped, _)) = ledger.drop_token(&principal, &used) {
@@ -283,8 +278,6 @@ mod tests {
         let mut ledger = Ledger::new(TokenCache::new());
         let token = AccessToken::new("t1");
         ledger.land(
-            &principal,
-            &scope,
             key("https://as", &scope, 0),
             CachedToken::new(token.clone(), at(100)),
         );
@@ -296,8 +289,6 @@ mod tests {
         ledger.refuse(&principal, &scope);
         let retry = AccessToken::new("t2");
         ledger.land(
-            &principal,
-            &scope,
             key("https://as", &scope, 0),
             CachedToken::new(retry.clone(), at(300)),
         );

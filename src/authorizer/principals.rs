@@ -140,16 +140,22 @@ impl Principals {
     }
 
     /// The token `fingerprint` was cached under `key`: it is the current one of its principal
-    /// and scope. Returns the keys the cache must drop: the previous current token's, when it
-    /// was cached under another key (the discovery changed), and a scope pushed out.
+    /// and scope. When a flight `landed` it (rather than a store), it is the one retry if the
+    /// previous token was refused, and any earlier retry is over (decisions.md D18). Returns
+    /// the keys the cache must drop: the previous current token's, when it was cached under
+    /// another key (the discovery changed), and a scope pushed out.
     pub(super) fn cached(
         &mut self,
         key: Arc<CacheKey>,
         fingerprint: Fingerprint,
+        landed: bool,
     ) -> Vec<Arc<CacheKey>> {
         let principal = key.principal().clone();
         let record = self.record_mut(&principal);
         let (state, pushed_out) = record.scope_mut(key.scope());
+        if landed {
+            state.retry = std::mem::take(&mut state.refused).then_some(fingerprint);
+        }
         let previous = state.current.replace(Current {
             fingerprint,
             key: Some(Arc::clone(&key)),
@@ -203,20 +209,6 @@ impl Principals {
     pub(super) fn refuse(&mut self, principal: &Principal, scope: &Scope) -> Option<Arc<CacheKey>> {
         let (state, pushed_out) = self.record_mut(principal).scope_mut(scope);
         state.refused = true;
-        self.settle(principal);
-        pushed_out
-    }
-
-    /// A flight for `principal` and `scope` landed `fingerprint`: it is the one retry if the
-    /// previous token was refused, and any earlier retry is over.
-    pub(super) fn landed(
-        &mut self,
-        principal: &Principal,
-        scope: &Scope,
-        fingerprint: Fingerprint,
-    ) -> Option<Arc<CacheKey>> {
-        let (state, pushed_out) = self.record_mut(principal).scope_mut(scope);
-        state.retry = std::mem::take(&mut state.refused).then_some(fingerprint);
         self.settle(principal);
         pushed_out
     }

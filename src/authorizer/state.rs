@@ -674,6 +674,6 @@ impl Authorizer {
             cached = cached.with_id_jag(issued.id_jag.clone(), issued.expires_at);
         }
         self.shared.store.save(&cache_key, &cached);
-        state.ledger.land(&key.0, &key.1, cache_key, cached);
+        state.ledger.land(cache_key, cached);
     }
 }

@@ -101,6 +101,8 @@ impl Record {
                     let oldest = self.scopes.remove(0);
                     pushed_out = oldest.current.and_then(|current| current.key);
                 }
+                // Most principals use one scope: no room for four until a second comes.
+                self.scopes.reserve_exact(1);
                 self.scopes.push(ScopeState {
                     scope: scope.clone(),
                     current: None,

@@ -321,11 +321,18 @@ fn memory_store_round_trip() {
 #[test]
 fn memory_store_is_bounded_and_expires() {
     // decisions.md D26: the default store holds as many tokens as the cache's default bound.
-    assert_eq!(
-        MemoryTokenStore::new().capacity(),
-        TokenCache::DEFAULT_MAX_ENTRIES
-    );
-    assert_eq!(MemoryTokenStore::with_capacity(0).capacity(), 1);
+    let default = MemoryTokenStore::new();
+    for i in 0..=TokenCache::DEFAULT_MAX_ENTRIES {
+        default.save(
+            &key_for(Principal::key(format!("{i}"))),
+            &token("t", at(100)),
+        );
+    }
+    assert_eq!(default.len(), TokenCache::DEFAULT_MAX_ENTRIES);
+    let one = MemoryTokenStore::with_capacity(0);
+    one.save(&key_for(Principal::key("a")), &token("a", at(100)));
+    one.save(&key_for(Principal::key("b")), &token("b", at(100)));
+    assert_eq!(one.len(), 1);
 
     let store = MemoryTokenStore::with_capacity(3);
     let key = |name: &str| key_for(Principal::key(name));

@@ -35,9 +35,9 @@ pub trait TokenStore: Send + Sync {
 
 /// A [`TokenStore`] in process memory: a map behind a mutex, not a global.
 ///
-/// Bounded and expiring (decisions.md D26): at most [`MemoryTokenStore::capacity`] tokens
-/// (1024 by default, the same default as [`TokenCache`] and the authorizer's
-/// `AuthorizerConfig::max_entries`); a new key in a full store evicts the entry that is dead
+/// Bounded and expiring (decisions.md D26): at most the capacity it was made with
+/// ([`MemoryTokenStore::with_capacity`]; 1024 by default, the same default as [`TokenCache`]
+/// and the authorizer's `AuthorizerConfig::max_entries`); a new key in a full store evicts the entry that is dead
 /// soonest (its token and the ID-JAG kept with it both expired). The store reads no clock: it
 /// learns the time from [`TokenStore::expire`], which drops a few dead entries per call, and a
 /// [`TokenStore::load`] of an entry dead at that time drops it and answers `None`. No operation
@@ -105,11 +105,6 @@ impl MemoryTokenStore {
                 now: None,
             }),
         }
-    }
-
-    /// The most tokens the store holds.
-    pub fn capacity(&self) -> usize {
-        self.lock().capacity
     }
 
     /// The number of saved tokens, dead ones included until swept.

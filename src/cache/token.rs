@@ -10,7 +10,7 @@ use crate::{AccessToken, IdJag, Scope};
 /// An access token and what is known about it. `Debug` shows no token text: the secrets are
 /// redacted newtypes.
 ///
-/// Serializable for a [`TokenStore`]; times are whole seconds since the Unix epoch (rounded
+/// Serializable for a [`TokenStore`](super::TokenStore); times are whole seconds since the Unix epoch (rounded
 /// down, so a restored token never lives longer than it did).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

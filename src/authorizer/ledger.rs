@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::principals::Principals;
-use crate::cache::{CacheKey, CachedToken, Principal, SWEEP_BUDGET, TokenCache};
+use crate::cache::{CacheKey, CachedToken, Principal, SWEEP_BUDGET, TokenCache, TokenStore};
 use crate::{AccessToken, Scope};
 
 /// What an authorizer holds in memory, and so what its bounds govern (decisions.md D26):
@@ -30,6 +30,21 @@ pub struct AuthorizerStats {
     pub dormant_principals: usize,
     /// Flights in progress: each belongs to a caller running it.
     pub flights: usize,
+}
+
+/// The store of [`Authorizer::new`](super::Authorizer::new): none. The authorizer's own cache
+/// is the in-memory store; a second copy of every token would only double the memory
+/// (decisions.md D26).
+pub(super) struct NoStore;
+
+impl TokenStore for NoStore {
+    fn load(&self, _key: &CacheKey) -> Option<CachedToken> {
+        None
+    }
+
+    fn save(&self, _key: &CacheKey, _token: &CachedToken) {}
+
+    fn remove(&self, _key: &CacheKey) {}
 }
 
 /// The token cache and the per-principal records.

@@ -1,5 +1,6 @@
 //! The authorizer's decisions, sans-IO: which token a request carries, when a flow runs, who
-//! waits for whom, and what an MCP server's 401 or 403 means (decisions.md D13, D16 to D20).
+//! waits for whom, and what an MCP server's 401 or 403 means (decisions.md D13, D16 to D20);
+//! what it keeps meanwhile is bounded (D26, `ledger.rs`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,7 +10,7 @@ use std::time::SystemTime;
 use http::{HeaderMap, StatusCode};
 
 use super::config::{AuthorizerConfig, AuthorizerGrant, User};
-use super::ledger::{AuthorizerStats, Ledger};
+use super::ledger::{AuthorizerStats, Ledger, NoStore};
 use super::slot::{Landing, Slot, SlotFuture};
 use crate::cache::{CacheKey, CachedToken, Lookup, Principal, RefreshPlan, TokenCache, TokenStore};
 use crate::challenge::{AuthScheme, bearer_challenges};
@@ -39,20 +40,6 @@ impl State {
         self.ledger.sweep(now);
         store.expire(now);
     }
-}
-
-/// The store of [`Authorizer::new`]: none. The authorizer's own cache is the in-memory store;
-/// a second copy of every token would only double the memory (decisions.md D26).
-struct NoStore;
-
-impl TokenStore for NoStore {
-    fn load(&self, _key: &CacheKey) -> Option<CachedToken> {
-        None
-    }
-
-    fn save(&self, _key: &CacheKey, _token: &CachedToken) {}
-
-    fn remove(&self, _key: &CacheKey) {}
 }
 
 struct Shared {

@@ -237,6 +237,7 @@ fn scope_order_does_not_matter() {
 
 #[test]
 fn bounded_evicting_the_soonest_expiry() {
+    // decisions.md D26: found in the expiry order, without a walk over the cache.
     let mut cache = TokenCache::new().with_max_entries(2);
     let (k1, k2, k3) = (
         key_for(Principal::key("1")),
@@ -315,6 +316,65 @@ fn memory_store_round_trip() {
         .join()
         .expect("the writer thread");
     assert_eq!(shared.load(&key), Some(saved));
+}
+
+#[test]
+fn memory_store_is_bounded_and_expires() {
+    // decisions.md D26: the default store holds as many tokens as the cache's default bound.
+    let default = MemoryTokenStore::new();
+    for i in 0..=TokenCache::DEFAULT_MAX_ENTRIES {
+        default.save(
+            &key_for(Principal::key(format!("{i}"))),
+            &token("t", at(100)),
+        );
+    }
+    assert_eq!(default.len(), TokenCache::DEFAULT_MAX_ENTRIES);
+    let one = MemoryTokenStore::with_capacity(0);
+    one.save(&key_for(Principal::key("a")), &token("a", at(100)));
+    one.save(&key_for(Principal::key("b")), &token("b", at(100)));
+    assert_eq!(one.len(), 1);
+
+    let store = MemoryTokenStore::with_capacity(3);
+    let key = |name: &str| key_for(Principal::key(name));
+    store.save(&key("late"), &token("late", at(300)));
+    store.save(&key("soon"), &token("soon", at(100)));
+    // The access token expires first, the ID-JAG kept for re-submission later: the entry
+    // lives as long as either does.
+    let with_jag = token("jag", at(50)).with_id_jag(IdJag::new(SECRET_JAG), at(200));
+    store.save(&key("jag"), &with_jag);
+    // Full: a new key evicts the entry dead soonest.
+    store.save(&key("new"), &token("new", at(400)));
+    assert_eq!(store.len(), 3);
+    assert!(store.load(&key("soon")).is_none());
+    // Replacing a key evicts nothing.
+    store.save(&key("new"), &token("newer", at(500)));
+    assert_eq!(store.len(), 3);
+
+    // The store reads no clock: until told the time, nothing is dead.
+    assert!(store.load(&key("jag")).is_some());
+    store.expire(at(150));
+    assert_eq!(
+        store.load(&key("jag")),
+        Some(with_jag),
+        "its ID-JAG still lives"
+    );
+    // Told the time, a load of a dead entry drops it; each call sweeps a few more.
+    store.expire(at(250));
+    assert_eq!(store.len(), 2);
+    assert!(store.load(&key("jag")).is_none());
+    store.expire(at(1_000));
+    assert!(store.is_empty());
+
+    // A store written elsewhere keeps the default: `expire` does nothing.
+    struct Elsewhere;
+    impl TokenStore for Elsewhere {
+        fn load(&self, _key: &CacheKey) -> Option<CachedToken> {
+            None
+        }
+        fn save(&self, _key: &CacheKey, _token: &CachedToken) {}
+        fn remove(&self, _key: &CacheKey) {}
+    }
+    Elsewhere.expire(at(0));
 }
 
 #[test]

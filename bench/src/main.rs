@@ -13,6 +13,7 @@
 //! ```text
 //! cargo run -p xaa-bench --release            # prints a markdown report on stdout
 //! cargo run -p xaa-bench --release -- --help
+//! cargo run -p xaa-bench --release -- soak    # one authorizer, a million users (soak.rs)
 //! ```
 //!
 //! Progress goes to stderr. One tokio current-thread runtime carries every contender (so the
@@ -24,6 +25,7 @@ mod diagnose;
 mod report;
 mod rounds;
 mod shapes;
+mod soak;
 mod stats;
 mod target;
 mod warm;
@@ -42,6 +44,7 @@ const HELP: &str = "\
 xaa-bench: xaa against rmcp 3.11's auth-enterprise-managed on the testkit's servers.
 
 USAGE: cargo run -p xaa-bench --release [-- OPTIONS]
+       cargo run -p xaa-bench --release -- soak [OPTIONS]   (see soak --help)
 
 OPTIONS:
   --runs N            passes of the warm exchange and of the workload (default 3)
@@ -182,6 +185,15 @@ fn main() -> ExitCode {
     // reqwest is built without a crypto provider in this workspace; rmcp's default client and
     // the floor's plain reqwest client take the process-wide one (unused on plain http).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    if std::env::args().nth(1).as_deref() == Some("soak") {
+        return match soak::run(std::env::args().skip(2)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("xaa-bench soak: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let args = match Args::parse() {
         Ok(Some(args)) => args,
         Ok(None) => {

@@ -76,9 +76,19 @@ impl ThreadCpu {
 
 /// The process's peak resident set (`VmHWM`), kilobytes.
 pub(crate) fn peak_rss_kb() -> Option<u64> {
+    status_kb("VmHWM:")
+}
+
+/// The process's resident set now (`VmRSS`), kilobytes.
+pub(crate) fn rss_kb() -> Option<u64> {
+    status_kb("VmRSS:")
+}
+
+/// A kilobyte figure of `/proc/self/status`.
+fn status_kb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }

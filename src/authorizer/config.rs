@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::cache::Principal;
+use crate::cache::{Principal, TokenCache};
 use crate::grant::SubjectToken;
 use crate::{Assertion, AuthorizationServer, Error, IdentityProvider, Policy, RefreshToken, Scope};
 
@@ -135,6 +135,10 @@ pub struct AuthorizerConfig {
     pub max_step_ups: u32,
     /// Re-submit an unexpired ID-JAG before a fresh exchange (decisions.md D13, opt-in).
     pub resubmit_id_jag: bool,
+    /// The bound on what the authorizer keeps (decisions.md D26): at most this many cached
+    /// tokens, and at most this many principals without one. 1024 by default
+    /// ([`TokenCache::DEFAULT_MAX_ENTRIES`]); at least 1.
+    pub max_entries: usize,
 }
 
 impl AuthorizerConfig {
@@ -178,6 +182,7 @@ impl AuthorizerConfig {
             refresh_lead: Duration::from_secs(60),
             max_step_ups: 2,
             resubmit_id_jag: false,
+            max_entries: TokenCache::DEFAULT_MAX_ENTRIES,
         }
     }
 
@@ -202,6 +207,12 @@ impl AuthorizerConfig {
     /// Turns on decisions.md D13's ID-JAG re-submission.
     pub fn resubmit_id_jag(mut self, on: bool) -> Self {
         self.resubmit_id_jag = on;
+        self
+    }
+
+    /// Sets the bound on cached tokens and on principals without one (decisions.md D26).
+    pub fn max_entries(mut self, max_entries: usize) -> Self {
+        self.max_entries = max_entries;
         self
     }
 }

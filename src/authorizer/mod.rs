@@ -14,8 +14,11 @@
 //!    [`Verdict::Retry`] goes back to step 1, [`Verdict::Fail`] returns the error.
 
 mod config;
+mod ledger;
+mod principals;
 mod slot;
 mod state;
 
 pub use config::{AssertionSource, AuthorizerConfig, AuthorizerGrant, SubjectTokenSource, User};
+pub use ledger::AuthorizerStats;
 pub use state::{Acquired, Authorizer, Flight, Landed, Verdict, Waited, Waiter};

@@ -1,7 +1,8 @@
 //! The authorizer's decisions, sans-IO: which token a request carries, when a flow runs, who
-//! waits for whom, and what an MCP server's 401 or 403 means (decisions.md D13, D16 to D20).
+//! waits for whom, and what an MCP server's 401 or 403 means (decisions.md D13, D16 to D20);
+//! what it keeps meanwhile is bounded (D26, `ledger.rs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -9,10 +10,9 @@ use std::time::SystemTime;
 use http::{HeaderMap, StatusCode};
 
 use super::config::{AuthorizerConfig, AuthorizerGrant, User};
+use super::ledger::{AuthorizerStats, Ledger, NoStore};
 use super::slot::{Landing, Slot, SlotFuture};
-use crate::cache::{
-    CacheKey, CachedToken, Lookup, MemoryTokenStore, Principal, RefreshPlan, TokenCache, TokenStore,
-};
+use crate::cache::{CacheKey, CachedToken, Lookup, Principal, RefreshPlan, TokenCache, TokenStore};
 use crate::challenge::{AuthScheme, bearer_challenges};
 use crate::grant::SubjectToken;
 use crate::{
@@ -23,19 +23,23 @@ use crate::{
 /// Single-flight key: one flow at a time per principal and requested scope.
 type FlightKey = (Principal, Scope);
 
-#[derive(Default)]
 struct State {
-    cache: TokenCache,
+    /// The tokens and the per-principal records, bounded together (decisions.md D26).
+    ledger: Ledger,
     discovery: Option<Discovery>,
     /// The last challenge of the MCP server, to start the next cold flow from (no second probe).
     challenge: Option<HeaderMap>,
+    /// The flights in progress: each entry goes when its flight lands or is dropped.
     flights: HashMap<FlightKey, Arc<Slot>>,
-    /// Keys whose token the MCP server refused: the next token is the one retry (D18).
-    refused: HashSet<FlightKey>,
-    /// The token issued as that one retry; a 401 on it is final.
-    retry_tokens: HashMap<FlightKey, AccessToken>,
-    required_scope: HashMap<Principal, Scope>,
-    step_ups: HashMap<Principal, u32>,
+}
+
+impl State {
+    /// Every operation's first step: a share of the sweep, and the time for the store
+    /// (decisions.md D26).
+    fn sweep(&mut self, store: &dyn TokenStore, now: SystemTime) {
+        self.ledger.sweep(now);
+        store.expire(now);
+    }
 }
 
 struct Shared {
@@ -200,26 +204,41 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl Authorizer {
-    /// An authorizer with an in-memory token store.
+    /// An authorizer keeping its tokens in memory only: in its cache, bounded by
+    /// [`AuthorizerConfig::max_entries`] (decisions.md D26). Nothing is persisted.
     pub fn new(config: AuthorizerConfig) -> Self {
-        Self::with_store(config, Arc::new(MemoryTokenStore::new()))
+        Self::with_store(config, Arc::new(NoStore))
     }
 
-    /// An authorizer persisting tokens through `store` (decisions.md D21).
+    /// An authorizer persisting tokens through `store` (decisions.md D21). Its cache is bounded
+    /// by [`AuthorizerConfig::max_entries`]; the store keeps its own bound (a
+    /// [`MemoryTokenStore`](crate::cache::MemoryTokenStore)'s capacity, 1024 by default like
+    /// the cache's).
     pub fn with_store(config: AuthorizerConfig, store: Arc<dyn TokenStore>) -> Self {
         let cache = TokenCache::new()
             .with_refresh_lead(config.refresh_lead)
-            .with_resubmit_id_jag(config.resubmit_id_jag);
+            .with_resubmit_id_jag(config.resubmit_id_jag)
+            .with_max_entries(config.max_entries);
         Self {
             shared: Arc::new(Shared {
                 config,
                 store,
                 state: Mutex::new(State {
-                    cache,
-                    ..State::default()
+                    ledger: Ledger::new(cache),
+                    discovery: None,
+                    challenge: None,
+                    flights: HashMap::new(),
                 }),
             }),
         }
+    }
+
+    /// What the authorizer holds in memory now, against the bounds of decisions.md D26: for
+    /// monitoring, and for tests that hold it to its bounds.
+    #[must_use]
+    pub fn stats(&self) -> AuthorizerStats {
+        let state = lock(&self.shared.state);
+        state.ledger.stats(state.flights.len())
     }
 
     /// The configuration.
@@ -241,16 +260,22 @@ impl Authorizer {
     /// Decides how `user` gets a token at `now`.
     pub fn acquire(&self, user: &User, now: SystemTime) -> Result<Acquired, Error> {
         let mut state = lock(&self.shared.state);
+        state.sweep(&*self.shared.store, now);
         let key = self.flight_key(&state, user);
         if let Some(cache_key) = self.cache_key(&state, &key) {
             if !matches!(
-                state.cache.lookup(&cache_key, now),
+                state.ledger.cache().lookup(&cache_key, now),
                 Lookup::Fresh(_) | Lookup::DueForRefresh(_)
-            ) && let Some(stored) = self.shared.store.load(&cache_key)
-            {
-                state.cache.insert(cache_key.clone(), stored);
+            ) {
+                // On access: an entry whose token and ID-JAG are both expired goes now.
+                state.ledger.drop_if_dead(&cache_key, now);
+                if let Some(stored) = self.shared.store.load(&cache_key)
+                    && stored.dead_at() > now
+                {
+                    state.ledger.cache_token(cache_key.clone(), stored);
+                }
             }
-            match state.cache.lookup(&cache_key, now) {
+            match state.ledger.cache().lookup(&cache_key, now) {
                 Lookup::Fresh(token) => {
                     tracing::trace!(event = "cache_hit", "token reused");
                     return Ok(Acquired::Token(token.access_token.clone()));
@@ -287,8 +312,8 @@ impl Authorizer {
 
     fn flight_key(&self, state: &State, user: &User) -> FlightKey {
         let scope = state
-            .required_scope
-            .get(&user.principal)
+            .ledger
+            .required_scope(&user.principal)
             .cloned()
             .or_else(|| self.shared.config.scope.clone())
             .unwrap_or_default()
@@ -363,13 +388,17 @@ impl Authorizer {
         };
         let start = match state.discovery.clone().filter(|d| d.is_fresh(now)) {
             Some(discovery) => {
-                let resubmit = self
-                    .cache_key(state, key)
-                    .map(|cache_key| (state.cache.refresh_plan(&cache_key, now), cache_key));
+                let resubmit = self.cache_key(state, key).map(|cache_key| {
+                    (
+                        state.ledger.cache().refresh_plan(&cache_key, now),
+                        cache_key,
+                    )
+                });
                 match resubmit {
                     Some((RefreshPlan::ResubmitIdJag(id_jag), cache_key)) => {
                         let expires_at = state
-                            .cache
+                            .ledger
+                            .cache()
                             .lookup(&cache_key, now)
                             .usable()
                             .and_then(|t| t.id_jag.as_ref().map(|(_, at)| *at))
@@ -403,6 +432,7 @@ impl Authorizer {
         now: SystemTime,
     ) -> Verdict {
         let mut state = lock(&self.shared.state);
+        state.sweep(&*self.shared.store, now);
         let key = self.flight_key(&state, user);
         let challenge = bearer_challenges(headers)
             .ok()
@@ -426,7 +456,7 @@ impl Authorizer {
                 if state.discovery.is_none() {
                     state.challenge = Some(headers.clone());
                 }
-                if state.retry_tokens.get(&key) == Some(used) {
+                if state.ledger.is_retry(&key.0, &key.1, used) {
                     tracing::debug!(
                         event = "rejected",
                         status = 401,
@@ -438,7 +468,7 @@ impl Authorizer {
                     });
                 }
                 if self.drop_token(&mut state, &key, used) {
-                    state.refused.insert(key);
+                    state.ledger.refuse(&key.0, &key.1);
                 }
                 tracing::debug!(
                     event = "rejected",
@@ -452,9 +482,8 @@ impl Authorizer {
                     .as_ref()
                     .is_some_and(|c| c.error == Some(ErrorCode::InsufficientScope)) =>
             {
-                let steps = state.step_ups.entry(user.principal.clone()).or_default();
-                *steps += 1;
-                if *steps > self.shared.config.max_step_ups {
+                let steps = state.ledger.step_up(&user.principal);
+                if steps > self.shared.config.max_step_ups {
                     tracing::debug!(
                         event = "rejected",
                         status = 403,
@@ -469,7 +498,8 @@ impl Authorizer {
                     .cache_key(&state, &key)
                     .and_then(|k| {
                         state
-                            .cache
+                            .ledger
+                            .cache()
                             .lookup(&k, now)
                             .usable()
                             .and_then(|t| t.scope.clone())
@@ -478,36 +508,38 @@ impl Authorizer {
                 let wanted = challenge.and_then(|c| c.scope).unwrap_or_default();
                 let scope = key.1.union(&granted).union(&wanted);
                 tracing::debug!(event = "step_up", scope = %scope, "insufficient_scope; asking for the wider scope (RFC 6750 section 3.1)");
-                state.required_scope.insert(user.principal.clone(), scope);
+                state.ledger.require_scope(&user.principal, scope);
                 Verdict::Retry
             }
             _ => {
                 if status.is_success() {
-                    state.step_ups.remove(&user.principal);
-                    // The server took this token: a later 401 on it (a revocation) earns its
-                    // own fresh exchange (decisions.md D18).
-                    if state.retry_tokens.get(&key) == Some(used) {
-                        state.retry_tokens.remove(&key);
-                    }
+                    // The step-ups in a row end; the server took this token: a later 401 on it
+                    // (a revocation) earns its own fresh exchange (decisions.md D18).
+                    state.ledger.accepted(&key.0, &key.1, used);
                 }
                 Verdict::Accept
             }
         }
     }
 
-    /// Drops `used` from the user's cached tokens, under whatever key (the discovery that
-    /// keyed it may be gone already). Returns whether it was the user's current token for the
-    /// scope now required: a 401 for a token already replaced (by a refresh, a concurrent 401
-    /// or a step-up to another scope), or not the user's, must not mark the user's next token
-    /// as the one retry (decisions.md D18).
+    /// Drops `used` from the user's tokens, under whatever key (the discovery that keyed it
+    /// may be gone already), from the cache and the store; a token the cache already let go
+    /// (expired, or evicted for room) still counts (decisions.md D26). Returns whether it was
+    /// the user's current token for the scope now required: a 401 for a token already
+    /// replaced (by a refresh, a concurrent 401 or a step-up to another scope), or not the
+    /// user's, must not mark the user's next token as the one retry (decisions.md D18).
     fn drop_token(&self, state: &mut State, key: &FlightKey, used: &AccessToken) -> bool {
-        match state.cache.remove_token(&key.0, used) {
-            Some(cache_key) => {
-                self.shared.store.remove(&cache_key);
-                cache_key.scope() == &key.1
-            }
-            None => false,
+        let Some((scope, cached)) = state.ledger.drop_token(&key.0, used) else {
+            return false;
+        };
+        let stored = match cached {
+            Some(cache_key) => Some((*cache_key).clone()),
+            None => self.cache_key(state, &(key.0.clone(), scope.clone())),
+        };
+        if let Some(stored) = stored {
+            self.shared.store.remove(&stored);
         }
+        scope == key.1
     }
 }
 
@@ -604,6 +636,7 @@ impl Flight {
 impl Authorizer {
     fn store(&self, ticket: &Ticket, authorization: Authorization, now: SystemTime) {
         let mut state = lock(&self.shared.state);
+        state.sweep(&*self.shared.store, now);
         if let Some(refresh_token) = authorization.idp_refresh_token.clone() {
             ticket.user.subject.refresh_token_rotated(refresh_token);
         }
@@ -620,17 +653,14 @@ impl Authorizer {
         if let Some(scope) = authorization.scope.clone() {
             cached = cached.with_scope(scope);
         }
-        if let Some(issued) = &authorization.id_jag {
+        // The ID-JAG is kept only for its re-submission (decisions.md D13): without it, an
+        // ID-JAG in memory is a credential and a kilobyte that serve nothing (D26).
+        if let Some(issued) = &authorization.id_jag
+            && self.shared.config.resubmit_id_jag
+        {
             cached = cached.with_id_jag(issued.id_jag.clone(), issued.expires_at);
         }
-        if state.refused.remove(&key) {
-            state
-                .retry_tokens
-                .insert(key.clone(), authorization.access_token.clone());
-        } else {
-            state.retry_tokens.remove(&key);
-        }
         self.shared.store.save(&cache_key, &cached);
-        state.cache.insert(cache_key, cached);
+        state.ledger.land(cache_key, cached);
     }
 }

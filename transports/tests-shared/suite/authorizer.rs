@@ -15,6 +15,7 @@ use crate::common::{
 use crate::driver::{Authorizer, Error};
 use http::{Method, StatusCode};
 use xaa::authorizer::{AuthorizerConfig, User};
+use xaa::cache::MemoryTokenStore;
 use xaa::constants::{
     GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN,
 };
@@ -594,5 +595,33 @@ driver_test! {
         kit.clear_requests();
         assert_tools_listed(&wait!(authorizer.send(&alice, tools_list(&kit))).expect("accepted"));
         assert!(kit.token_requests().is_empty());
+    }
+}
+
+// The gateway of the memory issue, scaled down: one authorizer over a MemoryTokenStore, a new
+// set of users each round, every token expired by the next round. The cache and the store hold
+// the current round's tokens, not every token ever issued (decisions.md D26).
+driver_test! {
+    fn expired_tokens_leave_the_cache_and_the_store_as_new_users_come() {
+        const PER_ROUND: usize = 40;
+        let kit = common::kit();
+        kit.set_access_token_lifetime(Duration::from_secs(1));
+        let store = Arc::new(MemoryTokenStore::new());
+        let core = xaa::authorizer::Authorizer::with_store(common::config(&kit), store.clone());
+        let authorizer = Authorizer::from_authorizer(core, common::client());
+        for round in 0..2 {
+            if round > 0 {
+                sleep!(Duration::from_millis(1_100));
+            }
+            for n in 0..PER_ROUND {
+                let who = user(&kit, &format!("round-{round}-user-{n}"));
+                wait!(authorizer.token(&who)).expect("a token");
+            }
+            let stats = authorizer.authorizer().stats();
+            // The round's tokens, and at most a few dead ones the sweep has not reached.
+            assert!(stats.cached_tokens <= PER_ROUND + 8, "round {round}: {stats:?}");
+            assert!(store.len() <= PER_ROUND + 8, "round {round}: {} stored", store.len());
+            assert_eq!(stats.flights, 0);
+        }
     }
 }

@@ -45,14 +45,18 @@
 //!   over `jsonwebtoken` and `aws-lc-rs`; implies `jose`;
 //! * `driver`: what every driver shares (`xaa::driver`): client options, the error set and
 //!   the authorizer's loop over any blocking or async HTTP client; the drivers turn it on;
-//! * `server`: the other side (`xaa::server`), minting and validating ID-JAGs; implies `jose`.
+//! * `server`: the other side (`xaa::server`), minting and validating ID-JAGs; implies `jose`;
+//! * `dpop`: DPoP proofs (RFC 9449, `xaa::dpop`): building and signing them through a
+//!   crypto-free signer, JWK thumbprints (RFC 7638); with `jwt` an ES256 proof key, with
+//!   `server` the checks of a received proof (`xaa::server::DpopValidator`); implies `jose`.
 //!
 //! # Out of scope
 //!
 //! * I/O of any kind: no sockets, no TLS, no clock reads, no randomness, no async runtime. The
 //!   drivers `xaa-ureq` and `xaa-reqwest` (or your own closure) do the sending.
-//! * The interactive SSO login that produces the ID token, DPoP-bound tokens, Client ID
-//!   Metadata Documents.
+//! * The interactive SSO login that produces the ID token, Client ID Metadata Documents.
+//!   DPoP-bound tokens are not requested or honoured yet: the `dpop` feature is the proof
+//!   layer they will be built on.
 //!
 //! # The run loop
 //!
@@ -141,6 +145,8 @@ mod config;
 pub mod constants;
 pub mod discovery;
 mod display_safety;
+#[cfg(feature = "dpop")]
+pub mod dpop;
 mod drive;
 #[cfg(feature = "driver")]
 pub mod driver;

@@ -7,7 +7,7 @@
 //! default well-formed choice), runs the code under test, and asserts properties, so a
 //! violation is a panic the fuzzer reports. The fuzz targets are three-line wrappers.
 //!
-//! The checks use the core through its public API only (with the `jwt` and `server`
+//! The checks use the core through its public API only (with the `jwt`, `server` and `dpop`
 //! features), so the published crate carries none of this. What the core keeps private is
 //! observed through what it does: the token requests run alone through an `EnterpriseAuth`
 //! started from a cached discovery (`grants`), the client's one-pass reading of an ID-JAG
@@ -30,6 +30,7 @@
 //! | `authorizer` | `authorizer::Authorizer` | single flight, D18 retries and step-ups, no exchange storm, D19 isolation |
 //! | `server_token_exchange` | `server::IdentityProviderEndpoint` | request shape, client authentication, no forged subject, minted ID-JAG |
 //! | `server_jwt_bearer` | `server::AuthorizationServerEndpoint` | request shape, client authentication, no forgery, claims, replay |
+//! | `dpop_proof` | `server::DpopValidator` (RFC 9449 section 4.3) | no panic, refusals name their rule and use nothing up, no proof accepted for a key that did not sign it, replay |
 //!
 //! # Bugs found
 //!
@@ -67,6 +68,7 @@ mod cached;
 mod challenges;
 mod checks;
 mod client_flow;
+mod dpop_proof;
 mod form;
 mod grants;
 mod id_jag_oracle;
@@ -87,6 +89,7 @@ mod world;
 pub use authorizer::authorizer;
 pub use challenges::www_authenticate;
 pub use client_flow::client_flow;
+pub use dpop_proof::dpop_proof;
 pub use jwt_peek::jwt_peek;
 pub use metadata::{authorization_server_metadata, protected_resource_metadata};
 pub use oauth_error::oauth_error;

@@ -33,12 +33,13 @@ fn target(name: &str) -> Option<fn(&[u8])> {
         "authorizer" => xaa_fuzzing::authorizer,
         "server_token_exchange" => xaa_fuzzing::server_token_exchange,
         "server_jwt_bearer" => xaa_fuzzing::server_jwt_bearer,
+        "dpop_proof" => xaa_fuzzing::dpop_proof,
         _ => return None,
     })
 }
 
 /// Every target of `fuzz/Cargo.toml`, each of which has a corpus.
-const TARGETS: [&str; 11] = [
+const TARGETS: [&str; 12] = [
     "www_authenticate",
     "protected_resource_metadata",
     "authorization_server_metadata",
@@ -50,6 +51,7 @@ const TARGETS: [&str; 11] = [
     "authorizer",
     "server_token_exchange",
     "server_jwt_bearer",
+    "dpop_proof",
 ];
 
 #[test]
@@ -791,6 +793,73 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     ];
     for (name, bytes) in bearer {
         add("server_jwt_bearer", name, bytes.to_vec());
+    }
+
+    // DPoP proofs: a mode byte, then a raw proof (below 0x80) or `header 0x00 claims` signed by
+    // the target's key, `"KEY"` standing for its JWK (see `xaa_fuzzing::dpop_proof`).
+    let key_header = |alg: &str| format!(r#"{{"typ":"dpop+jwt","alg":"{alg}","jwk":"KEY"}}"#);
+    let claims =
+        |htu: &str, iat: u64| format!(r#"{{"jti":"j","htm":"POST","htu":"{htu}","iat":{iat}}}"#);
+    let signed = |mode: u8, header: &str, claims: &str| {
+        let mut bytes = vec![mode];
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(claims.as_bytes());
+        bytes
+    };
+    let token_endpoint = "https://as.example.com/token";
+    let dpop: Vec<(&str, Vec<u8>)> = vec![
+        ("valid", vec![0x80]),
+        ("valid-nonce-ath-jkt", vec![0x87]),
+        (
+            "nonce-missing",
+            signed(0x81, "", &claims(token_endpoint, NOW)),
+        ),
+        (
+            "other-htu",
+            signed(0x80, "", &claims("https://as.example.com/other", NOW)),
+        ),
+        (
+            "stale",
+            signed(0x80, "", &claims(token_endpoint, NOW - 301)),
+        ),
+        ("alg-hs256", signed(0x80, &key_header("HS256"), "")),
+        ("alg-rs256", signed(0x80, &key_header("RS256"), "")),
+        (
+            "private-jwk",
+            signed(
+                0x80,
+                r#"{"typ":"dpop+jwt","alg":"ES256","jwk":{"kty":"EC","crv":"P-256","x":"eA","y":"eQ","d":"ZA"}}"#,
+                "",
+            ),
+        ),
+        (
+            "duplicate-typ",
+            signed(
+                0x80,
+                r#"{"typ":"dpop+jwt","typ":"JWT","alg":"ES256","jwk":"KEY"}"#,
+                "",
+            ),
+        ),
+        (
+            "raw-unsecured",
+            [
+                b"\x00".as_slice(),
+                format!(
+                    "{}.{}.",
+                    xaa::jwt::encode_segment(&json!({"typ": "dpop+jwt", "alg": "none"})),
+                    xaa::jwt::encode_segment(
+                        &json!({"jti": "j", "htm": "POST", "htu": token_endpoint, "iat": NOW})
+                    )
+                )
+                .as_bytes(),
+            ]
+            .concat(),
+        ),
+        ("raw-malformed", b"\x00a.b.c".to_vec()),
+    ];
+    for (name, bytes) in dpop {
+        add("dpop_proof", name, bytes);
     }
     out
 }

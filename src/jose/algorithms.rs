@@ -82,7 +82,9 @@ impl AlgorithmAllowList {
     }
 }
 
-fn is_none_or_shared(alg: &str) -> bool {
+/// Whether `alg` is `none` or a shared-key (HMAC) algorithm, in any letter case: never a
+/// signature by an asymmetric key (RFC 8725 section 3.1).
+pub(crate) fn is_none_or_shared(alg: &str) -> bool {
     alg.eq_ignore_ascii_case("none")
         || alg
             .get(..2)

@@ -56,6 +56,8 @@ mod signing_key;
 #[cfg(feature = "jwt")]
 mod verifying_key;
 
+#[cfg(feature = "dpop")]
+pub(crate) use algorithms::is_none_or_shared;
 pub use algorithms::{AlgorithmAllowList, SharedKeyAlgorithm};
 #[cfg(feature = "server")]
 pub(crate) use jws::UnverifiedJws;
@@ -77,5 +79,7 @@ pub use random_jti::{RandomJti, random_jti};
 pub use shared_key::SharedKey;
 #[cfg(feature = "jwt")]
 pub use signing_key::SigningKey;
+#[cfg(all(feature = "jwt", feature = "dpop"))]
+pub(crate) use signing_key::pkcs8_pem;
 #[cfg(feature = "jwt")]
 pub use verifying_key::VerifyingKey;

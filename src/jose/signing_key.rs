@@ -196,7 +196,7 @@ impl fmt::Debug for SigningKey {
 }
 
 /// PEM armour (RFC 7468) around a PKCS#8 DER private key.
-fn pkcs8_pem(der: &[u8]) -> String {
+pub(crate) fn pkcs8_pem(der: &[u8]) -> String {
     let mut encoded = STANDARD.encode(der);
     let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
     for line in encoded.as_bytes().chunks(64) {

@@ -22,5 +22,7 @@ mod string_rules;
 pub(crate) use member::Member;
 pub use numeric_date::numeric_date;
 pub(crate) use numeric_date::{saturating_add, time_from_numeric_date, unix_seconds};
+#[cfg(all(feature = "dpop", feature = "server"))]
+pub(crate) use object::UniqueObject;
 pub(crate) use object::{ObjectError, parse_object, read_members};
 pub(crate) use string_rules::{JsonSource, StringFault};

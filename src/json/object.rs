@@ -62,6 +62,25 @@ fn read_object<'de, C: Collect<'de>>(
     Ok(output)
 }
 
+/// A JSON object nested in another, read with the same refusal of a repeated member name as
+/// the top level (a JWK inside a JOSE header, RFC 9449 section 4.2): deserializing fails on a
+/// repeated name or on anything but an object.
+#[cfg(all(feature = "dpop", feature = "server"))]
+pub(crate) struct UniqueObject(pub(crate) Map<String, Value>);
+
+#[cfg(all(feature = "dpop", feature = "server"))]
+impl<'de> Deserialize<'de> for UniqueObject {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut duplicate = None;
+        deserializer
+            .deserialize_map(UniqueMembers {
+                collect: IntoMap(Map::new()),
+                duplicate: &mut duplicate,
+            })
+            .map(Self)
+    }
+}
+
 /// What is kept of each member: the visitor hands every value to it.
 trait Collect<'de> {
     type Output;

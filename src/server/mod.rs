@@ -1,7 +1,8 @@
 //! The other side, sans-IO: the IdP's token-exchange endpoint that mints ID-JAGs
 //! ([`IdentityProviderEndpoint`]), the MCP authorization server's jwt-bearer endpoint that validates
 //! them ([`AuthorizationServerEndpoint`]), metadata documents, and resource-server helpers
-//! ([`resource`]).
+//! ([`resource`]). With the `dpop` feature, `DpopValidator` checks DPoP proofs (RFC 9449 section
+//! 4.3) for either kind of server.
 //!
 //! Like the client flows, nothing here does I/O: a handler takes an
 //! `http::Request<Vec<u8>>` and the current time, and returns an `http::Response<Vec<u8>>`
@@ -58,6 +59,10 @@ mod authorization_server;
 mod claims;
 mod client_auth;
 mod clients;
+#[cfg(feature = "dpop")]
+mod dpop_error;
+#[cfg(feature = "dpop")]
+mod dpop_validator;
 mod exchange_outcome;
 mod exchange_policy;
 mod id_jag;
@@ -79,6 +84,10 @@ pub use claims::TimeRules;
 pub use clients::{
     AuthenticatedClient, ClientAuthMethod, ClientCredential, ClientRegistry, RegisteredClient,
 };
+#[cfg(feature = "dpop")]
+pub use dpop_error::DpopError;
+#[cfg(feature = "dpop")]
+pub use dpop_validator::{DpopValidator, ProofExpectations, ValidatedProof};
 pub use exchange_outcome::{ExchangeOutcome, MintedIdJag};
 pub use exchange_policy::{
     ApprovedTarget, ExchangeDecision, ExchangePolicy, ExchangeRequest, PolicyRefusal,

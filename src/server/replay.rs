@@ -36,6 +36,10 @@ pub enum TokenKind {
     IdJag,
     /// A `private_key_jwt` client assertion (RFC 7523 section 2.2).
     ClientAssertion,
+    /// A DPoP proof (RFC 9449 section 11.1), registered under the thumbprint of its key in
+    /// place of an issuer.
+    #[cfg(feature = "dpop")]
+    DpopProof,
 }
 
 /// One use of a token, as presented to a [`ReplayStore`].
@@ -44,7 +48,7 @@ pub enum TokenKind {
 pub struct TokenUse<'a> {
     /// The kind of token.
     pub kind: TokenKind,
-    /// Its `iss`.
+    /// Its `iss`; for a DPoP proof, the JWK thumbprint of its key (RFC 9449 section 6.1).
     pub issuer: &'a str,
     /// Its `jti`.
     pub jti: &'a str,

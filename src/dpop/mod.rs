@@ -28,7 +28,7 @@
 //! Checking proofs (features `dpop` and `server`): `xaa::server::DpopValidator` applies
 //! every check of RFC 9449 section 4.3 and registers each proof's `jti` in the server's
 //! `ReplayStore` (section 11.1); it lives beside the other server-side checks because it
-//! shares their replay store (decisions.md D26).
+//! shares their replay store (decisions.md D27).
 
 mod htu;
 mod jwk;

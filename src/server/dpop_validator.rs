@@ -1,6 +1,6 @@
 //! Checking a received DPoP proof (RFC 9449 section 4.3), at an authorization server's token
 //! endpoint or a resource server, with the proof's `jti` remembered in the server's
-//! [`ReplayStore`] (section 11.1; decisions.md D26).
+//! [`ReplayStore`] (section 11.1; decisions.md D27).
 //!
 //! The checks, in order, each a [`DpopError`] variant:
 //!
@@ -323,7 +323,7 @@ impl DpopValidator {
     }
 
     /// Registers the `jti` under the key's thumbprint until the proof's `iat` leaves the window
-    /// (RFC 9449 section 11.1; decisions.md D26).
+    /// (RFC 9449 section 11.1; decisions.md D27).
     fn register(
         &self,
         proof: &str,

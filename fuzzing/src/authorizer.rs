@@ -94,7 +94,8 @@ struct Pending {
     epoch: u32,
 }
 
-/// A refusal of a fresh token (decisions.md D18): no exchange until it is due for refresh.
+/// A refusal of a fresh token (decisions.md D18): no exchange while it is the cached token,
+/// that is until it is due for refresh or a token landed under its key replaces it.
 struct Refusal {
     epoch: u32,
     refresh_at: SystemTime,
@@ -350,6 +351,14 @@ impl Model {
                     panic!("a failed flow landed as a token");
                 };
                 let key = (user, epoch);
+                // The quiet period of D18 is the refused token staying in the cache: a token
+                // landed under the same key (user, scope and target) replaced it, so it ends.
+                if let Some(refusal) = &self.refusals[user]
+                    && refusal.epoch == epoch
+                    && target(self.authorizer.discovery()) == refusal.target
+                {
+                    self.refusals[user] = None;
+                }
                 let landed = token.expose_secret().to_owned();
                 if let Some(Chain::Refused { kb1 }) = self.chain.remove(&key) {
                     let token = landed.clone();
@@ -668,8 +677,9 @@ impl Model {
 /// cached token is retried and starts a chain: the token issued next is the one retry, and a
 /// 401 on it fails (D18) unless the server accepted it in between (a later revocation starts
 /// a new chain); a 401 on any other token is retried without starting one. After that failure
-/// no exchange starts for the user and scope until the refused token is due for refresh,
-/// unless the discovery changed (D20): no exchange storm. A 403 `insufficient_scope` is
+/// no exchange starts for the user and scope until the refused token is due for refresh or
+/// replaced in the cache by a token that landed for the same user, scope and target, unless
+/// the discovery changed (D20): no exchange storm. A 403 `insufficient_scope` is
 /// retried at most `max_step_ups` times between successes, then fails; every other status is
 /// accepted.
 pub fn authorizer(data: &[u8]) {

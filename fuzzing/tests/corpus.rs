@@ -173,6 +173,15 @@ fn regression_refusal_with_new_pointer() {
 }
 
 #[test]
+fn regression_refused_token_replaced_after_rediscovery() {
+    // A re-discovery's token (D20) replaced a refused one, then expired: no storm (wrong property).
+    regression(
+        "authorizer",
+        "regression-refused-token-replaced-after-rediscovery",
+    );
+}
+
+#[test]
 fn regression_zero_expires_in() {
     // `expires_in: 0` gives a token that expires now, not before (a wrong property).
     regression("client_flow", "regression-zero-expires-in");

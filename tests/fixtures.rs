@@ -98,7 +98,8 @@ fn id_jag_draft_token() -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The conformance suite's EMA scenario (peers.md 4.3): three servers on loopback.
+// The MCP conformance suite's auth/enterprise-managed-authorization scenario: three servers on
+// loopback.
 
 const CONF_MCP: &str = "http://localhost:3001/mcp";
 const CONF_PRM_URL: &str = "http://localhost:3001/.well-known/oauth-protected-resource/mcp";

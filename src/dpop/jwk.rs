@@ -21,7 +21,7 @@ const REQUIRED_MEMBERS: [(&str, &[&str]); 3] = [
 #[non_exhaustive]
 pub enum PublicJwkError {
     /// Not a JSON object (RFC 7517 section 4).
-    #[error("a JWK is a JSON object (RFC 7517 section 4)")]
+    #[error("a JWK must be a JSON object (RFC 7517 section 4)")]
     NotAnObject,
     /// A private or symmetric key member is present: `d`, `p`, `q`, `dp`, `dq`, `qi`, `oth` or
     /// `k` (RFC 9449 section 4.3 item 7).

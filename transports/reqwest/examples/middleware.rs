@@ -41,7 +41,8 @@ async fn main() -> Result<(), BoxError> {
     };
 
     let response = call(1, "tools/list").await?.error_for_status()?;
-    println!("tools/list: {}", response.text().await?);
+    // What a server sent is shown escaped (`{:?}`): it may hold terminal control characters.
+    println!("tools/list: {:?}", response.text().await?);
 
     // The server stops accepting alice's token: the middleware exchanges once more, resends.
     kit.revoke(authorizer.token(&alice).await?.expose_secret());

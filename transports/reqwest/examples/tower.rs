@@ -49,7 +49,8 @@ async fn main() -> Result<(), BoxError> {
     let response = call(1, "tools/list")?.await?;
     let status = response.status();
     let body = response.into_body().collect().await?.to_bytes();
-    println!("tools/list: {status} {}", String::from_utf8_lossy(&body));
+    // What a server sent is shown escaped (`{:?}`): it may hold terminal control characters.
+    println!("tools/list: {status} {:?}", String::from_utf8_lossy(&body));
 
     // The server stops accepting alice's token: the layer exchanges once more, resends.
     kit.revoke(authorizer.token(&alice).await?.expose_secret());

@@ -96,7 +96,7 @@ async fn run() -> Result<(), BoxError> {
         if result.is_error == Some(true) {
             return Err(format!("tool {} answered with an error", tool.name).into());
         }
-        eprintln!("conformance_client: called {}", tool.name);
+        eprintln!("conformance_client: called {:?}", tool.name);
     }
     mcp.cancel().await?;
     Ok(())

@@ -23,13 +23,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .serve(xaa_rmcp::transport(config, user)?)
         .await?;
     for tool in mcp.list_all_tools().await? {
-        println!("tool: {}", tool.name);
+        println!("tool: {:?}", tool.name);
     }
     let message = [("message".to_owned(), "hello through ID-JAG".into())];
     let params = CallToolRequestParams::new("echo").with_arguments(message.into_iter().collect());
     for content in mcp.call_tool(params).await?.content {
         println!(
-            "echo: {}",
+            "echo: {:?}",
             content.as_text().map_or("", |text| text.text.as_str())
         );
     }

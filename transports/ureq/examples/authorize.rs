@@ -38,8 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .header("accept", "application/json, text/event-stream")
         .body(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"xaa-example","version":"0.1.0"}}}"#.to_vec())?;
     let response = mcp.send(initialize)?;
+    // What a server sent is shown escaped (`{:?}`): it may hold terminal control characters.
     println!(
-        "{}\n{}",
+        "{}\n{:?}",
         response.status(),
         String::from_utf8_lossy(response.body())
     );

@@ -41,7 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let mut response = call(1, "tools/list")?;
-    println!("tools/list: {}", response.body_mut().read_to_string()?);
+    // What a server sent is shown escaped (`{:?}`): it may hold terminal control characters.
+    println!("tools/list: {:?}", response.body_mut().read_to_string()?);
 
     // The server stops accepting alice's token: the middleware exchanges once more, resends.
     kit.revoke(authorizer.token(&alice)?.expose_secret());

@@ -55,6 +55,10 @@ pub struct DpopProofClaims {
     /// and 9).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// `content_digest`: the digest of the exact request body, for MCP's draft DPoP extension
+    /// (see [`content_digest`](super::content_digest)); off unless asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_digest: Option<String>,
 }
 
 impl DpopProofClaims {
@@ -75,6 +79,7 @@ impl DpopProofClaims {
             iat: unix_seconds(now),
             ath: None,
             nonce: None,
+            content_digest: None,
         })
     }
 
@@ -104,6 +109,13 @@ impl DpopProofClaims {
     ) -> Self {
         let hash = signer.sha256(access_token.expose_secret().as_bytes());
         self.ath = Some(URL_SAFE_NO_PAD.encode(hash));
+        self
+    }
+
+    /// Binds the proof to the exact bytes of the request body (`content_digest`, MCP's draft
+    /// DPoP extension), hashed by `signer`.
+    pub fn with_content_digest(mut self, body: &[u8], signer: &dyn DpopSigner) -> Self {
+        self.content_digest = Some(super::content_digest(body, |data| signer.sha256(data)));
         self
     }
 

@@ -234,6 +234,21 @@ pub(crate) fn optional_str(
         .map_err(|fault| field_violation(fault, field))
 }
 
+/// An optional boolean member: absent is `false`, any other type a violation.
+pub(crate) fn optional_bool(
+    object: &Map<String, Value>,
+    field: &'static str,
+) -> Result<bool, Violation> {
+    match object.get(field) {
+        None => Ok(false),
+        Some(Value::Bool(value)) => Ok(*value),
+        Some(_) => Err(Violation::InvalidField {
+            field,
+            reason: "not a boolean".into(),
+        }),
+    }
+}
+
 /// The violation for a string member that is unusable.
 fn field_violation(fault: StringFault, field: &'static str) -> Violation {
     match fault {

@@ -11,7 +11,7 @@ use crate::constants::{
 };
 use crate::error::Unsupported;
 use crate::json::Member;
-use crate::wire::{optional_str, optional_str_array, parse_object, required_str};
+use crate::wire::{optional_bool, optional_str, optional_str_array, parse_object, required_str};
 use crate::{ClientAuth, Scope, Violation};
 
 /// Protected-resource metadata (RFC 9728 section 2). Unknown members are ignored.
@@ -98,6 +98,27 @@ pub struct AuthorizationServerMetadata {
     pub identity_chaining_requested_token_types_supported: Option<Vec<String>>,
     /// `scopes_supported`.
     pub scopes_supported: Option<Vec<String>>,
+    /// `dpop_signing_alg_values_supported`: the algorithms the server accepts DPoP proofs
+    /// signed with (RFC 9449 section 5.1).
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// `authorization_endpoint`, where a person signs in (RFC 8414 section 2, OpenID Connect
+    /// Discovery 1.0 section 3).
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// `device_authorization_endpoint` (RFC 8628 section 4).
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
+    /// `revocation_endpoint` (RFC 8414 section 2, RFC 7009).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// `code_challenge_methods_supported` (RFC 8414 section 2, RFC 7636).
+    #[serde(default)]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// `authorization_response_iss_parameter_supported`: the server puts `iss` in every
+    /// authorization response (RFC 9207 section 3); absent means `false`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 impl AuthorizationServerMetadata {
@@ -130,6 +151,30 @@ impl AuthorizationServerMetadata {
                 "identity_chaining_requested_token_types_supported",
             )?,
             scopes_supported: optional_str_array(object, "scopes_supported")?,
+            dpop_signing_alg_values_supported: optional_str_array(
+                object,
+                "dpop_signing_alg_values_supported",
+            )?,
+            authorization_endpoint: optional_str(
+                Member::of(object, "authorization_endpoint"),
+                "authorization_endpoint",
+            )?,
+            device_authorization_endpoint: optional_str(
+                Member::of(object, "device_authorization_endpoint"),
+                "device_authorization_endpoint",
+            )?,
+            revocation_endpoint: optional_str(
+                Member::of(object, "revocation_endpoint"),
+                "revocation_endpoint",
+            )?,
+            code_challenge_methods_supported: optional_str_array(
+                object,
+                "code_challenge_methods_supported",
+            )?,
+            authorization_response_iss_parameter_supported: optional_bool(
+                object,
+                "authorization_response_iss_parameter_supported",
+            )?,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Resource-server (MCP server) helpers: the `Bearer` challenges of RFC 6750 section 3 with
 //! the `resource_metadata` parameter of RFC 9728 section 5.1, the protected-resource metadata
-//! document (RFC 9728 section 2), and reading the bearer token of a request.
+//! document (RFC 9728 section 2), and reading the bearer token of a request. With the `dpop`
+//! feature, [`DpopResourceGuard`] checks requests with DPoP-bound tokens (RFC 9449 section 7).
 
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
@@ -9,6 +10,12 @@ use serde_json::{Map, Value};
 use super::response::{header_value, quoted};
 use crate::json_response::json_response;
 use crate::{AccessToken, Scope};
+
+#[cfg(feature = "dpop")]
+pub use super::resource_dpop::{
+    DpopAccess, DpopResourceFault, DpopResourceGuard, DpopResourceRefusal, PresentedToken,
+    TokenScheme, presented_token,
+};
 
 /// An RFC 6750 section 3.1 error code for a resource server's challenge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -96,7 +96,9 @@ impl Testkit {
     /// Whether `server` requires its DPoP nonce ([`Options::dpop_nonce_servers`]).
     pub fn set_dpop_nonce_required(&self, server: Server, required: bool) {
         self.shared.update(|settings| {
-            settings.dpop_nonce_servers.retain(|listed| *listed != server);
+            settings
+                .dpop_nonce_servers
+                .retain(|listed| *listed != server);
             if required {
                 settings.dpop_nonce_servers.push(server);
             }

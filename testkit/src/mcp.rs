@@ -6,10 +6,10 @@ use std::time::SystemTime;
 use http::header::HeaderName;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
+use url::Url;
 use xaa::Scope;
 use xaa::constants::MCP_PROTOCOL_VERSION;
 use xaa::jose::random_jti;
-use url::Url;
 use xaa::server::resource::{
     BearerChallengeHeader, BearerError, ProtectedResourceMetadataDocument, TokenScheme,
     presented_token,
@@ -144,11 +144,11 @@ fn mcp(
     let Some(presented) = presented else {
         return unauthorized(shared, false);
     };
-    let Ok(info) =
-        shared
-            .tokens
-            .check(presented.token.expose_secret(), &shared.urls.resources(), now)
-    else {
+    let Ok(info) = shared.tokens.check(
+        presented.token.expose_secret(),
+        &shared.urls.resources(),
+        now,
+    ) else {
         return unauthorized(shared, true);
     };
     let access = match &guard {
@@ -156,7 +156,9 @@ fn mcp(
             let Ok(uri) = Url::parse(&shared.urls.mcp_url) else {
                 return unauthorized(shared, true);
             };
-            let guard = guard.clone().with_resource_metadata(shared.resource_metadata_url());
+            let guard = guard
+                .clone()
+                .with_resource_metadata(shared.resource_metadata_url());
             match guard.check(request, &uri, &presented, info.dpop_jkt.as_deref(), now) {
                 Ok(access) => Some(access),
                 Err(refusal) => return refusal.to_response(),

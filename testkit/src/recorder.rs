@@ -147,12 +147,8 @@ impl Recorder {
                 .map(str::to_owned)
         };
         let dpop_proof = header_text(xaa::dpop::DPOP_HEADER);
-        let authorization_scheme = header_text(AUTHORIZATION.as_str()).and_then(|value| {
-            value
-                .split_whitespace()
-                .next()
-                .map(str::to_owned)
-        });
+        let authorization_scheme = header_text(AUTHORIZATION.as_str())
+            .and_then(|value| value.split_whitespace().next().map(str::to_owned));
         let record = RecordedRequest {
             seq,
             server,

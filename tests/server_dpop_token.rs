@@ -151,7 +151,7 @@ fn as_proof() -> String {
     Proof::new("POST", AS_TOKEN_ENDPOINT).sign()
 }
 
-/// Asserts a `400` with `error` and no-store, returning the response.
+/// Asserts a `400` with `error` and `Cache-Control: no-store`.
 fn assert_refused(response: &http::Response<Vec<u8>>, error: &str, case: &str) {
     assert_eq!(response.status(), 400, "{case}");
     assert_eq!(body_json(response)["error"], json!(error), "{case}");

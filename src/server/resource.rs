@@ -169,14 +169,23 @@ pub fn insufficient_scope(
 /// The bearer token of a request (RFC 6750 section 2.1), from its single `Authorization`
 /// header. Tokens in the query string are never read (MCP 2025-11-25 "Access Token Usage").
 pub fn bearer_token<B>(request: &Request<B>) -> Option<AccessToken> {
+    let (scheme, token) = authorization_credentials(request)?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| AccessToken::new(token))
+}
+
+/// The scheme and the non-empty credentials of the request's single `Authorization` header
+/// (RFC 9110 section 11.6.2); `None` without exactly one such header.
+pub(super) fn authorization_credentials<B>(request: &Request<B>) -> Option<(&str, &str)> {
     let mut values = request.headers().get_all(AUTHORIZATION).iter();
     let value = values.next()?;
     if values.next().is_some() {
         return None;
     }
-    let (scheme, token) = value.to_str().ok()?.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| AccessToken::new(token))
+    let (scheme, credentials) = value.to_str().ok()?.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    (!credentials.is_empty()).then_some((scheme, credentials))
 }
 
 /// Protected-resource metadata (RFC 9728 section 2). Fields are public and

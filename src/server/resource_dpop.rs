@@ -7,13 +7,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::header::WWW_AUTHENTICATE;
 use http::{Request, Response, StatusCode};
 use url::Url;
 
 use super::dpop_error::DpopError;
 use super::dpop_nonce::DpopNonces;
 use super::dpop_validator::{DpopValidator, ProofExpectations, ValidatedProof};
+use super::resource::authorization_credentials;
 use super::response::{header_value, quoted};
 use crate::AccessToken;
 use crate::dpop::{DPOP_HEADER, DPOP_NONCE_HEADER, is_asymmetric};
@@ -51,16 +52,7 @@ impl fmt::Debug for PresentedToken {
 /// (RFC 6750 section 2.1) or `DPoP` (RFC 9449 section 7.1) scheme, either compared without
 /// regard to case (RFC 9110 section 11.1). `None` without one such header.
 pub fn presented_token<B>(request: &Request<B>) -> Option<PresentedToken> {
-    let mut values = request.headers().get_all(AUTHORIZATION).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    let (scheme, token) = value.to_str().ok()?.trim().split_once(' ')?;
-    let token = token.trim();
-    if token.is_empty() {
-        return None;
-    }
+    let (scheme, token) = authorization_credentials(request)?;
     let scheme = if scheme.eq_ignore_ascii_case("bearer") {
         TokenScheme::Bearer
     } else if scheme.eq_ignore_ascii_case("dpop") {

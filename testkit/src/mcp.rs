@@ -156,9 +156,10 @@ fn mcp(
             let Ok(uri) = Url::parse(&shared.urls.mcp_url) else {
                 return unauthorized(shared, true);
             };
-            let guard = guard
-                .clone()
-                .with_resource_metadata(shared.resource_metadata_url());
+            let mut guard = guard.clone();
+            if shared.settings().challenge_resource_metadata {
+                guard = guard.with_resource_metadata(shared.resource_metadata_url());
+            }
             match guard.check(request, &uri, &presented, info.dpop_jkt.as_deref(), now) {
                 Ok(access) => Some(access),
                 Err(refusal) => return refusal.to_response(),

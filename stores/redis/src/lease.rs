@@ -108,6 +108,16 @@ impl RedisLeases {
         Self { prefix }
     }
 
+    /// The Redis key of the lease on `key`. Carries no secret.
+    pub fn lease_name(&self, key: &CacheKey) -> String {
+        self.prefix.lease_key(&Digest::of_cache_key(key))
+    }
+
+    /// The channel a release of the lease on `key` is announced on.
+    pub fn channel_name(&self, key: &CacheKey) -> String {
+        self.prefix.released_channel(&Digest::of_cache_key(key))
+    }
+
     /// Takes the lease on `key` for `ttl` (at least a millisecond) unless another holder has
     /// it.
     pub fn try_acquire(

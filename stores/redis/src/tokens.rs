@@ -1,6 +1,7 @@
 //! The shared token store: sealed [`CachedToken`]s under their [`CacheKey`]s, expiring in
 //! Redis when nothing in them is of use any more.
 
+use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::{ConnectionLike, Value, aio, cmd};
@@ -116,7 +117,7 @@ impl RedisTokenStore {
 
     fn put_request(&self, key: &CacheKey, token: &CachedToken) -> Result<Request, StoreError> {
         let digest = Digest::of_cache_key(key);
-        let plaintext = Zeroizing::new(serde_json::to_vec(token).map_err(|_| StoreError::Sealing)?);
+        let plaintext = serialize(token)?;
         let sealed = self.keys.seal(&digest, &plaintext)?;
         let mut set = cmd("SET");
         set.arg(self.prefix.token_key(&digest))
@@ -141,6 +142,30 @@ impl RedisTokenStore {
                 .and_then(|plaintext| serde_json::from_slice(&plaintext).ok())),
             _ => Err(StoreError::UnexpectedReply { command: "GET" }),
         }
+    }
+}
+
+/// The token's JSON, written into a buffer of the exact size so that no reallocation leaves a
+/// copy of a secret behind; wiped when dropped.
+fn serialize(token: &CachedToken) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, token).map_err(|_| StoreError::Sealing)?;
+    let mut buffer = Zeroizing::new(Vec::with_capacity(counter.0));
+    serde_json::to_writer(&mut *buffer, token).map_err(|_| StoreError::Sealing)?;
+    Ok(buffer)
+}
+
+/// Counts the bytes written to it and keeps none.
+struct ByteCounter(usize);
+
+impl Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0 = self.0.saturating_add(bytes.len());
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -195,6 +220,18 @@ mod tests {
         let with_jag = token.clone().with_id_jag(IdJag::new("j"), at(30));
         assert_eq!(dead_at(&with_jag), at(30));
         assert_eq!(dead_at(&token.with_id_jag(IdJag::new("j"), at(5))), at(10));
+    }
+
+    #[test]
+    fn the_json_fills_its_buffer_exactly() {
+        let token =
+            CachedToken::new(AccessToken::new("t"), at(10)).with_id_jag(IdJag::new("j"), at(30));
+        let json = serialize(&token).expect("serializable");
+        assert_eq!(json.len(), json.capacity());
+        assert_eq!(
+            serde_json::from_slice::<CachedToken>(&json).ok(),
+            Some(token)
+        );
     }
 
     #[test]

@@ -97,11 +97,13 @@ fn a_blocking_command_to_a_silent_redis_times_out() {
         return;
     };
     let mut redis = server.connection();
-    // Keeps the server busy for 3 s: a sleeping script answers no one meanwhile.
+    // Keeps the server busy for 4 s (under the 5 s after which Redis answers BUSY): it answers
+    // no one meanwhile.
     let mut sleeper = server.client().get_connection().expect("a connection");
     let busy = std::thread::spawn(move || {
-        let script = "local t = redis.call('TIME') local until_ = t[1] + 3 \
-                      while tonumber(redis.call('TIME')[1]) < until_ do end return 1";
+        let script = "local function ms() local t = redis.call('TIME') \
+                      return t[1] * 1000 + math.floor(t[2] / 1000) end \
+                      local until_ = ms() + 4000 while ms() < until_ do end return 1";
         let _: redis::RedisResult<i64> = redis::cmd("EVAL").arg(script).arg(0).query(&mut sleeper);
     });
     std::thread::sleep(Duration::from_millis(200));

@@ -1,6 +1,6 @@
 //! What can go wrong between the stores and Redis, and in their configuration.
 
-use redis::RedisError;
+use redis::{ErrorKind, RedisError};
 
 /// Why a store operation did not complete.
 ///
@@ -21,6 +21,10 @@ pub enum StoreError {
     /// refused, an authentication failure, ...).
     #[error("Redis refused the command")]
     Refused(#[source] RedisError),
+    /// The client could not complete the command for a reason of its own: a reply it could
+    /// not parse, an invalid configuration, a refused protocol version.
+    #[error("the Redis client could not complete the command")]
+    Client(#[source] RedisError),
     /// Redis answered with a reply of a type the command never returns.
     #[error("Redis answered {command} with a reply of an unexpected type")]
     UnexpectedReply {
@@ -41,8 +45,13 @@ impl From<RedisError> for StoreError {
             Self::TimedOut(error)
         } else if error.is_io_error() || error.is_connection_dropped() {
             Self::Unreachable(error)
-        } else {
+        } else if matches!(
+            error.kind(),
+            ErrorKind::Server(_) | ErrorKind::Extension | ErrorKind::AuthenticationFailed
+        ) {
             Self::Refused(error)
+        } else {
+            Self::Client(error)
         }
     }
 }

@@ -66,8 +66,8 @@ return 0
 /// holder writes, so a writer can refuse a stale holder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
-    pub(crate) key: String,
-    pub(crate) channel: String,
+    key: String,
+    channel: String,
     fence: u64,
 }
 

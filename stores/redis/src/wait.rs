@@ -1,8 +1,9 @@
 //! Waiting for another replica's lease to end: woken by the holder's announcement, and by a
 //! bounded poll for a holder that died without one.
 //!
-//! The waiter subscribes to the lease's channel first and looks at the lease second, so a
-//! release between the two is seen either way. Between looks it listens for the announcement
+//! The waiter looks at the lease, subscribes to the lease's channel, and looks again: a
+//! release before the subscription is seen by the second look, one after it by the
+//! subscription. Between looks it listens for the announcement
 //! for a while that doubles from [`FIRST_POLL`] up to [`LONGEST_POLL`], never past the
 //! deadline: a lease that merely expired (its holder died) is noticed within
 //! [`LONGEST_POLL`].
@@ -58,14 +59,22 @@ impl Schedule {
         }
     }
 
-    fn after_look(&mut self, held: bool, now: Instant) -> Step {
+    /// How the wait ends after a look, if it ends: the lease gone, or the deadline passed.
+    fn outcome(&self, held: bool, now: Instant) -> Option<Waited> {
         if !held {
-            return Step::Done(Waited::Released);
+            Some(Waited::Released)
+        } else if now >= self.deadline {
+            Some(Waited::TimedOut)
+        } else {
+            None
+        }
+    }
+
+    fn after_look(&mut self, held: bool, now: Instant) -> Step {
+        if let Some(waited) = self.outcome(held, now) {
+            return Step::Done(waited);
         }
         let remaining = self.deadline.saturating_duration_since(now);
-        if remaining.is_zero() {
-            return Step::Done(Waited::TimedOut);
-        }
         let listen = self.poll.min(remaining);
         self.poll = (self.poll * 2).min(LONGEST_POLL);
         Step::Listen(listen)
@@ -94,6 +103,10 @@ impl RedisLeases {
         let digest = Digest::of_cache_key(key);
         let look = self.look_request(&digest);
         let mut schedule = Schedule::new(deadline);
+        let held = read_held(look.run(connection)?)?;
+        if let Some(waited) = schedule.outcome(held, Instant::now()) {
+            return Ok(waited);
+        }
         let mut listener = subscriber.get_connection_with_timeout(schedule.remaining())?;
         listener.set_read_timeout(Some(schedule.remaining()))?;
         listener.set_write_timeout(Some(schedule.remaining()))?;
@@ -127,6 +140,10 @@ impl RedisLeases {
         let digest = Digest::of_cache_key(key);
         let look = self.look_request(&digest);
         let mut schedule = Schedule::new(deadline);
+        let held = read_held(look.run_async(connection).await?)?;
+        if let Some(waited) = schedule.outcome(held, Instant::now()) {
+            return Ok(waited);
+        }
         let tokio_deadline = tokio::time::Instant::from_std(deadline);
         let subscribed = tokio::time::timeout_at(tokio_deadline, async {
             let mut listener = subscriber.get_async_pubsub().await?;

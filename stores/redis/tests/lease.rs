@@ -245,11 +245,26 @@ fn a_waiter_notices_an_expired_lease_and_gives_up_at_its_deadline() {
         "{elapsed:?}"
     );
 
-    let waited = leases.wait_for(&mut redis, &client, &key("bob"), Instant::now());
+    // Decided by the first look, before any subscription: a subscriber that cannot connect
+    // (nothing listens on port 1) is never used.
+    let nowhere = redis::Client::open("redis://127.0.0.1:1/").expect("a valid URL");
+    let later = Instant::now() + Duration::from_secs(5);
+    let waited = leases.wait_for(&mut redis, &nowhere, &key("bob"), later);
     assert_eq!(
         waited.expect("wait_for"),
         Waited::Released,
         "no lease: nothing to wait for"
+    );
+    let waited = leases.wait_for(&mut redis, &nowhere, &key("alice"), Instant::now());
+    assert_eq!(
+        waited.expect("wait_for"),
+        Waited::TimedOut,
+        "held, and no time to wait"
+    );
+    let waited = leases.wait_for(&mut redis, &nowhere, &key("alice"), later);
+    assert!(
+        matches!(waited, Err(xaa_redis::StoreError::Unreachable(_))),
+        "{waited:?}"
     );
 }
 

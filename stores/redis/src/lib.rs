@@ -16,6 +16,8 @@
 //! write may then go on without the store, a replay check must refuse the token
 //! ([`ReplayRefusal::Unavailable`]).
 //!
+//! With the feature `tls`, `rediss://` URLs connect over TLS (rustls with aws-lc-rs).
+//!
 //! ```no_run
 //! use std::time::{Duration, Instant, SystemTime};
 //! use xaa::cache::{CacheKey, CachedToken, Principal};

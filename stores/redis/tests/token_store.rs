@@ -110,13 +110,14 @@ fn redis_expires_the_entry_when_its_token_and_id_jag_are_dead() {
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(store.get(&mut redis, &key("alice")).expect("get"), None);
 
+    let id_jag_expires_at = in_secs(600);
     let kept_for_its_id_jag = CachedToken::new(AccessToken::new("t"), in_secs(60))
-        .with_id_jag(IdJag::new("j"), in_secs(600));
+        .with_id_jag(IdJag::new("j"), id_jag_expires_at);
     store
         .put(&mut redis, &key("alice"), &kept_for_its_id_jag)
         .expect("put");
     let expiry_s: i64 = raw(&server, redis::cmd("EXPIRETIME").arg(&name));
-    let id_jag_expiry = in_secs(600)
+    let id_jag_expiry = id_jag_expires_at
         .duration_since(UNIX_EPOCH)
         .expect("after the epoch");
     assert_eq!(

@@ -30,12 +30,24 @@ pub(crate) struct RedisServer {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// The CA (PEM) that signed the server's certificate, when it speaks TLS only.
+    tls_ca: Option<Vec<u8>>,
 }
 
 impl RedisServer {
     /// A started server; `None`, after a SKIPPED line on stderr, when `redis-server` is not
     /// installed. Panics when it is installed and does not start.
     pub(crate) fn start(test: &str) -> Option<Self> {
+        Self::launch(test, false)
+    }
+
+    /// [`RedisServer::start`], with a server that speaks TLS only, its certificate (for
+    /// 127.0.0.1) signed by a CA made for the test; [`client`](Self::client) trusts that CA.
+    pub(crate) fn start_tls(test: &str) -> Option<Self> {
+        Self::launch(test, true)
+    }
+
+    fn launch(test: &str, tls: bool) -> Option<Self> {
         let Some(program) = find_program() else {
             let line = format!(
                 "\n!!!!! SKIPPED {test}: redis-server is not installed (not in PATH nor \
@@ -52,24 +64,40 @@ impl RedisServer {
             std::process::id()
         ));
         std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
+        let tls_ca = tls.then(|| write_certificates(&dir));
         let mut server = Self {
             program,
             port,
             dir,
             child: None,
+            tls_ca,
         };
         server.restart();
         Some(server)
     }
 
-    /// `redis://127.0.0.1:<port>/`.
+    /// `redis://127.0.0.1:<port>/`, or `rediss://` for a TLS server.
     pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        let scheme = if self.tls_ca.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/", self.port)
     }
 
-    /// A client for this server.
+    /// A client for this server; for a TLS server, one that trusts the test's CA only.
     pub(crate) fn client(&self) -> redis::Client {
-        redis::Client::open(self.url()).expect("a valid URL")
+        match &self.tls_ca {
+            Some(ca) => {
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.clone()),
+                };
+                redis::Client::build_with_tls(self.url(), certificates).expect("a TLS client")
+            }
+            None => redis::Client::open(self.url()).expect("a valid URL"),
+        }
     }
 
     /// A reconnecting blocking connection with short timeouts.
@@ -94,8 +122,26 @@ impl RedisServer {
     pub(crate) fn restart(&mut self) {
         self.stop();
         let log = self.dir.join("redis.log");
-        let child = Command::new(&self.program)
-            .args(["--port", &self.port.to_string()])
+        let port = self.port.to_string();
+        let mut command = Command::new(&self.program);
+        if self.tls_ca.is_some() {
+            command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(self.dir.join("server.pem"))
+                .arg("--tls-key-file")
+                .arg(self.dir.join("server.key"));
+        } else {
+            command.args(["--port", &port]);
+        }
+        let child = command
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
@@ -150,6 +196,25 @@ impl Drop for RedisServer {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Writes `server.pem` and `server.key` for 127.0.0.1 into `dir`, signed by a new CA; returns
+/// the CA's certificate (PEM).
+fn write_certificates(dir: &Path) -> Vec<u8> {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("a CA key");
+    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).expect("a CA");
+    let server_key = KeyPair::generate().expect("a server key");
+    let server = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("server parameters")
+        .signed_by(&server_key, &ca)
+        .expect("a server certificate");
+    std::fs::write(dir.join("server.pem"), server.pem()).expect("server.pem");
+    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).expect("server.key");
+    ca.pem().into_bytes()
 }
 
 /// `$REDIS_SERVER`, or `redis-server` in `PATH` or in the usual system directories.

@@ -200,3 +200,23 @@ fn cache_key(
         principal.clone(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_bound_token_is_usable_with_its_own_key_only() {
+        let expires_at = SystemTime::now() + Duration::from_secs(600);
+        let bearer = CachedToken::new(xaa::AccessToken::new("at-1"), expires_at);
+        let bound = CachedToken::new(xaa::AccessToken::new("at-2").bound_to("jkt-a"), expires_at)
+            .with_token_type("DPoP");
+        assert!(usable_with(&bearer, None));
+        assert!(usable_with(&bearer, Some("jkt-a")));
+        assert!(usable_with(&bound, Some("jkt-a")));
+        assert!(!usable_with(&bound, Some("jkt-b")));
+        assert!(!usable_with(&bound, None));
+    }
+}

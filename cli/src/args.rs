@@ -34,7 +34,7 @@ pub(crate) enum Command {
     /// Show a JWT's header and claims (nothing is verified unless --verify-jwks is given).
     Decode(DecodeArgs),
     /// Print one DPoP proof (RFC 9449) for one request: the value of its `DPoP` header.
-    #[command(after_help = crate::dpop_proof::HELP)]
+    #[command(after_help = crate::dpop_proof_help::HELP)]
     DpopProof(DpopProofArgs),
 }
 
@@ -192,7 +192,8 @@ pub(crate) struct TokenArgs {
     /// Seconds the whole run may take, a whole number from 1 to 7200 (default twice --timeout).
     #[arg(long, value_name = "SECS", env = "XAA_DEADLINE", value_parser = parse_deadline)]
     pub(crate) deadline: Option<u64>,
-    /// Print token, type, expiry, scope, resource and authorization server as JSON.
+    /// Print token, type, expiry, scope, resource, authorization server and the DPoP key the
+    /// token is bound to (`jkt`, null for a bearer token) as JSON.
     #[arg(long)]
     #[serde(default)]
     pub(crate) json: bool,

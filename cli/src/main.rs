@@ -8,6 +8,7 @@ mod discover;
 mod discover_limits;
 mod dpop_key;
 mod dpop_proof;
+mod dpop_proof_help;
 mod exit;
 mod explain;
 mod local_file;

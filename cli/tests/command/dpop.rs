@@ -698,3 +698,27 @@ fn dpop_proof_refuses_bad_urls_files_and_values_with_exit_2() {
         .expect_code(EXIT_USAGE);
     assert!(no_key.stderr.contains("--dpop-key"), "{no_key}");
 }
+
+#[test]
+fn the_key_and_the_policy_may_come_from_the_config_file() {
+    let kit = kit(Options::new());
+    let setup = Setup::new(&kit);
+    let key = Key::new();
+    let file = key.file(&setup.dir, "key.pem");
+    let config = setup.dir.write(
+        "xaa.toml",
+        format!(
+            "dpop_key = {:?}\ndpop_policy = \"preferred\"\n",
+            file.to_string_lossy()
+        ),
+    );
+    let run = setup
+        .token(Via::File, Via::File)
+        .args(path_arg("--config", &config))
+        .secrets(key_secrets(&key.pem))
+        .run()
+        .expect_code(0);
+    assert_eq!(announced_jkt(&run), key.jkt);
+    assert!(run.stderr.contains("DPoP (preferred)"), "{run}");
+    setup.printed_token(&run);
+}

@@ -7,7 +7,7 @@ mod settings;
 use std::time::{Instant, SystemTime};
 
 use xaa::cache::{CacheKey, CachedToken, Lookup, Principal, TokenCache};
-use xaa::dpop::DpopSigner as _;
+use xaa::dpop::{DpopPolicy, DpopSigner as _};
 use xaa::{EnterpriseAuth, EnterpriseConfig, Scope, Start};
 
 use crate::args::TokenArgs;
@@ -82,12 +82,13 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
         let key = cache_key(discovery, config, &scope, &principal);
         let stored_token = stored
             .token(&key, &bindings.token)
-            .filter(|token| usable_with(token, key_jkt.as_deref()));
+            .filter(|token| usable_with(token, key_jkt.as_deref(), policy));
         if let Some(token) = fresh(stored_token, &key, now) {
             eprintln!(
-                "xaa: reusing a stored token ({}), valid for {}",
+                "xaa: reusing a stored token ({}), valid for {}{}",
                 fingerprint(token.access_token.expose_secret()),
-                human(token.expires_at.duration_since(now).unwrap_or_default())
+                human(token.expires_at.duration_since(now).unwrap_or_default()),
+                binding_note(&token, key_jkt.is_some())
             );
             return output::print(
                 args.json,
@@ -158,12 +159,13 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
 }
 
 /// Whether a stored token may be used by a run with the key of thumbprint `key_jkt` (`None`:
-/// no key): a token bound to a key goes only with that key (RFC 9449 section 7.1). The
-/// token's binding in the store says the same; this holds even for a store edited by hand.
-fn usable_with(token: &CachedToken, key_jkt: Option<&str>) -> bool {
+/// no key) under `policy`: a token bound to a key goes only with that key (RFC 9449 section
+/// 7.1), and a bearer token never under [`DpopPolicy::Required`]. The token's binding in the
+/// store says the same; this holds even for a store edited by hand.
+fn usable_with(token: &CachedToken, key_jkt: Option<&str>, policy: DpopPolicy) -> bool {
     match token.access_token.dpop_jkt() {
         Some(bound) => key_jkt == Some(bound),
-        None => true,
+        None => policy != DpopPolicy::Required,
     }
 }
 
@@ -213,10 +215,14 @@ mod tests {
         let bearer = CachedToken::new(xaa::AccessToken::new("at-1"), expires_at);
         let bound = CachedToken::new(xaa::AccessToken::new("at-2").bound_to("jkt-a"), expires_at)
             .with_token_type("DPoP");
-        assert!(usable_with(&bearer, None));
-        assert!(usable_with(&bearer, Some("jkt-a")));
-        assert!(usable_with(&bound, Some("jkt-a")));
-        assert!(!usable_with(&bound, Some("jkt-b")));
-        assert!(!usable_with(&bound, None));
+        let (off, preferred, required) =
+            (DpopPolicy::Off, DpopPolicy::Preferred, DpopPolicy::Required);
+        assert!(usable_with(&bearer, None, off));
+        assert!(usable_with(&bearer, Some("jkt-a"), preferred));
+        assert!(!usable_with(&bearer, Some("jkt-a"), required));
+        assert!(usable_with(&bound, Some("jkt-a"), required));
+        assert!(usable_with(&bound, Some("jkt-a"), preferred));
+        assert!(!usable_with(&bound, Some("jkt-b"), required));
+        assert!(!usable_with(&bound, None, off));
     }
 }

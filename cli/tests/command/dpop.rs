@@ -466,6 +466,7 @@ fn a_stored_bound_token_is_reused_only_with_its_key_and_shown_with_its_jkt() {
 
     let reused = with(&key_file).run().expect_code(0);
     assert!(reused.stderr.contains("reusing a stored token"), "{reused}");
+    assert!(reused.stderr.contains("bound to the DPoP key"), "{reused}");
     let document = reused.json();
     assert_eq!(document["access_token"], token.as_str());
     assert_eq!(document["token_type"], "DPoP");

@@ -7,7 +7,7 @@
 //! from its recorder. A bound token is made by marking a stored one as bound.
 
 use std::ffi::OsString;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{chown, symlink};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,8 +18,11 @@ use xaa::dpop::{DpopSigner as _, DpopVerifier as _, EsDpopKey, JwkDpopVerifier, 
 use xaa_testkit::{Endpoint, Options};
 
 use crate::support::{
-    EXIT_PROTOCOL, EXIT_USAGE, Run, Setup, TempDir, Via, Xaa, kit, mode, set_mode,
+    EXIT_PROTOCOL, EXIT_USAGE, Run, Setup, TempDir, Via, Xaa, kit, mode, set_mode, skip_unless_root,
 };
+
+/// The user other than this one that the refusals give keys to.
+const NOBODY: u32 = 65534;
 
 /// A fresh key, its PEM, and the strings of it that must never be printed: the PEM and each
 /// line of its base64 body.
@@ -722,4 +725,41 @@ fn the_key_and_the_policy_may_come_from_the_config_file() {
     assert_eq!(announced_jkt(&run), key.jkt);
     assert!(run.stderr.contains("DPoP (preferred)"), "{run}");
     setup.printed_token(&run);
+}
+
+#[test]
+fn a_key_of_another_user_is_refused_whether_named_or_kept() {
+    if skip_unless_root("give a DPoP key to another user") {
+        return;
+    }
+    let kit = kit(Options::new());
+    let setup = Setup::new(&kit);
+    let key = Key::new();
+    let named = key.file(&setup.dir, "named.pem");
+    chown(&named, Some(NOBODY), None).expect("chown");
+    let directory = setup.dir.subdir("store", 0o700);
+    let store = directory.join("tokens.json");
+    let kept = directory.join("tokens.json.dpop-key.pem");
+    std::fs::write(&kept, &key.pem).expect("write");
+    set_mode(&kept, 0o600);
+    chown(&kept, Some(NOBODY), None).expect("chown");
+    let named_run = setup
+        .token(Via::File, Via::File)
+        .args(path_arg("--dpop-key", &named))
+        .secrets(key_secrets(&key.pem))
+        .run()
+        .expect_code(EXIT_USAGE);
+    let kept_run = kept_key_run(&setup, &store)
+        .secrets(key_secrets(&key.pem))
+        .run()
+        .expect_code(EXIT_USAGE);
+    for (run, path) in [(named_run, &named), (kept_run, &kept)] {
+        assert!(
+            run.stderr.contains(&path.display().to_string())
+                && run.stderr.contains(&format!("it is owned by uid {NOBODY}")),
+            "{run}"
+        );
+    }
+    assert!(kit.requests().is_empty(), "nothing is sent");
+    assert_eq!(std::fs::read_to_string(&kept).expect("kept"), key.pem);
 }

@@ -162,7 +162,7 @@ pub(crate) struct TokenArgs {
     pub(crate) token_store: Option<PathBuf>,
     /// Bind the tokens to the ES256 key in this file (PKCS#8 PEM, mode 0600) with DPoP
     /// (RFC 9449).
-    #[arg(long, env = "XAA_DPOP_KEY", conflicts_with = "dpop")]
+    #[arg(long, env = "XAA_DPOP_KEY")]
     pub(crate) dpop_key: Option<PathBuf>,
     /// Bind the tokens with DPoP to a key xaa keeps beside the token store (made on first
     /// use; needs --token-store).

@@ -80,18 +80,20 @@ pub(crate) fn run(args: DpopProofArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `nonce` if it has the syntax of RFC 9449 section 8.1: `1*NQCHAR`, visible ASCII without
-/// `"` and `\`.
+/// The longest nonce accepted, as the library's nonce memory keeps them.
+const MAX_NONCE_BYTES: usize = 1024;
+
+/// `nonce` if it has the syntax of RFC 9449 section 8.1, `1*NQCHAR` (visible ASCII without
+/// `"` and `\`), and at most [`MAX_NONCE_BYTES`].
 fn checked_nonce(nonce: &str) -> Result<&str, Failure> {
     let nqchar = |b: u8| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e);
-    if !nonce.is_empty() && nonce.bytes().all(nqchar) {
+    if !nonce.is_empty() && nonce.len() <= MAX_NONCE_BYTES && nonce.bytes().all(nqchar) {
         Ok(nonce)
     } else {
-        Err(Failure::Usage(
-            "--nonce: a DPoP nonce is one or more visible ASCII characters other than \" and \\ \
-             (RFC 9449 section 8.1)"
-                .into(),
-        ))
+        Err(Failure::Usage(format!(
+            "--nonce: a DPoP nonce is 1 to {MAX_NONCE_BYTES} visible ASCII characters other \
+             than \" and \\ (RFC 9449 section 8.1)"
+        )))
     }
 }
 
@@ -200,5 +202,7 @@ mod tests {
         for bad in ["", "a b", "a\"b", "a\\b", "a\r\nDPoP: x", "é", "a\u{7f}"] {
             assert!(checked_nonce(bad).is_err(), "{bad:?}");
         }
+        assert!(checked_nonce(&"n".repeat(MAX_NONCE_BYTES)).is_ok());
+        assert!(checked_nonce(&"n".repeat(MAX_NONCE_BYTES + 1)).is_err());
     }
 }

@@ -636,7 +636,7 @@ fn dpop_proof_refuses_bad_urls_files_and_values_with_exit_2() {
         ),
         (
             vec!["--url".into(), url.into(), "--nonce".into(), "a\"b".into()],
-            "a DPoP nonce is one or more visible ASCII characters",
+            "a DPoP nonce is 1 to 1024 visible ASCII characters",
         ),
         (
             vec![

@@ -19,7 +19,10 @@ use rmcp::transport::streamable_http_client::StreamableHttpError;
 pub enum Error<E: std::error::Error + Send + Sync + 'static = reqwest::Error> {
     /// No token could be had for the request: the enterprise flow failed (the IdP or the
     /// authorization server refused, a check failed, a token endpoint was unreachable), or
-    /// the user must sign in again ([`xaa::Error::ReauthenticationRequired`] inside).
+    /// the user must sign in again ([`xaa::Error::ReauthenticationRequired`] inside). Or, for
+    /// a DPoP-bound token, the request could not carry a proof, or the MCP server refused its
+    /// proof ([`xaa::Error::Dpop`] inside: see [`Error::dpop_refusal`]); nothing further was
+    /// sent.
     #[error("authorization failed: {0}")]
     Authorization(#[source] xaa_reqwest::Error),
     /// The wrapped HTTP client failed (for rmcp's reqwest client: connect, TLS, I/O).
@@ -33,6 +36,19 @@ impl<E: std::error::Error + Send + Sync + 'static> Error<E> {
         match self {
             Self::Authorization(error) => Some(error),
             Self::Http(_) => None,
+        }
+    }
+
+    /// Why DPoP ended the request, when it did: the MCP server refused the proof
+    /// ([`xaa::DpopRefusal::ProofRefused`]), demanded a nonce again after the one resend
+    /// ([`xaa::DpopRefusal::NonceLoop`]) or without supplying one, or the token could not go
+    /// with a proof; or the flow's own DPoP checks failed.
+    pub fn dpop_refusal(&self) -> Option<&xaa::DpopRefusal> {
+        match self {
+            Self::Authorization(xaa_reqwest::Error::Flow(xaa::Error::Dpop { refusal, .. })) => {
+                Some(refusal)
+            }
+            _ => None,
         }
     }
 

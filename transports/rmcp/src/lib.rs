@@ -78,8 +78,10 @@
 
 mod capabilities;
 mod client;
+mod credentials;
 mod error;
 mod http;
+mod nonce;
 
 pub use capabilities::{EXTENSION_ID, client_config, declare_extension};
 pub use client::{AuthorizedHttpClient, transport};

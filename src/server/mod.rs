@@ -60,7 +60,13 @@ mod claims;
 mod client_auth;
 mod clients;
 #[cfg(feature = "dpop")]
+mod dpop_binding;
+#[cfg(feature = "dpop")]
 mod dpop_error;
+#[cfg(feature = "dpop")]
+mod dpop_nonce;
+#[cfg(feature = "dpop")]
+mod dpop_token_request;
 #[cfg(feature = "dpop")]
 mod dpop_validator;
 mod exchange_outcome;
@@ -73,6 +79,8 @@ mod rejection;
 mod replay;
 mod request;
 pub mod resource;
+#[cfg(feature = "dpop")]
+mod resource_dpop;
 mod response;
 mod subject;
 mod token_fault;
@@ -86,6 +94,8 @@ pub use clients::{
 };
 #[cfg(feature = "dpop")]
 pub use dpop_error::DpopError;
+#[cfg(feature = "dpop")]
+pub use dpop_nonce::DpopNonces;
 #[cfg(feature = "dpop")]
 pub use dpop_validator::{DpopValidator, ProofExpectations, ValidatedProof};
 pub use exchange_outcome::{ExchangeOutcome, MintedIdJag};

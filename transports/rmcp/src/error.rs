@@ -65,6 +65,34 @@ impl<E: std::error::Error + Send + Sync + 'static> Error<E> {
     }
 }
 
+/// The DPoP refusal that ended a request of an [`AuthorizedHttpClient`] on rmcp's reqwest
+/// client, found anywhere in `error`'s chain: rmcp's `ServiceError` of a call, its
+/// `ClientInitializeError`, or the transport's [`StreamableHttpError`] itself. See
+/// [`Error::dpop_refusal`].
+///
+/// [`AuthorizedHttpClient`]: crate::AuthorizedHttpClient
+pub fn dpop_refusal<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a xaa::DpopRefusal> {
+    let mut source = Some(error);
+    while let Some(current) = source {
+        let found = if let Some(StreamableHttpError::Client(error)) =
+            current.downcast_ref::<StreamableHttpError<Error>>()
+        {
+            error.dpop_refusal()
+        } else {
+            current
+                .downcast_ref::<Error>()
+                .and_then(Error::dpop_refusal)
+        };
+        if found.is_some() {
+            return found;
+        }
+        source = current.source();
+    }
+    None
+}
+
 /// rmcp's error from the wrapped client, as this client's: every variant kept as it is (the
 /// transport's worker reacts to several of them: an expired session, no SSE support, a 401),
 /// the wrapped client's own error as [`Error::Http`].

@@ -85,7 +85,7 @@ mod nonce;
 
 pub use capabilities::{EXTENSION_ID, client_config, declare_extension};
 pub use client::{AuthorizedHttpClient, transport};
-pub use error::Error;
+pub use error::{Error, dpop_refusal};
 #[cfg(feature = "rustls")]
 pub use http::http_client_builder_with_roots;
 pub use http::{CONNECT_TIMEOUT, http_client, http_client_builder};

@@ -68,3 +68,118 @@ pub(crate) fn credentials(
         bound: true,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use xaa::authorizer::AuthorizerConfig;
+    use xaa::dpop::{DpopBinding, DpopPolicy, EsDpopKey};
+    use xaa::{AuthorizationServer, ClientCredentials, IdentityProvider};
+
+    use super::*;
+
+    const MCP: &str = "https://mcp.example.com/mcp";
+
+    fn authorizer(binding: &DpopBinding) -> xaa_reqwest::Authorizer {
+        let config = AuthorizerConfig::new(
+            MCP,
+            IdentityProvider::issuer("https://idp.example.com", ClientCredentials::public("i")),
+            AuthorizationServer::discovered(ClientCredentials::public("m")),
+        )
+        .dpop(binding.clone());
+        let client = xaa_reqwest::Client::new().expect("client");
+        xaa_reqwest::Authorizer::with_client(config, client)
+    }
+
+    fn binding() -> DpopBinding {
+        let key = EsDpopKey::generate().expect("key");
+        DpopBinding::new(
+            Arc::new(key),
+            Arc::new(xaa::jose::RandomJti),
+            DpopPolicy::Required,
+        )
+    }
+
+    /// The caller's custom headers: one to keep, and an `Authorization` and a `DPoP` of theirs.
+    fn custom() -> HashMap<HeaderName, HeaderValue> {
+        [
+            ("x-trace", "kept"),
+            ("authorization", "Bearer theirs"),
+            ("dpop", "theirs"),
+        ]
+        .into_iter()
+        .map(|(name, value)| {
+            (
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            )
+        })
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn a_bearer_token_goes_through_rmcps_bearer_path_alone() {
+        let binding = binding();
+        let token = AccessToken::new("bearer-token");
+        let made = credentials(
+            &authorizer(&binding),
+            &token,
+            (Method::POST, MCP),
+            Vec::new,
+            &custom(),
+        )
+        .expect("credentials");
+        assert_eq!(made.auth_token.as_deref(), Some("bearer-token"));
+        assert!(!made.bound);
+        assert_eq!(
+            made.custom_headers.len(),
+            1,
+            "{:?}",
+            made.custom_headers.keys()
+        );
+        assert_eq!(
+            made.custom_headers[&HeaderName::from_static("x-trace")],
+            "kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bound_token_goes_only_among_the_custom_headers_with_a_proof() {
+        let binding = binding();
+        let token = AccessToken::new("bound-token").bound_to(binding.jkt());
+        let made = credentials(
+            &authorizer(&binding.clone().with_content_digest(true)),
+            &token,
+            (Method::POST, MCP),
+            || b"{}".to_vec(),
+            &custom(),
+        )
+        .expect("credentials");
+        assert_eq!(made.auth_token, None, "never rmcp's bearer path");
+        assert!(made.bound);
+        assert_eq!(made.custom_headers.len(), 3);
+        assert_eq!(made.custom_headers[&AUTHORIZATION], "DPoP bound-token");
+        assert!(made.custom_headers[&AUTHORIZATION].is_sensitive());
+        assert_ne!(made.custom_headers[&DPOP], "theirs");
+    }
+
+    #[tokio::test]
+    async fn a_bound_token_without_its_key_is_refused() {
+        let token = AccessToken::new("bound-token").bound_to("another-key");
+        let refused = credentials(
+            &authorizer(&binding()),
+            &token,
+            (Method::GET, MCP),
+            Vec::new,
+            &custom(),
+        );
+        assert!(matches!(
+            refused,
+            Err(xaa::Error::Dpop {
+                refusal: xaa::DpopRefusal::BoundTokenWithoutKey,
+                ..
+            })
+        ));
+    }
+}

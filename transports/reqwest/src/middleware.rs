@@ -72,7 +72,7 @@
 //!
 //! # DPoP
 //!
-//! With [`AuthorizerConfig::dpop`](xaa::authorizer::AuthorizerConfig::dpop) the tokens are bound
+//! With `AuthorizerConfig::dpop` the tokens are bound
 //! to the client's key (RFC 9449), and a bound token is only ever sent with a proof: each
 //! attempt carries a proof of its own (its `jti`, `iat`, `htm`, `htu` of the request's URL,
 //! `ath` of the token, the nonce the MCP server last supplied). A `401` whose `DPoP` challenge

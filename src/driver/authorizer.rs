@@ -100,9 +100,9 @@ impl<T: BlockingTransport> ClientAuthorizer<BlockingClient<T>> {
 
     /// Sends an MCP request for `user` with `Authorization: Bearer <token>`, or for a
     /// DPoP-bound token `Authorization: DPoP <token>` and a fresh proof (replacing any such
-    /// header it has), and handles the server's 401 or 403: one fresh token
-    /// after a 401, a wider scope after a 403 `insufficient_scope` (decisions.md D18). Any
-    /// other response, error statuses included, is returned as it is.
+    /// header it has), and handles the server's 401 or 403: one fresh token after a 401, a
+    /// wider scope after a 403 `insufficient_scope` (decisions.md D18). Any other response,
+    /// error statuses included, is returned as it is.
     ///
     /// The response body is read whole, capped at [`ClientBuilder::resource_body_bytes`]: a
     /// `text/event-stream` response is read until the server closes it.
@@ -124,10 +124,10 @@ impl<T: BlockingTransport> ClientAuthorizer<BlockingClient<T>> {
 
 impl<T: BlockingTransport> ClientAuthorizer<BlockingClient<T>> {
     /// One MCP call for `user` made by `attempt`, any way the caller sends (a stream, another
-    /// client): the loop of [`ClientAuthorizer::send`] around it. `attempt` gets the token, to send
-    /// with the headers [`set_authorization`](super::set_authorization) makes for the exact
-    /// request (a bound token is never a bearer token), and the status of the refused answer it resends after, if any;
-    /// its answer is judged through [`McpAnswer`].
+    /// client): the loop of [`ClientAuthorizer::send`] around it. `attempt` gets the token, to
+    /// send with the headers [`set_authorization`](super::set_authorization) makes for the
+    /// exact request (a bound token is never a bearer token), and the status of the refused
+    /// answer it resends after, if any; its answer is judged through [`McpAnswer`].
     ///
     /// # Errors
     ///

@@ -251,3 +251,28 @@ async fn dpop_refused_proof_and_nonce_loop_are_final_typed_errors() {
         dpop::assert_only_mcp_requests(&kit, sent);
     }
 }
+
+#[tokio::test]
+async fn dpop_a_relative_uri_gets_no_proof_and_nothing_is_sent() {
+    let kit = common::kit_with(dpop::options());
+    let authorizer = bound_authorizer(&kit);
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let alice = user(&kit, "alice");
+    authorizer.token(&alice).await.expect("a bound token");
+    kit.clear_requests();
+
+    let mut request = tools_list(&kit);
+    *request.uri_mut() = http::Uri::from_static("/mcp");
+    let error = send(&authorizer, request, Some(&alice), &attempts)
+        .await
+        .expect_err("no proof for a relative URI");
+    assert!(
+        matches!(
+            dpop::adapter_refusal(adapter(&error)),
+            Some(xaa::DpopRefusal::ProofNotMade { .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(attempts.load(Ordering::SeqCst), 0);
+    assert!(kit.requests().is_empty());
+}

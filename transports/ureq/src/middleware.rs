@@ -76,8 +76,9 @@
 //! `DPoP-Nonce` header; a second demand is [`xaa::DpopRefusal::NonceLoop`], an
 //! `invalid_dpop_proof` is [`xaa::DpopRefusal::ProofRefused`], both final, in
 //! [`AdapterError::Authorization`] as [`xaa::Error::Dpop`]. Turn `http_status_as_error` off
-//! (as above): with it on, a `401` reaches the middleware without its `DPoP-Nonce`, and a nonce
-//! demand cannot be met.
+//! (as above): with it on, a `401` reaches the middleware without its header fields, so a nonce
+//! demand reads as a refused token (one fresh exchange, then
+//! [`xaa::Error::ResourceServerRejected`]) and a refused proof is not told apart.
 
 use std::io::Read;
 

@@ -175,7 +175,7 @@ impl<C: StreamableHttpClient + Sync> AuthorizedHttpClient<C> {
         match self.authorizer.call(&self.user, attempt).await {
             Ok(Called::Answered(answer)) => answer.result,
             Ok(Called::Refused(_, error @ xaa::Error::Dpop { .. })) => {
-                tracing::debug!(event = "mcp_dpop_refused", error = %error, "not sending the MCP request again: the server refused the DPoP proof");
+                tracing::debug!(event = "mcp_dpop_refused", error = %error, "not sending the MCP request again: DPoP ended it");
                 Err(authorization_failed(xaa_reqwest::Error::Flow(error)))
             }
             Ok(Called::Refused(answer, error)) => {

@@ -488,6 +488,36 @@ fn a_server_without_a_validator_still_refuses_a_bound_id_jag() {
 }
 
 #[test]
+fn a_server_told_to_require_proofs_but_given_no_validator_refuses_everything() {
+    let mut config = as_config();
+    config.require_dpop_bound_tokens = true;
+    let (server, recorder) = authorization_server(config, as_clients());
+    let response = server.handle(
+        &grant(JWT_BEARER, &id_jag(&id_jag_claims()), Some(&as_proof())),
+        now(),
+    );
+    assert_eq!(response.status(), 500);
+    assert_eq!(body_json(&response)["error"], json!("server_error"));
+    assert!(recorder.grants.lock().expect("lock").is_empty());
+
+    let mut config = IdentityProviderConfig::new(IDP_ISSUER, IDP_TOKEN_ENDPOINT);
+    config.require_dpop = true;
+    let idp = IdentityProviderEndpoint::new(
+        config,
+        ClientRegistry::new().with(RegisteredClient::client_secret_basic(
+            IDP_CLIENT_ID,
+            ClientSecret::new(IDP_CLIENT_SECRET),
+        )),
+        Arc::new(idp_key().clone()),
+        Arc::new(idp_key().key_ring()),
+        Arc::new(fresh_jti),
+        Arc::new(StaticExchangePolicy::new()),
+    );
+    let proof = Proof::new("POST", IDP_TOKEN_ENDPOINT).sign();
+    assert_eq!(idp.handle(&exchange(Some(&proof)), now()).status(), 500);
+}
+
+#[test]
 fn a_server_that_requires_bound_tokens_refuses_a_request_without_a_proof() {
     let mut config = as_config();
     config.require_dpop_bound_tokens = true;

@@ -6,6 +6,9 @@ mod decode;
 mod demo;
 mod discover;
 mod discover_limits;
+mod dpop_key;
+mod dpop_proof;
+mod dpop_proof_help;
 mod exit;
 mod explain;
 mod local_file;
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Command::Token(args) => token::run(*args),
         Command::Discover(args) => discover::run(args),
         Command::Decode(args) => decode_command(args),
+        Command::DpopProof(args) => dpop_proof::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,6 +31,7 @@
 //! | `server_token_exchange` | `server::IdentityProviderEndpoint` | request shape, client authentication, no forged subject, minted ID-JAG |
 //! | `server_jwt_bearer` | `server::AuthorizationServerEndpoint` | request shape, client authentication, no forgery, claims, replay |
 //! | `dpop_proof` | `server::DpopValidator` (RFC 9449 section 4.3) | no panic, refusals name their rule and use nothing up, no proof accepted for a key that did not sign it, replay |
+//! | `dpop_nonce` | the client's DPoP nonces (RFC 9449 sections 8 and 9) | one retry at most, with exactly the demanded nonce; loop and missing nonce typed; a resource retry only for a usable nonce, carried by the next proof |
 //!
 //! # Bugs found
 //!
@@ -68,6 +69,7 @@ mod cached;
 mod challenges;
 mod checks;
 mod client_flow;
+mod dpop_nonce;
 mod dpop_proof;
 mod form;
 mod grants;
@@ -89,6 +91,7 @@ mod world;
 pub use authorizer::authorizer;
 pub use challenges::www_authenticate;
 pub use client_flow::client_flow;
+pub use dpop_nonce::dpop_nonce;
 pub use dpop_proof::dpop_proof;
 pub use jwt_peek::jwt_peek;
 pub use metadata::{authorization_server_metadata, protected_resource_metadata};

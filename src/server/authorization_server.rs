@@ -370,7 +370,6 @@ impl AuthorizationServerEndpoint {
 
     /// The request's DPoP proof, checked; a refusal when it is required and missing: under
     /// the `jwt-dpop` grant, or when the server issues only bound tokens (RFC 9449 section 5).
-    /// A server that requires proofs and has no validator refuses every request.
     #[cfg(feature = "dpop")]
     fn check_proof(
         &self,
@@ -378,24 +377,12 @@ impl AuthorizationServerEndpoint {
         grant_type: &str,
         now: SystemTime,
     ) -> Result<Option<CheckedProof>, Box<Rejection>> {
-        let required = self.config.require_dpop_bound_tokens || grant_type == GRANT_TYPE_JWT_DPOP;
-        let Some(validator) = &self.dpop_validator else {
-            if required {
-                return Err(RejectReason::Issuance(
-                    "DPoP-bound tokens are required but no proof validator is configured".into(),
-                )
-                .into());
-            }
-            return Ok(None);
-        };
-        let dpop = TokenEndpointDpop {
-            validator,
+        TokenEndpointDpop {
+            validator: self.dpop_validator.as_ref(),
             nonces: self.dpop_nonces.as_deref(),
-        };
-        match dpop.check(request, &self.config.token_endpoint, now)? {
-            None if required => Err(dpop.missing(now)),
-            checked => Ok(checked),
+            required: self.config.require_dpop_bound_tokens || grant_type == GRANT_TYPE_JWT_DPOP,
         }
+        .check(request, &self.config.token_endpoint, now)
     }
 
     fn authenticator(&self) -> ClientAuthenticator<'_> {

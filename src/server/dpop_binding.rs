@@ -46,3 +46,71 @@ pub(crate) fn bound_key(
         (None, None) => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::dpop::PublicJwk;
+
+    fn proof_by(jkt: &str) -> ValidatedProof {
+        ValidatedProof {
+            jkt: jkt.to_owned(),
+            jwk: PublicJwk::from_json(json!({"kty": "OKP", "crv": "Ed25519", "x": "eA"}))
+                .expect("public key"),
+            alg: "EdDSA".to_owned(),
+            jti: "proof-1".to_owned(),
+            iat: 0,
+            htu: "https://as.example/token".to_owned(),
+            nonce: None,
+            content_digest: None,
+        }
+    }
+
+    const BEARER: BindingRules = BindingRules {
+        jwt_dpop_grant: false,
+    };
+    const JWT_DPOP: BindingRules = BindingRules {
+        jwt_dpop_grant: true,
+    };
+
+    #[test]
+    fn a_bound_id_jag_needs_a_proof_by_its_key() {
+        let key_a = proof_by("key-a");
+        assert_eq!(
+            bound_key(Some("key-a"), None, BEARER),
+            Err(TokenFault::ConfirmationWithoutProof)
+        );
+        assert_eq!(
+            bound_key(Some("key-b"), Some(&key_a), BEARER),
+            Err(TokenFault::ConfirmationKeyMismatch)
+        );
+        assert_eq!(
+            bound_key(Some("key-a"), Some(&key_a), BEARER),
+            Ok(Some("key-a".to_owned()))
+        );
+        assert_eq!(
+            bound_key(Some("key-a"), Some(&key_a), JWT_DPOP),
+            Ok(Some("key-a".to_owned()))
+        );
+    }
+
+    #[test]
+    fn an_unbound_id_jag_is_bound_to_the_proof_except_under_jwt_dpop() {
+        let key_a = proof_by("key-a");
+        assert_eq!(
+            bound_key(None, Some(&key_a), BEARER),
+            Ok(Some("key-a".to_owned()))
+        );
+        assert_eq!(bound_key(None, None, BEARER), Ok(None));
+        assert_eq!(
+            bound_key(None, Some(&key_a), JWT_DPOP),
+            Err(TokenFault::ConfirmationRequired)
+        );
+        assert_eq!(
+            bound_key(None, None, JWT_DPOP),
+            Err(TokenFault::ConfirmationRequired)
+        );
+    }
+}

@@ -4,7 +4,8 @@
 //! The core draws no random values: each nonce comes from a caller-supplied
 //! [`JtiSource`](crate::JtiSource), which must give unpredictable values (section 8: the nonce
 //! limits how long a proof made in advance stays usable, so a client must not be able to guess
-//! the next one).
+//! the next one) made of the characters a nonce may hold (section 8.1: visible ASCII without
+//! `"` and `\`), as the base64url values of `xaa::jose::RandomJti` are.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -13,12 +13,13 @@ use super::dpop_validator::{DpopValidator, ProofExpectations, ValidatedProof};
 use super::rejection::{RejectReason, Rejection};
 use crate::dpop::DPOP_HEADER;
 
-/// How a token endpoint checks proofs: the validator, and the server's nonces if it supplies
-/// them.
+/// How a token endpoint checks proofs: the validator if it checks any, the server's nonces if
+/// it supplies them, and whether this request must carry a proof.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TokenEndpointDpop<'a> {
-    pub(crate) validator: &'a DpopValidator,
+    pub(crate) validator: Option<&'a DpopValidator>,
     pub(crate) nonces: Option<&'a DpopNonces>,
+    pub(crate) required: bool,
 }
 
 /// A proof that passed every check.
@@ -32,17 +33,32 @@ pub(crate) struct CheckedProof {
 }
 
 impl TokenEndpointDpop<'_> {
-    /// Checks the request's proof, if it carries a `DPoP` header: `Ok(None)` when it carries
-    /// none. A refused proof is `invalid_dpop_proof`, a missing or stale nonce
-    /// `use_dpop_nonce` with the current nonce in `DPoP-Nonce` (RFC 9449 sections 5 and 8).
+    /// Checks the request's proof (`htm` `POST`, `htu` `token_endpoint`): `Ok(None)` when
+    /// it carries none and none is required, or when the server checks no proofs (the `DPoP`
+    /// header is then not read). A refused proof is `invalid_dpop_proof`, and so is a required
+    /// one that is missing; a missing or stale nonce is `use_dpop_nonce` with the current nonce
+    /// in `DPoP-Nonce` (RFC 9449 sections 5 and 8). A server that requires proofs and checks
+    /// none refuses every request (`server_error`): it cannot do what it was told.
     pub(crate) fn check(
         &self,
         request: &Request<Vec<u8>>,
         token_endpoint: &str,
         now: SystemTime,
     ) -> Result<Option<CheckedProof>, Box<Rejection>> {
+        let Some(validator) = self.validator else {
+            if self.required {
+                return Err(RejectReason::Issuance(
+                    "DPoP proofs are required but no proof validator is configured".into(),
+                )
+                .into());
+            }
+            return Ok(None);
+        };
         let headers = request.headers().get_all(DPOP_HEADER);
         if headers.iter().next().is_none() {
+            if self.required {
+                return Err(self.missing(now));
+            }
             return Ok(None);
         }
         let uri = Url::parse(token_endpoint).map_err(|_| {
@@ -58,7 +74,7 @@ impl TokenEndpointDpop<'_> {
             }
         }
         let current = accepted.as_ref().map(|accepted| accepted.current.as_str());
-        match self.validator.validate_proof(headers, &expected) {
+        match validator.validate_proof(headers, &expected) {
             Ok(proof) => {
                 let next_nonce = current
                     .filter(|current| proof.nonce.as_deref() != Some(*current))
@@ -72,7 +88,7 @@ impl TokenEndpointDpop<'_> {
     /// The refusal of a request that must carry a proof and carries none: `invalid_dpop_proof`
     /// (RFC 9449 section 5), with the current nonce when the server supplies nonces, so that
     /// the client's next try can carry it.
-    pub(crate) fn missing(&self, now: SystemTime) -> Box<Rejection> {
+    fn missing(&self, now: SystemTime) -> Box<Rejection> {
         let current = self.nonces.map(|nonces| nonces.current(now));
         refusal(DpopError::Missing, current.as_deref())
     }

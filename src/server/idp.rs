@@ -308,23 +308,12 @@ impl IdentityProviderEndpoint {
         request: &Request<Vec<u8>>,
         now: SystemTime,
     ) -> Result<Option<CheckedProof>, Box<Rejection>> {
-        let Some(validator) = &self.dpop_validator else {
-            if self.config.require_dpop {
-                return Err(RejectReason::Issuance(
-                    "DPoP is required but no proof validator is configured".into(),
-                )
-                .into());
-            }
-            return Ok(None);
-        };
-        let dpop = TokenEndpointDpop {
-            validator,
+        TokenEndpointDpop {
+            validator: self.dpop_validator.as_ref(),
             nonces: self.dpop_nonces.as_deref(),
-        };
-        match dpop.check(request, &self.config.token_endpoint, now)? {
-            None if self.config.require_dpop => Err(dpop.missing(now)),
-            checked => Ok(checked),
+            required: self.config.require_dpop,
         }
+        .check(request, &self.config.token_endpoint, now)
     }
 
     /// Protocol.md 2.7 option B: a SAML assertion exchanged for an IdP refresh token.

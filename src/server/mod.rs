@@ -55,6 +55,7 @@
 //! # let _ = server;
 //! ```
 
+mod authorization_header;
 mod authorization_server;
 mod claims;
 mod client_auth;

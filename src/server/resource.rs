@@ -3,10 +3,11 @@
 //! document (RFC 9728 section 2), and reading the bearer token of a request. With the `dpop`
 //! feature, [`DpopResourceGuard`] checks requests with DPoP-bound tokens (RFC 9449 section 7).
 
-use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::header::WWW_AUTHENTICATE;
 use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
+use super::authorization_header::authorization_credentials;
 use super::response::{header_value, quoted};
 use crate::json_response::json_response;
 use crate::{AccessToken, Scope};
@@ -175,19 +176,6 @@ pub fn bearer_token<B>(request: &Request<B>) -> Option<AccessToken> {
         .then(|| AccessToken::new(token))
 }
 
-/// The scheme and the non-empty credentials of the request's single `Authorization` header
-/// (RFC 9110 section 11.6.2); `None` without exactly one such header.
-pub(super) fn authorization_credentials<B>(request: &Request<B>) -> Option<(&str, &str)> {
-    let mut values = request.headers().get_all(AUTHORIZATION).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    let (scheme, credentials) = value.to_str().ok()?.trim().split_once(' ')?;
-    let credentials = credentials.trim();
-    (!credentials.is_empty()).then_some((scheme, credentials))
-}
-
 /// Protected-resource metadata (RFC 9728 section 2). Fields are public and
 /// [`extra`](Self::extra) members are written last, so a test double can omit or falsify any.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -264,6 +252,8 @@ impl ProtectedResourceMetadataDocument {
 
 #[cfg(test)]
 mod tests {
+    use http::header::AUTHORIZATION;
+
     use super::*;
 
     #[test]

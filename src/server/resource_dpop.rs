@@ -11,10 +11,10 @@ use http::header::WWW_AUTHENTICATE;
 use http::{Request, Response, StatusCode};
 use url::Url;
 
+use super::authorization_header::authorization_credentials;
 use super::dpop_error::DpopError;
 use super::dpop_nonce::DpopNonces;
 use super::dpop_validator::{DpopValidator, ProofExpectations, ValidatedProof};
-use super::resource::authorization_credentials;
 use super::response::{header_value, quoted};
 use crate::AccessToken;
 use crate::dpop::{DPOP_HEADER, DPOP_NONCE_HEADER, is_asymmetric};

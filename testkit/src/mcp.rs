@@ -11,8 +11,8 @@ use xaa::Scope;
 use xaa::constants::MCP_PROTOCOL_VERSION;
 use xaa::jose::random_jti;
 use xaa::server::resource::{
-    BearerChallengeHeader, BearerError, ProtectedResourceMetadataDocument, TokenScheme,
-    presented_token,
+    BearerChallengeHeader, BearerError, DpopAccess, DpopResourceGuard, PresentedToken,
+    ProtectedResourceMetadataDocument, TokenScheme, presented_token,
 };
 
 use crate::endpoint::{Endpoint, Server};
@@ -151,21 +151,9 @@ fn mcp(
     ) else {
         return unauthorized(shared, true);
     };
-    let access = match &guard {
-        Some(guard) => {
-            let Ok(uri) = Url::parse(&shared.urls.mcp_url) else {
-                return unauthorized(shared, true);
-            };
-            let mut guard = guard.clone();
-            if shared.settings().challenge_resource_metadata {
-                guard = guard.with_resource_metadata(shared.resource_metadata_url());
-            }
-            match guard.check(request, &uri, &presented, info.dpop_jkt.as_deref(), now) {
-                Ok(access) => Some(access),
-                Err(refusal) => return refusal.to_response(),
-            }
-        }
-        None => None,
+    let access = match check_dpop(shared, guard.as_ref(), request, &presented, &info, now) {
+        Ok(access) => access,
+        Err(refusal) => return *refusal,
     };
     let session = request
         .headers()
@@ -185,6 +173,30 @@ fn mcp(
         access.apply(&mut response);
     }
     response
+}
+
+/// With DPoP on, the guard's verdict on the request (RFC 9449 section 7): what to add to the
+/// response, or the refusal to send. Without DPoP, nothing.
+fn check_dpop(
+    shared: &Shared,
+    guard: Option<&DpopResourceGuard>,
+    request: &Request<Vec<u8>>,
+    presented: &PresentedToken,
+    info: &AccessTokenInfo,
+    now: SystemTime,
+) -> Result<Option<DpopAccess>, Box<Response<Vec<u8>>>> {
+    let Some(guard) = guard else {
+        return Ok(None);
+    };
+    let uri = Url::parse(&shared.urls.mcp_url).map_err(|_| Box::new(unauthorized(shared, true)))?;
+    let mut guard = guard.clone();
+    if shared.settings().challenge_resource_metadata {
+        guard = guard.with_resource_metadata(shared.resource_metadata_url());
+    }
+    guard
+        .check(request, &uri, presented, info.dpop_jkt.as_deref(), now)
+        .map(Some)
+        .map_err(|refusal| Box::new(refusal.to_response()))
 }
 
 fn lock_sessions(shared: &Shared) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {

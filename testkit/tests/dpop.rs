@@ -478,3 +478,62 @@ fn the_mcp_server_can_require_the_content_digest() {
     let response = mcp(&kit, "DPoP", &token, Some(digest_proof.as_str()));
     assert_eq!(response.status(), 200);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The core's client against the kit: the same wire protocol from both sides.
+
+fn client_flow(
+    kit: &Testkit,
+    policy: xaa::dpop::DpopPolicy,
+) -> Result<xaa::Authorization, xaa::DriveError<std::io::Error>> {
+    let binding = xaa::dpop::DpopBinding::new(
+        std::sync::Arc::new(key().clone()),
+        std::sync::Arc::new(RandomJti),
+        policy,
+    );
+    let config = kit
+        .enterprise_config(xaa::grant::SubjectToken::IdToken(kit.id_token("alice")))
+        .dpop(binding);
+    let flow = xaa::EnterpriseAuth::new(config, xaa::Start::ServerUrl(kit.mcp_url().into()))
+        .expect("flow");
+    common::drive(flow)
+}
+
+#[test]
+fn the_core_client_gets_a_bound_token_through_every_nonce_demand() {
+    let kit = dpop_kit(
+        Options::default()
+            .dpop_nonce(Server::Idp)
+            .dpop_nonce(Server::AuthorizationServer),
+    );
+    let authorization = client_flow(&kit, xaa::dpop::DpopPolicy::Required).expect("a bound token");
+    assert_eq!(authorization.token_type, "DPoP");
+    let info = kit
+        .access_token_info(authorization.access_token.expose_secret())
+        .expect("issued by the kit");
+    assert_eq!(info.dpop_jkt, Some(key().jkt()));
+    let tokens = kit.token_requests();
+    let statuses: Vec<u16> = tokens
+        .iter()
+        .map(|request| request.status.expect("answered").as_u16())
+        .collect();
+    assert_eq!(
+        statuses,
+        [400, 200, 400, 200],
+        "one nonce demand per server"
+    );
+    assert!(tokens.iter().all(|request| request.has_dpop_proof()));
+}
+
+#[test]
+fn after_a_downgrade_the_core_client_sends_nothing_further() {
+    let kit = dpop_kit(Options::default());
+    kit.set_fault(Endpoint::AsToken, Fault::DpopDowngrade);
+    let error = client_flow(&kit, xaa::dpop::DpopPolicy::Required).expect_err("refused");
+    assert!(
+        matches!(error, xaa::DriveError::Flow(xaa::Error::Dpop { .. })),
+        "{error:?}"
+    );
+    let last = kit.requests().pop().expect("requests");
+    assert_eq!(last.endpoint, Some(Endpoint::AsToken));
+}

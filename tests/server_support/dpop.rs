@@ -137,6 +137,12 @@ pub fn broken_token_proofs(htu: &str) -> Vec<(&'static str, String)> {
         ),
         ("wrong htm", Proof::new("GET", htu).sign()),
         (
+            "content_digest of another body",
+            Proof::new("POST", htu)
+                .content_digest(b"grant_type=another")
+                .sign(),
+        ),
+        (
             "stale iat",
             Proof::new("POST", htu)
                 .claim("iat", json!(NOW - 301))

@@ -167,6 +167,10 @@ mod scope;
 mod secret;
 #[cfg(feature = "server")]
 pub mod server;
+/// Signing in at the enterprise IdP: authorization code with PKCE, device grant, ID token
+/// validation, refresh and revocation (feature `signin`).
+#[cfg(feature = "signin")]
+pub mod signin;
 mod wire;
 
 pub use config::{
@@ -183,7 +187,7 @@ pub use error::{Attempt, Error, ErrorCode, OAuthError, Unsupported, Violation};
 pub use flow::{Flow, HttpRequest, HttpResponse, Output, Purpose, Transmit, TransmitId};
 pub use request_url::RequestUrl;
 pub use scope::Scope;
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "signin"))]
 pub(crate) use secret::constant_time_eq;
 pub use secret::{
     AccessToken, Assertion, ClientSecret, IdJag, IdToken, RefreshToken, SamlAssertion,

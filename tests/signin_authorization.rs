@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use serde_json::json;
 use signin_support::*;
+use xaa::jose::{AlgorithmAllowList, SharedKeyAlgorithm};
 use xaa::signin::{
     AuthorizationErrorCode, AuthorizationRequest, AuthorizationResponse, CallbackError,
     MAX_CALLBACK_QUERY_BYTES, PendingSignIn, SignInClient, SignInOptions,
 };
-use xaa::jose::{AlgorithmAllowList, SharedKeyAlgorithm};
 use xaa::{ClientCredentials, ClientSecret, Error, Policy, Scope};
 
 fn fixed_sha256(_: &[u8]) -> [u8; 32] {
@@ -37,7 +37,9 @@ fn request_with(client: &SignInClient, options: &SignInOptions) -> Authorization
 
 fn pending_with(changes: serde_json::Value) -> PendingSignIn {
     let client = client_with(metadata_with(changes));
-    request_with(&client, &SignInOptions::default()).into_parts().1
+    request_with(&client, &SignInOptions::default())
+        .into_parts()
+        .1
 }
 
 /// A redirect query with the state of [`pending_with`]'s request (the second draw).
@@ -110,13 +112,24 @@ fn offline_access_is_sent_only_when_the_idp_lists_it() {
 #[test]
 fn an_idp_without_s256_is_refused_and_one_without_the_list_accepted() {
     let plain_only = metadata_with(json!({"code_challenge_methods_supported": ["plain"]}));
-    let refused = SignInClient::new(plain_only, ClientCredentials::public(CLIENT), &Policy::default());
+    let refused = SignInClient::new(
+        plain_only,
+        ClientCredentials::public(CLIENT),
+        &Policy::default(),
+    );
     assert!(
         matches!(&refused, Err(Error::Config(message)) if message.contains("S256")),
         "{refused:?}"
     );
     let unlisted = metadata_with(json!({"code_challenge_methods_supported": null}));
-    assert!(SignInClient::new(unlisted, ClientCredentials::public(CLIENT), &Policy::default()).is_ok());
+    assert!(
+        SignInClient::new(
+            unlisted,
+            ClientCredentials::public(CLIENT),
+            &Policy::default()
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -135,21 +148,69 @@ fn a_public_client_never_accepts_hmac_id_tokens() {
 
 #[test]
 fn bad_endpoints_and_redirect_uris_are_refused() {
-    let plain = client_with(metadata_with(json!({"authorization_endpoint": "http://idp.example.com/a"})));
-    let refused = AuthorizationRequest::new(&plain, REDIRECT, &SignInOptions::default(), &counting_random(), &fixed_sha256);
-    assert!(matches!(refused, Err(Error::InsecureUrl { .. })), "{refused:?}");
-    let clashing = client_with(metadata_with(json!({"authorization_endpoint": "https://idp.example.com/a?state=x"})));
-    let refused = AuthorizationRequest::new(&clashing, REDIRECT, &SignInOptions::default(), &counting_random(), &fixed_sha256);
-    assert!(matches!(refused, Err(Error::InvalidUrl { .. })), "{refused:?}");
-    let kept = client_with(metadata_with(json!({"authorization_endpoint": "https://idp.example.com/a?tenant=t1"})));
+    let plain = client_with(metadata_with(
+        json!({"authorization_endpoint": "http://idp.example.com/a"}),
+    ));
+    let refused = AuthorizationRequest::new(
+        &plain,
+        REDIRECT,
+        &SignInOptions::default(),
+        &counting_random(),
+        &fixed_sha256,
+    );
+    assert!(
+        matches!(refused, Err(Error::InsecureUrl { .. })),
+        "{refused:?}"
+    );
+    let clashing = client_with(metadata_with(
+        json!({"authorization_endpoint": "https://idp.example.com/a?state=x"}),
+    ));
+    let refused = AuthorizationRequest::new(
+        &clashing,
+        REDIRECT,
+        &SignInOptions::default(),
+        &counting_random(),
+        &fixed_sha256,
+    );
+    assert!(
+        matches!(refused, Err(Error::InvalidUrl { .. })),
+        "{refused:?}"
+    );
+    let kept = client_with(metadata_with(
+        json!({"authorization_endpoint": "https://idp.example.com/a?tenant=t1"}),
+    ));
     let request = request_with(&kept, &SignInOptions::default());
-    assert!(request.url().as_str().starts_with("https://idp.example.com/a?tenant=t1&response_type=code&"));
-    for redirect in ["http://example.com/cb", "http://127.0.0.1:1/cb#frag", "/relative"] {
-        let refused = AuthorizationRequest::new(&client(), redirect, &SignInOptions::default(), &counting_random(), &fixed_sha256);
-        assert!(matches!(refused, Err(Error::InvalidUrl { .. })), "{redirect}: {refused:?}");
+    assert!(
+        request
+            .url()
+            .as_str()
+            .starts_with("https://idp.example.com/a?tenant=t1&response_type=code&")
+    );
+    for redirect in [
+        "http://example.com/cb",
+        "http://127.0.0.1:1/cb#frag",
+        "/relative",
+    ] {
+        let refused = AuthorizationRequest::new(
+            &client(),
+            redirect,
+            &SignInOptions::default(),
+            &counting_random(),
+            &fixed_sha256,
+        );
+        assert!(
+            matches!(refused, Err(Error::InvalidUrl { .. })),
+            "{redirect}: {refused:?}"
+        );
     }
     let failing = |_: &mut [u8]| Err(xaa::signin::RandomUnavailable::new());
-    let refused = AuthorizationRequest::new(&client(), REDIRECT, &SignInOptions::default(), &failing, &fixed_sha256);
+    let refused = AuthorizationRequest::new(
+        &client(),
+        REDIRECT,
+        &SignInOptions::default(),
+        &failing,
+        &fixed_sha256,
+    );
     assert!(matches!(refused, Err(Error::Config(_))), "{refused:?}");
 }
 
@@ -157,7 +218,10 @@ fn bad_endpoints_and_redirect_uris_are_refused() {
 fn the_redirect_yields_the_code_when_state_and_iss_match() {
     let pending = pending_with(json!({}));
     let code = pending
-        .accept(&query(&format!("&code=c-123&iss={}", "https%3A%2F%2Fidp.example.com")))
+        .accept(&query(&format!(
+            "&code=c-123&iss={}",
+            "https%3A%2F%2Fidp.example.com"
+        )))
         .expect("accepted");
     assert_eq!(code.expose_secret(), "c-123");
     assert_eq!(format!("{code:?}"), "AuthorizationCode([redacted])");
@@ -168,18 +232,27 @@ fn the_redirect_yields_the_code_when_state_and_iss_match() {
 #[test]
 fn a_wrong_or_missing_state_is_refused() {
     let pending = pending_with(json!({}));
-    assert_eq!(pending.accept("code=c").map(|_| ()), Err(CallbackError::StateMissing));
     assert_eq!(
-        pending.accept(&format!("code=c&state={}", drawn(9))).map(|_| ()),
+        pending.accept("code=c").map(|_| ()),
+        Err(CallbackError::StateMissing)
+    );
+    assert_eq!(
+        pending
+            .accept(&format!("code=c&state={}", drawn(9)))
+            .map(|_| ()),
         Err(CallbackError::StateMismatch)
     );
     assert_eq!(
-        pending.accept(&format!("code=c&state={}x", drawn(2))).map(|_| ()),
+        pending
+            .accept(&format!("code=c&state={}x", drawn(2)))
+            .map(|_| ()),
         Err(CallbackError::StateMismatch)
     );
     // An error response with a forged state is a forgery first.
     assert_eq!(
-        pending.accept("error=access_denied&state=forged").map(|_| ()),
+        pending
+            .accept("error=access_denied&state=forged")
+            .map(|_| ()),
         Err(CallbackError::StateMismatch)
     );
 }
@@ -187,12 +260,27 @@ fn a_wrong_or_missing_state_is_refused() {
 #[test]
 fn iss_is_checked_and_required_when_the_idp_promises_it() {
     let promised = pending_with(json!({"authorization_response_iss_parameter_supported": true}));
-    assert_eq!(promised.accept(&query("&code=c")).map(|_| ()), Err(CallbackError::IssuerMissing));
-    assert!(promised.accept(&query("&code=c&iss=https://idp.example.com")).is_ok());
+    assert_eq!(
+        promised.accept(&query("&code=c")).map(|_| ()),
+        Err(CallbackError::IssuerMissing)
+    );
+    assert!(
+        promised
+            .accept(&query("&code=c&iss=https://idp.example.com"))
+            .is_ok()
+    );
     let unpromised = pending_with(json!({}));
-    for iss in ["https://evil.example.com", "https://idp.example.com/", "https://IDP.example.com"] {
+    for iss in [
+        "https://evil.example.com",
+        "https://idp.example.com/",
+        "https://IDP.example.com",
+    ] {
         let refused = unpromised.accept(&query(&format!("&code=c&iss={iss}")));
-        assert_eq!(refused.map(|_| ()), Err(CallbackError::IssuerMismatch(iss.into())), "{iss}");
+        assert_eq!(
+            refused.map(|_| ()),
+            Err(CallbackError::IssuerMismatch(iss.into())),
+            "{iss}"
+        );
     }
 }
 
@@ -202,11 +290,20 @@ fn error_responses_are_typed_and_their_text_sanitized() {
     let cases = [
         ("access_denied", AuthorizationErrorCode::AccessDenied),
         ("login_required", AuthorizationErrorCode::LoginRequired),
-        ("interaction_required", AuthorizationErrorCode::InteractionRequired),
+        (
+            "interaction_required",
+            AuthorizationErrorCode::InteractionRequired,
+        ),
         ("consent_required", AuthorizationErrorCode::ConsentRequired),
-        ("account_selection_required", AuthorizationErrorCode::AccountSelectionRequired),
+        (
+            "account_selection_required",
+            AuthorizationErrorCode::AccountSelectionRequired,
+        ),
         ("server_error", AuthorizationErrorCode::ServerError),
-        ("weird\u{1b}[2J", AuthorizationErrorCode::Other("weird [2J".into())),
+        (
+            "weird\u{1b}[2J",
+            AuthorizationErrorCode::Other("weird [2J".into()),
+        ),
     ];
     for (code, expected) in cases {
         let encoded: String = url::form_urlencoded::byte_serialize(code.as_bytes()).collect();
@@ -228,15 +325,40 @@ fn malformed_redirects_are_refused() {
     let cases = [
         (query(""), CallbackError::CodeOrError),
         (query("&code="), CallbackError::CodeOrError),
-        (query("&code=c&error=access_denied"), CallbackError::CodeOrError),
-        (query("&code=c&code=d"), CallbackError::RepeatedParameter("code".into())),
-        (format!("{}&{}", query("&code=c"), query("")), CallbackError::RepeatedParameter("state".into())),
-        (query("&code=c&iss=a&iss=a"), CallbackError::RepeatedParameter("iss".into())),
-        (query("&code=c&x=1&x=2"), CallbackError::RepeatedParameter("x".into())),
-        (query(&format!("&code=c&pad={}", "a".repeat(MAX_CALLBACK_QUERY_BYTES))), CallbackError::TooLarge),
+        (
+            query("&code=c&error=access_denied"),
+            CallbackError::CodeOrError,
+        ),
+        (
+            query("&code=c&code=d"),
+            CallbackError::RepeatedParameter("code".into()),
+        ),
+        (
+            format!("{}&{}", query("&code=c"), query("")),
+            CallbackError::RepeatedParameter("state".into()),
+        ),
+        (
+            query("&code=c&iss=a&iss=a"),
+            CallbackError::RepeatedParameter("iss".into()),
+        ),
+        (
+            query("&code=c&x=1&x=2"),
+            CallbackError::RepeatedParameter("x".into()),
+        ),
+        (
+            query(&format!(
+                "&code=c&pad={}",
+                "a".repeat(MAX_CALLBACK_QUERY_BYTES)
+            )),
+            CallbackError::TooLarge,
+        ),
     ];
     for (query, expected) in cases {
-        assert_eq!(pending.accept(&query).map(|_| ()), Err(expected), "{query:.80}");
+        assert_eq!(
+            pending.accept(&query).map(|_| ()),
+            Err(expected),
+            "{query:.80}"
+        );
     }
     assert!(AuthorizationResponse::parse("code=c&unknown=1").is_ok());
 }

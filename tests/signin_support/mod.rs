@@ -56,8 +56,12 @@ pub fn metadata_with(changes: Value) -> AuthorizationServerMetadata {
 }
 
 pub fn client_with(metadata: AuthorizationServerMetadata) -> SignInClient {
-    SignInClient::new(metadata, ClientCredentials::public(CLIENT), &Policy::default())
-        .expect("a usable IdP")
+    SignInClient::new(
+        metadata,
+        ClientCredentials::public(CLIENT),
+        &Policy::default(),
+    )
+    .expect("a usable IdP")
 }
 
 pub fn client() -> SignInClient {

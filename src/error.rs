@@ -231,7 +231,7 @@ pub enum Violation {
     /// The ID token the IdP issued at sign-in breaks a rule of OpenID Connect Core 1.0
     /// (sections 2, 3.1.3.7 and 12.2): the error names the rule.
     #[cfg(feature = "signin")]
-    IdToken(crate::signin::IdTokenError),
+    IdToken(crate::id_token_error::IdTokenError),
 }
 
 impl fmt::Display for Violation {

@@ -49,12 +49,16 @@
 //! * `dpop`: DPoP proofs (RFC 9449, `xaa::dpop`): building and signing them through a
 //!   crypto-free signer, JWK thumbprints (RFC 7638); with `jwt` an ES256 proof key, with
 //!   `server` the checks of a received proof (`xaa::server::DpopValidator`); implies `jose`.
+//! * `signin`: signing in at the enterprise IdP (`xaa::signin`): the authorization code flow
+//!   with PKCE, the device authorization grant, ID token validation, refresh and revocation;
+//!   with `jwt`, real keys, randomness and SHA-256 for them; implies `jose`.
 //!
 //! # Out of scope
 //!
 //! * I/O of any kind: no sockets, no TLS, no clock reads, no randomness, no async runtime. The
 //!   drivers `xaa-ureq` and `xaa-reqwest` (or your own closure) do the sending.
-//! * The interactive SSO login that produces the ID token, Client ID Metadata Documents.
+//! * The browser and redirect listener of the interactive SSO login (the `signin` feature holds
+//!   its sans-IO flows), Client ID Metadata Documents.
 //!   DPoP-bound tokens are not requested or honoured yet: the `dpop` feature is the proof
 //!   layer they will be built on.
 //!
@@ -156,6 +160,8 @@ mod error_rule;
 mod flow;
 mod form;
 pub mod grant;
+#[cfg(feature = "signin")]
+mod id_token_error;
 #[cfg(feature = "jose")]
 pub mod jose;
 mod json;
@@ -167,8 +173,6 @@ mod scope;
 mod secret;
 #[cfg(feature = "server")]
 pub mod server;
-/// Signing in at the enterprise IdP: authorization code with PKCE, device grant, ID token
-/// validation, refresh and revocation (feature `signin`).
 #[cfg(feature = "signin")]
 pub mod signin;
 mod wire;

@@ -7,11 +7,11 @@ use std::time::SystemTime;
 use url::Url;
 
 use super::id_token_claims::{IdTokenClaims, IdTokenExpectations, check_claims};
-use super::id_token_error::IdTokenError;
 use super::keys::IdpKeys;
 use super::provider::SignInClient;
 use super::token_response::json_body;
 use crate::display_safety::sanitize;
+use crate::id_token_error::IdTokenError;
 use crate::jose::{AlgorithmAllowList, JwsError, verify_jws};
 use crate::jwt::{decode_object, jws_segments};
 use crate::wire::{get_json, redirect, unexpected_status};

@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
-use super::id_token_error::IdTokenError;
 use super::secrets::Nonce;
 use crate::constant_time_eq;
 use crate::display_safety::sanitize;
+use crate::id_token_error::IdTokenError;
 use crate::json::{numeric_date, parse_object, saturating_add, time_from_numeric_date};
 
 /// Longest `sub` accepted (OpenID Connect Core 1.0 section 2: "MUST NOT exceed 255 ASCII

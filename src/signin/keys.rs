@@ -14,7 +14,7 @@ use crate::jose::{KeyRing, SignatureVerifier};
 pub type JwksKeys = Vec<(Option<String>, Arc<dyn SignatureVerifier>)>;
 
 /// Turns a JWK Set document (RFC 7517 section 5) into verification keys. The core has no
-/// cryptography: with the `jwt` feature, [`IdpKeys::new`] uses one over real keys; without it
+/// cryptography: with the `jwt` feature, `IdpKeys::new` uses one over real keys; without it
 /// the caller supplies one, or any `Fn(&[u8]) -> Result<JwksKeys, String>`.
 pub trait JwksReader: Send + Sync {
     /// The usable keys of `document`, or why it cannot be read.

@@ -31,7 +31,6 @@ mod device_authorization;
 mod engine;
 mod id_token_check;
 mod id_token_claims;
-mod id_token_error;
 mod keys;
 mod loopback;
 mod pkce;
@@ -46,6 +45,7 @@ mod session;
 mod system;
 mod token_response;
 
+pub use crate::id_token_error::IdTokenError;
 pub use authorization_request::{AuthorizationRequest, PendingSignIn, SignInOptions};
 pub use authorization_response::{
     AuthorizationError, AuthorizationErrorCode, AuthorizationResponse, CallbackError,
@@ -58,7 +58,6 @@ pub use device_authorization::{
     MAX_VERIFICATION_URI_BYTES,
 };
 pub use id_token_claims::{IdTokenClaims, IdTokenExpectations, check_id_token_claims};
-pub use id_token_error::IdTokenError;
 pub use keys::{IdpKeys, JwksKeys, JwksReader};
 pub use pkce::CODE_CHALLENGE_METHOD;
 pub use provider::SignInClient;

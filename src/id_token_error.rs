@@ -1,5 +1,7 @@
-//! Why an ID token was refused: one variant per rule of OpenID Connect Core 1.0, each message
-//! naming the rule and its section (docs/signin.md, "ID token validation").
+//! Why an ID token was refused at sign-in: one variant per rule of OpenID Connect Core 1.0,
+//! each message naming the rule and its section (docs/signin.md, "ID token validation").
+//! Published as `xaa::signin::IdTokenError`; a leaf module of its own, so that the crate's
+//! error type can carry it without depending on the sign-in flows.
 
 use crate::jose::JwsError;
 

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use zeroize::Zeroize;
+
 use super::authorization_request::PendingSignIn;
 use super::secrets::{AuthorizationCode, State};
 use crate::constant_time_eq;
@@ -156,9 +158,12 @@ impl AuthorizationResponse {
             return Err(CallbackError::TooLarge);
         }
         let query = query.strip_prefix('?').unwrap_or(query);
-        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
+        let mut pairs = Pairs(
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        );
+        let pairs = &mut pairs.0;
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(window) = pairs.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(CallbackError::RepeatedParameter(sanitize(&window[0].0)));
@@ -183,6 +188,17 @@ impl AuthorizationResponse {
             state: take("state").map(State::new),
             iss: take("iss"),
         })
+    }
+}
+
+/// The decoded parameters, zeroized when dropped: the code and the state are among them.
+struct Pairs(Vec<(String, String)>);
+
+impl Drop for Pairs {
+    fn drop(&mut self) {
+        for (_, value) in &mut self.0 {
+            value.zeroize();
+        }
     }
 }
 

@@ -64,7 +64,11 @@ fn the_authorization_url_carries_every_parameter_once_in_order() {
         request.pending().scope(),
         &Scope::parse("openid profile offline_access")
     );
-    let shown = format!("{:?}", request.pending());
+    let shown = format!("{request:?}");
+    assert!(
+        shown.contains("https://idp.example.com/authorize"),
+        "{shown}"
+    );
     for secret in [drawn(1), drawn(2), drawn(3)] {
         assert!(!shown.contains(&secret), "{shown}");
     }

@@ -2,6 +2,7 @@
 //! 6749 section 4.1.1, RFC 7636 section 4.3): the URL a browser opens, and what the client
 //! keeps until the redirect comes back (docs/signin.md, "Authorization request").
 
+use std::fmt;
 use std::time::Duration;
 
 use url::Url;
@@ -77,11 +78,23 @@ impl PendingSignIn {
 }
 
 /// An authorization request: open [`url`](Self::url) in a browser, keep
-/// [`pending`](Self::pending) for the redirect.
-#[derive(Clone, Debug)]
+/// [`pending`](Self::pending) for the redirect. `Debug` shows the endpoint without the query,
+/// which holds the `state` and `nonce`.
+#[derive(Clone)]
 pub struct AuthorizationRequest {
     url: Url,
     pending: PendingSignIn,
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut endpoint = self.url.clone();
+        endpoint.set_query(None);
+        f.debug_struct("AuthorizationRequest")
+            .field("endpoint", &endpoint.as_str())
+            .field("pending", &self.pending)
+            .finish()
+    }
 }
 
 impl AuthorizationRequest {

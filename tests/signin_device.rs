@@ -338,6 +338,14 @@ fn unusable_device_authorization_answers_are_refused() {
         read(r#"{"device_code":"a","device_code":"b"}"#.into()),
         Err(Violation::DuplicateField("device_code".into()))
     );
+    let odd = read(with(
+        json!({"verification_uri": "HTTPS:/idp.example.com/activate"}),
+    ))
+    .expect("read");
+    assert_eq!(
+        odd.verification_uri, "https://idp.example.com/activate",
+        "shown as a browser opens it"
+    );
     let defaulted = read(with(json!({"interval": null}))).expect("read");
     assert_eq!(defaulted.interval, Duration::from_secs(5));
     let mut loopback = Policy::loopback();

@@ -997,3 +997,20 @@ fn regression_first_401_after_drop() {
 fn regression_first_401_second() {
     regression("authorizer", "regression-first-401-second");
 }
+
+#[test]
+fn regression_unnormalized_verification_uri() {
+    // `https:/'example.com/...` parses as a URL but is not how it reads: the device
+    // authorization now keeps the parser's serialization, the URL a browser opens.
+    regression(
+        "device_authorization",
+        "regression-unnormalized-verification-uri",
+    );
+}
+
+#[test]
+fn regression_nonce_and_renewal() {
+    // An expected nonce and a renewal of a first ID token without one: the renewed token's
+    // nonce must satisfy both rules, not only the first that applies.
+    regression("id_token_claims", "regression-nonce-and-renewal");
+}

@@ -35,7 +35,7 @@ pub struct DeviceAuthorization {
     pub(crate) device_code: DeviceCode,
     /// `user_code`: what the person types at the verification URI.
     pub user_code: String,
-    /// `verification_uri`: where the person goes, an https URL.
+    /// `verification_uri`: where the person goes, an https URL in its normalized form.
     pub verification_uri: String,
     /// `verification_uri_complete`: the same with the user code in it, when given.
     pub verification_uri_complete: Option<String>,
@@ -131,7 +131,8 @@ fn shown(text: String, field: &'static str, max_chars: usize) -> Result<String, 
     Ok(text)
 }
 
-/// A verification URI: displayable, absolute, https (or http on loopback by policy).
+/// A verification URI: displayable, absolute, https (or http on loopback by policy), kept in
+/// its normalized serialization (RFC 3986 section 6, the WHATWG URL standard).
 fn checked_uri(text: String, field: &'static str, policy: &Policy) -> Result<String, Violation> {
     let text = shown(text, field, MAX_VERIFICATION_URI_BYTES)?;
     let invalid = |reason: &str| Violation::InvalidField {
@@ -141,8 +142,11 @@ fn checked_uri(text: String, field: &'static str, policy: &Policy) -> Result<Str
     let url = Url::parse(&text).map_err(|_| invalid("not an absolute URL"))?;
     let loopback = is_loopback(&url);
     match url.scheme() {
-        "https" => Ok(text),
-        "http" if loopback && policy.allow_http_loopback => Ok(text),
-        _ => Err(invalid("not https")),
+        "https" => {}
+        "http" if loopback && policy.allow_http_loopback => {}
+        _ => return Err(invalid("not https")),
     }
+    // What the person sees is the URL a browser opens: the parser's serialization, not the
+    // text as sent (`https:/x` and `https://x` are one URL).
+    shown(url.into(), field, MAX_VERIFICATION_URI_BYTES)
 }

@@ -154,20 +154,26 @@ pub(crate) fn check_claims(
 }
 
 /// The `nonce` sent must come back (section 3.1.3.7 item 11), compared in constant time; a
-/// renewed token's `nonce`, when present, must be the first token's (section 12.2).
+/// renewed token's `nonce`, when present, must be the first token's (section 12.2). Both hold
+/// when both are expected.
 fn check_nonce(claims: &IdTokenClaims, expected: &IdTokenExpectations) -> Result<(), IdTokenError> {
     let found = claims.nonce.as_deref();
-    let wanted = match (&expected.nonce, &expected.renews) {
-        (Some(nonce), _) => Some(nonce.expose_secret()),
-        (None, Some(previous)) if found.is_some() => previous.nonce.as_deref(),
-        (None, _) => return Ok(()),
+    let same = |wanted: Option<&str>| match (found, wanted) {
+        (Some(found), Some(wanted)) => constant_time_eq(found.as_bytes(), wanted.as_bytes()),
+        _ => false,
     };
-    match (found, wanted) {
-        (Some(found), Some(wanted)) if constant_time_eq(found.as_bytes(), wanted.as_bytes()) => {
-            Ok(())
-        }
-        _ => Err(IdTokenError::Nonce),
+    if let Some(nonce) = &expected.nonce
+        && !same(Some(nonce.expose_secret()))
+    {
+        return Err(IdTokenError::Nonce);
     }
+    if let Some(previous) = &expected.renews
+        && found.is_some()
+        && !same(previous.nonce.as_deref())
+    {
+        return Err(IdTokenError::Nonce);
+    }
+    Ok(())
 }
 
 /// Section 12.2: the same `iss`, `sub`, `aud` and `azp` as the ID token renewed, and

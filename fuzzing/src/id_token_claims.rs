@@ -75,7 +75,7 @@ pub fn id_token_claims(data: &[u8]) {
         let auth_time = accepted
             .auth_time
             .unwrap_or_else(|| panic!("max_age without auth_time"));
-        assert!(auth_time + MAX_AGE + SKEW >= NOW_SECS);
+        assert!(auth_time.saturating_add(MAX_AGE + SKEW) >= NOW_SECS);
     }
     if let Some(first) = first {
         assert_eq!(accepted.sub, first.sub);

@@ -1014,3 +1014,10 @@ fn regression_nonce_and_renewal() {
     // nonce must satisfy both rules, not only the first that applies.
     regression("id_token_claims", "regression-nonce-and-renewal");
 }
+
+#[test]
+fn regression_far_future_auth_time() {
+    // An `auth_time` near `u64::MAX` overflowed the harness's own arithmetic (a harness bug;
+    // the core saturates).
+    regression("id_token_claims", "regression-far-future-auth-time");
+}

@@ -4,6 +4,9 @@
 pub const GRANT_TYPE_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// RFC 7523 JWT-bearer grant type.
 pub const GRANT_TYPE_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// The JWT authorization grant with DPoP binding (draft-parecki-oauth-jwt-dpop-grant): an
+/// assertion bound to a key, redeemed with a DPoP proof by that key.
+pub const GRANT_TYPE_JWT_DPOP: &str = "urn:ietf:params:oauth:grant-type:jwt-dpop";
 /// The ID-JAG token type, requested from and issued by the IdP.
 pub const TOKEN_TYPE_ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
 /// RFC 8693 token type of an OpenID Connect ID token.

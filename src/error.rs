@@ -43,6 +43,11 @@ pub enum ErrorCode {
     ServerError,
     /// `temporarily_unavailable`.
     TemporarilyUnavailable,
+    /// `use_dpop_nonce` (RFC 9449 sections 8 and 9): the server wants a proof with the nonce
+    /// it sent in `DPoP-Nonce`.
+    UseDpopNonce,
+    /// `invalid_dpop_proof` (RFC 9449 sections 5 and 7.1): the DPoP proof was refused.
+    InvalidDpopProof,
     /// Any other code, kept verbatim (sanitized).
     Other(String),
 }
@@ -64,6 +69,8 @@ impl ErrorCode {
             "insufficient_scope" => Self::InsufficientScope,
             "server_error" => Self::ServerError,
             "temporarily_unavailable" => Self::TemporarilyUnavailable,
+            "use_dpop_nonce" => Self::UseDpopNonce,
+            "invalid_dpop_proof" => Self::InvalidDpopProof,
             other => Self::Other(sanitize(other)),
         }
     }
@@ -84,6 +91,8 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::Other(code) => code,
         }
     }
@@ -514,6 +523,15 @@ pub enum Error {
         /// The signer's message.
         reason: String,
     },
+    /// Sender-constrained tokens (RFC 9449): a binding that was required is missing, a token is
+    /// bound to another key, or a proof could not be made. Nothing further is sent.
+    #[error("{}DPoP: {refusal}", purpose.map(|p| format!("{p}: ")).unwrap_or_default())]
+    Dpop {
+        /// Which token request found out; `None` for a request to the MCP server.
+        purpose: Option<Purpose>,
+        /// What was refused.
+        refusal: crate::DpopRefusal,
+    },
     /// The flow asked for more transmits than the driver's bound: a bug or a hostile peer,
     /// never a hang.
     #[error("the flow exceeded its bound of {limit} requests")]
@@ -539,6 +557,7 @@ impl Error {
             | Self::IssuerMismatch { purpose, .. }
             | Self::Unsupported { purpose, .. }
             | Self::Signer { purpose, .. } => Some(*purpose),
+            Self::Dpop { purpose, .. } => *purpose,
             Self::ResourceMismatch { .. } => Some(Purpose::ResourceMetadata),
             Self::SubjectTokenExpired { .. } => Some(Purpose::TokenExchange),
             Self::Transport { purpose, .. } => *purpose,

@@ -48,6 +48,9 @@ impl Error {
             Self::IdpIsAuthorizationServer { .. } | Self::AuthorizationServerIsIdp { .. } => {
                 "an ID-JAG is never redeemed in the domain that issued it (ID-JAG draft section 9.3)"
             }
+            Self::Dpop { .. } => {
+                "a DPoP-bound token names the client's key in cnf.jkt and goes only with proofs signed by that key (RFC 9449 sections 5, 6.1 and 7)"
+            }
             _ => "the OAuth and MCP authorization protocol",
         }
     }

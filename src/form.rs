@@ -47,6 +47,11 @@ pub(crate) static GRANT_JWT_BEARER: FormConstant = FormConstant {
     value: constants::GRANT_TYPE_JWT_BEARER,
     encoded: "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
 };
+/// The JWT authorization grant with DPoP binding (draft-parecki-oauth-jwt-dpop-grant).
+pub(crate) static GRANT_JWT_DPOP: FormConstant = FormConstant {
+    value: constants::GRANT_TYPE_JWT_DPOP,
+    encoded: "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-dpop",
+};
 /// The ID-JAG token type.
 pub(crate) static TOKEN_ID_JAG: FormConstant = FormConstant {
     value: constants::TOKEN_TYPE_ID_JAG,
@@ -257,6 +262,7 @@ mod tests {
         for constant in [
             &GRANT_TOKEN_EXCHANGE,
             &GRANT_JWT_BEARER,
+            &GRANT_JWT_DPOP,
             &TOKEN_ID_JAG,
             &TOKEN_ID_TOKEN,
             &TOKEN_SAML2,

@@ -151,6 +151,8 @@ pub mod discovery;
 mod display_safety;
 #[cfg(feature = "dpop")]
 pub mod dpop;
+mod dpop_hook;
+mod dpop_refusal;
 mod drive;
 #[cfg(feature = "driver")]
 pub mod driver;
@@ -182,6 +184,7 @@ pub use config::{
     JtiSource, Policy, PrivateKeyJwt, SignerError,
 };
 pub use display_safety::is_unsafe_for_display;
+pub use dpop_refusal::DpopRefusal;
 pub use drive::{DriveError, drive, drive_async, drive_async_with_limit, drive_with_limit};
 pub use enterprise::{
     Authorization, AuthorizationServer, Discovery, EnterpriseAuth, EnterpriseConfig, GrantSource,

@@ -15,8 +15,8 @@ macro_rules! secret_type {
         pub struct $name {
             value: String,
             $(
-                /// Derived from the value when wrapped; not secret, not compared, not
-                /// serialized.
+                /// Kept beside the value (derived from it when wrapped); not secret, not
+                /// compared, not serialized.
                 #[zeroize(skip)]
                 $memo: $memo_type,
             )?
@@ -100,9 +100,30 @@ secret_type!(
     IdJag
 );
 secret_type!(
-    /// An access token issued by the MCP authorization server.
-    AccessToken
+    /// An access token issued by the MCP authorization server. A DPoP-bound one knows the
+    /// thumbprint of its key, and is sent only with a proof by that key, never as a bearer
+    /// token (RFC 9449 section 7.1).
+    AccessToken, derived dpop_jkt: Option<std::sync::Arc<str>> = unbound
 );
+
+/// A token wrapped from its value alone is a bearer token.
+fn unbound(_: &str) -> Option<std::sync::Arc<str>> {
+    None
+}
+
+impl AccessToken {
+    /// The token, bound to the DPoP key whose RFC 7638 thumbprint is `jkt` (RFC 9449 section
+    /// 6.1): as the authorization server issued it with `token_type` `DPoP`.
+    pub fn bound_to(mut self, jkt: impl Into<std::sync::Arc<str>>) -> Self {
+        self.dpop_jkt = Some(jkt.into());
+        self
+    }
+
+    /// The thumbprint of the DPoP key it is bound to; `None` for a bearer token.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.dpop_jkt.as_deref()
+    }
+}
 secret_type!(
     /// A refresh token issued by the enterprise IdP (a subject token, protocol.md 2.6 and 2.7).
     RefreshToken

@@ -2882,9 +2882,18 @@ fn jwt_bearer_rejections() {
     };
     run_all(vec![
         body_case(
+            // A binding nobody asked for: no proof went with the request.
             "token_type DPoP",
             with(bearer_response(), "token_type", json!("DPoP")),
-            |e| matches!(bearer_violation(e), Some(Violation::TokenType(t)) if t == "DPoP"),
+            |e| {
+                matches!(
+                    e,
+                    Error::Dpop {
+                        purpose: Some(Purpose::JwtBearer),
+                        refusal: xaa::DpopRefusal::UnrequestedBinding,
+                    }
+                )
+            },
         ),
         body_case(
             "token_type N_A",

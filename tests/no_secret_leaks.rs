@@ -216,3 +216,139 @@ fn no_token_or_secret_in_logs_or_errors() {
         );
     }
 }
+
+/// The DPoP key and what it makes: bound flows that succeed, are downgraded, meet a nonce loop
+/// or an ID-JAG bound to another key, the authorizer's headers for a bound token, and the
+/// binding itself, all formatted and logged: no private key, no proof, no token anywhere.
+#[cfg(feature = "jwt")]
+#[test]
+fn no_dpop_key_or_proof_in_logs_or_errors() {
+    use xaa::dpop::{DpopBinding, DpopPolicy, DpopSigner, EsDpopKey};
+
+    let out = Arc::new(Mutex::new(String::new()));
+    let subscriber = Capture {
+        out: Arc::clone(&out),
+        next_id: AtomicU64::new(0),
+    };
+    let key = Arc::new(EsDpopKey::generate().expect("a key"));
+    let private_pem = key.expose_private_pem().expect("pem").to_string();
+    let binding = DpopBinding::new(
+        key.clone(),
+        Arc::new(|| "proof-jti".to_owned()),
+        DpopPolicy::Required,
+    );
+    let jkt = key.jkt();
+    let bound_exchange = |jkt: Option<String>| {
+        let mut claims = id_jag_claims();
+        if let Some(jkt) = jkt {
+            claims["cnf"] = json!({"jkt": jkt});
+        }
+        let mut body = exchange_response();
+        body["access_token"] = json!(id_jag_with(claims));
+        json_response(200, body)
+    };
+    let mut proofs = Vec::new();
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
+        let mut formatted = format!("{key:?} {binding:?}\n");
+        let bound = {
+            let jkt = jkt.clone();
+            move || {
+                let jkt = jkt.clone();
+                Servers::happy()
+                    .on("POST", IDP_TOKEN, move |_| bound_exchange(Some(jkt.clone())))
+                    .on("POST", AS_TOKEN, |_| {
+                        json_response(200, json!({"access_token": ACCESS_TOKEN, "token_type": "DPoP", "expires_in": 60}))
+                    })
+            }
+        };
+        let worlds: Vec<(&str, Servers)> = vec![
+            ("bound", bound()),
+            (
+                "downgraded at the IdP",
+                bound().on("POST", IDP_TOKEN, move |_| bound_exchange(None)),
+            ),
+            (
+                "another key",
+                bound().on("POST", IDP_TOKEN, move |_| {
+                    bound_exchange(Some("other-key".into()))
+                }),
+            ),
+            (
+                "downgraded at the AS",
+                bound().on("POST", AS_TOKEN, |_| json_response(200, bearer_response())),
+            ),
+            (
+                "nonce loop",
+                bound().on("POST", AS_TOKEN, |_| {
+                    let mut response = oauth_error(400, "use_dpop_nonce");
+                    response
+                        .headers_mut()
+                        .insert("dpop-nonce", "n".parse().expect("header"));
+                    response
+                }),
+            ),
+        ];
+        for (name, mut servers) in worlds {
+            let config =
+                config(SubjectToken::IdToken(IdToken::new(id_token()))).dpop(binding.clone());
+            let flow = EnterpriseAuth::new(config, Start::ServerUrl(MCP.into())).expect("config");
+            let (result, _) = run(flow, &mut servers, Order::Fifo);
+            let _ = writeln!(formatted, "{name}: {result:?}");
+            if let Err(error) = &result {
+                let _ = writeln!(formatted, "{error} {error:#?}");
+            }
+            proofs.extend(
+                servers
+                    .log
+                    .iter()
+                    .filter_map(|r| r.headers.get("dpop"))
+                    .map(|v| v.to_str().expect("ascii").to_owned()),
+            );
+        }
+        let authorizer = Authorizer::new(
+            AuthorizerConfig::new(
+                MCP,
+                IdentityProvider::issuer(IDP, ClientCredentials::public(IDP_CLIENT)),
+                AuthorizationServer::discovered(ClientCredentials::basic(
+                    AS_CLIENT,
+                    ClientSecret::new(AS_SECRET),
+                )),
+            )
+            .dpop(binding.clone()),
+        );
+        let token = xaa::AccessToken::new(ACCESS_TOKEN).bound_to(jkt.clone());
+        let uri: http::Uri = MCP.parse().expect("uri");
+        let headers = authorizer
+            .request_authorization(&token, &http::Method::POST, &uri, b"{}", now())
+            .expect("headers");
+        let _ = writeln!(formatted, "{headers:?} {token:?}");
+        out.lock().expect("capture").push_str(&formatted);
+    });
+    let captured = out.lock().expect("capture").clone();
+    assert!(proofs.len() >= 5, "the bound flows sent proofs");
+    let pem_body: String = private_pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    assert!(
+        !captured.contains(&pem_body),
+        "the private key leaked:\n{captured}"
+    );
+    for line in private_pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+    {
+        assert!(!captured.contains(line), "part of the private key leaked");
+    }
+    assert!(
+        !captured.contains(ACCESS_TOKEN),
+        "the access token leaked:\n{captured}"
+    );
+    for proof in &proofs {
+        assert!(
+            !captured.contains(proof.as_str()),
+            "a proof leaked:\n{captured}"
+        );
+    }
+}

@@ -26,6 +26,10 @@ pub(crate) enum Command {
         /// Print one JSON document instead of the steps.
         #[arg(long)]
         json: bool,
+        /// Bind the tokens to a DPoP key made for the run (RFC 9449): the servers require
+        /// proofs and the authorization server a nonce, so the run shows one nonce retry.
+        #[arg(long)]
+        dpop: bool,
     },
     /// Get an access token for an MCP server and print it (stdout: the token alone).
     Token(Box<TokenArgs>),
@@ -33,6 +37,20 @@ pub(crate) enum Command {
     Discover(DiscoverArgs),
     /// Show a JWT's header and claims (nothing is verified unless --verify-jwks is given).
     Decode(DecodeArgs),
+    /// Print one DPoP proof (RFC 9449) for one request: the value of its `DPoP` header.
+    #[command(after_help = crate::dpop_proof_help::HELP)]
+    DpopProof(DpopProofArgs),
+}
+
+/// How strictly tokens are bound to the DPoP key (RFC 9449).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub(crate) enum DpopPolicyArg {
+    /// Send proofs; accept a bearer token from a server that does not bind it.
+    Preferred,
+    /// Every token must come back bound to the key, or the run fails.
+    Required,
 }
 
 /// How a client authenticates at a token endpoint.
@@ -146,6 +164,17 @@ pub(crate) struct TokenArgs {
     /// Keep tokens in this file (mode 0600) and reuse a valid one (decisions.md D21).
     #[arg(long, env = "XAA_TOKEN_STORE")]
     pub(crate) token_store: Option<PathBuf>,
+    /// Bind the tokens to the ES256 key in this file (PKCS#8 PEM, mode 0600) with DPoP
+    /// (RFC 9449).
+    #[arg(long, env = "XAA_DPOP_KEY")]
+    pub(crate) dpop_key: Option<PathBuf>,
+    /// Bind the tokens with DPoP to a key xaa keeps beside the token store (made on first
+    /// use; needs --token-store).
+    #[arg(long, env = "XAA_DPOP", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) dpop: Option<bool>,
+    /// With a DPoP key: whether a bearer token is acceptable (default: required).
+    #[arg(long, env = "XAA_DPOP_POLICY", value_enum)]
+    pub(crate) dpop_policy: Option<DpopPolicyArg>,
     /// Let HOST resolve to private and loopback addresses (repeatable): a server on the company
     /// network, whether these settings or a server's document name it. Link-local and
     /// unspecified addresses stay refused.
@@ -167,7 +196,8 @@ pub(crate) struct TokenArgs {
     /// Seconds the whole run may take, a whole number from 1 to 7200 (default twice --timeout).
     #[arg(long, value_name = "SECS", env = "XAA_DEADLINE", value_parser = parse_deadline)]
     pub(crate) deadline: Option<u64>,
-    /// Print token, type, expiry, scope, resource and authorization server as JSON.
+    /// Print token, type, expiry, scope, resource, authorization server and the DPoP key the
+    /// token is bound to (`jkt`, null for a bearer token) as JSON.
     #[arg(long)]
     #[serde(default)]
     pub(crate) json: bool,
@@ -208,6 +238,9 @@ impl TokenArgs {
             authorization_server,
             insecure_loopback,
             token_store,
+            dpop_key,
+            dpop,
+            dpop_policy,
             timeout,
             deadline,
             allow_private_addresses
@@ -255,6 +288,48 @@ pub(crate) struct DecodeArgs {
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `xaa dpop-proof`.
+#[derive(Debug, Args)]
+pub(crate) struct DpopProofArgs {
+    /// The request's HTTP method (the proof's `htm`).
+    #[arg(long, default_value = "POST")]
+    pub(crate) method: String,
+    /// The request's URL (the proof's `htu` is it without query and fragment).
+    #[arg(long)]
+    pub(crate) url: String,
+    /// Sign with the ES256 key in this file (PKCS#8 PEM, mode 0600).
+    #[arg(
+        long,
+        env = "XAA_DPOP_KEY",
+        conflicts_with = "dpop",
+        required_unless_present = "dpop"
+    )]
+    pub(crate) dpop_key: Option<PathBuf>,
+    /// Sign with the key xaa keeps beside the token store (what `xaa token --dpop` uses).
+    #[arg(long)]
+    pub(crate) dpop: bool,
+    /// The token store (for --dpop and --from-store).
+    #[arg(long, env = "XAA_TOKEN_STORE")]
+    pub(crate) token_store: Option<PathBuf>,
+    /// The access token sent with the request, from this file (mode 0600): the proof gets
+    /// its hash, `ath`.
+    #[arg(long, conflicts_with = "from_store")]
+    pub(crate) access_token_file: Option<String>,
+    /// The access token sent with the request, from the token store: the one token bound to
+    /// this key for this URL.
+    #[arg(long)]
+    pub(crate) from_store: bool,
+    /// The nonce the server sent in its last `DPoP-Nonce` header.
+    #[arg(long)]
+    pub(crate) nonce: Option<String>,
+    /// Add `content_digest`, the SHA-256 of the exact bytes of --body-file.
+    #[arg(long, requires = "body_file")]
+    pub(crate) content_digest: bool,
+    /// The request's body, for --content-digest.
+    #[arg(long, requires = "content_digest")]
+    pub(crate) body_file: Option<PathBuf>,
 }
 
 /// How `discover` and `decode --verify-jwks URL` reach servers (`xaa token` has the same

@@ -62,7 +62,9 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Classifies a flow error (decisions.md D16, D17).
+/// Classifies a flow error (decisions.md D16, D17). A DPoP refusal is a protocol failure
+/// (exit 5): no server denied anything and the settings are valid; what came back does not
+/// meet the binding the policy demands, or names another key.
 pub(crate) fn classify(error: &xaa::Error) -> Failure {
     use xaa::Error as E;
     let message = crate::explain::with_hint(error);
@@ -85,4 +87,5 @@ Exit codes:
   2  bad usage or configuration
   3  authentication denied by a server (the OAuth error is printed)
   4  re-authentication needed at the IdP (sign in again)
-  5  network or protocol failure";
+  5  network or protocol failure (a token not bound to the DPoP key under
+     --dpop-policy required included)";

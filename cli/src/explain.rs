@@ -6,6 +6,9 @@ use crate::terminal::shown;
 /// The error's text, with the command's switch for the library's hint ([`xaa::Error::hint`])
 /// where the rule can be relaxed on purpose.
 pub(crate) fn described(error: &xaa::Error) -> String {
+    if let xaa::Error::Dpop { refusal, .. } = error {
+        return dpop_described(error, refusal);
+    }
     let switch = match error {
         _ if error.hint().is_none() => None,
         xaa::Error::InsecureUrl { .. } => {
@@ -20,6 +23,20 @@ pub(crate) fn described(error: &xaa::Error) -> String {
         Some(switch) => format!("{error} ({switch})"),
         None => error.to_string(),
     }
+}
+
+/// A DPoP refusal: what was refused, the rule it breaks in words ([`xaa::Error::rule`]), and
+/// the option that relaxes it where one does (a server that issues bearer tokens only is
+/// acceptable under `--dpop-policy preferred`; a token bound to another key never is).
+fn dpop_described(error: &xaa::Error, refusal: &xaa::DpopRefusal) -> String {
+    use xaa::DpopRefusal as R;
+    let switch = match refusal {
+        R::IdJagNotBound | R::AccessTokenNotBound { .. } | R::AlgorithmNotAccepted { .. } => {
+            "; --dpop-policy preferred accepts a bearer token from servers that do not bind it"
+        }
+        _ => "",
+    };
+    format!("{error} (the rule: {}){switch}", error.rule())
 }
 
 /// Whether `url`'s host is an address no flag allows (link-local, unspecified, ...).

@@ -12,6 +12,12 @@ use crate::terminal::shown;
 /// assertion or a certificate chain fits many times over; `/dev/zero` does not).
 pub(crate) const MAX_INPUT_BYTES: usize = 1024 * 1024;
 
+/// The most bytes read from a DPoP key file: a P-256 key in PKCS#8 PEM takes about 250.
+pub(crate) const MAX_KEY_BYTES: usize = 16 * 1024;
+
+/// The most bytes read from a request body given to `xaa dpop-proof --body-file`.
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 /// The most bytes read from a JWKS document given as a file.
 pub(crate) const MAX_JWKS_BYTES: usize = 1024 * 1024;
 

@@ -6,6 +6,9 @@ mod decode;
 mod demo;
 mod discover;
 mod discover_limits;
+mod dpop_key;
+mod dpop_proof;
+mod dpop_proof_help;
 mod exit;
 mod explain;
 mod local_file;
@@ -29,10 +32,11 @@ use secrets::SecretSource;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { json } => demo::run(json),
+        Command::Demo { json, dpop } => demo::run(json, dpop),
         Command::Token(args) => token::run(*args),
         Command::Discover(args) => discover::run(args),
         Command::Decode(args) => decode_command(args),
+        Command::DpopProof(args) => dpop_proof::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

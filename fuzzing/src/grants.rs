@@ -30,7 +30,7 @@ pub(crate) const AS_TOKEN: &str = "https://as.example.com/token";
 pub(crate) const IDP_TOKEN: &str = "https://idp.example.com/oauth2/token";
 
 /// The cached discovery of the fixed deployment, fresh forever.
-fn cached() -> Discovery {
+pub(crate) fn cached() -> Discovery {
     static CACHED: OnceLock<Option<Discovery>> = OnceLock::new();
     let found = CACHED.get_or_init(|| {
         let resource = json!({"resource": RESOURCE, "authorization_servers": [AS_ISSUER]});

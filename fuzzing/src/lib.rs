@@ -34,6 +34,7 @@
 //! | `signin_callback` | `signin::PendingSignIn::accept` (RFC 6749 section 4.1.2, RFC 9207) | exact agreement with an oracle: size, repeats, code or error, state, iss; sanitized refusals |
 //! | `device_authorization` | `signin::DeviceAuthorization::from_json` (RFC 8628 section 3.2) | agreement with serde_json, displayable user code and URIs, https, interval bounds, redacted device code |
 //! | `id_token_claims` | `signin::check_id_token_claims` (OpenID Connect Core 1.0 section 3.1.3.7) | every accepted token meets every rule, renewal (section 12.2), refusals name their section |
+//! | `dpop_nonce` | the client's DPoP nonces (RFC 9449 sections 8 and 9) | one retry at most, with exactly the demanded nonce; loop and missing nonce typed; a resource retry only for a usable nonce, carried by the next proof |
 //!
 //! # Bugs found
 //!
@@ -72,6 +73,7 @@ mod challenges;
 mod checks;
 mod client_flow;
 mod device_answer;
+mod dpop_nonce;
 mod dpop_proof;
 mod form;
 mod grants;
@@ -96,6 +98,7 @@ pub use authorizer::authorizer;
 pub use challenges::www_authenticate;
 pub use client_flow::client_flow;
 pub use device_answer::device_authorization;
+pub use dpop_nonce::dpop_nonce;
 pub use dpop_proof::dpop_proof;
 pub use id_token_claims::id_token_claims;
 pub use jwt_peek::jwt_peek;

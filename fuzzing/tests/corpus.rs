@@ -37,12 +37,13 @@ fn target(name: &str) -> Option<fn(&[u8])> {
         "signin_callback" => xaa_fuzzing::signin_callback,
         "device_authorization" => xaa_fuzzing::device_authorization,
         "id_token_claims" => xaa_fuzzing::id_token_claims,
+        "dpop_nonce" => xaa_fuzzing::dpop_nonce,
         _ => return None,
     })
 }
 
 /// Every target of `fuzz/Cargo.toml`, each of which has a corpus.
-const TARGETS: [&str; 15] = [
+const TARGETS: [&str; 16] = [
     "www_authenticate",
     "protected_resource_metadata",
     "authorization_server_metadata",
@@ -58,6 +59,7 @@ const TARGETS: [&str; 15] = [
     "signin_callback",
     "device_authorization",
     "id_token_claims",
+    "dpop_nonce",
 ];
 
 #[test]
@@ -972,6 +974,57 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             name,
             [vec![flag], body.into_bytes()].concat(),
         );
+    }
+
+    // DPoP nonces: answers to the exchange (status index, a demand flag for 400, a count of
+    // `DPoP-Nonce` fields, each a length and bytes), then 401s of the MCP server (status index,
+    // a challenge as length and bytes, the nonce fields); see `xaa_fuzzing::dpop_nonce`.
+    let field = |bytes: &[u8]| [&[bytes.len() as u8][..], bytes].concat();
+    let demand = |nonces: &[&[u8]]| {
+        let mut bytes = vec![0, 0, nonces.len() as u8];
+        for nonce in nonces {
+            bytes.extend(field(nonce));
+        }
+        bytes
+    };
+    let success = vec![2, 0];
+    let challenge = field(br#"DPoP error="use_dpop_nonce", algs="ES256""#);
+    let nonce_seeds: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "demand-then-answer",
+            [demand(&[b"nonce-1"]), success.clone()].concat(),
+        ),
+        (
+            "nonce-loop",
+            [demand(&[b"n-1"]), demand(&[b"n-2"])].concat(),
+        ),
+        ("demand-without-nonce", demand(&[])),
+        ("demand-two-nonces", demand(&[b"a", b"b"])),
+        ("demand-quoted-nonce", demand(&[b"a\"b"])),
+        (
+            "resource-retry",
+            [
+                success.clone(),
+                vec![0],
+                challenge.clone(),
+                vec![1],
+                field(b"rs-1"),
+            ]
+            .concat(),
+        ),
+        (
+            "resource-refused",
+            [
+                success,
+                vec![0],
+                field(br#"DPoP error="invalid_dpop_proof""#),
+                vec![0],
+            ]
+            .concat(),
+        ),
+    ];
+    for (name, bytes) in nonce_seeds {
+        add("dpop_nonce", name, bytes);
     }
     out
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::cache::{Principal, TokenCache};
+use crate::dpop_hook::Binding;
 use crate::grant::SubjectToken;
 use crate::{Assertion, AuthorizationServer, Error, IdentityProvider, Policy, RefreshToken, Scope};
 
@@ -139,6 +140,8 @@ pub struct AuthorizerConfig {
     /// tokens, and at most this many principals without one. 1024 by default
     /// ([`TokenCache::DEFAULT_MAX_ENTRIES`]); at least 1.
     pub max_entries: usize,
+    /// The DPoP key tokens are bound to (RFC 9449); `None` for bearer tokens.
+    pub(crate) dpop: Option<Binding>,
 }
 
 impl AuthorizerConfig {
@@ -183,6 +186,7 @@ impl AuthorizerConfig {
             max_step_ups: 2,
             resubmit_id_jag: false,
             max_entries: TokenCache::DEFAULT_MAX_ENTRIES,
+            dpop: None,
         }
     }
 
@@ -214,5 +218,22 @@ impl AuthorizerConfig {
     pub fn max_entries(mut self, max_entries: usize) -> Self {
         self.max_entries = max_entries;
         self
+    }
+
+    /// Binds the tokens to a DPoP key under the binding's policy (RFC 9449; ID-JAG draft
+    /// section 9.8): every flow sends proofs, and every request with a bound token carries
+    /// `Authorization: DPoP` and a fresh proof ([`Authorizer::request_authorization`]).
+    ///
+    /// [`Authorizer::request_authorization`]: super::Authorizer::request_authorization
+    #[cfg(feature = "dpop")]
+    pub fn dpop(mut self, binding: crate::dpop::DpopBinding) -> Self {
+        self.dpop = Some(binding);
+        self
+    }
+
+    /// The DPoP binding, when one was set.
+    #[cfg(feature = "dpop")]
+    pub fn dpop_binding(&self) -> Option<&crate::dpop::DpopBinding> {
+        self.dpop.as_ref()
     }
 }

@@ -385,6 +385,7 @@ impl Authorizer {
             authorization_server: config.authorization_server.clone(),
             scope: (!key.1.is_empty()).then(|| key.1.clone()),
             policy: config.policy.clone(),
+            dpop: config.dpop.clone(),
         };
         let start = match state.discovery.clone().filter(|d| d.is_fresh(now)) {
             Some(discovery) => {

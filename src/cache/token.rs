@@ -13,25 +13,72 @@ use crate::{AccessToken, IdJag, Scope};
 /// Serializable for a [`TokenStore`](super::TokenStore); times are whole seconds since the Unix epoch (rounded
 /// down, so a restored token never lives longer than it did).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredToken", into = "StoredToken")]
 #[non_exhaustive]
 pub struct CachedToken {
-    /// The access token.
+    /// The access token, with its DPoP binding when it has one
+    /// ([`AccessToken::dpop_jkt`]).
     pub access_token: AccessToken,
-    /// The `token_type` it was issued with (`Bearer`).
+    /// The `token_type` it was issued with (`Bearer`, or `DPoP` when bound).
     pub token_type: String,
     /// When it expires.
-    #[serde(with = "epoch_seconds")]
     pub expires_at: SystemTime,
     /// The scope granted, when the server said or it was inferred (decisions.md D8).
     pub scope: Option<Scope>,
     /// The ID-JAG it was obtained with and the ID-JAG's own expiry, kept only for the opt-in
     /// re-submission of decisions.md D13.
-    #[serde(with = "id_jag_with_expiry", default)]
     pub id_jag: Option<(IdJag, SystemTime)>,
     /// When it was issued, when known: the refresh lead is then at most half its lifetime, so
     /// a token shorter-lived than the lead is not refreshed on every use.
-    #[serde(with = "optional_epoch_seconds", default)]
     pub issued_at: Option<SystemTime>,
+}
+
+/// The serialized form of a [`CachedToken`]: the token's DPoP binding is a member of its own,
+/// so a restored bound token is still never sent as a bearer token.
+#[derive(Serialize, Deserialize)]
+struct StoredToken {
+    access_token: AccessToken,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
+    token_type: String,
+    #[serde(with = "epoch_seconds")]
+    expires_at: SystemTime,
+    scope: Option<Scope>,
+    #[serde(with = "id_jag_with_expiry", default)]
+    id_jag: Option<(IdJag, SystemTime)>,
+    #[serde(with = "optional_epoch_seconds", default)]
+    issued_at: Option<SystemTime>,
+}
+
+impl From<StoredToken> for CachedToken {
+    fn from(stored: StoredToken) -> Self {
+        let access_token = match stored.dpop_jkt {
+            Some(jkt) => stored.access_token.bound_to(jkt),
+            None => stored.access_token,
+        };
+        Self {
+            access_token,
+            token_type: stored.token_type,
+            expires_at: stored.expires_at,
+            scope: stored.scope,
+            id_jag: stored.id_jag,
+            issued_at: stored.issued_at,
+        }
+    }
+}
+
+impl From<CachedToken> for StoredToken {
+    fn from(token: CachedToken) -> Self {
+        Self {
+            dpop_jkt: token.access_token.dpop_jkt().map(str::to_owned),
+            access_token: token.access_token.clone(),
+            token_type: token.token_type.clone(),
+            expires_at: token.expires_at,
+            scope: token.scope.clone(),
+            id_jag: token.id_jag.clone(),
+            issued_at: token.issued_at,
+        }
+    }
 }
 
 impl CachedToken {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::constants::{
-    GRANT_PROFILE_ID_JAG, GRANT_TYPE_JWT_BEARER, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ID_JAG,
+    GRANT_PROFILE_ID_JAG, GRANT_TYPE_JWT_BEARER, GRANT_TYPE_JWT_DPOP, GRANT_TYPE_TOKEN_EXCHANGE,
+    TOKEN_TYPE_ID_JAG,
 };
 use crate::error::Unsupported;
 use crate::json::Member;
@@ -182,7 +183,19 @@ impl AuthorizationServerMetadata {
     /// profile from a client authenticating with `auth` (decisions.md D3: an absent list means
     /// proceed; a present list lacking the value is unsupported).
     pub fn check_jwt_bearer_support(&self, auth: &ClientAuth) -> Result<(), Unsupported> {
-        if lacks(&self.grant_types_supported, GRANT_TYPE_JWT_BEARER) {
+        self.check_id_jag_grant_support(auth, false)
+    }
+
+    /// [`check_jwt_bearer_support`](Self::check_jwt_bearer_support), where with `binds_tokens`
+    /// (a client with a DPoP key) the `jwt-dpop` grant (draft-parecki-oauth-jwt-dpop-grant)
+    /// listed instead of `jwt-bearer` will do.
+    pub(crate) fn check_id_jag_grant_support(
+        &self,
+        auth: &ClientAuth,
+        binds_tokens: bool,
+    ) -> Result<(), Unsupported> {
+        let jwt_dpop = binds_tokens && !lacks(&self.grant_types_supported, GRANT_TYPE_JWT_DPOP);
+        if lacks(&self.grant_types_supported, GRANT_TYPE_JWT_BEARER) && !jwt_dpop {
             return Err(Unsupported::GrantType(GRANT_TYPE_JWT_BEARER));
         }
         if lacks(

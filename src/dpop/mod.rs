@@ -30,6 +30,7 @@
 //! `ReplayStore` (section 11.1); it lives beside the other server-side checks because it
 //! shares their replay store (decisions.md D27).
 
+mod client;
 mod content_digest;
 mod htu;
 mod jwk;
@@ -43,6 +44,8 @@ mod es_key;
 #[cfg(feature = "jwt")]
 mod jwk_verifier;
 
+pub use client::{DpopBinding, DpopPolicy, ResourceAnswer, ResourceHeaders};
+pub(crate) use client::{IdJagConfirmation, TokenAnswer};
 pub use content_digest::{CONTENT_DIGEST_CLAIM, content_digest};
 #[cfg(feature = "server")]
 pub(crate) use htu::comparison_form;

@@ -8,11 +8,12 @@ use std::fmt;
 use http::header::AUTHORIZATION;
 use http::{Extensions, HeaderMap};
 
-use super::authorize::bearer;
 use super::error::DriverError;
 use super::transport::Transport;
 use crate::AccessToken;
+use crate::authorizer::Authorizer;
 use crate::authorizer::User;
+use crate::authorizer::bearer;
 
 /// A boxed error, as HTTP stacks carry them.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -73,15 +74,46 @@ pub fn request_user<T: Transport>(extensions: &Extensions) -> Result<User, Adapt
 }
 
 /// Sets `Authorization: Bearer <token>` (RFC 6750 section 2.1), replacing any, marked sensitive
-/// so HTTP libraries keep it out of their logs.
+/// so HTTP libraries keep it out of their logs. A DPoP-bound token is refused: it is never sent
+/// as a bearer token; use [`set_authorization`].
 ///
 /// # Errors
 ///
-/// [`DriverError::InvalidRequest`] for a token that is not a valid header value.
+/// [`DriverError::Flow`] for a bound token, or a token that is not a valid header value.
 pub fn set_bearer<T: Transport>(
     headers: &mut HeaderMap,
     token: &AccessToken,
 ) -> Result<(), AdapterError<T>> {
-    headers.insert(AUTHORIZATION, bearer(token)?);
+    if token.dpop_jkt().is_some() {
+        return Err(DriverError::Flow(crate::Error::Dpop {
+            purpose: None,
+            refusal: crate::DpopRefusal::BoundTokenWithoutKey,
+        })
+        .into());
+    }
+    headers.insert(AUTHORIZATION, bearer(token).map_err(DriverError::Flow)?);
+    Ok(())
+}
+
+/// Sets what a request with `method` to `uri` carrying exactly `body` needs for `token`:
+/// `Authorization: Bearer`, or for a DPoP-bound token `Authorization: DPoP` and a fresh proof
+/// ([`Authorizer::request_authorization`]), replacing what was there.
+///
+/// # Errors
+///
+/// [`DriverError::Flow`] when the headers cannot be made.
+pub fn set_authorization<T: Transport>(
+    headers: &mut HeaderMap,
+    authorizer: &Authorizer,
+    token: &AccessToken,
+    target: (&http::Method, &http::Uri),
+    body: &[u8],
+    now: std::time::SystemTime,
+) -> Result<(), AdapterError<T>> {
+    let (method, uri) = target;
+    authorizer
+        .request_authorization(token, method, uri, body, now)
+        .map_err(DriverError::Flow)?
+        .apply(headers);
     Ok(())
 }

@@ -4,8 +4,11 @@
 //! 1. [`Authorizer::acquire`] a token: a cached one, one due for refresh (the refresh flight
 //!    runs in the background), a flight to run and land (once more if the core asks, with a
 //!    fresh subject token), or another caller's flight to wait for.
-//! 2. Send the request with `Authorization: Bearer <token>` (RFC 6750 section 2.1).
-//! 3. [`Authorizer::on_response`]: return the answer, fail, or acquire again and resend: one
+//! 2. Send the request with `Authorization: Bearer <token>` (RFC 6750 section 2.1), or for a
+//!    DPoP-bound token `Authorization: DPoP <token>` and a fresh proof (RFC 9449 section 7.1).
+//! 3. For a bound token, [`Authorizer::dpop_verdict`]: one resend after the server's first
+//!    nonce demand (RFC 9449 section 9), a refused proof ends the call. Then
+//!    [`Authorizer::on_response`]: return the answer, fail, or acquire again and resend: one
 //!    fresh token after a 401, a wider scope after a 403 `insufficient_scope` (RFC 6750
 //!    section 3.1, decisions.md D18).
 //!
@@ -15,16 +18,14 @@
 
 use std::future::Future;
 
-use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 
 use super::block_on::block_on;
 use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
 use super::error::DriverError;
 use super::io::Io;
 use super::refresh::Refresh;
-use super::transport::Transport;
-use crate::authorizer::{Acquired, Authorizer, Flight, Landed, User, Verdict, Waited};
+use crate::authorizer::{Acquired, Authorizer, DpopVerdict, Flight, Landed, User, Verdict, Waited};
 use crate::{AccessToken, HttpRequest, HttpResponse};
 
 /// The most MCP requests one call makes: the core allows one fresh token after a 401 and a few
@@ -86,9 +87,9 @@ pub(super) async fn fly<I: Io>(
     }
 }
 
-/// Sends an MCP request for `user` with `Authorization: Bearer <token>` (replacing any
-/// `Authorization` header it has) and handles the server's 401 or 403 as the core's verdict
-/// says (decisions.md D18, D20).
+/// Sends an MCP request for `user` with `Authorization: Bearer <token>`, or `Authorization:
+/// DPoP <token>` and a fresh proof for a bound token (replacing any such header it has), and
+/// handles the server's 401 or 403 as the core's verdict says (decisions.md D18, D20).
 pub(super) async fn send<I: Io>(
     io: &I,
     authorizer: &Authorizer,
@@ -97,12 +98,14 @@ pub(super) async fn send<I: Io>(
 ) -> Result<HttpResponse, DriverError<I::Transport>> {
     let (parts, body) = request.into_parts();
     let attempt = |token: &AccessToken, _: Option<StatusCode>| {
-        let request = bearer(token).map(|value| {
-            let mut request = http::Request::from_parts(parts.clone(), body.clone());
-            request.headers_mut().insert(AUTHORIZATION, value);
-            request
-        });
-        async move { io.send(request?).await }
+        let request = authorizer
+            .request_authorization(token, &parts.method, &parts.uri, &body, io.now())
+            .map(|authorization| {
+                let mut request = http::Request::from_parts(parts.clone(), body.clone());
+                authorization.apply(request.headers_mut());
+                request
+            });
+        async move { io.send(request.map_err(DriverError::Flow)?).await }
     };
     match call(io, authorizer, user, attempt).await? {
         Called::Answered(answer) => answer,
@@ -126,13 +129,27 @@ where
     Fut: Future<Output = R>,
 {
     let mut resending_after = None;
+    let mut nonce_retried = false;
     for _ in 0..MAX_ATTEMPTS {
         let token = token(io, authorizer, user).await?;
         let answer = attempt(&token, resending_after).await;
         let verdict = match answer.judged() {
             Some((status, headers)) => {
                 resending_after = Some(status);
-                authorizer.on_response(user, &token, status, headers, io.now())
+                match authorizer.dpop_verdict(&token, status, headers) {
+                    DpopVerdict::RetryWithNonce if !nonce_retried => {
+                        nonce_retried = true;
+                        Verdict::Retry
+                    }
+                    DpopVerdict::RetryWithNonce => Verdict::Fail(crate::Error::Dpop {
+                        purpose: None,
+                        refusal: crate::DpopRefusal::NonceLoop,
+                    }),
+                    DpopVerdict::Refused(error) => Verdict::Fail(error),
+                    DpopVerdict::NotAboutTheProof => {
+                        authorizer.on_response(user, &token, status, headers, io.now())
+                    }
+                }
             }
             None => Verdict::Accept,
         };
@@ -171,15 +188,6 @@ pub enum Called<R> {
     /// The server refused even a fresh token or a wider scope (decisions.md D18): its last
     /// answer, and the core's error.
     Refused(R, crate::Error),
-}
-
-/// `Bearer <token>` (RFC 6750 section 2.1), marked sensitive so HTTP libraries keep it out of
-/// their logs.
-pub(super) fn bearer<T: Transport>(token: &AccessToken) -> Result<HeaderValue, DriverError<T>> {
-    let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-        .map_err(|_| DriverError::InvalidRequest("the access token is not a valid header value"))?;
-    value.set_sensitive(true);
-    Ok(value)
 }
 
 impl<T: BlockingTransport> Refresh<BlockingClient<T>> {

@@ -36,7 +36,7 @@ mod refresh;
 mod transport;
 mod wire;
 
-pub use adapter::{AdapterError, BoxError, request_user, set_bearer};
+pub use adapter::{AdapterError, BoxError, request_user, set_authorization, set_bearer};
 pub use authorize::{Called, McpAnswer};
 pub use authorizer::{ClientAuthorizer, UserAuthorizer};
 pub use builder::{ClientBuilder, FromOptions};

@@ -75,9 +75,14 @@ pub(super) fn check_jwt_bearer_support(
     config: &EnterpriseConfig,
     found: &AuthServerDiscovered,
 ) -> Result<(), Error> {
+    // draft-parecki-oauth-jwt-dpop-grant: a server that offers only the DPoP-bound form of
+    // the grant takes a client that binds its tokens.
     found
         .metadata
-        .check_jwt_bearer_support(&config.authorization_server.credentials.auth)
+        .check_id_jag_grant_support(
+            &config.authorization_server.credentials.auth,
+            config.binding().is_some(),
+        )
         .map_err(|what| Error::Unsupported {
             purpose: Purpose::AuthorizationServerMetadata,
             what,

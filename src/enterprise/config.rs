@@ -2,6 +2,7 @@
 //! client registrations, the trust mode and the policy.
 
 use crate::discovery::AuthServerDiscovered;
+use crate::dpop_hook::Binding;
 use crate::grant::SubjectToken;
 use crate::{Assertion, ClientCredentials, Policy, Scope};
 
@@ -153,6 +154,9 @@ pub struct EnterpriseConfig {
     pub scope: Option<Scope>,
     /// Limits and switches.
     pub policy: Policy,
+    /// The DPoP key tokens are bound to, and when (RFC 9449; ID-JAG draft section 9.8); `None`
+    /// for bearer tokens.
+    pub(crate) dpop: Option<Binding>,
 }
 
 impl EnterpriseConfig {
@@ -167,6 +171,7 @@ impl EnterpriseConfig {
             authorization_server,
             scope: None,
             policy: Policy::default(),
+            dpop: None,
         }
     }
 
@@ -177,6 +182,7 @@ impl EnterpriseConfig {
             authorization_server,
             scope: None,
             policy: Policy::default(),
+            dpop: None,
         }
     }
 
@@ -184,6 +190,21 @@ impl EnterpriseConfig {
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// Binds the tokens to a DPoP key under the binding's policy (RFC 9449; ID-JAG draft
+    /// section 9.8): proofs go with the token exchange and the jwt-bearer grant, the ID-JAG's
+    /// `cnf.jkt` and the access token's `token_type` are checked, and a server's nonce demand
+    /// gets one retry.
+    #[cfg(feature = "dpop")]
+    pub fn dpop(mut self, binding: crate::dpop::DpopBinding) -> Self {
+        self.dpop = Some(binding);
+        self
+    }
+
+    /// The DPoP binding in force, when there is one and it is not off.
+    pub(crate) fn binding(&self) -> Option<&Binding> {
+        self.dpop.as_ref().filter(|binding| binding.is_on())
     }
 
     /// Sets the scope, overriding decisions.md D8's selection.

@@ -11,12 +11,17 @@ use super::discovered::Discovered;
 use super::leg::Leg;
 use super::step::Step;
 use super::subject::Subject;
+use crate::constants::GRANT_TYPE_JWT_DPOP;
+use crate::discovery::AuthorizationServerMetadata;
 use crate::discovery::{AuthServerDiscovered, UrlGuard};
+use crate::dpop_hook::Binding;
 use crate::grant::{
     IssuedAccessToken, IssuedIdJag, JwtBearerGrant, JwtBearerRequest, TokenExchange,
     TokenExchangeRequest,
 };
-use crate::{Assertion, Error, ErrorCode, HttpResponse, Output, Scope, TransmitId};
+use crate::{
+    Assertion, DpopRefusal, Error, ErrorCode, HttpResponse, Output, Purpose, Scope, TransmitId,
+};
 
 /// Where the jwt-bearer grant's assertion comes from.
 #[derive(Debug)]
@@ -127,7 +132,17 @@ impl Granting {
                 .client_id
                 .clone(),
         };
-        *leg = Leg::start(TokenExchange::with_guard(request, guard)?);
+        // Under DpopPolicy::Required an authorization server that rules the key's algorithm
+        // out is refused before an ID-JAG is minted for it.
+        let server = &self.discovered.authorization_server.metadata;
+        proof_binding(config, Some(server), Purpose::JwtBearer)?;
+        let idp = self
+            .discovered
+            .idp
+            .as_ref()
+            .map(|found| found.metadata.as_ref());
+        let dpop = proof_binding(config, idp, Purpose::TokenExchange)?;
+        *leg = Leg::start(TokenExchange::with_guard(request, guard)?.dpop(dpop));
         Ok(())
     }
 
@@ -162,6 +177,17 @@ impl Granting {
         let requested_scope = id_jag
             .and_then(|issued| issued.scope.clone())
             .or_else(|| scope.cloned());
+        let bound_id_jag = id_jag.and_then(|issued| issued.dpop_jkt.as_deref());
+        let metadata = &self.discovered.authorization_server.metadata;
+        let dpop = bearer_binding(config, metadata, bound_id_jag)?;
+        // draft-parecki-oauth-jwt-dpop-grant: the grant for an assertion bound to a key, used
+        // when the server offers it; the ID-JAG draft's own text keeps jwt-bearer otherwise.
+        let jwt_dpop = dpop.is_some()
+            && bound_id_jag.is_some()
+            && metadata
+                .grant_types_supported
+                .as_ref()
+                .is_some_and(|types| types.iter().any(|t| t == GRANT_TYPE_JWT_DPOP));
         let request = JwtBearerRequest {
             token_endpoint: self
                 .discovered
@@ -179,7 +205,7 @@ impl Granting {
                 .jwt_bearer_resource
                 .then(|| self.discovered.resource.metadata.resource.clone()),
         };
-        self.bearer = Leg::start(JwtBearerGrant::with_guard(request, guard)?);
+        self.bearer = Leg::start(JwtBearerGrant::with_guard(request, guard)?.dpop(dpop, jwt_dpop));
         Ok(())
     }
 
@@ -253,4 +279,51 @@ impl Granting {
             id_jag,
         })
     }
+}
+
+/// The binding whose proofs go to the server `metadata` describes (`None` for a server known
+/// only by its token endpoint), when the configuration has one in force and the server does
+/// not rule its algorithm out (RFC 9449 section 5.1).
+fn proof_binding(
+    config: &EnterpriseConfig,
+    metadata: Option<&AuthorizationServerMetadata>,
+    purpose: Purpose,
+) -> Result<Option<Binding>, Error> {
+    let Some(binding) = config.binding() else {
+        return Ok(None);
+    };
+    let sends = binding
+        .sends_proofs_to(metadata)
+        .map_err(|refusal| Error::Dpop {
+            purpose: Some(purpose),
+            refusal,
+        })?;
+    Ok(sends.then(|| binding.clone()))
+}
+
+/// The binding for the jwt-bearer grant. An ID-JAG bound to a key is redeemed only with a
+/// proof by that key (ID-JAG draft section 9.8): with this client's key whatever the server's
+/// metadata says, and never without one, since the server would refuse it anyway and a
+/// bound token must not travel as a bearer one.
+fn bearer_binding(
+    config: &EnterpriseConfig,
+    metadata: &AuthorizationServerMetadata,
+    bound_id_jag: Option<&str>,
+) -> Result<Option<Binding>, Error> {
+    let purpose = Purpose::JwtBearer;
+    // Under DpopPolicy::Required a server that rules the key's algorithm out is refused
+    // even for a bound ID-JAG; under Preferred a bound one still goes with its proof.
+    let preferred = proof_binding(config, Some(metadata), purpose)?;
+    let Some(jkt) = bound_id_jag else {
+        return Ok(preferred);
+    };
+    config
+        .dpop
+        .clone()
+        .filter(|binding| binding.jkt() == jkt)
+        .map(Some)
+        .ok_or(Error::Dpop {
+            purpose: Some(purpose),
+            refusal: DpopRefusal::BoundTokenWithoutKey,
+        })
 }

@@ -52,7 +52,8 @@ impl Discovery {
 pub struct Authorization {
     /// The access token for the MCP server.
     pub access_token: AccessToken,
-    /// Its `token_type` (`Bearer`).
+    /// Its `token_type` (`Bearer`, or `DPoP` when bound: then
+    /// [`AccessToken::dpop_jkt`] names the key).
     pub token_type: String,
     /// When it expires.
     pub expires_at: SystemTime,

@@ -20,6 +20,61 @@ pub(super) struct PeekedIdJag {
     pub(super) exp: u64,
     /// The `scope` claim, when there is one.
     pub(super) scope: Option<Scope>,
+    /// The `cnf` claim (ID-JAG draft section 9.8; RFC 7800 section 3.1).
+    pub(super) cnf: Confirmation,
+}
+
+/// An ID-JAG's `cnf` claim as the client reads it: the key the token is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Confirmation {
+    /// No `cnf`: a bearer ID-JAG.
+    Absent,
+    /// `cnf.jkt`: bound to the DPoP key with this RFC 7638 thumbprint (RFC 9449 section 6.1).
+    Jkt(String),
+    /// A `cnf` that is not an object holding a string `jkt` (an mTLS `x5t#S256` binding is not
+    /// one this client can honour).
+    Malformed,
+}
+
+impl Confirmation {
+    /// The `cnf` of the claims of a signed ID-JAG, `claims` being its decoded payload.
+    pub(crate) fn of_claims(claims: &[u8]) -> Self {
+        let Ok(object) = crate::json::parse_object(claims) else {
+            return Self::Malformed;
+        };
+        match object.get("cnf") {
+            None => Self::Absent,
+            Some(serde_json::Value::Object(cnf)) => match cnf.get("jkt") {
+                Some(serde_json::Value::String(jkt)) if !jkt.is_empty() => Self::Jkt(jkt.clone()),
+                _ => Self::Malformed,
+            },
+            Some(_) => Self::Malformed,
+        }
+    }
+
+    /// The `cnf` of an ID-JAG, peeked without verification: nothing for a JWE, whose claims
+    /// cannot be read.
+    pub(crate) fn of_token(token: &str) -> Option<Self> {
+        jwt::unverified_claims(token).map(|claims| Self::of_claims(&claims))
+    }
+
+    /// The form the DPoP binding judges.
+    pub(crate) fn as_judged(&self) -> crate::dpop_hook::IdJagConfirmation<'_> {
+        use crate::dpop_hook::IdJagConfirmation;
+        match self {
+            Self::Absent => IdJagConfirmation::Absent,
+            Self::Jkt(jkt) => IdJagConfirmation::Jkt(jkt),
+            Self::Malformed => IdJagConfirmation::Malformed,
+        }
+    }
+
+    /// The thumbprint named, if any.
+    pub(crate) fn jkt(&self) -> Option<&str> {
+        match self {
+            Self::Jkt(jkt) => Some(jkt),
+            Self::Absent | Self::Malformed => None,
+        }
+    }
 }
 
 /// A segment that cannot be read is not a JWT; a member named twice is refused by name
@@ -105,7 +160,11 @@ pub(super) fn check_signed_id_jag(
             });
         }
     }
-    Ok(PeekedIdJag { exp, scope })
+    Ok(PeekedIdJag {
+        exp,
+        scope,
+        cnf: Confirmation::of_claims(&claims),
+    })
 }
 
 /// A signed token names a real algorithm (RFC 7515 section 4.1.1, never `none`: RFC 8725

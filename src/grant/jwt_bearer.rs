@@ -11,12 +11,13 @@ use super::client_auth::{Endpoint, TokenForm, authenticated_post};
 use super::response::{TokenResponse, granted_scope};
 use super::single::{Single, TokenStep, single_flow};
 use crate::discovery::UrlGuard;
+use crate::dpop_hook::Binding;
 use crate::error::sanitize;
 use crate::form;
 use crate::wire;
 use crate::{
-    AccessToken, ClientCredentials, Error, HttpRequest, HttpResponse, Policy, Purpose, Scope,
-    Violation,
+    AccessToken, ClientCredentials, DpopRefusal, Error, HttpRequest, HttpResponse, Policy, Purpose,
+    Scope, Violation,
 };
 
 /// What the jwt-bearer grant sends.
@@ -54,9 +55,10 @@ impl fmt::Debug for JwtBearerRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IssuedAccessToken {
-    /// The token, for `Authorization: Bearer`.
+    /// The token, for `Authorization: Bearer`, or for `Authorization: DPoP` with a proof when
+    /// it is bound ([`AccessToken::dpop_jkt`]).
     pub access_token: AccessToken,
-    /// `token_type` as sent (`Bearer`, any case).
+    /// `token_type` as sent (`Bearer` or `DPoP`, any case).
     pub token_type: String,
     /// When it expires (decisions.md D9).
     pub expires_at: SystemTime,
@@ -69,6 +71,9 @@ struct BearerStep {
     request: JwtBearerRequest,
     endpoint: Url,
     policy: Policy,
+    /// Whether the grant type is `jwt-dpop` (draft-parecki-oauth-jwt-dpop-grant) rather than
+    /// `jwt-bearer`; only ever with a proof.
+    jwt_dpop: bool,
 }
 
 /// The jwt-bearer grant as a [`Flow`](crate::Flow): one POST to the MCP authorization server.
@@ -88,7 +93,29 @@ impl JwtBearerGrant {
             request,
             endpoint,
             policy: guard.policy().clone(),
+            jwt_dpop: false,
         })))
+    }
+
+    /// Sends a DPoP proof made with `binding` (RFC 9449 section 5; ID-JAG draft section 9.8):
+    /// the access token must then come back bound under the binding's policy, and a nonce
+    /// demand gets one retry. With `jwt_dpop` the grant type is
+    /// `urn:ietf:params:oauth:grant-type:jwt-dpop` (draft-parecki-oauth-jwt-dpop-grant), for
+    /// an authorization server that lists it in `grant_types_supported`.
+    #[cfg(feature = "dpop")]
+    pub fn with_dpop(self, binding: crate::dpop::DpopBinding, jwt_dpop: bool) -> Self {
+        self.dpop(Some(binding), jwt_dpop)
+    }
+
+    pub(crate) fn dpop(self, binding: Option<Binding>, jwt_dpop: bool) -> Self {
+        match binding {
+            Some(binding) => {
+                let mut single = self.0.with_dpop(binding);
+                single.step_mut().jwt_dpop = jwt_dpop;
+                Self(single)
+            }
+            None => self,
+        }
     }
 }
 
@@ -102,7 +129,12 @@ impl TokenStep for BearerStep {
     fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
         let request = &self.request;
         let mut form = TokenForm::default();
-        form.push_constant("grant_type", &form::GRANT_JWT_BEARER);
+        let grant_type = if self.jwt_dpop {
+            &form::GRANT_JWT_DPOP
+        } else {
+            &form::GRANT_JWT_BEARER
+        };
+        form.push_constant("grant_type", grant_type);
         form.push("assertion", request.assertion.expose_secret());
         if let Some(scope) = request.scope.as_ref().filter(|s| !s.is_empty()) {
             form.push("scope", scope.to_string());
@@ -122,6 +154,7 @@ impl TokenStep for BearerStep {
         &self,
         now: SystemTime,
         response: HttpResponse,
+        proof: Option<&Binding>,
     ) -> Result<IssuedAccessToken, Error> {
         let purpose = Purpose::JwtBearer;
         if !response.status().is_success() {
@@ -129,10 +162,13 @@ impl TokenStep for BearerStep {
         }
         let invalid = |violation| Error::InvalidResponse { purpose, violation };
         let parsed = TokenResponse::from_response(&response, &self.policy).map_err(invalid)?;
-        // RFC 6750: the scheme name is case-insensitive. DPoP-bound tokens are out of scope.
-        if !parsed.token_type.eq_ignore_ascii_case("bearer") {
-            return Err(invalid(Violation::TokenType(sanitize(&parsed.token_type))));
-        }
+        let dpop_jkt = bound_to(proof, &parsed.token_type).map_err(|refusal| match refusal {
+            Some(refusal) => Error::Dpop {
+                purpose: Some(purpose),
+                refusal,
+            },
+            None => invalid(Violation::TokenType(sanitize(&parsed.token_type))),
+        })?;
         let requested = self
             .request
             .requested_scope
@@ -148,11 +184,34 @@ impl TokenStep for BearerStep {
                 "ignoring a refresh_token in the access token response"
             );
         }
+        let mut access_token = AccessToken::new(parsed.access_token.as_str());
+        if let Some(jkt) = dpop_jkt {
+            access_token = access_token.bound_to(jkt);
+        }
         Ok(IssuedAccessToken {
-            access_token: AccessToken::new(parsed.access_token.as_str()),
+            access_token,
             token_type: parsed.token_type,
             expires_at: crate::json::saturating_add(now, lifetime),
             scope,
         })
+    }
+}
+
+/// The key a token of `token_type` is bound to (RFC 9449 section 5; RFC 6750 section 4: type
+/// names are case-insensitive). Without a proof only `Bearer` is accepted, and `DPoP` is a
+/// binding nobody asked for; with one, the binding's policy judges. `Err(None)` for a type
+/// that is neither.
+fn bound_to(
+    proof: Option<&Binding>,
+    token_type: &str,
+) -> Result<Option<String>, Option<DpopRefusal>> {
+    let dpop = token_type.eq_ignore_ascii_case("dpop");
+    if !dpop && !token_type.eq_ignore_ascii_case("bearer") {
+        return Err(None);
+    }
+    match proof {
+        Some(binding) => binding.judge_token_type(token_type).map_err(Some),
+        None if dpop => Err(Some(DpopRefusal::UnrequestedBinding)),
+        None => Ok(None),
     }
 }

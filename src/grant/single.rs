@@ -1,16 +1,27 @@
-//! The one-request flow shared by every token request: build, send once, judge the answer.
+//! The one-request flow shared by every token request: build, send, judge the answer. With a
+//! DPoP binding the request carries a proof, and a nonce demand gets exactly one retry with the
+//! server's nonce (RFC 9449 section 8).
 
 use std::time::SystemTime;
 
+use crate::dpop_hook::{Binding, TokenAnswer};
 use crate::flow::TransmitIds;
-use crate::{Error, Flow, HttpRequest, HttpResponse, Output, Purpose, Transmit, TransmitId};
+use crate::{
+    DpopRefusal, Error, Flow, HttpRequest, HttpResponse, Output, Purpose, Transmit, TransmitId,
+};
 
 /// One token-endpoint request: how to build it and how to judge the answer.
 pub(crate) trait TokenStep {
     type Output;
     fn purpose(&self) -> Purpose;
     fn request(&self, now: SystemTime) -> Result<HttpRequest, Error>;
-    fn response(&self, now: SystemTime, response: HttpResponse) -> Result<Self::Output, Error>;
+    /// Judges the answer; `proof` is the binding whose proof went with the request, if any.
+    fn response(
+        &self,
+        now: SystemTime,
+        response: HttpResponse,
+        proof: Option<&Binding>,
+    ) -> Result<Self::Output, Error>;
 }
 
 /// Drives a [`TokenStep`] through the [`Flow`] contract.
@@ -18,6 +29,13 @@ pub(crate) trait TokenStep {
 pub(crate) struct Single<S: TokenStep> {
     step: S,
     state: State<S::Output>,
+    /// The key whose proof goes with the request (RFC 9449 section 5).
+    dpop: Option<Binding>,
+    ids: TransmitIds,
+    /// The request in flight, kept to learn the server's nonce from its answer.
+    uri: Option<http::Uri>,
+    /// Whether the one retry with a server's nonce was spent.
+    nonce_retried: bool,
 }
 
 #[derive(Debug)]
@@ -33,11 +51,53 @@ impl<S: TokenStep> Single<S> {
         Self {
             step,
             state: State::Ready,
+            dpop: None,
+            ids: TransmitIds::default(),
+            uri: None,
+            nonce_retried: false,
         }
+    }
+
+    /// Sends a DPoP proof made with `binding` with the request.
+    pub(crate) fn with_dpop(mut self, binding: Binding) -> Self {
+        self.dpop = Some(binding);
+        self
+    }
+
+    /// The refusal of `refusal` by this step.
+    fn dpop_error(&self, refusal: DpopRefusal) -> Error {
+        Error::Dpop {
+            purpose: Some(self.step.purpose()),
+            refusal,
+        }
+    }
+
+    /// The judgement of `response`, or a retry when it is the server's first nonce demand.
+    fn judge(&mut self, now: SystemTime, response: HttpResponse) -> State<S::Output> {
+        if let (Some(dpop), Some(uri)) = (&self.dpop, &self.uri) {
+            match dpop.token_answer(uri, &response) {
+                TokenAnswer::RetryWithNonce if !self.nonce_retried => {
+                    self.nonce_retried = true;
+                    return State::Ready;
+                }
+                TokenAnswer::RetryWithNonce => {
+                    return State::Finished(Err(self.dpop_error(DpopRefusal::NonceLoop)));
+                }
+                TokenAnswer::NonceMissing => {
+                    return State::Finished(Err(self.dpop_error(DpopRefusal::NonceMissing)));
+                }
+                TokenAnswer::Judge => {}
+            }
+        }
+        State::Finished(self.step.response(now, response, self.dpop.as_ref()))
     }
 
     pub(crate) fn step(&self) -> &S {
         &self.step
+    }
+
+    pub(crate) fn step_mut(&mut self) -> &mut S {
+        &mut self.step
     }
 }
 
@@ -47,8 +107,13 @@ impl<S: TokenStep> Flow for Single<S> {
     fn poll_output(&mut self, now: SystemTime) -> Result<Output<S::Output>, Error> {
         match std::mem::replace(&mut self.state, State::Returned) {
             State::Ready => {
-                let request = self.step.request(now)?;
-                let id = TransmitIds::default().allocate();
+                let mut request = self.step.request(now)?;
+                if let Some(dpop) = &self.dpop {
+                    dpop.attach_token_proof(&mut request, now)
+                        .map_err(|refusal| self.dpop_error(refusal))?;
+                }
+                self.uri = Some(request.uri().clone());
+                let id = self.ids.allocate();
                 self.state = State::InFlight(id);
                 Ok(Output::Transmit(Transmit {
                     id,
@@ -73,7 +138,7 @@ impl<S: TokenStep> Flow for Single<S> {
     ) -> Result<(), Error> {
         match self.state {
             State::InFlight(expected) if expected == id => {
-                self.state = State::Finished(self.step.response(now, response));
+                self.state = self.judge(now, response);
                 Ok(())
             }
             _ => Err(Error::Misuse(

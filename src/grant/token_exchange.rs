@@ -9,11 +9,12 @@ use url::Url;
 
 use super::client_auth::{Endpoint, TokenForm, authenticated_post};
 use super::exchange_request::{SubjectToken, TokenExchangeRequest};
-use super::id_jag::{check_encrypted_id_jag, check_signed_id_jag};
+use super::id_jag::{Confirmation, check_encrypted_id_jag, check_signed_id_jag};
 use super::response::{TokenResponse, granted_scope};
 use super::single::{Single, TokenStep, single_flow};
 use crate::constants::{TOKEN_TYPE_ID_JAG, TOKEN_TYPE_NOT_APPLICABLE, TOKEN_TYPE_REFRESH_TOKEN};
 use crate::discovery::UrlGuard;
+use crate::dpop_hook::{Binding, IdJagConfirmation};
 use crate::error::sanitize;
 use crate::form;
 use crate::json::unix_seconds;
@@ -36,16 +37,22 @@ pub struct IssuedIdJag {
     pub scope: Option<Scope>,
     /// Whether it is a JWE, opaque to the client (decisions.md D11).
     pub encrypted: bool,
+    /// The thumbprint of the DPoP key it is bound to (`cnf.jkt`, ID-JAG draft section 9.8),
+    /// when it is: then it is redeemed only with a proof by that key.
+    pub dpop_jkt: Option<String>,
 }
 
 impl IssuedIdJag {
     /// An ID-JAG kept from an earlier exchange, to re-submit (decisions.md D13).
     pub fn resubmitted(id_jag: IdJag, expires_at: SystemTime) -> Self {
+        let dpop_jkt = Confirmation::of_token(id_jag.expose_secret())
+            .and_then(|cnf| cnf.jkt().map(str::to_owned));
         Self {
             encrypted: jwt::shape(id_jag.expose_secret()) == Ok(JwtShape::Jwe),
             id_jag,
             expires_at,
             scope: None,
+            dpop_jkt,
         }
     }
 }
@@ -92,6 +99,21 @@ impl TokenExchange {
     pub fn request(&self) -> &TokenExchangeRequest {
         &self.0.step().request
     }
+
+    /// Sends a DPoP proof made with `binding` (RFC 9449 section 5): the IdP then binds the
+    /// ID-JAG to the key (`cnf.jkt`), which is checked under the binding's policy, and a nonce
+    /// demand gets one retry.
+    #[cfg(feature = "dpop")]
+    pub fn with_dpop(self, binding: crate::dpop::DpopBinding) -> Self {
+        self.dpop(Some(binding))
+    }
+
+    pub(crate) fn dpop(self, binding: Option<Binding>) -> Self {
+        match binding {
+            Some(binding) => Self(self.0.with_dpop(binding)),
+            None => self,
+        }
+    }
 }
 
 impl TokenStep for ExchangeStep {
@@ -123,7 +145,12 @@ impl TokenStep for ExchangeStep {
         authenticated_post(&endpoint, &request.credentials, form, now)
     }
 
-    fn response(&self, now: SystemTime, response: HttpResponse) -> Result<IssuedIdJag, Error> {
+    fn response(
+        &self,
+        now: SystemTime,
+        response: HttpResponse,
+        proof: Option<&Binding>,
+    ) -> Result<IssuedIdJag, Error> {
         let purpose = Purpose::TokenExchange;
         if !response.status().is_success() {
             return Err(idp_failure(purpose, &response));
@@ -135,10 +162,12 @@ impl TokenStep for ExchangeStep {
             granted_scope(self.request.scope.as_ref(), parsed.scope.clone()).map_err(invalid)?;
         let shape = jwt::shape(&parsed.access_token).map_err(|_| invalid(Violation::NotAJwt))?;
         let mut scope = scope;
+        let mut confirmation = None;
         let expires_at = match shape {
             JwtShape::Jws => {
                 let claims = check_signed_id_jag(&parsed.access_token, &self.request, now)
                     .map_err(invalid)?;
+                confirmation = Some(claims.cnf);
                 // The ID-JAG's own `scope` is what the authorization server will see.
                 if let Some(claimed) = claims.scope {
                     scope = Some(claimed);
@@ -168,13 +197,35 @@ impl TokenStep for ExchangeStep {
                 "ignoring a refresh_token in the exchange response"
             );
         }
+        let dpop_jkt = judge_binding(proof, confirmation.as_ref())?;
         Ok(IssuedIdJag {
             id_jag: IdJag::new(parsed.access_token.as_str()),
             expires_at,
             scope,
             encrypted: shape == JwtShape::Jwe,
+            dpop_jkt,
         })
     }
+}
+
+/// The key an issued ID-JAG is bound to: judged under the policy when a proof went with the
+/// exchange (ID-JAG draft section 9.8), else as the token says (`None` for an encrypted one,
+/// `confirmation` being `None`).
+fn judge_binding(
+    proof: Option<&Binding>,
+    confirmation: Option<&Confirmation>,
+) -> Result<Option<String>, Error> {
+    let Some(binding) = proof else {
+        return Ok(confirmation.and_then(|cnf| cnf.jkt().map(str::to_owned)));
+    };
+    let judged = match confirmation {
+        Some(cnf) => cnf.as_judged(),
+        None => IdJagConfirmation::Encrypted,
+    };
+    binding.judge_id_jag(judged).map_err(|refusal| Error::Dpop {
+        purpose: Some(Purpose::TokenExchange),
+        refusal,
+    })
 }
 
 /// Refuses to send an ID token that has already expired (decisions.md D17).
@@ -304,7 +355,12 @@ impl TokenStep for SamlRefreshStep {
         authenticated_post(&endpoint, &request.credentials, form, now)
     }
 
-    fn response(&self, _now: SystemTime, response: HttpResponse) -> Result<RefreshToken, Error> {
+    fn response(
+        &self,
+        _now: SystemTime,
+        response: HttpResponse,
+        _proof: Option<&Binding>,
+    ) -> Result<RefreshToken, Error> {
         let purpose = Purpose::SamlRefreshExchange;
         if !response.status().is_success() {
             return Err(idp_failure(purpose, &response));

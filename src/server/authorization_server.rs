@@ -20,8 +20,17 @@ use super::replay::{
 use super::request::FormRequest;
 use super::response;
 use super::token_fault::TokenFault;
+#[cfg(feature = "dpop")]
+use super::{
+    DpopNonces, DpopValidator,
+    dpop_binding::{BindingRules, bound_key},
+    dpop_token_request::{CheckedProof, TokenEndpointDpop},
+    metadata::fill_dpop_metadata,
+};
 use crate::Scope;
 use crate::constants::GRANT_TYPE_JWT_BEARER;
+#[cfg(feature = "dpop")]
+use crate::constants::GRANT_TYPE_JWT_DPOP;
 use crate::display_safety::sanitize;
 
 /// Settings of an [`AuthorizationServerEndpoint`]. `new` gives the strict defaults.
@@ -49,6 +58,16 @@ pub struct AuthorizationServerConfig {
     pub replay_mode: ReplayMode,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// Issue only DPoP-bound tokens: a request without a DPoP proof is refused with
+    /// `invalid_dpop_proof` (RFC 9449 section 5). Off by default; it needs a validator
+    /// ([`AuthorizationServerEndpoint::with_dpop`]), without which every request is refused.
+    #[cfg(feature = "dpop")]
+    pub require_dpop_bound_tokens: bool,
+    /// Also serve the `urn:ietf:params:oauth:grant-type:jwt-dpop` grant
+    /// (draft-parecki-oauth-jwt-dpop-grant): an ID-JAG bound to a key, redeemed with a proof
+    /// by that key, and listed in the metadata. Off by default; it needs a validator.
+    #[cfg(feature = "dpop")]
+    pub accept_jwt_dpop_grant: bool,
 }
 
 impl AuthorizationServerConfig {
@@ -64,6 +83,10 @@ impl AuthorizationServerConfig {
             accept_audience_trailing_slash: false,
             replay_mode: ReplayMode::Strict,
             max_body_bytes: 256 * 1024,
+            #[cfg(feature = "dpop")]
+            require_dpop_bound_tokens: false,
+            #[cfg(feature = "dpop")]
+            accept_jwt_dpop_grant: false,
         }
     }
 
@@ -82,24 +105,47 @@ pub struct AccessTokenGranted {
     pub grant: AccessTokenGrant,
     /// The token the issuer made for it.
     pub token: MintedAccessToken,
+    /// The nonce to supply in `DPoP-Nonce`: the current one, when the request's proof
+    /// carried the previous one (RFC 9449 section 8.2).
+    #[cfg(feature = "dpop")]
+    pub dpop_nonce: Option<String>,
 }
 
 impl AccessTokenGranted {
-    /// The RFC 6749 section 5.1 response: `access_token`, `token_type` `Bearer`,
-    /// `expires_in`, `scope`; `Cache-Control: no-store`, `Pragma: no-cache`; never a refresh
-    /// token (ID-JAG draft section 4.4.3).
+    /// The RFC 6749 section 5.1 response: `access_token`, `token_type` `Bearer` (`DPoP` for
+    /// a token bound to a key, RFC 9449 section 5), `expires_in`, `scope`; `Cache-Control:
+    /// no-store`, `Pragma: no-cache`; never a refresh token (ID-JAG draft section 4.4.3); and
+    /// `DPoP-Nonce` when the server's nonce rotated (RFC 9449 section 8.2).
     pub fn to_response(&self) -> Response<Vec<u8>> {
         let mut body = Map::new();
         body.insert(
             "access_token".into(),
             Value::from(self.token.access_token.expose_secret()),
         );
-        body.insert("token_type".into(), Value::from("Bearer"));
+        body.insert("token_type".into(), Value::from(self.token_type()));
         body.insert("expires_in".into(), Value::from(self.token.expires_in));
         if !self.grant.scope.is_empty() {
             body.insert("scope".into(), Value::from(self.grant.scope.to_string()));
         }
-        response::no_store(StatusCode::OK, &Value::Object(body))
+        #[cfg_attr(not(feature = "dpop"), allow(unused_mut))]
+        let mut response = response::no_store(StatusCode::OK, &Value::Object(body));
+        #[cfg(feature = "dpop")]
+        if let Some(nonce) = &self.dpop_nonce {
+            response.headers_mut().insert(
+                crate::dpop::DPOP_NONCE_HEADER,
+                response::header_value(nonce),
+            );
+        }
+        response
+    }
+
+    /// `DPoP` for a token bound to a key, else `Bearer` (RFC 9449 section 5, RFC 6750).
+    fn token_type(&self) -> &'static str {
+        #[cfg(feature = "dpop")]
+        if self.grant.dpop_jkt.is_some() {
+            return "DPoP";
+        }
+        "Bearer"
     }
 }
 
@@ -116,6 +162,10 @@ pub struct AuthorizationServerEndpoint {
     trusted: Vec<TrustedIssuer>,
     tokens: Arc<dyn AccessTokenIssuer>,
     replay: Arc<dyn ReplayStore>,
+    #[cfg(feature = "dpop")]
+    dpop_validator: Option<DpopValidator>,
+    #[cfg(feature = "dpop")]
+    dpop_nonces: Option<Arc<DpopNonces>>,
 }
 
 impl AuthorizationServerEndpoint {
@@ -132,6 +182,10 @@ impl AuthorizationServerEndpoint {
             trusted: Vec::new(),
             tokens,
             replay: Arc::new(InMemoryReplayStore::default()),
+            #[cfg(feature = "dpop")]
+            dpop_validator: None,
+            #[cfg(feature = "dpop")]
+            dpop_nonces: None,
         }
     }
 
@@ -147,19 +201,48 @@ impl AuthorizationServerEndpoint {
         self
     }
 
+    /// Checks DPoP proofs with `validator` (RFC 9449 section 5): a request with a proof gets
+    /// a token bound to its key, and an ID-JAG bound to a key (`cnf.jkt`) is honoured when
+    /// the proof is by that key (protocol.md 3.3 step 14). Without a validator the `DPoP`
+    /// header is not read and an ID-JAG with `cnf` is refused. The validator should share
+    /// this server's replay store ([`with_replay_store`](Self::with_replay_store)).
+    #[cfg(feature = "dpop")]
+    pub fn with_dpop(mut self, validator: DpopValidator) -> Self {
+        self.dpop_validator = Some(validator);
+        self
+    }
+
+    /// Requires proofs to carry a nonce from `nonces`, supplied in `DPoP-Nonce` (RFC 9449
+    /// section 8). Takes effect with [`with_dpop`](Self::with_dpop).
+    #[cfg(feature = "dpop")]
+    pub fn with_dpop_nonces(mut self, nonces: Arc<DpopNonces>) -> Self {
+        self.dpop_nonces = Some(nonces);
+        self
+    }
+
     /// The configuration.
     pub fn config(&self) -> &AuthorizationServerConfig {
         &self.config
     }
 
-    /// The metadata document: jwt-bearer, the id-jag profile, the client authentication
-    /// methods in use. Set `jwks_uri` and anything else on the result.
+    /// The metadata document: jwt-bearer (and `jwt-dpop` when served), the id-jag profile,
+    /// the client authentication methods in use, and the DPoP algorithms when proofs are
+    /// checked (RFC 9449 section 5.1). Set `jwks_uri` and anything else on the result.
     pub fn metadata(&self) -> AuthorizationServerMetadataDocument {
         let mut metadata = AuthorizationServerMetadataDocument::mcp_authorization_server(
             self.config.issuer.as_str(),
             self.config.token_endpoint.as_str(),
         );
         fill_client_auth_metadata(&mut metadata, &self.clients);
+        #[cfg(feature = "dpop")]
+        if let Some(validator) = &self.dpop_validator {
+            fill_dpop_metadata(&mut metadata, validator);
+            if self.config.accept_jwt_dpop_grant
+                && let Some(grants) = &mut metadata.grant_types_supported
+            {
+                grants.push(GRANT_TYPE_JWT_DPOP.to_owned());
+            }
+        }
         metadata
     }
 
@@ -180,10 +263,14 @@ impl AuthorizationServerEndpoint {
         // Step 1: the request.
         let form = FormRequest::read(request, self.config.max_body_bytes)?;
         let grant_type = form.required("grant_type")?;
-        if grant_type != GRANT_TYPE_JWT_BEARER {
+        if grant_type != GRANT_TYPE_JWT_BEARER && !self.serves_jwt_dpop(grant_type) {
             return Err(RejectReason::UnsupportedGrantType(sanitize(grant_type)).into());
         }
         let assertion = form.required("assertion")?;
+        // The DPoP proof, before the client authenticates: a nonce demand then costs the
+        // client no assertion (RFC 9449 section 8).
+        #[cfg(feature = "dpop")]
+        let proof = self.check_proof(request, grant_type, now)?;
         let requested_scope = form
             .optional("scope")?
             .map(Scope::parse)
@@ -200,6 +287,8 @@ impl AuthorizationServerEndpoint {
             times: &self.config.id_jag_times,
             resources: &self.config.resources,
             default_resource: self.config.default_resource.as_deref(),
+            #[cfg(feature = "dpop")]
+            honours_dpop_binding: self.dpop_validator.is_some(),
         };
         let id_jag = rules
             .validate(assertion, &client.client_id, now)
@@ -211,6 +300,16 @@ impl AuthorizationServerEndpoint {
             id_jag.resource.allowed_scopes.as_ref(),
         )
         .map_err(RejectReason::Scope)?;
+        // Step 14: the binding, against the proof.
+        #[cfg(feature = "dpop")]
+        let dpop_jkt = bound_key(
+            id_jag.cnf_jkt.as_deref(),
+            proof.as_ref().map(|checked| &checked.proof),
+            BindingRules {
+                jwt_dpop_grant: grant_type == GRANT_TYPE_JWT_DPOP,
+            },
+        )
+        .map_err(RejectReason::IdJag)?;
         // Step 10, last, so an ID-JAG refused for another reason is not burned.
         let token_use = TokenUse {
             kind: TokenKind::IdJag,
@@ -244,12 +343,46 @@ impl AuthorizationServerEndpoint {
             id_jag_jti: id_jag.jti,
             id_jag_expires_at: id_jag.exp,
             id_jag_claims: id_jag.claims,
+            #[cfg(feature = "dpop")]
+            dpop_jkt,
         };
         let token = self
             .tokens
             .issue(&grant, now)
             .map_err(|error| RejectReason::Issuance(sanitize(&error.0)))?;
-        Ok(AccessTokenGranted { grant, token })
+        Ok(AccessTokenGranted {
+            grant,
+            token,
+            #[cfg(feature = "dpop")]
+            dpop_nonce: proof.and_then(|checked| checked.next_nonce),
+        })
+    }
+
+    /// Whether `grant_type` is the `jwt-dpop` grant and this server serves it.
+    fn serves_jwt_dpop(&self, grant_type: &str) -> bool {
+        #[cfg(feature = "dpop")]
+        if grant_type == GRANT_TYPE_JWT_DPOP {
+            return self.config.accept_jwt_dpop_grant && self.dpop_validator.is_some();
+        }
+        let _ = grant_type;
+        false
+    }
+
+    /// The request's DPoP proof, checked; a refusal when it is required and missing: under
+    /// the `jwt-dpop` grant, or when the server issues only bound tokens (RFC 9449 section 5).
+    #[cfg(feature = "dpop")]
+    fn check_proof(
+        &self,
+        request: &Request<Vec<u8>>,
+        grant_type: &str,
+        now: SystemTime,
+    ) -> Result<Option<CheckedProof>, Box<Rejection>> {
+        TokenEndpointDpop {
+            validator: self.dpop_validator.as_ref(),
+            nonces: self.dpop_nonces.as_deref(),
+            required: self.config.require_dpop_bound_tokens || grant_type == GRANT_TYPE_JWT_DPOP,
+        }
+        .check(request, &self.config.token_endpoint, now)
     }
 
     fn authenticator(&self) -> ClientAuthenticator<'_> {

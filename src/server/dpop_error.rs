@@ -123,6 +123,18 @@ pub enum DpopError {
         "DPoP proof refused: it must be signed by the key the access token is bound to (cnf.jkt; RFC 9449 section 4.3 item 12, section 6.1)"
     )]
     KeyMismatch,
+    /// The proof carries a `content_digest` that is not the digest of the exact request body
+    /// (MCP's draft DPoP extension; RFC 9530 section 2 for the syntax).
+    #[error(
+        "DPoP proof refused: its content_digest must be the SHA-256 digest of the exact request body (RFC 9530 section 2)"
+    )]
+    ContentDigestMismatch,
+    /// The server requires a `content_digest` claim and the proof has none (MCP's draft DPoP
+    /// extension).
+    #[error(
+        "DPoP proof refused: this server requires a content_digest claim binding the proof to the request body (RFC 9530 section 2)"
+    )]
+    ContentDigestRequired,
     /// The proof's `jti` was seen before within its window (RFC 9449 section 11.1).
     #[error(
         "DPoP proof refused: it may be used once, and its jti was seen before (RFC 9449 section 11.1)"

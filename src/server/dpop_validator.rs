@@ -14,11 +14,15 @@
 //! 7. the claims present: `jti`, `htm`, `htu`, `iat` (item 3);
 //! 8. `htm` the request's method (item 8);
 //! 9. `htu` the request's URI, query and fragment ignored, both normalised (item 9);
-//! 10. `nonce` the expected one, when the server requires one (item 10, sections 8 and 9);
+//! 10. `nonce` the expected one (or the previous one, still accepted for a while after a
+//!     rotation), when the server requires one (item 10, sections 8 and 9);
 //! 11. `iat` within the window around now, 5 minutes either way by default (item 11);
 //! 12. `ath` the hash of the access token, and the key's thumbprint the token's `cnf.jkt`,
 //!     when they are expected (item 12, sections 6.1 and 7.1);
-//! 13. `jti` not seen before: registered last, so a proof refused for another reason is not
+//! 13. `content_digest` the digest of the exact request body, when the proof carries one and
+//!     the body is given, or when the server requires one (MCP's draft DPoP extension, see
+//!     [`content_digest`](crate::dpop::content_digest));
+//! 14. `jti` not seen before: registered last, so a proof refused for another reason is not
 //!     used up (section 11.1).
 
 use std::fmt;
@@ -36,7 +40,8 @@ use super::replay::{ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
 use crate::constant_time_eq;
 use crate::display_safety::sanitize;
 use crate::dpop::{
-    DPOP_TYP, DpopVerifier, PublicJwk, PublicJwkError, comparison_form, is_asymmetric,
+    CONTENT_DIGEST_CLAIM, DPOP_TYP, DpopVerifier, PublicJwk, PublicJwkError, comparison_form,
+    content_digest, is_asymmetric,
 };
 use crate::jose::{AlgorithmAllowList, VerifyError};
 use crate::json::{Member, UniqueObject, parse_object, unix_seconds};
@@ -82,6 +87,14 @@ pub struct ProofExpectations<'a> {
     /// The thumbprint the access token is bound to (its `cnf.jkt`, section 6.1), which the
     /// proof's key must have (item 12).
     pub jkt: Option<&'a str>,
+    /// The nonce supplied before the current one, still accepted for a grace period after a
+    /// rotation (section 8.2: a server may rotate its nonce at any time).
+    pub previous_nonce: Option<&'a str>,
+    /// The exact request body, against which a `content_digest` claim is checked (MCP's
+    /// draft DPoP extension). Without it the claim is not checked.
+    pub body: Option<&'a [u8]>,
+    /// Refuse a proof without `content_digest` (the body must then be given).
+    pub require_content_digest: bool,
 }
 
 impl<'a> ProofExpectations<'a> {
@@ -95,6 +108,9 @@ impl<'a> ProofExpectations<'a> {
             nonce: None,
             access_token: None,
             jkt: None,
+            previous_nonce: None,
+            body: None,
+            require_content_digest: false,
         }
     }
 
@@ -114,6 +130,26 @@ impl<'a> ProofExpectations<'a> {
     /// The access token is bound to this key thumbprint (`cnf.jkt`, RFC 9449 section 6.1).
     pub fn with_jkt(mut self, jkt: &'a str) -> Self {
         self.jkt = Some(jkt);
+        self
+    }
+
+    /// Also accepts this nonce, the one the server supplied before its last rotation (RFC
+    /// 9449 section 8.2). Meaningful only with [`with_nonce`](Self::with_nonce).
+    pub fn with_previous_nonce(mut self, nonce: &'a str) -> Self {
+        self.previous_nonce = Some(nonce);
+        self
+    }
+
+    /// The request's exact body: a `content_digest` claim in the proof must be its digest.
+    pub fn with_body(mut self, body: &'a [u8]) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Requires a `content_digest` claim, the digest of the body given with
+    /// [`with_body`](Self::with_body) (an empty body when none is given).
+    pub fn requiring_content_digest(mut self) -> Self {
+        self.require_content_digest = true;
         self
     }
 }
@@ -137,6 +173,9 @@ pub struct ValidatedProof {
     pub htu: String,
     /// The proof's `nonce`, if it had one.
     pub nonce: Option<String>,
+    /// The proof's `content_digest`, if it had one (checked against the body when the body
+    /// was given).
+    pub content_digest: Option<String>,
 }
 
 /// Checks DPoP proofs (RFC 9449 section 4.3): the server-side half of `xaa::dpop`.
@@ -241,6 +280,7 @@ impl DpopValidator {
         {
             return Err(DpopError::KeyMismatch);
         }
+        self.check_content_digest(&claims, expected)?;
         self.register(proof, &jkt, &claims, expected.now)?;
         Ok(ValidatedProof {
             jkt,
@@ -250,6 +290,7 @@ impl DpopValidator {
             iat: claims.iat,
             htu: claims.htu,
             nonce: claims.nonce,
+            content_digest: claims.content_digest,
         })
     }
 
@@ -295,12 +336,15 @@ impl DpopValidator {
             return Err(DpopError::UriMismatch);
         }
         if let Some(nonce) = expected.nonce {
-            match &claims.nonce {
-                None => return Err(DpopError::NonceRequired),
-                Some(sent) if !constant_time_eq(sent.as_bytes(), nonce.as_bytes()) => {
-                    return Err(DpopError::NonceMismatch);
-                }
-                Some(_) => {}
+            let Some(sent) = &claims.nonce else {
+                return Err(DpopError::NonceRequired);
+            };
+            let is_current = constant_time_eq(sent.as_bytes(), nonce.as_bytes());
+            let is_previous = expected
+                .previous_nonce
+                .is_some_and(|previous| constant_time_eq(sent.as_bytes(), previous.as_bytes()));
+            if !(is_current || is_previous) {
+                return Err(DpopError::NonceMismatch);
             }
         }
         let now = unix_seconds(expected.now);
@@ -320,6 +364,31 @@ impl DpopValidator {
             }
         }
         Ok(())
+    }
+
+    /// `content_digest` against the exact body (MCP's draft DPoP extension): checked when the
+    /// proof carries one and the body is given, required when the server says so.
+    fn check_content_digest(
+        &self,
+        claims: &Claims,
+        expected: &ProofExpectations<'_>,
+    ) -> Result<(), DpopError> {
+        let sent = match (&claims.content_digest, expected.require_content_digest) {
+            (Some(sent), _) => sent,
+            (None, true) => return Err(DpopError::ContentDigestRequired),
+            (None, false) => return Ok(()),
+        };
+        let body = match (expected.body, expected.require_content_digest) {
+            (Some(body), _) => body,
+            (None, true) => &[][..],
+            (None, false) => return Ok(()),
+        };
+        let computed = content_digest(body, |data| self.verifier.sha256(data));
+        if constant_time_eq(sent.as_bytes(), computed.as_bytes()) {
+            Ok(())
+        } else {
+            Err(DpopError::ContentDigestMismatch)
+        }
     }
 
     /// Registers the `jti` under the key's thumbprint until the proof's `iat` leaves the window
@@ -416,6 +485,7 @@ struct Claims {
     iat: u64,
     ath: Option<String>,
     nonce: Option<String>,
+    content_digest: Option<String>,
 }
 
 impl Claims {
@@ -439,6 +509,7 @@ impl Claims {
                 .ok_or(DpopError::MissingClaim { claim: "iat" })?,
             ath: optional("ath")?,
             nonce: optional("nonce")?,
+            content_digest: optional(CONTENT_DIGEST_CLAIM)?,
         };
         if with_access_token && read.ath.is_none() {
             return Err(DpopError::MissingClaim { claim: "ath" });

@@ -22,6 +22,10 @@ pub struct MintedIdJag {
     /// The granted scope, sent as `scope` when it differs from the request
     /// (RFC 8693 section 2.2.1).
     pub response_scope: Option<Scope>,
+    /// The nonce to supply in `DPoP-Nonce`: the current one, when the request's proof
+    /// carried the previous one (RFC 9449 section 8.2).
+    #[cfg(feature = "dpop")]
+    pub dpop_nonce: Option<String>,
 }
 
 /// What a successful token exchange issued.
@@ -41,7 +45,8 @@ pub enum ExchangeOutcome {
 
 impl ExchangeOutcome {
     /// The RFC 8693 section 2.2.1 response: the token in `access_token`, `token_type` `N_A`,
-    /// `Cache-Control: no-store`.
+    /// `Cache-Control: no-store`; and `DPoP-Nonce` when the IdP's nonce rotated (RFC 9449
+    /// section 8.2).
     pub fn to_response(&self) -> Response<Vec<u8>> {
         let mut body = Map::new();
         let (token, issued_type, expires_in, scope) = match self {
@@ -70,6 +75,19 @@ impl ExchangeOutcome {
         if let Some(scope) = scope {
             body.insert("scope".into(), Value::from(scope.to_string()));
         }
-        response::no_store(StatusCode::OK, &Value::Object(body))
+        #[cfg_attr(not(feature = "dpop"), allow(unused_mut))]
+        let mut response = response::no_store(StatusCode::OK, &Value::Object(body));
+        #[cfg(feature = "dpop")]
+        if let Self::IdJag(MintedIdJag {
+            dpop_nonce: Some(nonce),
+            ..
+        }) = self
+        {
+            response.headers_mut().insert(
+                crate::dpop::DPOP_NONCE_HEADER,
+                response::header_value(nonce),
+            );
+        }
+        response
     }
 }

@@ -96,6 +96,10 @@ pub(crate) struct IdJagRules<'a> {
     pub(crate) resources: &'a [ServedResource],
     /// The resource assumed when the ID-JAG has none (protocol.md Q4); `None` rejects.
     pub(crate) default_resource: Option<&'a str>,
+    /// Whether the server checks DPoP proofs, and so can honour a `cnf.jkt` binding
+    /// (protocol.md 3.3 step 14); without, an ID-JAG with `cnf` is refused.
+    #[cfg(feature = "dpop")]
+    pub(crate) honours_dpop_binding: bool,
 }
 
 /// An ID-JAG that passed every rule but replay.
@@ -107,6 +111,9 @@ pub(crate) struct ValidatedIdJag<'a> {
     pub(crate) resource: &'a ServedResource,
     pub(crate) scope: Scope,
     pub(crate) claims: Map<String, Value>,
+    /// The key the ID-JAG is bound to (`cnf.jkt`, ID-JAG draft section 9.8), if any.
+    #[cfg(feature = "dpop")]
+    pub(crate) cnf_jkt: Option<String>,
 }
 
 impl IdJagRules<'_> {
@@ -169,7 +176,10 @@ impl IdJagRules<'_> {
             .as_deref()
             .map(Scope::parse)
             .unwrap_or_default();
-        // Step 14: no DPoP support, so a sender-constrained ID-JAG cannot be honoured.
+        // Step 14: the binding is read here and checked against the proof by the caller.
+        #[cfg(feature = "dpop")]
+        let cnf_jkt = self.confirmation(&jws.claims)?;
+        #[cfg(not(feature = "dpop"))]
         if jws.claims.contains_key("cnf") {
             return Err(TokenFault::ConfirmationUnsupported);
         }
@@ -181,7 +191,31 @@ impl IdJagRules<'_> {
             resource,
             scope,
             claims: jws.claims,
+            #[cfg(feature = "dpop")]
+            cnf_jkt,
         })
+    }
+
+    /// The `cnf.jkt` the ID-JAG is bound to (RFC 7800 section 3.1, RFC 9449 section 6.1). A
+    /// server that checks no proofs cannot honour a binding, and no server honours another
+    /// confirmation method than `jkt`: both refuse rather than issue an unbound token
+    /// (protocol.md 3.3 step 14).
+    #[cfg(feature = "dpop")]
+    fn confirmation(&self, claims: &Map<String, Value>) -> Result<Option<String>, TokenFault> {
+        let Some(cnf) = claims.get("cnf") else {
+            return Ok(None);
+        };
+        if !self.honours_dpop_binding {
+            return Err(TokenFault::ConfirmationUnsupported);
+        }
+        let Value::Object(cnf) = cnf else {
+            return Err(TokenFault::ConfirmationMalformed);
+        };
+        match Member::of(cnf, "jkt") {
+            Member::String(jkt) if !jkt.is_empty() => Ok(Some(jkt.into_owned())),
+            Member::Absent => Err(TokenFault::ConfirmationUnsupported),
+            _ => Err(TokenFault::ConfirmationMalformed),
+        }
     }
 
     fn is_own_audience(&self, aud: &str) -> bool {

@@ -21,6 +21,11 @@ use super::subject::{
     IdTokenRules, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject, verify_id_token,
 };
 use super::token_fault::TokenFault;
+#[cfg(feature = "dpop")]
+use super::{
+    DpopNonces, DpopValidator,
+    dpop_token_request::{CheckedProof, TokenEndpointDpop},
+};
 use crate::constants::{
     GRANT_TYPE_TOKEN_EXCHANGE, ID_JAG_TYP, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_REFRESH_TOKEN,
 };
@@ -57,6 +62,14 @@ pub struct IdentityProviderConfig {
     pub tenant: Option<String>,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// Refuse an ID-JAG request without a DPoP proof, so that every ID-JAG is bound to a key
+    /// (ID-JAG draft section 9.8.1.1). The refusal is `invalid_dpop_proof`: RFC 9449 section
+    /// 5 names it for a token request whose proof is not acceptable, and section 5.2 has a
+    /// server that requires DPoP reject a token request without a `DPoP` header. Off by
+    /// default; it needs a validator ([`IdentityProviderEndpoint::with_dpop`]), without which
+    /// every ID-JAG request is refused.
+    #[cfg(feature = "dpop")]
+    pub require_dpop: bool,
 }
 
 impl IdentityProviderConfig {
@@ -72,6 +85,8 @@ impl IdentityProviderConfig {
             require_resource: true,
             tenant: None,
             max_body_bytes: 256 * 1024,
+            #[cfg(feature = "dpop")]
+            require_dpop: false,
         }
     }
 }
@@ -93,6 +108,10 @@ pub struct IdentityProviderEndpoint {
     subject_verifier: Option<Arc<dyn SubjectTokenVerifier>>,
     refresh_tokens: Option<Arc<dyn RefreshTokenIssuer>>,
     replay: Arc<dyn ReplayStore>,
+    #[cfg(feature = "dpop")]
+    dpop_validator: Option<DpopValidator>,
+    #[cfg(feature = "dpop")]
+    dpop_nonces: Option<Arc<DpopNonces>>,
 }
 
 impl IdentityProviderEndpoint {
@@ -117,7 +136,30 @@ impl IdentityProviderEndpoint {
             subject_verifier: None,
             refresh_tokens: None,
             replay: Arc::new(InMemoryReplayStore::default()),
+            #[cfg(feature = "dpop")]
+            dpop_validator: None,
+            #[cfg(feature = "dpop")]
+            dpop_nonces: None,
         }
+    }
+
+    /// Checks DPoP proofs on ID-JAG requests with `validator` (RFC 9449 section 5): an ID-JAG
+    /// requested with a valid proof names its key in `cnf.jkt` (ID-JAG draft section
+    /// 9.8.1.1, RFC 9449 section 6.1), and a refused proof is `invalid_dpop_proof`. Without a
+    /// validator the `DPoP` header is not read. The validator should share this IdP's replay
+    /// store ([`with_replay_store`](Self::with_replay_store)).
+    #[cfg(feature = "dpop")]
+    pub fn with_dpop(mut self, validator: DpopValidator) -> Self {
+        self.dpop_validator = Some(validator);
+        self
+    }
+
+    /// Requires proofs to carry a nonce from `nonces`, supplied in `DPoP-Nonce` (RFC 9449
+    /// section 8). Takes effect with [`with_dpop`](Self::with_dpop).
+    #[cfg(feature = "dpop")]
+    pub fn with_dpop_nonces(mut self, nonces: Arc<DpopNonces>) -> Self {
+        self.dpop_nonces = Some(nonces);
+        self
     }
 
     /// Accepts SAML and refresh-token subject tokens, checked by `verifier`. Without one,
@@ -145,13 +187,18 @@ impl IdentityProviderEndpoint {
     }
 
     /// The metadata document: token exchange, the id-jag token type, the client
-    /// authentication methods in use. Set `jwks_uri` and anything else on the result.
+    /// authentication methods in use, and the DPoP algorithms when proofs are checked (RFC
+    /// 9449 section 5.1). Set `jwks_uri` and anything else on the result.
     pub fn metadata(&self) -> AuthorizationServerMetadataDocument {
         let mut metadata = AuthorizationServerMetadataDocument::identity_provider(
             self.config.issuer.as_str(),
             self.config.token_endpoint.as_str(),
         );
         fill_client_auth_metadata(&mut metadata, &self.clients);
+        #[cfg(feature = "dpop")]
+        if let Some(validator) = &self.dpop_validator {
+            super::metadata::fill_dpop_metadata(&mut metadata, validator);
+        }
         metadata
     }
 
@@ -211,6 +258,10 @@ impl IdentityProviderEndpoint {
             .optional("scope")?
             .map(Scope::parse)
             .unwrap_or_default();
+        // The DPoP proof, before the client authenticates: a nonce demand then costs the
+        // client no assertion (RFC 9449 section 8).
+        #[cfg(feature = "dpop")]
+        let proof = self.check_proof(request, now)?;
         let client =
             self.authenticator()
                 .authenticate(request, form, GRANT_TYPE_TOKEN_EXCHANGE, now)?;
@@ -233,11 +284,36 @@ impl IdentityProviderEndpoint {
                 PolicyRefusal::ScopeNotAllowed => RejectReason::ScopeNotAllowed,
                 PolicyRefusal::AccessDenied => RejectReason::AccessDenied,
             })?;
-        let minted = self.mint(&subject, &decision, now)?;
+        #[cfg(feature = "dpop")]
+        let (jkt, dpop_nonce) = match proof {
+            Some(checked) => (Some(checked.proof.jkt), checked.next_nonce),
+            None => (None, None),
+        };
+        #[cfg(not(feature = "dpop"))]
+        let jkt = None;
+        let minted = self.mint(&subject, &decision, jkt, now)?;
         Ok(ExchangeOutcome::IdJag(MintedIdJag {
             response_scope: scope_if_changed(&decision.scope, &requested_scope),
+            #[cfg(feature = "dpop")]
+            dpop_nonce,
             ..minted
         }))
+    }
+
+    /// The request's DPoP proof, checked (`htm` `POST`, `htu` the token endpoint, the nonce
+    /// when this IdP supplies nonces); a refusal when it is required and missing.
+    #[cfg(feature = "dpop")]
+    fn check_proof(
+        &self,
+        request: &Request<Vec<u8>>,
+        now: SystemTime,
+    ) -> Result<Option<CheckedProof>, Box<Rejection>> {
+        TokenEndpointDpop {
+            validator: self.dpop_validator.as_ref(),
+            nonces: self.dpop_nonces.as_deref(),
+            required: self.config.require_dpop,
+        }
+        .check(request, &self.config.token_endpoint, now)
     }
 
     /// Protocol.md 2.7 option B: a SAML assertion exchanged for an IdP refresh token.
@@ -322,11 +398,13 @@ impl IdentityProviderEndpoint {
         Ok(subject)
     }
 
-    /// Signs the ID-JAG (ID-JAG draft section 3.1): header `typ` `oauth-id-jag+jwt`, the granted values.
+    /// Signs the ID-JAG (ID-JAG draft section 3.1): header `typ` `oauth-id-jag+jwt`, the
+    /// granted values, and `cnf.jkt` when it is bound to a DPoP key (section 9.8.1.1).
     fn mint(
         &self,
         subject: &VerifiedSubject,
         decision: &ExchangeDecision,
+        jkt: Option<String>,
         now: SystemTime,
     ) -> Result<MintedIdJag, Box<Rejection>> {
         let iat = unix_seconds(now);
@@ -353,6 +431,11 @@ impl IdentityProviderEndpoint {
         if !decision.scope.is_empty() {
             claims.insert("scope".into(), Value::from(decision.scope.to_string()));
         }
+        if let Some(jkt) = jkt {
+            let mut cnf = Map::new();
+            cnf.insert("jkt".into(), Value::from(jkt));
+            claims.insert("cnf".into(), Value::Object(cnf));
+        }
         let token = sign_jwt(self.signer.as_ref(), ID_JAG_TYP, &claims)
             .map_err(|error| RejectReason::Issuance(sanitize(&error.0)))?;
         Ok(MintedIdJag {
@@ -360,6 +443,8 @@ impl IdentityProviderEndpoint {
             claims,
             expires_in: lifetime,
             response_scope: None,
+            #[cfg(feature = "dpop")]
+            dpop_nonce: None,
         })
     }
 

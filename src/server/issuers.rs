@@ -34,6 +34,11 @@ pub struct AccessTokenGrant {
     pub id_jag_expires_at: u64,
     /// Every claim of the ID-JAG, for subject resolution (`tenant`, `aud_sub`, `email`, ...).
     pub id_jag_claims: Map<String, Value>,
+    /// The thumbprint of the DPoP key the token must be bound to (RFC 9449 section 6.1): a
+    /// JWT access token names it in `cnf.jkt`, an opaque one is stored with it for
+    /// introspection (section 6.2). `None` for a bearer token.
+    #[cfg(feature = "dpop")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// An access token as issued by an [`AccessTokenIssuer`].

@@ -38,6 +38,10 @@ pub struct AuthorizationServerMetadataDocument {
     pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
     /// `scopes_supported`.
     pub scopes_supported: Option<Vec<String>>,
+    /// `dpop_signing_alg_values_supported` (RFC 9449 section 5.1): the algorithms accepted
+    /// for DPoP proofs.
+    #[cfg(feature = "dpop")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// Further members, written last: they override the typed fields above.
     pub extra: Map<String, Value>,
 }
@@ -122,6 +126,11 @@ impl AuthorizationServerMetadataDocument {
                 list(&self.token_endpoint_auth_signing_alg_values_supported),
             ),
             ("scopes_supported", list(&self.scopes_supported)),
+            #[cfg(feature = "dpop")]
+            (
+                "dpop_signing_alg_values_supported",
+                list(&self.dpop_signing_alg_values_supported),
+            ),
         ];
         for (name, value) in optional_members {
             if let Some(value) = value {
@@ -157,6 +166,23 @@ pub(crate) fn fill_client_auth_metadata(
     }
     metadata.token_endpoint_auth_methods_supported =
         Some(methods.into_iter().map(str::to_owned).collect());
+}
+
+/// Fills `dpop_signing_alg_values_supported` with the algorithms `validator` accepts (RFC
+/// 9449 section 5.1).
+#[cfg(feature = "dpop")]
+pub(crate) fn fill_dpop_metadata(
+    metadata: &mut AuthorizationServerMetadataDocument,
+    validator: &super::DpopValidator,
+) {
+    metadata.dpop_signing_alg_values_supported = Some(
+        validator
+            .algorithms()
+            .iter()
+            .filter(|alg| crate::dpop::is_asymmetric(alg))
+            .map(str::to_owned)
+            .collect(),
+    );
 }
 
 fn list(values: &Option<Vec<String>>) -> Option<Value> {

@@ -55,12 +55,19 @@
 //! # let _ = server;
 //! ```
 
+mod authorization_header;
 mod authorization_server;
 mod claims;
 mod client_auth;
 mod clients;
 #[cfg(feature = "dpop")]
+mod dpop_binding;
+#[cfg(feature = "dpop")]
 mod dpop_error;
+#[cfg(feature = "dpop")]
+mod dpop_nonce;
+#[cfg(feature = "dpop")]
+mod dpop_token_request;
 #[cfg(feature = "dpop")]
 mod dpop_validator;
 mod exchange_outcome;
@@ -73,6 +80,8 @@ mod rejection;
 mod replay;
 mod request;
 pub mod resource;
+#[cfg(feature = "dpop")]
+mod resource_dpop;
 mod response;
 mod subject;
 mod token_fault;
@@ -86,6 +95,8 @@ pub use clients::{
 };
 #[cfg(feature = "dpop")]
 pub use dpop_error::DpopError;
+#[cfg(feature = "dpop")]
+pub use dpop_nonce::DpopNonces;
 #[cfg(feature = "dpop")]
 pub use dpop_validator::{DpopValidator, ProofExpectations, ValidatedProof};
 pub use exchange_outcome::{ExchangeOutcome, MintedIdJag};

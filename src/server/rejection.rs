@@ -153,6 +153,12 @@ pub enum RejectReason {
     /// Minting or issuing the token failed on the server side.
     #[error("issuing the token failed: {0}")]
     Issuance(String),
+    /// The request's DPoP proof was refused, or a proof this server requires is missing (RFC
+    /// 9449 sections 5 and 8): `invalid_dpop_proof`, or `use_dpop_nonce` for a missing or
+    /// stale nonce, which comes with the current nonce in `DPoP-Nonce`.
+    #[cfg(feature = "dpop")]
+    #[error("{0}")]
+    DpopProof(super::DpopError),
 }
 
 impl RejectReason {
@@ -179,6 +185,8 @@ impl RejectReason {
             Self::Scope(_) | Self::ScopeNotAllowed => ErrorCode::InvalidScope,
             Self::ReplayCacheFull => ErrorCode::TemporarilyUnavailable,
             Self::Issuance(_) => ErrorCode::ServerError,
+            #[cfg(feature = "dpop")]
+            Self::DpopProof(error) => ErrorCode::parse(error.error_code()),
         }
     }
 
@@ -227,6 +235,10 @@ pub struct Rejection {
     /// The `WWW-Authenticate` value sent, when the client authenticated with HTTP Basic and
     /// failed (RFC 6749 section 5.2: 401 with the scheme it used).
     pub www_authenticate: Option<String>,
+    /// The `DPoP-Nonce` sent: the nonce a refused proof must carry on the next try (RFC 9449
+    /// section 8).
+    #[cfg(feature = "dpop")]
+    pub dpop_nonce: Option<String>,
 }
 
 impl Rejection {
@@ -237,6 +249,8 @@ impl Rejection {
             status: reason.status(),
             reason,
             www_authenticate: None,
+            #[cfg(feature = "dpop")]
+            dpop_nonce: None,
         }
     }
 
@@ -259,7 +273,7 @@ impl Rejection {
     }
 
     /// The error response: JSON per RFC 6749 section 5.2, `Cache-Control: no-store`, and
-    /// `WWW-Authenticate` when set.
+    /// `WWW-Authenticate` and `DPoP-Nonce` when set.
     pub fn to_response(&self) -> Response<Vec<u8>> {
         let mut body = Map::new();
         body.insert("error".into(), Value::from(self.error.code.as_str()));
@@ -277,6 +291,12 @@ impl Rejection {
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, header_value(challenge));
+        }
+        #[cfg(feature = "dpop")]
+        if let Some(nonce) = &self.dpop_nonce {
+            response
+                .headers_mut()
+                .insert(crate::dpop::DPOP_NONCE_HEADER, header_value(nonce));
         }
         response
     }

@@ -1,14 +1,22 @@
 //! Resource-server (MCP server) helpers: the `Bearer` challenges of RFC 6750 section 3 with
 //! the `resource_metadata` parameter of RFC 9728 section 5.1, the protected-resource metadata
-//! document (RFC 9728 section 2), and reading the bearer token of a request.
+//! document (RFC 9728 section 2), and reading the bearer token of a request. With the `dpop`
+//! feature, [`DpopResourceGuard`] checks requests with DPoP-bound tokens (RFC 9449 section 7).
 
-use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::header::WWW_AUTHENTICATE;
 use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
+use super::authorization_header::authorization_credentials;
 use super::response::{header_value, quoted};
 use crate::json_response::json_response;
 use crate::{AccessToken, Scope};
+
+#[cfg(feature = "dpop")]
+pub use super::resource_dpop::{
+    DpopAccess, DpopResourceFault, DpopResourceGuard, DpopResourceRefusal, PresentedToken,
+    TokenScheme, presented_token,
+};
 
 /// An RFC 6750 section 3.1 error code for a resource server's challenge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,14 +170,10 @@ pub fn insufficient_scope(
 /// The bearer token of a request (RFC 6750 section 2.1), from its single `Authorization`
 /// header. Tokens in the query string are never read (MCP 2025-11-25 "Access Token Usage").
 pub fn bearer_token<B>(request: &Request<B>) -> Option<AccessToken> {
-    let mut values = request.headers().get_all(AUTHORIZATION).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    let (scheme, token) = value.to_str().ok()?.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| AccessToken::new(token))
+    let (scheme, token) = authorization_credentials(request)?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| AccessToken::new(token))
 }
 
 /// Protected-resource metadata (RFC 9728 section 2). Fields are public and
@@ -248,6 +252,8 @@ impl ProtectedResourceMetadataDocument {
 
 #[cfg(test)]
 mod tests {
+    use http::header::AUTHORIZATION;
+
     use super::*;
 
     #[test]

@@ -121,6 +121,26 @@ pub enum TokenFault {
     /// cannot honour: refused rather than issuing an unbound token.
     #[error("sender-constrained (cnf) tokens are not supported")]
     ConfirmationUnsupported,
+    /// The token's `cnf` is not an object with a non-empty string `jkt` (RFC 7800 section
+    /// 3.1, RFC 9449 section 6.1).
+    #[cfg(feature = "dpop")]
+    #[error("cnf must be an object naming the key thumbprint in jkt")]
+    ConfirmationMalformed,
+    /// The token is bound to a key (`cnf.jkt`) and the request carries no DPoP proof of it
+    /// (ID-JAG draft section 9.8, RFC 9449 section 6.1): redeeming it needs that key.
+    #[cfg(feature = "dpop")]
+    #[error("it is bound to a key (cnf.jkt) and the request carries no DPoP proof")]
+    ConfirmationWithoutProof,
+    /// The DPoP proof was signed by another key than the one the token is bound to: the
+    /// thumbprints differ (ID-JAG draft section 9.8, RFC 9449 section 6.1).
+    #[cfg(feature = "dpop")]
+    #[error("it is bound to another key than the one that signed the DPoP proof")]
+    ConfirmationKeyMismatch,
+    /// The `jwt-dpop` grant is for assertions bound to a key, and this one names none in
+    /// `cnf.jkt` (draft-parecki-oauth-jwt-dpop-grant).
+    #[cfg(feature = "dpop")]
+    #[error("the jwt-dpop grant needs an assertion bound to a key (cnf.jkt)")]
+    ConfirmationRequired,
 }
 
 impl TokenFault {

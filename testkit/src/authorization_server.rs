@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Server};
 use crate::faults::{EVIL_ORIGIN, Fault, edit_json, invalid_grant};
 use crate::http_util::{metadata_response, method_not_allowed, not_found};
 use crate::state::Shared;
@@ -33,8 +33,20 @@ pub(crate) fn handle(
             metadata_response(document.to_json())
         }
         Endpoint::AsToken => {
+            if fault == Some(&Fault::DpopNonceLoop) {
+                let nonces = shared.dpop_nonces.of(Server::AuthorizationServer);
+                return crate::dpop::token_nonce_demand(nonces, now);
+            }
             let response = shared.servers().authorization_server.handle(request, now);
             match fault {
+                Some(Fault::DpopDowngrade) if response.status() == StatusCode::OK => {
+                    edit_json(response, |body| {
+                        if let Some(token) = body.get("access_token").and_then(Value::as_str) {
+                            shared.tokens.unbind(token);
+                        }
+                        body.insert("token_type".into(), Value::from("Bearer"));
+                    })
+                }
                 Some(Fault::RefreshToken) if response.status() == StatusCode::OK => {
                     edit_json(response, |body| {
                         body.insert(

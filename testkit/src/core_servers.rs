@@ -13,6 +13,10 @@ use xaa::server::{
     RegisteredClient, ServedResource, StaticExchangePolicy, TimeRules, TrustedIssuer,
 };
 
+use xaa::server::resource::DpopResourceGuard;
+
+use crate::dpop::{self, NonceSet};
+use crate::endpoint::Server;
 use crate::identity::{ClientKeys, Identity};
 use crate::options::Options;
 use crate::tokens::{AccessTokens, Issuer};
@@ -23,6 +27,8 @@ use crate::users::Subjects;
 pub(crate) struct Servers {
     pub(crate) idp: IdentityProviderEndpoint,
     pub(crate) authorization_server: AuthorizationServerEndpoint,
+    /// The MCP server's check of DPoP-bound tokens, when DPoP is on.
+    pub(crate) mcp_dpop: Option<DpopResourceGuard>,
 }
 
 impl ClientKeys {
@@ -54,6 +60,8 @@ pub(crate) struct Parts<'a> {
     pub(crate) tokens: &'a Arc<AccessTokens>,
     pub(crate) idp_replay: &'a Arc<InMemoryReplayStore>,
     pub(crate) as_replay: &'a Arc<InMemoryReplayStore>,
+    pub(crate) mcp_replay: &'a Arc<InMemoryReplayStore>,
+    pub(crate) dpop_nonces: &'a Arc<NonceSet>,
 }
 
 impl Parts<'_> {
@@ -61,7 +69,28 @@ impl Parts<'_> {
         Servers {
             idp: self.identity_provider(),
             authorization_server: self.authorization_server(),
+            mcp_dpop: self.mcp_dpop(),
         }
+    }
+
+    /// The MCP server's guard: DPoP-bound tokens checked with their proofs (RFC 9449 section
+    /// 7), bearer tokens refused when DPoP is required.
+    fn mcp_dpop(&self) -> Option<DpopResourceGuard> {
+        let settings = self.settings;
+        if !settings.dpop {
+            return None;
+        }
+        let mut guard = DpopResourceGuard::new(dpop::validator(Arc::clone(self.mcp_replay) as _));
+        if settings.dpop_required {
+            guard = guard.requiring_dpop();
+        }
+        if settings.mcp_content_digest_required {
+            guard = guard.requiring_content_digest();
+        }
+        if settings.requires_dpop_nonce(Server::Mcp) {
+            guard = guard.with_nonces(Arc::clone(self.dpop_nonces.of(Server::Mcp)));
+        }
+        Some(guard)
     }
 
     fn identity_provider(&self) -> IdentityProviderEndpoint {
@@ -90,7 +119,7 @@ impl Parts<'_> {
             .fold(StaticExchangePolicy::new(), |policy, resource| {
                 policy.with(target(resource))
             });
-        IdentityProviderEndpoint::new(
+        let idp = IdentityProviderEndpoint::new(
             config,
             clients,
             Arc::new(identity.idp_key.clone()),
@@ -100,7 +129,15 @@ impl Parts<'_> {
         )
         .with_subject_verifier(Arc::clone(self.subjects) as _)
         .with_refresh_token_issuer(Arc::clone(self.subjects) as _)
-        .with_replay_store(Arc::clone(self.idp_replay) as _)
+        .with_replay_store(Arc::clone(self.idp_replay) as _);
+        if !settings.dpop {
+            return idp;
+        }
+        let idp = idp.with_dpop(dpop::validator(Arc::clone(self.idp_replay) as _));
+        if settings.requires_dpop_nonce(Server::Idp) {
+            return idp.with_dpop_nonces(Arc::clone(self.dpop_nonces.of(Server::Idp)));
+        }
+        idp
     }
 
     fn authorization_server(&self) -> AuthorizationServerEndpoint {
@@ -120,17 +157,28 @@ impl Parts<'_> {
         let max_lifetime = settings.id_jag_lifetime.max(Duration::from_secs(600));
         config.id_jag_times = TimeRules::default().with_max_lifetime(Some(max_lifetime));
         config.replay_mode = settings.id_jag_replay;
+        config.require_dpop_bound_tokens = settings.dpop && settings.dpop_required;
+        config.accept_jwt_dpop_grant = settings.dpop && settings.jwt_dpop_grant;
         let clients =
             ClientRegistry::new().with(identity.as_client.registered(settings.as_client_auth));
         let issuer = Issuer {
             store: Arc::clone(self.tokens),
             lifetime: settings.access_token_lifetime,
         };
-        AuthorizationServerEndpoint::new(config, clients, Arc::new(issuer))
+        let server = AuthorizationServerEndpoint::new(config, clients, Arc::new(issuer))
             .trust(TrustedIssuer::new(
                 urls.idp_issuer.as_str(),
                 Arc::clone(self.idp_keys) as _,
             ))
-            .with_replay_store(Arc::clone(self.as_replay) as _)
+            .with_replay_store(Arc::clone(self.as_replay) as _);
+        if !settings.dpop {
+            return server;
+        }
+        let server = server.with_dpop(dpop::validator(Arc::clone(self.as_replay) as _));
+        if settings.requires_dpop_nonce(Server::AuthorizationServer) {
+            let nonces = self.dpop_nonces.of(Server::AuthorizationServer);
+            return server.with_dpop_nonces(Arc::clone(nonces));
+        }
+        server
     }
 }

@@ -78,6 +78,15 @@ pub enum Fault {
     /// IdP or authorization-server token endpoint: `400 invalid_grant` with this
     /// `error_description` (text a client must escape before showing it).
     ErrorDescription(String),
+    /// Authorization-server token endpoint, DPoP on: the token is issued unbound and
+    /// answered with `token_type` `Bearer`, whatever the proof (a downgrade a client that
+    /// asked for a bound token must refuse).
+    DpopDowngrade,
+    /// IdP or authorization-server token endpoint, or MCP server: every request is answered
+    /// `use_dpop_nonce` with a nonce never supplied before (a client must not retry forever).
+    DpopNonceLoop,
+    /// MCP server: every request is answered `401` with `DPoP error="invalid_dpop_proof"`.
+    InvalidDpopProof,
 }
 
 /// How [`Fault::IdJag`] breaks the minted ID-JAG.
@@ -96,7 +105,15 @@ pub enum IdJagFault {
     Expired,
     /// Header `alg` `none`, no signature.
     AlgNone,
+    /// No `cnf`, though the request carried a proof (a downgrade to an unbound ID-JAG).
+    DropCnf,
+    /// `cnf.jkt` names another key than the proof's.
+    WrongCnfJkt,
 }
+
+/// The `cnf.jkt` of an [`IdJagFault::WrongCnfJkt`] ID-JAG: the RFC 7638 example thumbprint,
+/// no key of any test.
+pub const WRONG_JKT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
 
 /// The value a faulty ID-JAG claim gets.
 pub(crate) const WRONG_CLIENT_ID: &str = "someone-else";

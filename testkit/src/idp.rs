@@ -11,8 +11,10 @@ use xaa::IdJag;
 use xaa::jose::{SigningKey, TokenSigner};
 use xaa::server::ExchangeOutcome;
 
-use crate::endpoint::Endpoint;
-use crate::faults::{EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, edit_json, invalid_grant};
+use crate::endpoint::{Endpoint, Server};
+use crate::faults::{
+    EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, WRONG_JKT, edit_json, invalid_grant,
+};
 use crate::http_util::{metadata_response, method_not_allowed, not_found, with_cache_control};
 use crate::state::Shared;
 use crate::urls::OAUTH_METADATA;
@@ -73,6 +75,9 @@ fn token(
     fault: Option<&Fault>,
     now: SystemTime,
 ) -> Response<Vec<u8>> {
+    if fault == Some(&Fault::DpopNonceLoop) {
+        return crate::dpop::token_nonce_demand(shared.dpop_nonces.of(Server::Idp), now);
+    }
     let mut outcome = match shared.servers().idp.process(request, now) {
         Ok(outcome) => outcome,
         Err(rejection) => return rejection.to_response(),
@@ -147,6 +152,12 @@ fn break_id_jag(
                 .map_or(300, |(exp, iat)| exp.saturating_sub(iat));
             claims.insert("exp".into(), Value::from(past));
             claims.insert("iat".into(), Value::from(past.saturating_sub(lifetime)));
+        }
+        IdJagFault::DropCnf => {
+            claims.remove("cnf");
+        }
+        IdJagFault::WrongCnfJkt => {
+            claims.insert("cnf".into(), serde_json::json!({ "jkt": WRONG_JKT }));
         }
         IdJagFault::AlgNone => {
             header.insert("alg".into(), Value::from("none"));

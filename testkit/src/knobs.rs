@@ -7,7 +7,7 @@ use xaa::Scope;
 use xaa::server::{ClientAuthMethod, ReplayMode};
 
 use crate::Testkit;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Server};
 use crate::faults::Fault;
 use crate::options::{Options, Tool};
 
@@ -79,6 +79,62 @@ impl Testkit {
     /// D23); the `jti`s already seen stay seen.
     pub fn set_id_jag_replay(&self, mode: ReplayMode) {
         self.shared.update(|settings| settings.id_jag_replay = mode);
+    }
+
+    /// Turns DPoP on or off on all three servers ([`Options::dpop`]).
+    pub fn set_dpop(&self, on: bool) {
+        self.shared.update(|settings| settings.dpop = on);
+    }
+
+    /// Whether the authorization server and the MCP server accept only DPoP-bound tokens
+    /// ([`Options::dpop_required`]).
+    pub fn set_dpop_required(&self, required: bool) {
+        self.shared
+            .update(|settings| settings.dpop_required = required);
+    }
+
+    /// Whether `server` requires its DPoP nonce ([`Options::dpop_nonce_servers`]).
+    pub fn set_dpop_nonce_required(&self, server: Server, required: bool) {
+        self.shared.update(|settings| {
+            settings
+                .dpop_nonce_servers
+                .retain(|listed| *listed != server);
+            if required {
+                settings.dpop_nonce_servers.push(server);
+            }
+        });
+    }
+
+    /// Whether the authorization server serves and offers the `jwt-dpop` grant
+    /// ([`Options::jwt_dpop_grant`]).
+    pub fn set_jwt_dpop_grant(&self, offered: bool) {
+        self.shared
+            .update(|settings| settings.jwt_dpop_grant = offered);
+    }
+
+    /// Whether the MCP server requires `content_digest` in proofs
+    /// ([`Options::mcp_content_digest_required`]).
+    pub fn set_mcp_content_digest_required(&self, required: bool) {
+        self.shared
+            .update(|settings| settings.mcp_content_digest_required = required);
+    }
+
+    /// The DPoP nonce `server` supplies now (it rotates every 5 minutes).
+    pub fn dpop_nonce(&self, server: Server) -> String {
+        self.shared
+            .dpop_nonces
+            .of(server)
+            .current(std::time::SystemTime::now())
+    }
+
+    /// Rotates `server`'s DPoP nonce now: the previous one stays accepted for a minute, and
+    /// a successful response to a proof carrying it supplies the new one (RFC 9449 section
+    /// 8.2). Returns the new nonce.
+    pub fn rotate_dpop_nonce(&self, server: Server) -> String {
+        self.shared
+            .dpop_nonces
+            .of(server)
+            .rotate(std::time::SystemTime::now())
     }
 
     /// Delays every answer of `endpoint` (zero removes the delay).

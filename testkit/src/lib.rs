@@ -49,6 +49,7 @@
 mod authorization_server;
 mod clients;
 mod core_servers;
+mod dpop;
 mod endpoint;
 mod faults;
 pub mod form;
@@ -75,7 +76,9 @@ use xaa::{AccessToken, IdToken, Policy, RefreshToken, SamlAssertion, Scope};
 
 pub use clients::{AS_CLIENT_ID, ClientRegistration, Credential, IDP_CLIENT_ID};
 pub use endpoint::{Endpoint, Server};
-pub use faults::{EVIL_ORIGIN, Fault, IdJagFault, OVERSIZED_BODY_BYTES, UNREACHABLE_ISSUER};
+pub use faults::{
+    EVIL_ORIGIN, Fault, IdJagFault, OVERSIZED_BODY_BYTES, UNREACHABLE_ISSUER, WRONG_JKT,
+};
 pub use options::{Options, Tool};
 pub use recorder::{PresentedCredentials, RecordedRequest};
 pub use tls::TlsIdentity;
@@ -321,7 +324,16 @@ impl Testkit {
             scope: scope.clone(),
             expires_at: SystemTime::now() + lifetime,
             revoked: false,
+            dpop_jkt: None,
         })
+    }
+
+    /// Issues an access token bound to the DPoP key with thumbprint `jkt` (RFC 9449 section
+    /// 6), as the authorization server would for a request with a proof by that key.
+    pub fn issue_dpop_access_token(&self, user: &str, scope: &Scope, jkt: &str) -> AccessToken {
+        let token = self.issue_access_token(user, scope);
+        self.shared.tokens.bind(token.expose_secret(), jkt);
+        token
     }
 
     /// What an access token issued by the kit grants.

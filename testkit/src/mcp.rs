@@ -6,14 +6,16 @@ use std::time::SystemTime;
 use http::header::HeaderName;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
+use url::Url;
 use xaa::Scope;
 use xaa::constants::MCP_PROTOCOL_VERSION;
 use xaa::jose::random_jti;
 use xaa::server::resource::{
-    BearerChallengeHeader, BearerError, ProtectedResourceMetadataDocument, bearer_token,
+    BearerChallengeHeader, BearerError, DpopAccess, DpopResourceGuard, PresentedToken,
+    ProtectedResourceMetadataDocument, TokenScheme, presented_token,
 };
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Server};
 use crate::faults::{EVIL_ORIGIN, Fault, UNREACHABLE_ISSUER};
 use crate::http_util::{
     empty, json as json_response, metadata_response, method_not_allowed, not_found,
@@ -71,6 +73,19 @@ fn resource_metadata(
         document = document.with_scopes_supported(&scopes);
     }
     document.resource_name = Some("xaa-testkit MCP server".to_owned());
+    let (dpop, dpop_required) = {
+        let settings = shared.settings();
+        (settings.dpop, settings.dpop_required)
+    };
+    if dpop {
+        // RFC 9728 section 2.
+        document = document
+            .with_member(
+                "dpop_signing_alg_values_supported",
+                json!([crate::dpop::DPOP_ALGORITHM]),
+            )
+            .with_member("dpop_bound_access_tokens_required", json!(dpop_required));
+    }
     match fault {
         Some(Fault::ForeignResource) if root => document.resource = EVIL_ORIGIN.to_owned(),
         Some(Fault::ForeignResource) => document.resource = format!("{EVIL_ORIGIN}/mcp"),
@@ -109,24 +124,42 @@ fn mcp(
     fault: Option<&Fault>,
     now: SystemTime,
 ) -> Response<Vec<u8>> {
-    let token = bearer_token(request);
-    if fault == Some(&Fault::Unauthorized) {
-        return unauthorized(shared, token.is_some());
+    let guard = shared.servers().mcp_dpop.clone();
+    // Without DPoP, only the Bearer scheme is read, as before.
+    let presented = presented_token(request)
+        .filter(|presented| guard.is_some() || presented.scheme == TokenScheme::Bearer);
+    match fault {
+        Some(Fault::Unauthorized) => return unauthorized(shared, presented.is_some()),
+        Some(Fault::DpopNonceLoop) => {
+            return crate::dpop::resource_nonce_demand(shared.dpop_nonces.of(Server::Mcp), now);
+        }
+        Some(Fault::InvalidDpopProof) => {
+            return crate::dpop::resource_refusal(
+                "invalid_dpop_proof",
+                "the DPoP proof is refused",
+            );
+        }
+        _ => {}
     }
-    let Some(token) = token else {
+    let Some(presented) = presented else {
         return unauthorized(shared, false);
     };
-    let Ok(info) = shared
-        .tokens
-        .check(token.expose_secret(), &shared.urls.resources(), now)
-    else {
+    let Ok(info) = shared.tokens.check(
+        presented.token.expose_secret(),
+        &shared.urls.resources(),
+        now,
+    ) else {
         return unauthorized(shared, true);
+    };
+    let access = match check_dpop(shared, guard.as_ref(), request, &presented, &info, now) {
+        Ok(access) => access,
+        Err(refusal) => return *refusal,
     };
     let session = request
         .headers()
         .get(SESSION_HEADER)
         .and_then(|value| value.to_str().ok());
-    match *request.method() {
+    let mut response = match *request.method() {
         Method::POST => rpc(shared, request, session, &info),
         Method::DELETE => {
             if let Some(session) = session {
@@ -135,7 +168,35 @@ fn mcp(
             empty(StatusCode::NO_CONTENT)
         }
         _ => method_not_allowed("POST, DELETE"),
+    };
+    if let Some(access) = access {
+        access.apply(&mut response);
     }
+    response
+}
+
+/// With DPoP on, the guard's verdict on the request (RFC 9449 section 7): what to add to the
+/// response, or the refusal to send. Without DPoP, nothing.
+fn check_dpop(
+    shared: &Shared,
+    guard: Option<&DpopResourceGuard>,
+    request: &Request<Vec<u8>>,
+    presented: &PresentedToken,
+    info: &AccessTokenInfo,
+    now: SystemTime,
+) -> Result<Option<DpopAccess>, Box<Response<Vec<u8>>>> {
+    let Some(guard) = guard else {
+        return Ok(None);
+    };
+    let uri = Url::parse(&shared.urls.mcp_url).map_err(|_| Box::new(unauthorized(shared, true)))?;
+    let mut guard = guard.clone();
+    if shared.settings().challenge_resource_metadata {
+        guard = guard.with_resource_metadata(shared.resource_metadata_url());
+    }
+    guard
+        .check(request, &uri, presented, info.dpop_jkt.as_deref(), now)
+        .map(Some)
+        .map_err(|refusal| Box::new(refusal.to_response()))
 }
 
 fn lock_sessions(shared: &Shared) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {

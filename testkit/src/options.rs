@@ -7,7 +7,7 @@ use std::time::Duration;
 use xaa::Scope;
 use xaa::server::{ClientAuthMethod, ReplayMode};
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Server};
 use crate::faults::Fault;
 use crate::tls::TlsIdentity;
 
@@ -93,6 +93,24 @@ pub struct Options {
     pub delays: HashMap<Endpoint, Duration>,
     /// *Runtime.* Faults armed from the start (until cleared).
     pub faults: HashMap<Endpoint, Fault>,
+    /// *Runtime.* DPoP (RFC 9449) on all three servers: proofs are checked (ES256 only,
+    /// advertised in the IdP and authorization-server metadata), an ID-JAG or access token
+    /// requested with a proof is bound to its key, and the MCP server checks
+    /// `Authorization: DPoP` requests. Off by default: the servers then ignore `DPoP`.
+    pub dpop: bool,
+    /// *Runtime.* With [`dpop`](Self::dpop): the authorization server issues only bound
+    /// tokens (a token request without a proof is `invalid_dpop_proof`) and the MCP server
+    /// refuses bearer tokens.
+    pub dpop_required: bool,
+    /// *Runtime.* With [`dpop`](Self::dpop): the servers that require their nonce in proofs
+    /// (RFC 9449 sections 8 and 9), supplied in `DPoP-Nonce`.
+    pub dpop_nonce_servers: Vec<Server>,
+    /// *Runtime.* With [`dpop`](Self::dpop): the authorization server also serves the
+    /// `urn:ietf:params:oauth:grant-type:jwt-dpop` grant and lists it in its metadata.
+    pub jwt_dpop_grant: bool,
+    /// *Runtime.* With [`dpop`](Self::dpop): the MCP server refuses proofs without
+    /// `content_digest` (MCP's draft DPoP extension); it always checks one that is present.
+    pub mcp_content_digest_required: bool,
 }
 
 impl Default for Options {
@@ -115,6 +133,11 @@ impl Default for Options {
             id_jag_replay: ReplayMode::Strict,
             delays: HashMap::new(),
             faults: HashMap::new(),
+            dpop: false,
+            dpop_required: false,
+            dpop_nonce_servers: Vec::new(),
+            jwt_dpop_grant: false,
+            mcp_content_digest_required: false,
         }
     }
 }
@@ -216,6 +239,43 @@ impl Options {
     pub fn fault(mut self, endpoint: Endpoint, fault: Fault) -> Self {
         self.faults.insert(endpoint, fault);
         self
+    }
+
+    /// Turns DPoP on (or off) on all three servers.
+    pub fn dpop(mut self, on: bool) -> Self {
+        self.dpop = on;
+        self
+    }
+
+    /// With DPoP on: only bound tokens at the authorization server and the MCP server.
+    pub fn dpop_required(mut self, required: bool) -> Self {
+        self.dpop_required = required;
+        self
+    }
+
+    /// With DPoP on: `server` requires its nonce in proofs.
+    pub fn dpop_nonce(mut self, server: Server) -> Self {
+        if !self.dpop_nonce_servers.contains(&server) {
+            self.dpop_nonce_servers.push(server);
+        }
+        self
+    }
+
+    /// With DPoP on: the authorization server serves and offers the `jwt-dpop` grant.
+    pub fn jwt_dpop_grant(mut self, offered: bool) -> Self {
+        self.jwt_dpop_grant = offered;
+        self
+    }
+
+    /// With DPoP on: the MCP server requires `content_digest` in proofs.
+    pub fn mcp_content_digest_required(mut self, required: bool) -> Self {
+        self.mcp_content_digest_required = required;
+        self
+    }
+
+    /// Whether `server` requires its DPoP nonce.
+    pub(crate) fn requires_dpop_nonce(&self, server: Server) -> bool {
+        self.dpop && self.dpop_nonce_servers.contains(&server)
     }
 
     /// The scope a tool needs.

@@ -56,6 +56,12 @@ pub struct RecordedRequest {
     pub credentials: Option<PresentedCredentials>,
     /// The JSON-RPC `method` of an MCP POST.
     pub rpc_method: Option<String>,
+    /// The `grant_type` form parameter of a token request (the first, if repeated).
+    pub grant_type: Option<String>,
+    /// The `DPoP` header, if the request carried one (the first, if repeated): the proof.
+    pub dpop_proof: Option<String>,
+    /// The scheme of the `Authorization` header (`Bearer`, `DPoP`, `Basic`, as sent).
+    pub authorization_scheme: Option<String>,
     /// The response status; `None` while in flight, or if the client went away first.
     pub status: Option<StatusCode>,
     /// When the request arrived (its headers were read).
@@ -91,6 +97,11 @@ impl RecordedRequest {
         self.endpoint.is_some_and(Endpoint::is_token_endpoint)
     }
 
+    /// Whether the request carried a `DPoP` header (RFC 9449 section 4.1).
+    pub fn has_dpop_proof(&self) -> bool {
+        self.dpop_proof.is_some()
+    }
+
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
@@ -124,6 +135,20 @@ impl Recorder {
             .then(|| serde_json::from_slice::<serde_json::Value>(request.body()).ok())
             .flatten()
             .and_then(|value| value.get("method")?.as_str().map(str::to_owned));
+        let grant_type = form
+            .iter()
+            .find(|(key, _)| key == "grant_type")
+            .map(|(_, value)| value.clone());
+        let header_text = |name| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let dpop_proof = header_text(xaa::dpop::DPOP_HEADER);
+        let authorization_scheme = header_text(AUTHORIZATION.as_str())
+            .and_then(|value| value.split_whitespace().next().map(str::to_owned));
         let record = RecordedRequest {
             seq,
             server,
@@ -136,6 +161,9 @@ impl Recorder {
             form,
             credentials,
             rpc_method,
+            grant_type,
+            dpop_proof,
+            authorization_scheme,
             status: None,
             started,
             finished: None,

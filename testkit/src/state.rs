@@ -10,6 +10,7 @@ use xaa::jose::KeyRing;
 use xaa::server::InMemoryReplayStore;
 
 use crate::core_servers::{Parts, Servers};
+use crate::dpop::NonceSet;
 use crate::endpoint::Endpoint;
 use crate::faults::{ArmedFault, Fault};
 use crate::identity::Identity;
@@ -39,12 +40,14 @@ pub(crate) struct Shared {
     pub(crate) tokens: Arc<AccessTokens>,
     pub(crate) subjects: Arc<Subjects>,
     pub(crate) sessions: Mutex<HashSet<String>>,
+    pub(crate) dpop_nonces: Arc<NonceSet>,
     settings: RwLock<Options>,
     servers: RwLock<Arc<Servers>>,
     faults: Mutex<HashMap<Endpoint, ArmedFault>>,
     idp_keys: Arc<KeyRing>,
     idp_replay: Arc<InMemoryReplayStore>,
     as_replay: Arc<InMemoryReplayStore>,
+    mcp_replay: Arc<InMemoryReplayStore>,
 }
 
 impl Shared {
@@ -65,6 +68,8 @@ impl Shared {
         let tokens = Arc::new(AccessTokens::default());
         let idp_replay = Arc::new(InMemoryReplayStore::default());
         let as_replay = Arc::new(InMemoryReplayStore::default());
+        let mcp_replay = Arc::new(InMemoryReplayStore::default());
+        let dpop_nonces = Arc::new(NonceSet::new());
         let parts = Parts {
             urls: &urls,
             identity: &identity,
@@ -74,6 +79,8 @@ impl Shared {
             tokens: &tokens,
             idp_replay: &idp_replay,
             as_replay: &as_replay,
+            mcp_replay: &mcp_replay,
+            dpop_nonces: &dpop_nonces,
         };
         let servers = RwLock::new(Arc::new(parts.build()));
         Self {
@@ -83,12 +90,14 @@ impl Shared {
             tokens,
             subjects,
             sessions: Mutex::new(HashSet::new()),
+            dpop_nonces,
             settings: RwLock::new(options),
             servers,
             faults: Mutex::new(faults),
             idp_keys,
             idp_replay,
             as_replay,
+            mcp_replay,
         }
     }
 
@@ -113,6 +122,8 @@ impl Shared {
             tokens: &self.tokens,
             idp_replay: &self.idp_replay,
             as_replay: &self.as_replay,
+            mcp_replay: &self.mcp_replay,
+            dpop_nonces: &self.dpop_nonces,
         };
         let rebuilt = Arc::new(parts.build());
         *self.servers.write().unwrap_or_else(PoisonError::into_inner) = rebuilt;

@@ -27,6 +27,9 @@ pub struct AccessTokenInfo {
     pub expires_at: SystemTime,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// The thumbprint of the DPoP key it is bound to (its `cnf.jkt`, RFC 9449 section 6);
+    /// `None` for a bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Why the MCP server refuses a token.
@@ -91,6 +94,20 @@ impl AccessTokens {
             .is_some()
     }
 
+    /// Binds a token to the DPoP key with thumbprint `jkt`.
+    pub(crate) fn bind(&self, token: &str, jkt: &str) {
+        if let Some(info) = self.lock().get_mut(token) {
+            info.dpop_jkt = Some(jkt.to_owned());
+        }
+    }
+
+    /// Forgets the key a token is bound to: it becomes a bearer token.
+    pub(crate) fn unbind(&self, token: &str) {
+        if let Some(info) = self.lock().get_mut(token) {
+            info.dpop_jkt = None;
+        }
+    }
+
     /// Revokes every token issued so far.
     pub(crate) fn revoke_all(&self) {
         for info in self.lock().values_mut() {
@@ -125,6 +142,7 @@ impl AccessTokenIssuer for Issuer {
             scope: grant.scope.clone(),
             expires_at: now + Duration::from_secs(expires_in),
             revoked: false,
+            dpop_jkt: grant.dpop_jkt.clone(),
         });
         Ok(MintedAccessToken::new(token, expires_in))
     }

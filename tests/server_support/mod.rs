@@ -5,6 +5,9 @@
 #[path = "../support/form.rs"]
 pub mod form;
 
+#[cfg(feature = "jwt")]
+pub mod dpop;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

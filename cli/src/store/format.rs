@@ -175,6 +175,11 @@ impl Stored {
             .map(|entry| &entry.token)
     }
 
+    /// Every token stored, with its key, whatever its binding.
+    pub(crate) fn tokens(&self) -> impl Iterator<Item = (&CacheKey, &CachedToken)> {
+        self.tokens.iter().map(|entry| (&entry.key, &entry.token))
+    }
+
     /// Stores `token` under `key`, replacing the one stored before whatever its binding.
     pub(crate) fn put_token(&mut self, key: CacheKey, binding: String, token: CachedToken) {
         self.tokens.retain(|entry| entry.key != key);

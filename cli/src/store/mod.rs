@@ -6,10 +6,12 @@
 //! directory is opened relative to the directory's descriptor without following a link
 //! ([`files`]), every read happens under a shared lock and every change under an exclusive
 //! one, re-reading the file first ([`lock`]), and a file of another format is refused, never
-//! overwritten ([`format`]).
+//! overwritten ([`format`]). The DPoP key of `--dpop` is kept beside it under the same
+//! rules ([`kept_key`]).
 
 mod files;
 mod format;
+mod kept_key;
 mod lock;
 mod rules;
 
@@ -20,6 +22,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 pub(crate) use format::Stored;
+pub(crate) use kept_key::IfMissing;
 
 use crate::exit::Failure;
 use crate::local_file::{Capped, read_capped};

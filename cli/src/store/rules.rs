@@ -78,6 +78,23 @@ pub(crate) fn lock_file(stat: &Stat) -> Result<(), Broken> {
     Ok(())
 }
 
+/// The DPoP key kept beside the store: the store's rules on owner, type and links, and
+/// neither readable nor writable by anyone else. A key others could read may have been
+/// copied, so it is refused rather than tightened.
+pub(crate) fn kept_key_file(stat: &Stat) -> Result<(), Broken> {
+    owned_regular_with_one_name(stat)?;
+    let mode = Mode::from_raw_mode(stat.st_mode);
+    if mode.intersects(Mode::RWXG | Mode::RWXO) {
+        return Err(format!(
+            "it is open to other users (mode {:04o}), so the private key may have been \
+             copied; delete it (xaa makes a new key, and tokens bound to the old one are \
+             obtained again)",
+            mode.bits()
+        ));
+    }
+    Ok(())
+}
+
 /// A regular file (no device, FIFO or directory), owned by this user, with no other name (a
 /// hard link planted by another user to one of this user's files is not the store).
 fn owned_regular_with_one_name(stat: &Stat) -> Result<(), Broken> {

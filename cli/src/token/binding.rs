@@ -11,9 +11,13 @@
 //!   exemptions, `--resolve`) are part of the binding too (the scope is in the cache key): a token obtained over
 //!   plain http, from another authorization server or under a looser guard is not reused
 //!   under stricter settings.
+//! - The DPoP key's thumbprint and the policy are part of a token's binding: a token bound to
+//!   a key is reused only with that key (RFC 9449 section 7.1), and a bearer token accepted
+//!   under `preferred` is not reused under `required`.
 
 use serde_json::json;
 use xaa::cache::Principal;
+use xaa::dpop::DpopPolicy;
 use xaa::grant::SubjectToken;
 
 use crate::args::TokenArgs;
@@ -27,8 +31,14 @@ pub(crate) struct Bindings {
 }
 
 impl Bindings {
-    /// The bindings for these settings and the subject token of this digest.
-    pub(crate) fn new(args: &TokenArgs, subject_digest: &str) -> Self {
+    /// The bindings for these settings, the subject token of this digest, and the DPoP key
+    /// (its thumbprint) and policy when there is one: a token obtained with one key, or under
+    /// a looser policy, is not reused with another key or under a stricter one.
+    pub(crate) fn new(
+        args: &TokenArgs,
+        subject_digest: &str,
+        dpop: Option<(&str, DpopPolicy)>,
+    ) -> Self {
         let settings = json!({
             "server": args.server,
             "idp_issuer": args.idp_issuer,
@@ -43,7 +53,12 @@ impl Bindings {
             "resolve": args.resolve,
         });
         let discovery = digest(settings.to_string().as_bytes());
-        let token = digest(format!("{discovery} {subject_digest}").as_bytes());
+        let token = match dpop {
+            None => digest(format!("{discovery} {subject_digest}").as_bytes()),
+            Some((jkt, policy)) => {
+                digest(format!("{discovery} {subject_digest} dpop {jkt} {policy:?}").as_bytes())
+            }
+        };
         Self { discovery, token }
     }
 }
@@ -79,7 +94,7 @@ mod tests {
             server: Some("https://mcp.example/mcp".into()),
             ..TokenArgs::default()
         };
-        let reference = Bindings::new(&base, "sha256:aa");
+        let reference = Bindings::new(&base, "sha256:aa", None);
         let changed = [
             TokenArgs {
                 insecure_loopback: Some(true),
@@ -99,15 +114,39 @@ mod tests {
             },
         ];
         for args in &changed {
-            let other = Bindings::new(args, "sha256:aa");
+            let other = Bindings::new(args, "sha256:aa", None);
             assert_ne!(other.discovery, reference.discovery);
             assert_ne!(other.token, reference.token);
         }
-        let same = Bindings::new(&base, "sha256:aa");
+        let same = Bindings::new(&base, "sha256:aa", None);
         assert_eq!(same.token, reference.token);
-        let other_subject = Bindings::new(&base, "sha256:bb");
+        let other_subject = Bindings::new(&base, "sha256:bb", None);
         assert_eq!(other_subject.discovery, reference.discovery);
         assert_ne!(other_subject.token, reference.token);
+    }
+
+    #[test]
+    fn the_dpop_key_and_policy_change_the_token_binding_only() {
+        let args = TokenArgs {
+            server: Some("https://mcp.example/mcp".into()),
+            ..TokenArgs::default()
+        };
+        let bearer = Bindings::new(&args, "sha256:aa", None);
+        let key_a = Bindings::new(&args, "sha256:aa", Some(("jkt-a", DpopPolicy::Required)));
+        let key_b = Bindings::new(&args, "sha256:aa", Some(("jkt-b", DpopPolicy::Required)));
+        let key_a_preferred =
+            Bindings::new(&args, "sha256:aa", Some(("jkt-a", DpopPolicy::Preferred)));
+        let tokens = [&bearer, &key_a, &key_b, &key_a_preferred].map(|b| b.token.clone());
+        for (i, one) in tokens.iter().enumerate() {
+            for other in &tokens[i + 1..] {
+                assert_ne!(one, other);
+            }
+        }
+        for bindings in [&key_a, &key_b, &key_a_preferred] {
+            assert_eq!(bindings.discovery, bearer.discovery);
+        }
+        let again = Bindings::new(&args, "sha256:aa", Some(("jkt-a", DpopPolicy::Required)));
+        assert_eq!(again.token, key_a.token);
     }
 
     #[test]

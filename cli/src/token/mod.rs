@@ -7,16 +7,19 @@ mod settings;
 use std::time::{Instant, SystemTime};
 
 use xaa::cache::{CacheKey, CachedToken, Lookup, Principal, TokenCache};
+use xaa::dpop::{DpopPolicy, DpopSigner as _};
 use xaa::{EnterpriseAuth, EnterpriseConfig, Scope, Start};
 
 use crate::args::TokenArgs;
+use crate::dpop_key::{self, KeySource};
 use crate::exit::{Failure, classify};
 use crate::network::{Network, NetworkSettings};
 use crate::secrets::fingerprint;
-use crate::store::{FileStore, Stored};
+use crate::store::{FileStore, IfMissing, Stored};
 use crate::terminal::shown;
 use crate::timefmt::human;
 use binding::Bindings;
+pub(crate) use output::is_b64token;
 
 /// Runs `xaa token` with fully resolved settings.
 pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
@@ -33,8 +36,32 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
         started,
     )?;
     let resolved = settings::resolve(&args)?;
-    let (server, config) = (&resolved.server, &resolved.config);
-    let bindings = Bindings::new(&args, &resolved.subject_digest);
+    let server = &resolved.server;
+    let store = args
+        .token_store
+        .as_deref()
+        .map(FileStore::open)
+        .transpose()?;
+    let source = KeySource::pick(args.dpop_key.as_deref(), args.dpop.unwrap_or(false))?;
+    let dpop = dpop_key::load(source, store.as_ref(), IfMissing::Make)?;
+    let policy = dpop_key::policy(dpop.as_ref(), args.dpop_policy)?;
+    let mut config = resolved.config.clone();
+    if let Some(chosen) = &dpop {
+        eprintln!(
+            "xaa: binding the tokens with DPoP ({}) to {}, key {}",
+            dpop_key::policy_name(policy),
+            chosen.described,
+            chosen.key.jkt()
+        );
+        config = config.dpop(dpop_key::binding(chosen, policy));
+    }
+    let config = &config;
+    let key_jkt = dpop.as_ref().map(|chosen| chosen.key.jkt());
+    let bindings = Bindings::new(
+        &args,
+        &resolved.subject_digest,
+        key_jkt.as_deref().map(|jkt| (jkt, policy)),
+    );
     let principal = match &config.grant {
         xaa::GrantSource::Enterprise { subject, .. } => {
             binding::principal(subject, &resolved.subject_digest)
@@ -43,11 +70,6 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     };
     let scope = config.scope.clone().unwrap_or_default();
     let now = SystemTime::now();
-    let store = args
-        .token_store
-        .as_deref()
-        .map(FileStore::open)
-        .transpose()?;
     let stored = match &store {
         Some(store) => store.load()?,
         None => Stored::default(),
@@ -58,11 +80,15 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
         .cloned();
     if let Some(discovery) = &cached_discovery {
         let key = cache_key(discovery, config, &scope, &principal);
-        if let Some(token) = fresh(stored.token(&key, &bindings.token), &key, now) {
+        let stored_token = stored
+            .token(&key, &bindings.token)
+            .filter(|token| usable_with(token, key_jkt.as_deref(), policy));
+        if let Some(token) = fresh(stored_token, &key, now) {
             eprintln!(
-                "xaa: reusing a stored token ({}), valid for {}",
+                "xaa: reusing a stored token ({}), valid for {}{}",
                 fingerprint(token.access_token.expose_secret()),
-                human(token.expires_at.duration_since(now).unwrap_or_default())
+                human(token.expires_at.duration_since(now).unwrap_or_default()),
+                binding_note(&token, key_jkt.is_some())
             );
             return output::print(
                 args.json,
@@ -98,10 +124,11 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     }
     output::check_printable(&cached)?;
     eprintln!(
-        "xaa: token issued by {} for {} ({})",
+        "xaa: token issued by {} for {} ({}){}",
         shown(&authorization.authorization_server),
         shown(&authorization.resource),
-        fingerprint(authorization.access_token.expose_secret())
+        fingerprint(authorization.access_token.expose_secret()),
+        binding_note(&cached, dpop.is_some())
     );
     if let Some(store) = &store {
         let key = cache_key(&authorization.discovery, config, &scope, &principal);
@@ -131,6 +158,26 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     )
 }
 
+/// Whether a stored token may be used by a run with the key of thumbprint `key_jkt` (`None`:
+/// no key) under `policy`: a token bound to a key goes only with that key (RFC 9449 section
+/// 7.1), and a bearer token never under [`DpopPolicy::Required`]. The token's binding in the
+/// store says the same; this holds even for a store edited by hand.
+fn usable_with(token: &CachedToken, key_jkt: Option<&str>, policy: DpopPolicy) -> bool {
+    match token.access_token.dpop_jkt() {
+        Some(bound) => key_jkt == Some(bound),
+        None => policy != DpopPolicy::Required,
+    }
+}
+
+/// What the issuance line says of the binding, when a DPoP key was used.
+fn binding_note(token: &CachedToken, with_key: bool) -> &'static str {
+    match (with_key, token.access_token.dpop_jkt()) {
+        (_, Some(_)) => ", bound to the DPoP key",
+        (true, None) => ", a bearer token: the servers did not bind it to the DPoP key",
+        (false, None) => "",
+    }
+}
+
 /// The stored token under `key`, if it is fresh now.
 fn fresh(token: Option<&CachedToken>, key: &CacheKey, now: SystemTime) -> Option<CachedToken> {
     let mut cache = TokenCache::new();
@@ -154,4 +201,28 @@ fn cache_key(
         scope,
         principal.clone(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_bound_token_is_usable_with_its_own_key_only() {
+        let expires_at = SystemTime::now() + Duration::from_secs(600);
+        let bearer = CachedToken::new(xaa::AccessToken::new("at-1"), expires_at);
+        let bound = CachedToken::new(xaa::AccessToken::new("at-2").bound_to("jkt-a"), expires_at)
+            .with_token_type("DPoP");
+        let (off, preferred, required) =
+            (DpopPolicy::Off, DpopPolicy::Preferred, DpopPolicy::Required);
+        assert!(usable_with(&bearer, None, off));
+        assert!(usable_with(&bearer, Some("jkt-a"), preferred));
+        assert!(!usable_with(&bearer, Some("jkt-a"), required));
+        assert!(usable_with(&bound, Some("jkt-a"), required));
+        assert!(usable_with(&bound, Some("jkt-a"), preferred));
+        assert!(!usable_with(&bound, Some("jkt-b"), required));
+        assert!(!usable_with(&bound, None, off));
+    }
 }

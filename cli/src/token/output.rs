@@ -42,7 +42,9 @@ pub(crate) fn check_printable(token: &CachedToken) -> Result<(), Failure> {
     }
 }
 
-/// Prints the token (stdout), or the JSON document with what it is for.
+/// Prints the token (stdout), or the JSON document with what it is for: `token_type` says
+/// how to send it (`Bearer`, or `DPoP` with a proof, RFC 9449 section 7.1) and `jkt` names
+/// the key it is bound to (`null` for a bearer token).
 pub(crate) fn print(
     json_output: bool,
     token: &CachedToken,
@@ -55,6 +57,7 @@ pub(crate) fn print(
         let document = json!({
             "access_token": token.access_token.expose_secret(),
             "token_type": token.token_type,
+            "jkt": token.access_token.dpop_jkt(),
             "expires_at": rfc3339(unix(token.expires_at)),
             "expires_in": token.expires_at.duration_since(now).unwrap_or_default().as_secs(),
             "scope": token.scope.as_ref().map(ToString::to_string),

@@ -5,6 +5,7 @@
 mod decode;
 mod demo;
 mod discover;
+mod dpop;
 mod exit_codes;
 mod hostile_output;
 mod hostile_token;

@@ -12,6 +12,10 @@ use xaa_testkit::{AS_CLIENT_ID, ClientAuthMethod, IDP_CLIENT_ID, Options, Testki
 /// The longest a run may take before it is killed and the test fails.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The end of the armour of every private key in PEM (`-----BEGIN PRIVATE KEY-----`,
+/// `-----BEGIN EC PRIVATE KEY-----`, ...): never in any output.
+const PEM_PRIVATE_KEY: &[u8] = b"PRIVATE KEY-----";
+
 /// The exit codes of `xaa` (cli/src/exit.rs).
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_DENIED: i32 = 3;
@@ -449,6 +453,17 @@ impl Xaa {
                 run.code,
                 String::from_utf8_lossy(&run.stdout).escape_debug(),
                 String::from_utf8_lossy(&run.stderr).escape_debug()
+            );
+        }
+        // Whatever the run, no private key in PEM reaches an output (a DPoP key, a client key).
+        for output in [&run.stdout, &run.stderr] {
+            assert!(
+                !output
+                    .windows(PEM_PRIVATE_KEY.len())
+                    .any(|window| window == PEM_PRIVATE_KEY),
+                "a private key reached the output of xaa {:?}:\n{}",
+                self.args,
+                String::from_utf8_lossy(output)
             );
         }
         for secret in self.secrets.iter().filter(|s| !s.is_empty()) {

@@ -1,0 +1,243 @@
+//! The shared token store: sealed [`CachedToken`]s under their [`CacheKey`]s, expiring in
+//! Redis when nothing in them is of use any more.
+
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redis::{ConnectionLike, Value, aio, cmd};
+use xaa::cache::{CacheKey, CachedToken};
+use zeroize::Zeroizing;
+
+use crate::digest::Digest;
+use crate::error::StoreError;
+use crate::prefix::KeyPrefix;
+use crate::request::Request;
+use crate::sealing::SealingKeys;
+
+/// Cached tokens in Redis, sealed (AES-256-GCM) under keys the application supplies.
+///
+/// Each token is stored under `<prefix>:tok:<hex SHA-256 of the cache key>` as a sealed JSON
+/// [`CachedToken`] (the serde form the core defines for stores, decisions.md D21), and expires
+/// in Redis when the entry is dead: the access token and the ID-JAG kept with it both
+/// expired (decisions.md D26). A value that does not open or parse reads as absent.
+///
+/// Every operation comes twice, over a blocking [`ConnectionLike`] (a
+/// [`ReconnectingConnection`](crate::ReconnectingConnection), a `redis::Connection`) and over
+/// an async [`aio::ConnectionLike`] (a `redis::aio::ConnectionManager`, a
+/// `MultiplexedConnection`); both build the same request and read the same reply.
+#[derive(Debug)]
+pub struct RedisTokenStore {
+    prefix: KeyPrefix,
+    keys: SealingKeys,
+}
+
+impl RedisTokenStore {
+    /// A store writing under `prefix`, sealing with `keys`.
+    pub fn new(prefix: KeyPrefix, keys: SealingKeys) -> Self {
+        Self { prefix, keys }
+    }
+
+    /// The Redis key a token for `key` is stored under. Carries no secret.
+    pub fn key_name(&self, key: &CacheKey) -> String {
+        self.prefix.token_key(&Digest::of_cache_key(key))
+    }
+
+    /// The token stored for `key`, if any; it may be expired (judge it with a
+    /// [`TokenCache`](xaa::cache::TokenCache)). A value that does not open or parse is `None`.
+    pub fn get(
+        &self,
+        connection: &mut impl ConnectionLike,
+        key: &CacheKey,
+    ) -> Result<Option<CachedToken>, StoreError> {
+        let digest = Digest::of_cache_key(key);
+        let reply = self.get_request(&digest).run(connection)?;
+        self.read_token(&digest, reply)
+    }
+
+    /// [`RedisTokenStore::get`] over an async connection.
+    pub async fn get_async<C: aio::ConnectionLike + Send>(
+        &self,
+        connection: &mut C,
+        key: &CacheKey,
+    ) -> Result<Option<CachedToken>, StoreError> {
+        let digest = Digest::of_cache_key(key);
+        let reply = self.get_request(&digest).run_async(connection).await?;
+        self.read_token(&digest, reply)
+    }
+
+    /// Stores `token` for `key`, replacing any previous one, with a Redis expiry at the moment
+    /// the entry is dead (`SET ... PXAT`): the token's expiry, or the kept ID-JAG's when that
+    /// is later. A token already dead by Redis' clock is not kept.
+    pub fn put(
+        &self,
+        connection: &mut impl ConnectionLike,
+        key: &CacheKey,
+        token: &CachedToken,
+    ) -> Result<(), StoreError> {
+        let request = self.put_request(key, token)?;
+        expect_ok(request.run(connection)?, "SET")
+    }
+
+    /// [`RedisTokenStore::put`] over an async connection.
+    pub async fn put_async<C: aio::ConnectionLike + Send>(
+        &self,
+        connection: &mut C,
+        key: &CacheKey,
+        token: &CachedToken,
+    ) -> Result<(), StoreError> {
+        let request = self.put_request(key, token)?;
+        expect_ok(request.run_async(connection).await?, "SET")
+    }
+
+    /// Forgets the token stored for `key`; returns whether there was one.
+    pub fn delete(
+        &self,
+        connection: &mut impl ConnectionLike,
+        key: &CacheKey,
+    ) -> Result<bool, StoreError> {
+        let reply = self.delete_request(key).run(connection)?;
+        read_deleted(reply)
+    }
+
+    /// [`RedisTokenStore::delete`] over an async connection.
+    pub async fn delete_async<C: aio::ConnectionLike + Send>(
+        &self,
+        connection: &mut C,
+        key: &CacheKey,
+    ) -> Result<bool, StoreError> {
+        let reply = self.delete_request(key).run_async(connection).await?;
+        read_deleted(reply)
+    }
+
+    fn get_request(&self, digest: &Digest) -> Request {
+        let mut get = cmd("GET");
+        get.arg(self.prefix.token_key(digest));
+        Request::Command(get)
+    }
+
+    fn put_request(&self, key: &CacheKey, token: &CachedToken) -> Result<Request, StoreError> {
+        let digest = Digest::of_cache_key(key);
+        let plaintext = serialize(token)?;
+        let sealed = self.keys.seal(&digest, &plaintext)?;
+        let mut set = cmd("SET");
+        set.arg(self.prefix.token_key(&digest))
+            .arg(sealed)
+            .arg("PXAT")
+            .arg(unix_millis(dead_at(token)));
+        Ok(Request::Command(set))
+    }
+
+    fn delete_request(&self, key: &CacheKey) -> Request {
+        let mut del = cmd("DEL");
+        del.arg(self.key_name(key));
+        Request::Command(del)
+    }
+
+    fn read_token(&self, digest: &Digest, reply: Value) -> Result<Option<CachedToken>, StoreError> {
+        match reply {
+            Value::Nil => Ok(None),
+            Value::BulkString(value) => Ok(self
+                .keys
+                .open(digest, &value)
+                .and_then(|plaintext| serde_json::from_slice(&plaintext).ok())),
+            _ => Err(StoreError::UnexpectedReply { command: "GET" }),
+        }
+    }
+}
+
+/// The token's JSON, written into a buffer of the exact size so that no reallocation leaves a
+/// copy of a secret behind; wiped when dropped.
+fn serialize(token: &CachedToken) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, token).map_err(|_| StoreError::Sealing)?;
+    let mut buffer = Zeroizing::new(Vec::with_capacity(counter.0));
+    serde_json::to_writer(&mut *buffer, token).map_err(|_| StoreError::Sealing)?;
+    Ok(buffer)
+}
+
+/// Counts the bytes written to it and keeps none.
+struct ByteCounter(usize);
+
+impl Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0 = self.0.saturating_add(bytes.len());
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// When nothing in the entry is of use any more: the token and the kept ID-JAG both expired
+/// (the rule of the core's own stores, decisions.md D26).
+fn dead_at(token: &CachedToken) -> SystemTime {
+    match &token.id_jag {
+        Some((_, id_jag_expires_at)) => token.expires_at.max(*id_jag_expires_at),
+        None => token.expires_at,
+    }
+}
+
+/// Milliseconds since the Unix epoch, at least 1: Redis refuses an expiry of 0, and a time
+/// in the past deletes the key, which is what a dead token deserves.
+pub(crate) fn unix_millis(time: SystemTime) -> u64 {
+    let millis = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis());
+    u64::try_from(millis).unwrap_or(u64::MAX).max(1)
+}
+
+fn expect_ok(reply: Value, command: &'static str) -> Result<(), StoreError> {
+    match reply {
+        Value::Okay => Ok(()),
+        _ => Err(StoreError::UnexpectedReply { command }),
+    }
+}
+
+fn read_deleted(reply: Value) -> Result<bool, StoreError> {
+    match reply {
+        Value::Int(count) => Ok(count > 0),
+        _ => Err(StoreError::UnexpectedReply { command: "DEL" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use xaa::{AccessToken, IdJag};
+
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn an_entry_lives_until_its_token_and_kept_id_jag_are_both_dead() {
+        let token = CachedToken::new(AccessToken::new("t"), at(10));
+        assert_eq!(dead_at(&token), at(10));
+        let with_jag = token.clone().with_id_jag(IdJag::new("j"), at(30));
+        assert_eq!(dead_at(&with_jag), at(30));
+        assert_eq!(dead_at(&token.with_id_jag(IdJag::new("j"), at(5))), at(10));
+    }
+
+    #[test]
+    fn the_json_fills_its_buffer_exactly() {
+        let token =
+            CachedToken::new(AccessToken::new("t"), at(10)).with_id_jag(IdJag::new("j"), at(30));
+        let json = serialize(&token).expect("serializable");
+        assert_eq!(json.len(), json.capacity());
+        assert_eq!(
+            serde_json::from_slice::<CachedToken>(&json).ok(),
+            Some(token)
+        );
+    }
+
+    #[test]
+    fn expiries_are_whole_milliseconds_never_zero() {
+        assert_eq!(unix_millis(at(2) + Duration::from_micros(1_500)), 2_001);
+        assert_eq!(unix_millis(UNIX_EPOCH), 1);
+        assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_secs(5)), 1);
+    }
+}

@@ -17,9 +17,12 @@ use xaa::signin::{
 };
 use xaa::{Error, Purpose, Violation};
 
+/// What the fake verifier was asked: the algorithm and the signing input.
+type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// Accepts the signature `ok` and records what it was asked to verify.
 struct Fake {
-    seen: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    seen: Seen,
 }
 
 impl SignatureVerifier for Fake {
@@ -36,7 +39,7 @@ impl SignatureVerifier for Fake {
 }
 
 /// Reads `{"keys": [{"kid": ...}, ...]}` into fake keys.
-fn keys(seen: &Arc<Mutex<Vec<(String, Vec<u8>)>>>) -> IdpKeys {
+fn keys(seen: &Seen) -> IdpKeys {
     let seen = Arc::clone(seen);
     let reader = move |document: &[u8]| -> Result<JwksKeys, String> {
         let value: Value = serde_json::from_slice(document).map_err(|e| e.to_string())?;
@@ -94,7 +97,7 @@ fn exchange(id_token: &str, keys: &IdpKeys, served: Value) -> (Result<SignIn, Er
 
 #[test]
 fn a_caller_supplied_verifier_checks_the_exact_signing_input() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen = Seen::default();
     let keys = keys(&seen);
     let (id_token, input) = token(json!({"alg": "ES256", "kid": "k1"}), b"ok");
     let (outcome, idp) = exchange(&id_token, &keys, json!({"keys": [{"kid": "k1"}]}));
@@ -106,7 +109,7 @@ fn a_caller_supplied_verifier_checks_the_exact_signing_input() {
 
 #[test]
 fn a_forged_signature_or_an_unknown_kid_is_refused() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen = Seen::default();
     let (forged, _) = token(json!({"alg": "ES256", "kid": "k1"}), b"no");
     let (outcome, _) = exchange(&forged, &keys(&seen), json!({"keys": [{"kid": "k1"}]}));
     assert!(
@@ -140,7 +143,7 @@ fn a_forged_signature_or_an_unknown_kid_is_refused() {
 
 #[test]
 fn an_unreadable_key_set_is_a_typed_error() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen = Seen::default();
     let (id_token, _) = token(json!({"alg": "ES256", "kid": "k1"}), b"ok");
     let (outcome, _) = exchange(&id_token, &keys(&seen), json!({"nokeys": true}));
     assert!(

@@ -95,6 +95,8 @@ pub enum Acquired {
 #[must_use = "run the flow and land the flight"]
 pub struct Flight {
     flow: Option<EnterpriseAuth>,
+    /// The cache key its token is for, when the authorizer knows it (it has a discovery).
+    cache_key: Option<CacheKey>,
     ticket: Ticket,
 }
 
@@ -310,6 +312,22 @@ impl Authorizer {
             .map(Acquired::Run)
     }
 
+    /// The cache key of `user`'s token for the scope now required, when the authorizer knows
+    /// it (it has discovered the MCP server): what a driver removes from a shared store when
+    /// the MCP server refuses that token.
+    pub fn cache_key_for(&self, user: &User) -> Option<CacheKey> {
+        let state = lock(&self.shared.state);
+        let key = self.flight_key(&state, user);
+        self.cache_key(&state, &key)
+    }
+
+    /// The cached token under `key` while it is usable at `now`: what a driver saves in a
+    /// shared store once a flight landed.
+    pub fn cached_token(&self, key: &CacheKey, now: SystemTime) -> Option<CachedToken> {
+        let state = lock(&self.shared.state);
+        state.ledger.cache().lookup(key, now).usable().cloned()
+    }
+
     fn flight_key(&self, state: &State, user: &User) -> FlightKey {
         let scope = state
             .ledger
@@ -345,10 +363,12 @@ impl Authorizer {
         now: SystemTime,
     ) -> Result<Flight, Error> {
         let flow = self.build_flow(state, &key, user, now, false)?;
+        let cache_key = self.cache_key(state, &key);
         let slot = Arc::new(Slot::default());
         state.flights.insert(key.clone(), Arc::clone(&slot));
         Ok(Flight {
             flow: Some(flow),
+            cache_key,
             ticket: Ticket {
                 shared: Arc::clone(&self.shared),
                 key,
@@ -583,6 +603,40 @@ impl Flight {
     /// The flow to run. Call once, then land the flight with its result.
     pub fn take_flow(&mut self) -> Option<EnterpriseAuth> {
         self.flow.take()
+    }
+
+    /// The cache key of the token this flight obtains, when the authorizer knows it (it has
+    /// discovered the MCP server): the key a store shared by several replicas is asked for,
+    /// and its lease taken on, before the flow runs. A first flight, before any discovery,
+    /// has none.
+    pub fn cache_key(&self) -> Option<&CacheKey> {
+        self.cache_key.as_ref()
+    }
+
+    /// Lands the flight with a token found in a shared store at `now`, without running its
+    /// flow: the token is cached and the waiters get it. Only a token that is fresh (not
+    /// within [`AuthorizerConfig::refresh_lead`] of its expiry) is adopted; otherwise, or
+    /// when the flight has no cache key, the flight comes back to be run.
+    ///
+    /// # Errors
+    ///
+    /// The flight itself, unlanded, when the token is not adopted.
+    pub fn adopt(mut self, token: CachedToken, now: SystemTime) -> Result<AccessToken, Self> {
+        let Some(cache_key) = self.cache_key.clone() else {
+            return Err(self);
+        };
+        let shared = Arc::clone(&self.ticket.shared);
+        let fresh_until = crate::jwt::saturating_add(now, shared.config.refresh_lead);
+        if token.expires_at <= fresh_until {
+            return Err(self);
+        }
+        let access_token = token.access_token.clone();
+        let mut state = lock(&shared.state);
+        state.ledger.cache_token(cache_key, token);
+        drop(state);
+        tracing::debug!(event = "store_hit", "token adopted from the shared store");
+        self.finish(Ok(access_token.clone()));
+        Ok(access_token)
     }
 
     /// Lands the flight with the flow's result at `now`: caches the token, wakes the waiters.

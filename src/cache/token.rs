@@ -121,7 +121,7 @@ impl CachedToken {
     /// When nothing in the entry is of use any more: the token and the ID-JAG kept with it
     /// (for decisions.md D13's re-submission) have both expired. Caches and stores drop the
     /// entry from then on (decisions.md D26).
-    pub(crate) fn dead_at(&self) -> SystemTime {
+    pub fn dead_at(&self) -> SystemTime {
         match &self.id_jag {
             Some((_, id_jag_expires_at)) => self.expires_at.max(*id_jag_expires_at),
             None => self.expires_at,

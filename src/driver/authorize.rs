@@ -25,6 +25,7 @@ use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTranspo
 use super::error::DriverError;
 use super::io::Io;
 use super::refresh::Refresh;
+use super::shared_store::{Leased, StoreUnavailable};
 use crate::authorizer::{Acquired, Authorizer, DpopVerdict, Flight, Landed, User, Verdict, Waited};
 use crate::{AccessToken, HttpRequest, HttpResponse};
 
@@ -56,12 +57,79 @@ pub(super) async fn token<I: Io>(
     }
 }
 
-/// Runs a flight to its landing: its flow, then the one retry with a fresh subject token the
+/// How many times a flight waits for another replica's lease before running its flow here:
+/// each wait ends when the lease goes or its time to live passes, so a replica that died
+/// holding it is taken over at the next round.
+const LEASE_ROUNDS: u32 = 3;
+
+/// Runs a flight to its landing, once across the replicas sharing a store (the
+/// [`shared_store`](super::shared_store) module): a token the store has for the flight's key is
+/// adopted; otherwise the replica holding the key's lease runs the flow and saves its token,
+/// and the others wait for it and read the store. A store that does not answer is logged and
+/// counted, and the flow runs here. A flight with no cache key yet (no discovery) runs here.
+pub(super) async fn fly<I: Io>(
+    io: &I,
+    authorizer: &Authorizer,
+    mut flight: Flight,
+) -> Result<AccessToken, DriverError<I::Transport>> {
+    let Some(key) = flight.cache_key().cloned() else {
+        return run_here(io, authorizer, flight).await;
+    };
+    for _ in 0..LEASE_ROUNDS {
+        match io.store_load(&key).await {
+            Ok(Some(stored)) => match flight.adopt(stored, io.now()) {
+                Ok(token) => return Ok(token),
+                Err(unadopted) => flight = unadopted,
+            },
+            Ok(None) => {}
+            Err(error) => return run_without_store(io, authorizer, flight, &error).await,
+        }
+        match io.store_lease(&key).await {
+            Ok(Leased::Acquired(lease)) => {
+                let result = run_here(io, authorizer, flight).await;
+                if result.is_ok()
+                    && let Some(token) = authorizer.cached_token(&key, io.now())
+                    && let Err(error) = io.store_save(&key, &token).await
+                {
+                    io.store_unavailable(&error);
+                }
+                if let Err(error) = io.store_release(&key, lease).await {
+                    io.store_unavailable(&error);
+                }
+                return result;
+            }
+            Ok(Leased::Held) => {
+                if let Err(error) = io.store_wait(&key).await {
+                    return run_without_store(io, authorizer, flight, &error).await;
+                }
+            }
+            Err(error) => return run_without_store(io, authorizer, flight, &error).await,
+        }
+    }
+    tracing::debug!(
+        event = "lease_rounds_exhausted",
+        "another replica kept the lease; running the flow here"
+    );
+    run_here(io, authorizer, flight).await
+}
+
+/// The flow runs here because the shared store did not answer: logged and counted.
+async fn run_without_store<I: Io>(
+    io: &I,
+    authorizer: &Authorizer,
+    flight: Flight,
+    error: &StoreUnavailable,
+) -> Result<AccessToken, DriverError<I::Transport>> {
+    io.store_unavailable(error);
+    run_here(io, authorizer, flight).await
+}
+
+/// Runs a flight's flow here, to its landing, and the one retry with a fresh subject token the
 /// core may ask for (decisions.md D17).
 ///
 /// A transport failure lands the flight as [`crate::Error::Transport`], so the callers waiting
 /// on it learn what happened; the caller that ran it gets the driver's typed error.
-pub(super) async fn fly<I: Io>(
+async fn run_here<I: Io>(
     io: &I,
     authorizer: &Authorizer,
     mut flight: Flight,
@@ -147,7 +215,18 @@ where
                     }),
                     DpopVerdict::Refused(error) => Verdict::Fail(error),
                     DpopVerdict::NotAboutTheProof => {
-                        authorizer.on_response(user, &token, status, headers, io.now())
+                        let refused = (status == StatusCode::UNAUTHORIZED)
+                            .then(|| authorizer.cache_key_for(user))
+                            .flatten();
+                        let verdict =
+                            authorizer.on_response(user, &token, status, headers, io.now());
+                        if let (Some(key), Verdict::Retry) = (refused, &verdict) {
+                            // The refused token must not be adopted again from the store.
+                            if let Err(error) = io.store_remove(&key).await {
+                                io.store_unavailable(&error);
+                            }
+                        }
+                        verdict
                     }
                 }
             }

@@ -12,6 +12,7 @@ use super::deadline::Budget;
 use super::error::DriverError;
 use super::options::ClientOptions;
 use super::refresh::Refresh;
+use super::shared_store::{AsyncSharedTokenStore, SharedStore, SharedTokenStore};
 use super::transport::{MonotonicClock, Transport};
 use super::wire::Limits;
 use crate::{Flow, HttpRequest, HttpResponse};
@@ -95,6 +96,7 @@ impl From<&ClientOptions> for ClientLimits {
 pub struct BlockingClient<T> {
     transport: T,
     limits: ClientLimits,
+    shared: Option<SharedStore<dyn SharedTokenStore>>,
 }
 
 /// An async HTTP client for OAuth flows (`xaa_reqwest::Client`), as [`BlockingClient`]: flows
@@ -105,6 +107,7 @@ pub struct BlockingClient<T> {
 pub struct AsyncClient<T> {
     transport: T,
     limits: ClientLimits,
+    shared: Option<SharedStore<dyn AsyncSharedTokenStore>>,
 }
 
 impl<T: fmt::Debug> fmt::Debug for BlockingClient<T> {
@@ -172,7 +175,22 @@ impl<T: BlockingTransport> BlockingClient<T> {
         Self {
             transport,
             limits: options.into(),
+            shared: None,
         }
+    }
+
+    /// The client with a token store shared by many replicas: an authorizer over it reads a
+    /// token another replica obtained before running an exchange, and takes the store's lease
+    /// so that one replica of the fleet runs each exchange ([`super::shared_store`]).
+    #[must_use]
+    pub fn with_shared_store(mut self, store: SharedStore<dyn SharedTokenStore>) -> Self {
+        self.shared = Some(store);
+        self
+    }
+
+    /// The shared token store, when there is one.
+    pub fn shared_store(&self) -> Option<&SharedStore<dyn SharedTokenStore>> {
+        self.shared.as_ref()
     }
 
     /// The driver's transport.
@@ -327,7 +345,22 @@ impl<T: AsyncTransport> AsyncClient<T> {
         Self {
             transport,
             limits: options.into(),
+            shared: None,
         }
+    }
+
+    /// The client with a token store shared by many replicas: an authorizer over it reads a
+    /// token another replica obtained before running an exchange, and takes the store's lease
+    /// so that one replica of the fleet runs each exchange ([`super::shared_store`]).
+    #[must_use]
+    pub fn with_shared_store(mut self, store: SharedStore<dyn AsyncSharedTokenStore>) -> Self {
+        self.shared = Some(store);
+        self
+    }
+
+    /// The shared token store, when there is one.
+    pub fn shared_store(&self) -> Option<&SharedStore<dyn AsyncSharedTokenStore>> {
+        self.shared.as_ref()
     }
 
     /// The driver's transport.

@@ -7,8 +7,10 @@ use std::time::SystemTime;
 use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
 use super::error::DriverError;
 use super::refresh::Refresh;
+use super::shared_store::{LeaseId, Leased, StoreUnavailable};
 use super::transport::Transport;
 use crate::authorizer::{Authorizer, Flight, Waited, Waiter};
+use crate::cache::{CacheKey, CachedToken};
 use crate::{Authorization, EnterpriseAuth, HttpRequest, HttpResponse};
 
 /// The I/O of the loop: what a blocking or an async client does for it.
@@ -37,7 +39,52 @@ pub(super) trait Io {
 
     /// Hands a refresh flight to the transport, to run in the background.
     fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight);
+
+    /// The shared store's token for `key`; without a shared store, none.
+    fn store_load(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<Option<CachedToken>, StoreUnavailable>> + Send;
+
+    /// Saves `token` in the shared store; without one, nothing.
+    fn store_save(
+        &self,
+        key: &CacheKey,
+        token: &CachedToken,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send;
+
+    /// Forgets the shared store's token for `key`; without one, nothing.
+    fn store_remove(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send;
+
+    /// Takes the shared store's lease on `key`; without a shared store, the caller's own
+    /// single flight is the only one: acquired.
+    fn store_lease(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<Leased, StoreUnavailable>> + Send;
+
+    /// Releases the lease; without a shared store, nothing.
+    fn store_release(
+        &self,
+        key: &CacheKey,
+        lease: LeaseId,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send;
+
+    /// Waits, at most the lease's time to live, for another replica's lease on `key` to go.
+    fn store_wait(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send;
+
+    /// Logs and counts a shared store that did not answer.
+    fn store_unavailable(&self, error: &StoreUnavailable);
 }
+
+/// The lease a client without a shared store "holds": its process is the whole fleet.
+const NO_LEASE: Leased = Leased::Acquired(LeaseId::new(0));
 
 impl<T: BlockingTransport> Io for BlockingClient<T> {
     type Transport = T;
@@ -67,6 +114,74 @@ impl<T: BlockingTransport> Io for BlockingClient<T> {
 
     fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight) {
         T::refresh_in_background(Refresh::new(authorizer.clone(), self.clone(), flight));
+    }
+
+    fn store_load(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<Option<CachedToken>, StoreUnavailable>> + Send {
+        ready(
+            self.shared_store()
+                .map_or(Ok(None), |s| s.store().load(key)),
+        )
+    }
+
+    fn store_save(
+        &self,
+        key: &CacheKey,
+        token: &CachedToken,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
+        ready(
+            self.shared_store()
+                .map_or(Ok(()), |s| s.store().save(key, token)),
+        )
+    }
+
+    fn store_remove(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
+        ready(
+            self.shared_store()
+                .map_or(Ok(()), |s| s.store().remove(key)),
+        )
+    }
+
+    fn store_lease(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<Leased, StoreUnavailable>> + Send {
+        ready(
+            self.shared_store()
+                .map_or(Ok(NO_LEASE), |s| s.store().try_lease(key, s.lease_ttl())),
+        )
+    }
+
+    fn store_release(
+        &self,
+        key: &CacheKey,
+        lease: LeaseId,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
+        ready(
+            self.shared_store()
+                .map_or(Ok(()), |s| s.store().release(key, lease)),
+        )
+    }
+
+    fn store_wait(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
+        ready(
+            self.shared_store()
+                .map_or(Ok(()), |s| s.store().wait_for(key, s.lease_ttl())),
+        )
+    }
+
+    fn store_unavailable(&self, error: &StoreUnavailable) {
+        if let Some(shared) = self.shared_store() {
+            shared.unavailable(error);
+        }
     }
 }
 
@@ -98,5 +213,85 @@ impl<T: AsyncTransport> Io for AsyncClient<T> {
 
     fn refresh_in_background(&self, authorizer: &Authorizer, flight: Flight) {
         T::refresh_in_background(Refresh::new(authorizer.clone(), self.clone(), flight));
+    }
+
+    fn store_load(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<Option<CachedToken>, StoreUnavailable>> + Send {
+        async move {
+            match self.shared_store() {
+                Some(s) => s.store().load(key).await,
+                None => Ok(None),
+            }
+        }
+    }
+
+    fn store_save(
+        &self,
+        key: &CacheKey,
+        token: &CachedToken,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
+        async move {
+            match self.shared_store() {
+                Some(s) => s.store().save(key, token).await,
+                None => Ok(()),
+            }
+        }
+    }
+
+    fn store_remove(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
+        async move {
+            match self.shared_store() {
+                Some(s) => s.store().remove(key).await,
+                None => Ok(()),
+            }
+        }
+    }
+
+    fn store_lease(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<Leased, StoreUnavailable>> + Send {
+        async move {
+            match self.shared_store() {
+                Some(s) => s.store().try_lease(key, s.lease_ttl()).await,
+                None => Ok(NO_LEASE),
+            }
+        }
+    }
+
+    fn store_release(
+        &self,
+        key: &CacheKey,
+        lease: LeaseId,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
+        async move {
+            match self.shared_store() {
+                Some(s) => s.store().release(key, lease).await,
+                None => Ok(()),
+            }
+        }
+    }
+
+    fn store_wait(
+        &self,
+        key: &CacheKey,
+    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
+        async move {
+            match self.shared_store() {
+                Some(s) => s.store().wait_for(key, s.lease_ttl()).await,
+                None => Ok(()),
+            }
+        }
+    }
+
+    fn store_unavailable(&self, error: &StoreUnavailable) {
+        if let Some(shared) = self.shared_store() {
+            shared.unavailable(error);
+        }
     }
 }

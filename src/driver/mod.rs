@@ -34,6 +34,7 @@ mod io;
 mod options;
 pub mod prelude;
 mod refresh;
+pub mod shared_store;
 mod transport;
 mod wire;
 
@@ -47,5 +48,9 @@ pub use options::{
     ClientOptions, DEFAULT_RESOURCE_BODY_BYTES, DEFAULT_TIMEOUT, MAX_TIMEOUT, ProxySetting,
 };
 pub use refresh::Refresh;
+pub use shared_store::{
+    AsyncSharedTokenStore, DEFAULT_LEASE_TTL, LeaseId, Leased, SharedStore, SharedTokenStore,
+    StoreFuture, StoreUnavailable,
+};
 pub use transport::{MonotonicClock, Transport};
 pub use wire::{Limits, port_of, sends_body};

@@ -621,14 +621,14 @@ impl Flight {
     /// # Errors
     ///
     /// The flight itself, unlanded, when the token is not adopted.
-    pub fn adopt(mut self, token: CachedToken, now: SystemTime) -> Result<AccessToken, Self> {
+    pub fn adopt(mut self, token: CachedToken, now: SystemTime) -> Result<AccessToken, Box<Self>> {
         let Some(cache_key) = self.cache_key.clone() else {
-            return Err(self);
+            return Err(Box::new(self));
         };
         let shared = Arc::clone(&self.ticket.shared);
         let fresh_until = crate::jwt::saturating_add(now, shared.config.refresh_lead);
         if token.expires_at <= fresh_until {
-            return Err(self);
+            return Err(Box::new(self));
         }
         let access_token = token.access_token.clone();
         let mut state = lock(&shared.state);

@@ -79,7 +79,7 @@ pub(super) async fn fly<I: Io>(
         match io.store_load(&key).await {
             Ok(Some(stored)) => match flight.adopt(stored, io.now()) {
                 Ok(token) => return Ok(token),
-                Err(unadopted) => flight = unadopted,
+                Err(unadopted) => flight = *unadopted,
             },
             Ok(None) => {}
             Err(error) => return run_without_store(io, authorizer, flight, &error).await,

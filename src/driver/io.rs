@@ -215,77 +215,49 @@ impl<T: AsyncTransport> Io for AsyncClient<T> {
         T::refresh_in_background(Refresh::new(authorizer.clone(), self.clone(), flight));
     }
 
-    fn store_load(
-        &self,
-        key: &CacheKey,
-    ) -> impl Future<Output = Result<Option<CachedToken>, StoreUnavailable>> + Send {
-        async move {
-            match self.shared_store() {
-                Some(s) => s.store().load(key).await,
-                None => Ok(None),
-            }
+    async fn store_load(&self, key: &CacheKey) -> Result<Option<CachedToken>, StoreUnavailable> {
+        match self.shared_store() {
+            Some(s) => s.store().load(key).await,
+            None => Ok(None),
         }
     }
 
-    fn store_save(
+    async fn store_save(
         &self,
         key: &CacheKey,
         token: &CachedToken,
-    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
-        async move {
-            match self.shared_store() {
-                Some(s) => s.store().save(key, token).await,
-                None => Ok(()),
-            }
+    ) -> Result<(), StoreUnavailable> {
+        match self.shared_store() {
+            Some(s) => s.store().save(key, token).await,
+            None => Ok(()),
         }
     }
 
-    fn store_remove(
-        &self,
-        key: &CacheKey,
-    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
-        async move {
-            match self.shared_store() {
-                Some(s) => s.store().remove(key).await,
-                None => Ok(()),
-            }
+    async fn store_remove(&self, key: &CacheKey) -> Result<(), StoreUnavailable> {
+        match self.shared_store() {
+            Some(s) => s.store().remove(key).await,
+            None => Ok(()),
         }
     }
 
-    fn store_lease(
-        &self,
-        key: &CacheKey,
-    ) -> impl Future<Output = Result<Leased, StoreUnavailable>> + Send {
-        async move {
-            match self.shared_store() {
-                Some(s) => s.store().try_lease(key, s.lease_ttl()).await,
-                None => Ok(NO_LEASE),
-            }
+    async fn store_lease(&self, key: &CacheKey) -> Result<Leased, StoreUnavailable> {
+        match self.shared_store() {
+            Some(s) => s.store().try_lease(key, s.lease_ttl()).await,
+            None => Ok(NO_LEASE),
         }
     }
 
-    fn store_release(
-        &self,
-        key: &CacheKey,
-        lease: LeaseId,
-    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
-        async move {
-            match self.shared_store() {
-                Some(s) => s.store().release(key, lease).await,
-                None => Ok(()),
-            }
+    async fn store_release(&self, key: &CacheKey, lease: LeaseId) -> Result<(), StoreUnavailable> {
+        match self.shared_store() {
+            Some(s) => s.store().release(key, lease).await,
+            None => Ok(()),
         }
     }
 
-    fn store_wait(
-        &self,
-        key: &CacheKey,
-    ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
-        async move {
-            match self.shared_store() {
-                Some(s) => s.store().wait_for(key, s.lease_ttl()).await,
-                None => Ok(()),
-            }
+    async fn store_wait(&self, key: &CacheKey) -> Result<(), StoreUnavailable> {
+        match self.shared_store() {
+            Some(s) => s.store().wait_for(key, s.lease_ttl()).await,
+            None => Ok(()),
         }
     }
 

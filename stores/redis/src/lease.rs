@@ -118,6 +118,17 @@ impl RedisLeases {
         self.prefix.released_channel(&Digest::of_cache_key(key))
     }
 
+    /// The lease on `key` with fencing token `fence`, as [`RedisLeases::try_acquire`] granted
+    /// it: what a holder that kept only the number releases.
+    pub fn lease(&self, key: &CacheKey, fence: u64) -> Lease {
+        let digest = Digest::of_cache_key(key);
+        Lease {
+            key: self.prefix.lease_key(&digest),
+            channel: self.prefix.released_channel(&digest),
+            fence,
+        }
+    }
+
     /// Takes the lease on `key` for `ttl` (at least a millisecond) unless another holder has
     /// it.
     pub fn try_acquire(

@@ -8,6 +8,9 @@
 //!   ([`RedisLeases::try_acquire`]); the others [wait](RedisLeases::wait_for) for the
 //!   holder's announcement, then read the store.
 //! - [`RedisReplayStore`]: each `jti` accepted once across the fleet (decisions.md D23).
+//! - [`RedisSharedStore`] and [`AsyncRedisSharedStore`]: the token store and the leases as
+//!   the driver kit's `SharedTokenStore` and `AsyncSharedTokenStore`, which `xaa-ureq` and
+//!   `xaa-reqwest` clients call before running an exchange.
 //!
 //! Every operation exists blocking (over a [`redis::ConnectionLike`], such as
 //! [`ReconnectingConnection`]) and async (over a [`redis::aio::ConnectionLike`], such as the
@@ -72,6 +75,7 @@ mod reconnecting;
 mod replay;
 mod request;
 mod sealing;
+mod shared;
 mod tokens;
 mod wait;
 
@@ -82,5 +86,6 @@ pub use prefix::KeyPrefix;
 pub use reconnecting::{ReconnectingConnection, Timeouts};
 pub use replay::{JtiUse, RedisReplayStore, ReplayRefusal};
 pub use sealing::{SealingKey, SealingKeys};
+pub use shared::{AsyncRedisSharedStore, RedisSharedStore};
 pub use tokens::RedisTokenStore;
 pub use wait::{FIRST_POLL, LONGEST_POLL, Waited};

@@ -123,7 +123,7 @@ impl RedisTokenStore {
         set.arg(self.prefix.token_key(&digest))
             .arg(sealed)
             .arg("PXAT")
-            .arg(unix_millis(dead_at(token)));
+            .arg(unix_millis(token.dead_at()));
         Ok(Request::Command(set))
     }
 
@@ -169,15 +169,6 @@ impl Write for ByteCounter {
     }
 }
 
-/// When nothing in the entry is of use any more: the token and the kept ID-JAG both expired
-/// (the rule of the core's own stores, decisions.md D26).
-fn dead_at(token: &CachedToken) -> SystemTime {
-    match &token.id_jag {
-        Some((_, id_jag_expires_at)) => token.expires_at.max(*id_jag_expires_at),
-        None => token.expires_at,
-    }
-}
-
 /// Milliseconds since the Unix epoch, at least 1: Redis refuses an expiry of 0, and a time
 /// in the past deletes the key, which is what a dead token deserves.
 pub(crate) fn unix_millis(time: SystemTime) -> u64 {
@@ -211,15 +202,6 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    #[test]
-    fn an_entry_lives_until_its_token_and_kept_id_jag_are_both_dead() {
-        let token = CachedToken::new(AccessToken::new("t"), at(10));
-        assert_eq!(dead_at(&token), at(10));
-        let with_jag = token.clone().with_id_jag(IdJag::new("j"), at(30));
-        assert_eq!(dead_at(&with_jag), at(30));
-        assert_eq!(dead_at(&token.with_id_jag(IdJag::new("j"), at(5))), at(10));
     }
 
     #[test]

@@ -1,0 +1,229 @@
+//! The shared-store steps of the authorizer's loop, against the testkit with a fake store that
+//! records every step: a stored token adopted without an exchange, a held lease waited for, a
+//! store that does not answer counted and bypassed, a refused token removed.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use http::StatusCode;
+use xaa::AccessToken;
+use xaa::cache::{CacheKey, CachedToken};
+use xaa::driver::{LeaseId, Leased, SharedStore, SharedTokenStore, StoreUnavailable};
+use xaa_testkit::{Endpoint, Testkit};
+use xaa_ureq::Authorizer;
+
+mod common;
+
+use common::{client, config, count, tools_list, user};
+
+/// A store in memory that records its steps; `down` makes every step fail, `held_until_wait`
+/// makes the lease another replica's until the first wait, which stores that token.
+#[derive(Default)]
+struct FakeStore {
+    tokens: Mutex<HashMap<CacheKey, CachedToken>>,
+    steps: Mutex<Vec<&'static str>>,
+    down: AtomicBool,
+    held_until_wait: Mutex<Option<CachedToken>>,
+}
+
+impl FakeStore {
+    fn step(&self, name: &'static str) -> Result<(), StoreUnavailable> {
+        self.steps.lock().expect("steps").push(name);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreUnavailable::new("the fake store is down"));
+        }
+        Ok(())
+    }
+
+    fn take_steps(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.steps.lock().expect("steps"))
+    }
+}
+
+impl SharedTokenStore for FakeStore {
+    fn load(&self, key: &CacheKey) -> Result<Option<CachedToken>, StoreUnavailable> {
+        self.step("load")?;
+        Ok(self.tokens.lock().expect("tokens").get(key).cloned())
+    }
+
+    fn save(&self, key: &CacheKey, token: &CachedToken) -> Result<(), StoreUnavailable> {
+        self.step("save")?;
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .insert(key.clone(), token.clone());
+        Ok(())
+    }
+
+    fn remove(&self, key: &CacheKey) -> Result<(), StoreUnavailable> {
+        self.step("remove")?;
+        self.tokens.lock().expect("tokens").remove(key);
+        Ok(())
+    }
+
+    fn try_lease(&self, _: &CacheKey, _: Duration) -> Result<Leased, StoreUnavailable> {
+        self.step("try_lease")?;
+        if self.held_until_wait.lock().expect("held").is_some() {
+            return Ok(Leased::Held);
+        }
+        Ok(Leased::Acquired(LeaseId::new(7)))
+    }
+
+    fn release(&self, _: &CacheKey, lease: LeaseId) -> Result<(), StoreUnavailable> {
+        self.step("release")?;
+        assert_eq!(lease.fence(), 7, "the lease acquired is the one released");
+        Ok(())
+    }
+
+    fn wait_for(&self, key: &CacheKey, _: Duration) -> Result<(), StoreUnavailable> {
+        self.step("wait_for")?;
+        if let Some(token) = self.held_until_wait.lock().expect("held").take() {
+            self.tokens
+                .lock()
+                .expect("tokens")
+                .insert(key.clone(), token);
+        }
+        Ok(())
+    }
+}
+
+/// A replica over `store` that has discovered the MCP server (a token for bob), its steps and
+/// the kit's recorder cleared.
+fn replica(
+    kit: &Testkit,
+    store: &Arc<FakeStore>,
+) -> (Authorizer, SharedStore<dyn SharedTokenStore>) {
+    let shared: SharedStore<dyn SharedTokenStore> =
+        SharedStore::new(Arc::clone(store) as Arc<dyn SharedTokenStore>);
+    let authorizer =
+        Authorizer::with_client(config(kit), client().with_shared_store(shared.clone()));
+    authorizer
+        .token(&user(kit, "bob"))
+        .expect("a warm-up token");
+    store.take_steps();
+    kit.clear_requests();
+    (authorizer, shared)
+}
+
+#[test]
+fn a_token_one_replica_stored_is_adopted_by_another_without_an_exchange() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let (first, _) = replica(&kit, &store);
+    let (second, _) = replica(&kit, &store);
+
+    let token = first.token(&user(&kit, "alice")).expect("a token");
+    assert_eq!(store.take_steps(), ["load", "try_lease", "save", "release"]);
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1);
+
+    assert_eq!(second.token(&user(&kit, "alice")).expect("adopted"), token);
+    assert_eq!(store.take_steps(), ["load"]);
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1, "no second exchange");
+    assert_eq!(count(&kit, Endpoint::AsToken), 1);
+    // Adopted into the local cache: the next call asks nobody.
+    assert_eq!(second.token(&user(&kit, "alice")).expect("cached"), token);
+    assert!(store.take_steps().is_empty());
+}
+
+#[test]
+fn a_held_lease_is_waited_for_and_the_holders_token_adopted() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let (replica, _) = replica(&kit, &store);
+    let theirs = AccessToken::new("obtained by the replica holding the lease");
+    let expires_at = SystemTime::now() + Duration::from_secs(3600);
+    *store.held_until_wait.lock().expect("held") =
+        Some(CachedToken::new(theirs.clone(), expires_at));
+
+    assert_eq!(
+        replica.token(&user(&kit, "alice")).expect("a token"),
+        theirs
+    );
+    assert_eq!(
+        store.take_steps(),
+        ["load", "try_lease", "wait_for", "load"]
+    );
+    assert_eq!(count(&kit, Endpoint::IdpToken), 0);
+    assert_eq!(count(&kit, Endpoint::AsToken), 0);
+}
+
+#[test]
+fn a_stored_token_due_for_refresh_is_not_adopted() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let (replica, _) = replica(&kit, &store);
+    let stale = AccessToken::new("due for refresh");
+    // Within the default refresh lead of its expiry.
+    let expires_at = SystemTime::now() + Duration::from_secs(5);
+    *store.held_until_wait.lock().expect("held") =
+        Some(CachedToken::new(stale.clone(), expires_at));
+
+    let token = replica.token(&user(&kit, "alice")).expect("a token");
+    assert_ne!(token, stale);
+    assert_eq!(
+        store.take_steps(),
+        [
+            "load",
+            "try_lease",
+            "wait_for",
+            "load",
+            "try_lease",
+            "save",
+            "release"
+        ]
+    );
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1);
+}
+
+#[test]
+fn a_store_that_does_not_answer_is_counted_and_the_exchange_runs_here() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let (replica, shared) = replica(&kit, &store);
+    store.down.store(true, Ordering::SeqCst);
+
+    replica
+        .token(&user(&kit, "alice"))
+        .expect("served without the store");
+    assert_eq!(store.take_steps(), ["load"]);
+    assert_eq!(shared.fallbacks(), 1);
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1);
+
+    // The next flight asks the store again.
+    store.down.store(false, Ordering::SeqCst);
+    replica.token(&user(&kit, "carol")).expect("a token");
+    assert_eq!(store.take_steps(), ["load", "try_lease", "save", "release"]);
+    assert_eq!(shared.fallbacks(), 1);
+}
+
+#[test]
+fn a_token_the_server_refused_is_removed_from_the_shared_store() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let (replica, _) = replica(&kit, &store);
+    let alice = user(&kit, "alice");
+    let refused = replica.token(&alice).expect("a token");
+    store.take_steps();
+    assert!(kit.revoke(refused.expose_secret()));
+
+    let response = replica.send(&alice, tools_list(&kit)).expect("resent");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        store.take_steps(),
+        ["remove", "load", "try_lease", "save", "release"]
+    );
+    assert_eq!(count(&kit, Endpoint::IdpToken), 2, "one fresh exchange");
+    let stored: Vec<CachedToken> = store
+        .tokens
+        .lock()
+        .expect("tokens")
+        .values()
+        .cloned()
+        .collect();
+    assert!(
+        stored.iter().all(|t| t.access_token != refused),
+        "the refused token is gone"
+    );
+}

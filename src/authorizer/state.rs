@@ -613,10 +613,17 @@ impl Flight {
         self.cache_key.as_ref()
     }
 
+    /// The user the flight obtains a token for.
+    #[cfg(feature = "driver")]
+    pub(crate) fn user(&self) -> &User {
+        &self.ticket.user
+    }
+
     /// Lands the flight with a token found in a shared store at `now`, without running its
     /// flow: the token is cached and the waiters get it. Only a token that is fresh (not
-    /// within [`AuthorizerConfig::refresh_lead`] of its expiry) is adopted; otherwise, or
-    /// when the flight has no cache key, the flight comes back to be run.
+    /// within [`AuthorizerConfig::refresh_lead`] of its expiry) and bound to this authorizer's
+    /// DPoP key if it has one, unbound otherwise, is adopted; otherwise, or when the flight
+    /// has no cache key, the flight comes back to be run.
     ///
     /// # Errors
     ///
@@ -627,7 +634,9 @@ impl Flight {
         };
         let shared = Arc::clone(&self.ticket.shared);
         let fresh_until = crate::jwt::saturating_add(now, shared.config.refresh_lead);
-        if token.expires_at <= fresh_until {
+        // A token bound to another replica's DPoP key is of no use here (RFC 9449 section 6).
+        let key_here = shared.config.dpop.as_ref().map(|binding| binding.jkt());
+        if token.expires_at <= fresh_until || token.access_token.dpop_jkt() != key_here {
             return Err(Box::new(self));
         }
         let access_token = token.access_token.clone();

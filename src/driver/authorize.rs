@@ -27,6 +27,7 @@ use super::io::Io;
 use super::refresh::Refresh;
 use super::shared_store::{Leased, StoreUnavailable};
 use crate::authorizer::{Acquired, Authorizer, DpopVerdict, Flight, Landed, User, Verdict, Waited};
+use crate::cache::CacheKey;
 use crate::{AccessToken, HttpRequest, HttpResponse};
 
 /// The most MCP requests one call makes: the core allows one fresh token after a 401 and a few
@@ -73,7 +74,15 @@ pub(super) async fn fly<I: Io>(
     mut flight: Flight,
 ) -> Result<AccessToken, DriverError<I::Transport>> {
     let Some(key) = flight.cache_key().cloned() else {
-        return run_here(io, authorizer, flight).await;
+        // The flow discovers the key: once it is known, the token is shared all the same.
+        let user = flight.user().clone();
+        let result = run_here(io, authorizer, flight).await;
+        if result.is_ok()
+            && let Some(key) = authorizer.cache_key_for(&user)
+        {
+            share(io, authorizer, &key).await;
+        }
+        return result;
     };
     for _ in 0..LEASE_ROUNDS {
         match io.store_load(&key).await {
@@ -87,11 +96,8 @@ pub(super) async fn fly<I: Io>(
         match io.store_lease(&key).await {
             Ok(Leased::Acquired(lease)) => {
                 let result = run_here(io, authorizer, flight).await;
-                if result.is_ok()
-                    && let Some(token) = authorizer.cached_token(&key, io.now())
-                    && let Err(error) = io.store_save(&key, &token).await
-                {
-                    io.store_unavailable(&error);
+                if result.is_ok() {
+                    share(io, authorizer, &key).await;
                 }
                 if let Err(error) = io.store_release(&key, lease).await {
                     io.store_unavailable(&error);
@@ -111,6 +117,15 @@ pub(super) async fn fly<I: Io>(
         "another replica kept the lease; running the flow here"
     );
     run_here(io, authorizer, flight).await
+}
+
+/// Saves the token just landed under `key` in the shared store, for the other replicas.
+async fn share<I: Io>(io: &I, authorizer: &Authorizer, key: &CacheKey) {
+    if let Some(token) = authorizer.cached_token(key, io.now())
+        && let Err(error) = io.store_save(key, &token).await
+    {
+        io.store_unavailable(&error);
+    }
 }
 
 /// The flow runs here because the shared store did not answer: logged and counted.

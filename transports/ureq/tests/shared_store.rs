@@ -150,6 +150,28 @@ fn a_held_lease_is_waited_for_and_the_holders_token_adopted() {
 }
 
 #[test]
+fn a_first_flight_shares_its_token_once_discovery_named_its_key() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let shared: SharedStore<dyn SharedTokenStore> =
+        SharedStore::new(Arc::clone(&store) as Arc<dyn SharedTokenStore>);
+    let cold = Authorizer::with_client(config(&kit), client().with_shared_store(shared));
+
+    let token = cold.token(&user(&kit, "alice")).expect("a token");
+    // No key before discovery: nothing to load or lease, but the token is shared.
+    assert_eq!(store.take_steps(), ["save"]);
+    let stored: Vec<CachedToken> = store
+        .tokens
+        .lock()
+        .expect("tokens")
+        .values()
+        .cloned()
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].access_token, token);
+}
+
+#[test]
 fn a_stored_token_due_for_refresh_is_not_adopted() {
     let kit = common::kit();
     let store = Arc::new(FakeStore::default());
@@ -175,6 +197,22 @@ fn a_stored_token_due_for_refresh_is_not_adopted() {
         ]
     );
     assert_eq!(count(&kit, Endpoint::IdpToken), 1);
+}
+
+#[test]
+fn a_stored_token_bound_to_a_dpop_key_is_not_adopted_by_a_bearer_replica() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let (replica, _) = replica(&kit, &store);
+    let bound = AccessToken::new("bound to another replica's key").bound_to("another-jkt");
+    let expires_at = SystemTime::now() + Duration::from_secs(3600);
+    *store.held_until_wait.lock().expect("held") =
+        Some(CachedToken::new(bound.clone(), expires_at));
+
+    let token = replica.token(&user(&kit, "alice")).expect("a token");
+    assert_ne!(token, bound);
+    assert_eq!(token.dpop_jkt(), None);
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1, "its own exchange");
 }
 
 #[test]

@@ -190,6 +190,20 @@ impl<S: ?Sized> fmt::Debug for SharedStore<S> {
     }
 }
 
+impl SharedStore<dyn SharedTokenStore> {
+    /// A blocking client's shared `store`, with leases of [`DEFAULT_LEASE_TTL`].
+    pub fn blocking(store: impl SharedTokenStore + 'static) -> Self {
+        Self::new(Arc::new(store))
+    }
+}
+
+impl SharedStore<dyn AsyncSharedTokenStore> {
+    /// An async client's shared `store`, with leases of [`DEFAULT_LEASE_TTL`].
+    pub fn non_blocking(store: impl AsyncSharedTokenStore + 'static) -> Self {
+        Self::new(Arc::new(store))
+    }
+}
+
 impl<S: ?Sized> SharedStore<S> {
     /// `store`, with leases of [`DEFAULT_LEASE_TTL`].
     pub fn new(store: Arc<S>) -> Self {

@@ -137,6 +137,24 @@ impl SharedTokenStore for RedisSharedStore {
 /// The async [`RedisSharedStore`], for `xaa_reqwest::Client::with_shared_store`: every
 /// operation on one reconnecting multiplexed connection ([`connection_manager`]), a wait on a
 /// subscription of its own; nothing blocks the executor.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use xaa::authorizer::AuthorizerConfig;
+/// use xaa::driver::SharedStore;
+/// use xaa_redis::{AsyncRedisSharedStore, KeyPrefix, SealingKey, SealingKeys, Timeouts};
+///
+/// # async fn gateway(config: AuthorizerConfig, key_material: [u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = SealingKeys::new(SealingKey::new(1, &key_material)?);
+/// let redis = redis::Client::open("redis://10.0.0.5:6379/")?;
+/// let prefix = KeyPrefix::new("gateway")?;
+/// let store = AsyncRedisSharedStore::connect(redis, Timeouts::default(), prefix, keys).await?;
+/// let store = SharedStore::non_blocking(store).with_lease_ttl(Duration::from_secs(60));
+/// let client = xaa_reqwest::Client::new()?.with_shared_store(store.clone());
+/// let authorizer = xaa_reqwest::Authorizer::with_client(config, client);
+/// // authorizer.send(&user, request).await, as with one process; store.fallbacks() to monitor.
+/// # Ok(()) }
+/// ```
 pub struct AsyncRedisSharedStore {
     tokens: RedisTokenStore,
     leases: RedisLeases,

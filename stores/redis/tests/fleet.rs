@@ -56,7 +56,7 @@ async fn replica(kit: &Testkit, server: &RedisServer) -> Replica {
     )
     .await
     .expect("connected");
-    let store: SharedStore<dyn AsyncSharedTokenStore> = SharedStore::new(Arc::new(store));
+    let store = SharedStore::non_blocking(store);
     let client = Client::builder()
         .proxy(ProxySetting::None)
         .timeout(Duration::from_secs(20))

@@ -49,7 +49,7 @@ fn replica(kit: &Testkit, server: &RedisServer) -> Replica {
         KeyPrefix::new("fleet").expect("a valid prefix"),
         keys,
     );
-    let store: SharedStore<dyn SharedTokenStore> = SharedStore::new(Arc::new(store));
+    let store = SharedStore::blocking(store);
     let client = Client::builder()
         .proxy(ProxySetting::None)
         .timeout(Duration::from_secs(20))

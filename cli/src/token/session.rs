@@ -1,0 +1,135 @@
+//! The subject token of `xaa token` when none is given: the ID token of the session `xaa
+//! login` kept, renewed with the refresh token when it is about to expire (OpenID Connect
+//! Core 1.0 section 12, RFC 6749 section 6).
+//!
+//! The renewal holds the store's exclusive lock from reading the refresh token to writing its
+//! replacement: a rotated refresh token (RFC 9700 section 4.14.2) is never lost to a
+//! concurrent run, and a run that waited for the lock finds the session renewed already.
+//! When the IdP refuses the refresh token (`invalid_grant`) or asks for a new authentication
+//! (`insufficient_user_authentication`, RFC 9470 section 3) the run fails with exit 4 and the
+//! `xaa login` command that signs in again.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use xaa::signin::Refresh;
+use xaa::{Error, ErrorCode};
+
+use crate::exit::{Failure, classify};
+use crate::idp::{self, Idp, flow_failure};
+use crate::network::Network;
+use crate::store::{FileStore, Session};
+use crate::terminal::shown;
+
+/// The session with a fresh ID token: the stored one, or a renewed one written back.
+pub(crate) fn fresh_session(
+    store: &FileStore,
+    store_path: &Path,
+    network: &Network,
+    allow_private_addresses: bool,
+) -> Result<Session, Failure> {
+    let session = store.load()?.session().cloned().ok_or_else(|| {
+        Failure::Usage(
+            "no subject token given and nobody signed in: run xaa login (with this \
+             --token-store), or give --subject-token-file, --subject-token-env or \
+             --subject-token-stdin"
+                .into(),
+        )
+    })?;
+    if session.is_fresh(SystemTime::now()) {
+        return Ok(session);
+    }
+    let store_shown = store_path.to_string_lossy().into_owned();
+    store
+        .update_with(|stored| {
+            let Some(current) = stored.session().cloned() else {
+                return Err(Failure::Usage(
+                    "the session was signed out meanwhile: run xaa login".into(),
+                ));
+            };
+            if current.is_fresh(SystemTime::now()) {
+                return Ok(current);
+            }
+            let (renewed, failure) = renew(current, network, allow_private_addresses, &store_shown);
+            let kept = renewed.clone();
+            stored.set_session(Some(renewed));
+            match failure {
+                None => Ok(kept),
+                Some(failure) => Err(failure),
+            }
+        })
+        .and_then(|outcome| outcome)
+}
+
+/// Renews `session`: the session to keep (with the rotated refresh token, even when the IdP
+/// sent no new ID token) and, when it cannot serve, why.
+fn renew(
+    mut session: Session,
+    network: &Network,
+    allow_private_addresses: bool,
+    store_path: &str,
+) -> (Session, Option<Failure>) {
+    let sign_in_again = |session: &Session, why: &str| {
+        Failure::Reauthenticate(format!(
+            "the session at {} cannot be renewed: {why}; sign in again with: {}",
+            shown(&session.issuer),
+            session.login_command(store_path)
+        ))
+    };
+    let Some(refresh_token) = session.refresh_token.clone() else {
+        let failure = sign_in_again(
+            &session,
+            "the ID token expired and no refresh token is kept",
+        );
+        return (session, Some(failure));
+    };
+    eprintln!("xaa: renewing the session at {}", shown(&session.issuer));
+    let renewal = (|| {
+        let policy = idp::policy(session.client.insecure_loopback, allow_private_addresses);
+        let credentials = idp::credentials(&session.client_id, &session.client)?;
+        let idp = Idp::discover(network, &policy, &session.issuer, credentials)?;
+        let refresh = Refresh::new(
+            &idp.client,
+            idp.keys.clone(),
+            refresh_token,
+            session.claims.clone(),
+            None,
+        )
+        .map_err(|e| classify(&e))?;
+        idp.run(refresh).map_err(|e| match e {
+            xaa_ureq::Error::Flow(error) if needs_sign_in(&error) => {
+                Failure::Reauthenticate(shown(&error.to_string()).into_owned())
+            }
+            other => flow_failure(&other),
+        })
+    })();
+    let renewal = match renewal {
+        Ok(renewal) => renewal,
+        Err(Failure::Reauthenticate(why)) => {
+            let failure = sign_in_again(&session, &format!("the IdP refused it ({why})"));
+            return (session, Some(failure));
+        }
+        Err(other) => return (session, Some(other)),
+    };
+    session.refresh_token = Some(renewal.refresh_token);
+    match renewal.id_token {
+        Some((id_token, claims)) => {
+            session.id_token = id_token;
+            session.claims = claims;
+            (session, None)
+        }
+        None => {
+            let failure = sign_in_again(&session, "the IdP renewed it without a new ID token");
+            (session, Some(failure))
+        }
+    }
+}
+
+/// Whether the IdP's answer means the person must sign in again.
+fn needs_sign_in(error: &Error) -> bool {
+    match error {
+        Error::ReauthenticationRequired { .. } => true,
+        Error::OAuth { error, .. } => error.code == ErrorCode::InsufficientUserAuthentication,
+        _ => false,
+    }
+}

@@ -155,20 +155,23 @@ fn validate(
             ));
         }
     };
-    if let Some(max_age) = params.optional("max_age")? {
-        if max_age.parse::<u64>().is_err() {
-            return Err(OAuthError::invalid_request(
-                "max_age must be a number of seconds",
-            ));
-        }
+    // Every sign-in here is a fresh authentication, so any max_age is met.
+    if params
+        .optional("max_age")?
+        .is_some_and(|max_age| max_age.parse::<u64>().is_err())
+    {
+        return Err(OAuthError::invalid_request(
+            "max_age must be a number of seconds",
+        ));
     }
-    if let Some(prompt) = params.optional("prompt")? {
-        if scope_has(prompt, "none") {
-            return Err(OAuthError::new(
-                "login_required",
-                "nobody is signed in here: the person must sign in",
-            ));
-        }
+    if params
+        .optional("prompt")?
+        .is_some_and(|prompt| scope_has(prompt, "none"))
+    {
+        return Err(OAuthError::new(
+            "login_required",
+            "nobody is signed in here: the person must sign in",
+        ));
     }
     Ok(Transaction {
         client_id: params.required("client_id")?.to_owned(),

@@ -219,6 +219,16 @@ fn refresh_token(
     let requested_scope = params.optional("scope")?;
     let mut store = issue.shared.sign_in.store();
     record.refresh_generation = store.refresh_generation(token);
+    let widens = |granted: &str| {
+        requested_scope
+            .is_some_and(|requested| !requested.split(' ').all(|value| scope_has(granted, value)))
+    };
+    if store.refresh_scope(token).is_some_and(widens) {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            "a refresh may not widen the scope of the sign-in",
+        ));
+    }
     let rotated = store
         .redeem_refresh_token(token, issue.client_id)
         .map_err(|refusal| {
@@ -234,17 +244,6 @@ fn refresh_token(
     drop(store);
     record.refresh_generation = Some(rotated.generation);
     record.user = Some(rotated.user.clone());
-    if let Some(requested) = requested_scope {
-        if !requested
-            .split(' ')
-            .all(|value| scope_has(&rotated.scope, value))
-        {
-            return Err(OAuthError::new(
-                "invalid_scope",
-                "a refresh may not widen the scope of the sign-in",
-            ));
-        }
-    }
     Ok(issue.response(
         &rotated.user,
         requested_scope.unwrap_or(&rotated.scope),

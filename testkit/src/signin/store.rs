@@ -192,6 +192,12 @@ impl Store {
             .map(|(_, generation)| *generation)
     }
 
+    /// The scope granted to the sign-in `token` belongs to.
+    pub(crate) fn refresh_scope(&self, token: &str) -> Option<&str> {
+        let (id, _) = self.refresh_tokens.get(token)?;
+        self.families.get(id).map(|family| family.scope.as_str())
+    }
+
     /// Revokes the family `token` belongs to, if it was issued to `client_id`; whether it did.
     pub(crate) fn revoke_refresh_token(&mut self, token: &str, client_id: &str) -> bool {
         let Some((id, _)) = self.refresh_tokens.get(token) else {

@@ -125,6 +125,31 @@ fn redeem(kit: &Testkit, code: &str, verifier: &str) -> HttpResponse {
     ))
 }
 
+/// Redeems `code` with the right verifier, authenticating with `credentials` (form pairs)
+/// and an optional `Authorization` header.
+fn redeem_as(
+    kit: &Testkit,
+    code: &str,
+    credentials: &[(&str, &str)],
+    authorization: Option<&str>,
+) -> HttpResponse {
+    let redirect_uri = kit.sign_in_redirect_uri(CALLBACK_PORT);
+    let mut pairs = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("code_verifier", VERIFIER),
+    ];
+    pairs.extend_from_slice(credentials);
+    let mut request = form_post(kit.idp_token_endpoint(), &pairs);
+    if let Some(value) = authorization {
+        request
+            .headers_mut()
+            .insert("authorization", value.parse().expect("a header value"));
+    }
+    send(request)
+}
+
 fn refresh(kit: &Testkit, refresh_token: &str) -> HttpResponse {
     send(form_post(
         kit.idp_token_endpoint(),
@@ -538,10 +563,8 @@ fn the_device_flow_with_slow_down() {
     assert!(page.contains(&format!("value=\"{user_code}\"")), "{page}");
     let done = decide_on_device_page(&kit, &user_code.to_lowercase(), "allow");
     assert_eq!(done.status(), 200);
-    // The interval is now 6 seconds: polling after 1 is still too fast.
-    std::thread::sleep(Duration::from_millis(1100));
-    assert_eq!(oauth_error(&poll(&kit, device_code)), "slow_down");
-    std::thread::sleep(Duration::from_millis(11_100));
+    // The interval is now 1 + 5 seconds.
+    std::thread::sleep(Duration::from_millis(6_100));
     let response = poll(&kit, device_code);
     assert_eq!(response.status(), 200, "{}", text(&response));
     let body = json_body(&response);
@@ -788,5 +811,88 @@ fn fault_id_token_hmac() {
     assert_eq!(
         jwt.header_str("kid").map(str::to_owned),
         kit.idp_signing_kid()
+    );
+}
+
+#[test]
+fn a_confidential_client_authenticates_with_basic() {
+    let kit = kit();
+    kit.set_idp_client_auth(xaa_testkit::ClientAuthMethod::ClientSecretBasic);
+    let registration = kit.idp_client();
+    let secret = registration.secret().expect("a secret");
+    let code = param(&sign_in(&kit, "alice", "openid"), "code").expect("a code");
+    let public = redeem_as(&kit, &code, &[("client_id", IDP_CLIENT_ID)], None);
+    assert_eq!(public.status(), 401);
+    assert_eq!(oauth_error(&public), "invalid_client");
+    let code = param(&sign_in(&kit, "alice", "openid"), "code").expect("a code");
+    let wrong =
+        xaa_testkit::form::basic_authorization(IDP_CLIENT_ID, &xaa::ClientSecret::new("wrong"));
+    assert_eq!(
+        oauth_error(&redeem_as(&kit, &code, &[], Some(&wrong))),
+        "invalid_client"
+    );
+    let code = param(&sign_in(&kit, "alice", "openid"), "code").expect("a code");
+    let basic = xaa_testkit::form::basic_authorization(IDP_CLIENT_ID, secret);
+    let response = redeem_as(&kit, &code, &[], Some(&basic));
+    assert_eq!(response.status(), 200, "{}", text(&response));
+}
+
+#[test]
+fn a_client_authenticates_with_private_key_jwt_once_per_assertion() {
+    let kit = kit();
+    kit.set_idp_client_auth(xaa_testkit::ClientAuthMethod::PrivateKeyJwt);
+    let registration = kit.idp_client();
+    let key = registration.key().expect("a key");
+    let now = now_seconds();
+    let claims = json!({
+        "iss": IDP_CLIENT_ID, "sub": IDP_CLIENT_ID, "aud": kit.idp_token_endpoint(),
+        "iat": now, "exp": now + 60, "jti": "assertion-1",
+    });
+    let assertion = xaa::jose::sign_jwt(key, "JWT", &claims).expect("signed");
+    let credentials = [
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion.as_str()),
+    ];
+    let code = param(&sign_in(&kit, "alice", "openid"), "code").expect("a code");
+    let response = redeem_as(&kit, &code, &credentials, None);
+    assert_eq!(response.status(), 200, "{}", text(&response));
+    let code = param(&sign_in(&kit, "alice", "openid"), "code").expect("a code");
+    let replayed = redeem_as(&kit, &code, &credentials, None);
+    assert_eq!(oauth_error(&replayed), "invalid_client");
+    assert!(
+        json_body(&replayed)["error_description"]
+            .as_str()
+            .is_some_and(|text| text.contains("jti"))
+    );
+    let elsewhere = json!({
+        "iss": IDP_CLIENT_ID, "sub": IDP_CLIENT_ID, "aud": EVIL_ORIGIN,
+        "iat": now, "exp": now + 60, "jti": "assertion-2",
+    });
+    let assertion = xaa::jose::sign_jwt(key, "JWT", &elsewhere).expect("signed");
+    let code = param(&sign_in(&kit, "alice", "openid"), "code").expect("a code");
+    let credentials = [credentials[0], ("client_assertion", assertion.as_str())];
+    assert_eq!(
+        oauth_error(&redeem_as(&kit, &code, &credentials, None)),
+        "invalid_client"
+    );
+}
+
+#[test]
+fn reset_forgets_sign_ins() {
+    let kit = kit();
+    let body = tokens(&kit, "openid offline_access");
+    kit.reset();
+    let response = refresh(
+        &kit,
+        body["refresh_token"].as_str().expect("a refresh token"),
+    );
+    assert_eq!(oauth_error(&response), "invalid_grant");
+    assert_eq!(
+        kit.sign_in_records().len(),
+        1,
+        "only the refresh since the reset"
     );
 }

@@ -50,7 +50,7 @@ fn start(
     record: &mut SignInRecord,
 ) -> Result<Response<Vec<u8>>, OAuthError> {
     let params = Params::from_body(request.body());
-    let client_id = super::client::authenticate(shared, request.headers(), &params)?;
+    let client_id = super::client::authenticate(shared, request.headers(), &params, now)?;
     record.client_id = Some(client_id.clone());
     let scope = params.optional("scope")?.unwrap_or(OPENID);
     if !scope_has(scope, OPENID) {

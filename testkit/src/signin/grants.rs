@@ -69,7 +69,7 @@ fn grant(
     let params = Params::from_body(request.body());
     let grant_type = params.required("grant_type")?;
     record.grant_type = Some(grant_type.to_owned());
-    let client_id = super::client::authenticate(shared, request.headers(), &params)?;
+    let client_id = super::client::authenticate(shared, request.headers(), &params, now)?;
     record.client_id = Some(client_id.clone());
     let id_token_fault = match fault {
         Some(Fault::IdToken(fault)) => Some(*fault),

@@ -11,7 +11,7 @@
 //! * ID tokens signed with a key that can be rotated ([`keys`], [`id_tokens`]).
 //!
 //! Client authentication at these endpoints follows the IdP client's method in force:
-//! `none`, `client_secret_basic` or `client_secret_post` ([`client`]).
+//! `none`, `client_secret_basic`, `client_secret_post` or `private_key_jwt` ([`client`]).
 
 mod authorize;
 mod client;
@@ -58,6 +58,12 @@ impl SignInState {
             store: Mutex::new(Store::default()),
             keys: SigningKeys::new(key.clone()),
         }
+    }
+
+    /// Forgets every transaction, code, refresh token and device grant (the signing keys stay
+    /// as rotated).
+    pub(crate) fn forget_all(&self) {
+        *self.store() = Store::default();
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {

@@ -16,13 +16,13 @@ use crate::state::Shared;
 pub(crate) fn handle(
     shared: &Shared,
     request: &Request<Vec<u8>>,
-    _now: SystemTime,
+    now: SystemTime,
 ) -> Response<Vec<u8>> {
     if request.method() != Method::POST {
         return method_not_allowed("POST");
     }
     let mut record = SignInRecord::new(Endpoint::IdpRevocation);
-    let result = revoke(shared, request, &mut record);
+    let result = revoke(shared, request, now, &mut record);
     if let Err(error) = &result {
         record.error = Some(error.code.to_owned());
     }
@@ -36,10 +36,11 @@ pub(crate) fn handle(
 fn revoke(
     shared: &Shared,
     request: &Request<Vec<u8>>,
+    now: SystemTime,
     record: &mut SignInRecord,
 ) -> Result<(), OAuthError> {
     let params = Params::from_body(request.body());
-    let client_id = super::client::authenticate(shared, request.headers(), &params)?;
+    let client_id = super::client::authenticate(shared, request.headers(), &params, now)?;
     record.client_id = Some(client_id.clone());
     let token = params.required("token")?;
     // The hint only speeds up a lookup (RFC 7009 section 2.1); there is one kind to look in.

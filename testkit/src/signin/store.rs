@@ -18,7 +18,7 @@ pub(crate) const CODE_LIFETIME: Duration = Duration::from_secs(60);
 pub(crate) const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 /// A validated authorization request waiting for the person's choice on the sign-in page.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Transaction {
     pub(crate) client_id: String,
     pub(crate) redirect_uri: url::Url,
@@ -30,7 +30,7 @@ pub(crate) struct Transaction {
 }
 
 /// An authorization code and what it was issued for.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct IssuedCode {
     pub(crate) client_id: String,
     pub(crate) redirect_uri: String,
@@ -47,7 +47,7 @@ pub(crate) struct IssuedCode {
 }
 
 /// One sign-in's refresh tokens: each redemption replaces the current one (rotation).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Family {
     user: String,
     client_id: String,
@@ -83,7 +83,7 @@ pub(crate) enum RefreshRefusal {
 }
 
 /// Where a device grant stands.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) enum DeviceStatus {
     Pending,
     Approved { user: String, auth_time: u64 },
@@ -91,7 +91,7 @@ pub(crate) enum DeviceStatus {
 }
 
 /// A device authorization (RFC 8628 section 3.2).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct DeviceGrant {
     pub(crate) client_id: String,
     pub(crate) scope: String,
@@ -102,8 +102,8 @@ pub(crate) struct DeviceGrant {
     pub(crate) status: DeviceStatus,
 }
 
-/// Everything issued and pending.
-#[derive(Debug, Default)]
+/// Everything issued and pending. No `Debug`: it holds codes and tokens.
+#[derive(Default)]
 pub(crate) struct Store {
     pub(crate) transactions: HashMap<String, Transaction>,
     pub(crate) codes: HashMap<String, IssuedCode>,
@@ -112,6 +112,8 @@ pub(crate) struct Store {
     families: HashMap<u64, Family>,
     /// Refresh token to its family and generation.
     refresh_tokens: HashMap<String, (u64, u32)>,
+    /// The `jti` of every client assertion accepted, until it expires.
+    assertions: HashMap<String, SystemTime>,
     next_family: u64,
 }
 
@@ -121,6 +123,18 @@ impl Store {
         self.transactions.retain(|_, entry| entry.expires_at > now);
         self.codes.retain(|_, entry| entry.expires_at > now);
         self.devices.retain(|_, entry| entry.expires_at > now);
+        self.assertions.retain(|_, expires_at| *expires_at > now);
+    }
+
+    /// Remembers a client assertion's `jti` until `expires_at`; whether it was new.
+    pub(crate) fn first_use_of_assertion(
+        &mut self,
+        jti: &str,
+        expires_at: SystemTime,
+        now: SystemTime,
+    ) -> bool {
+        self.assertions.retain(|_, expiry| *expiry > now);
+        self.assertions.insert(jti.to_owned(), expires_at).is_none()
     }
 
     /// Starts a refresh-token family; returns its id and its first token (generation 0).

@@ -257,6 +257,17 @@ fn the_code_flow_by_hand() {
     assert_eq!(param(&callback, "state").as_deref(), Some(STATE));
     assert_eq!(param(&callback, "iss").as_deref(), Some(kit.idp_issuer()));
     let code = param(&callback, "code").expect("a code");
+    let unknown = send(form_post(
+        kit.idp_token_endpoint(),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "idp-code-never-issued"),
+            ("redirect_uri", &kit.sign_in_redirect_uri(CALLBACK_PORT)),
+            ("code_verifier", VERIFIER),
+            ("client_id", IDP_CLIENT_ID),
+        ],
+    ));
+    assert_eq!(oauth_error(&unknown), "invalid_grant");
     let before = now_seconds();
     let response = redeem(&kit, &code, VERIFIER);
     assert_eq!(response.status(), 200, "{}", text(&response));
@@ -286,6 +297,11 @@ fn the_code_flow_by_hand() {
         URL_SAFE_NO_PAD.encode(&hash.as_ref()[..16])
     );
     let records = kit.sign_in_records();
+    assert_eq!(
+        records.len(),
+        3,
+        "the form, the unknown code, the redemption"
+    );
     let redemption = records.last().expect("a record");
     assert_eq!(redemption.grant_type.as_deref(), Some("authorization_code"));
     assert_eq!(redemption.pkce_verified, Some(true));
@@ -375,6 +391,27 @@ fn errors_after_a_trusted_redirect_uri_are_redirected() {
     assert_eq!(
         param(&location(&response), "error").as_deref(),
         Some("invalid_scope")
+    );
+    let mut url = authorization_url(&kit, "openid");
+    url.query_pairs_mut().append_pair("prompt", "none");
+    let response = send(common::get(url.as_str()));
+    assert_eq!(
+        param(&location(&response), "error").as_deref(),
+        Some("login_required")
+    );
+    let mut url = authorization_url(&kit, "openid");
+    url.query_pairs_mut().append_pair("max_age", "soon");
+    let response = send(common::get(url.as_str()));
+    assert_eq!(
+        param(&location(&response), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let mut url = authorization_url(&kit, "openid");
+    url.query_pairs_mut().append_pair("state", "twice");
+    let response = send(common::get(url.as_str()));
+    assert_eq!(
+        param(&location(&response), "error").as_deref(),
+        Some("invalid_request")
     );
 }
 
@@ -894,5 +931,27 @@ fn reset_forgets_sign_ins() {
         kit.sign_in_records().len(),
         1,
         "only the refresh since the reset"
+    );
+}
+
+#[test]
+fn a_different_redirect_uri_at_the_token_endpoint_is_invalid_grant() {
+    let kit = kit();
+    let code = param(&sign_in(&kit, "alice", "openid"), "code").expect("a code");
+    let response = send(form_post(
+        kit.idp_token_endpoint(),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &kit.sign_in_redirect_uri(CALLBACK_PORT + 1)),
+            ("code_verifier", VERIFIER),
+            ("client_id", IDP_CLIENT_ID),
+        ],
+    ));
+    assert_eq!(oauth_error(&response), "invalid_grant");
+    assert!(
+        json_body(&response)["error_description"]
+            .as_str()
+            .is_some_and(|text| text.contains("redirect_uri"))
     );
 }

@@ -176,6 +176,7 @@ fn validate(
     Ok(Transaction {
         client_id: params.required("client_id")?.to_owned(),
         redirect_uri: redirect_uri.clone(),
+        redirect_uri_sent: params.required("redirect_uri")?.to_owned(),
         state: state.to_owned(),
         nonce: nonce.to_owned(),
         code_challenge: code_challenge.to_owned(),
@@ -254,7 +255,7 @@ fn issue_code(shared: &Shared, transaction: &Transaction, user: &str, now: Syste
         code.clone(),
         IssuedCode {
             client_id: transaction.client_id.clone(),
-            redirect_uri: transaction.redirect_uri.to_string(),
+            redirect_uri: transaction.redirect_uri_sent.clone(),
             code_challenge: transaction.code_challenge.clone(),
             user: user.to_owned(),
             nonce: transaction.nonce.clone(),

@@ -87,9 +87,12 @@ pub(crate) fn authenticate(
             ));
         }
     };
-    let Some(client_id) = client_id.filter(|id| *id == registered.client_id) else {
-        return Err(OAuthError::invalid_client("unknown client"));
+    let Some(client_id) = client_id else {
+        return Err(OAuthError::invalid_client("the request names no client"));
     };
+    if client_id != registered.client_id {
+        return Err(OAuthError::invalid_client("unknown client"));
+    }
     if body_id.is_some_and(|id| id != client_id) {
         return Err(OAuthError::invalid_client(
             "the client_id in the body is not the authenticated client",

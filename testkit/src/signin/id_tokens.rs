@@ -1,5 +1,6 @@
 //! The ID tokens of the sign-in grants (OpenID Connect Core 1.0 section 2), and their
-//! faults.
+//! faults. `aud` is the one client, so no `azp` is needed (section 2: `azp` serves an ID
+//! token with several audiences); `at_hash` binds the access token issued beside it.
 
 use std::time::{Duration, SystemTime};
 

@@ -60,7 +60,8 @@ impl Testkit {
     /// Rotates the key sign-in ID tokens are signed with: a new ES256 key with a new `kid`
     /// signs from now on and is published first in the JWKS; the previous keys stay
     /// published when `keep_previous`, else the JWKS holds only the new key. The kit's token
-    /// exchange keeps accepting ID tokens signed by every key. Returns the new `kid`.
+    /// exchange keeps accepting ID tokens signed by every key. [`id_token`](Self::id_token)
+    /// and the ID-JAGs keep the key of the start. Returns the new `kid`.
     pub fn rotate_idp_signing_key(&self, keep_previous: bool) -> Result<String, crate::Error> {
         Ok(self
             .shared

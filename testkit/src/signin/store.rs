@@ -21,7 +21,11 @@ pub(crate) const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub(crate) struct Transaction {
     pub(crate) client_id: String,
+    /// The redirect URI, parsed, to build the response on.
     pub(crate) redirect_uri: url::Url,
+    /// The redirect URI exactly as sent, which the token request must repeat (RFC 6749
+    /// section 4.1.3).
+    pub(crate) redirect_uri_sent: String,
     pub(crate) state: String,
     pub(crate) nonce: String,
     pub(crate) code_challenge: String,

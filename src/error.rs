@@ -237,6 +237,10 @@ pub enum Violation {
     /// The `WWW-Authenticate` field could not be parsed (RFC 9110 section 11.6.1): a
     /// parameter named twice, a non-ASCII byte, more challenges than the parser's bound, ...
     MalformedChallenge(ChallengeError),
+    /// The ID token the IdP issued at sign-in breaks a rule of OpenID Connect Core 1.0
+    /// (sections 2, 3.1.3.7 and 12.2): the error names the rule.
+    #[cfg(feature = "signin")]
+    IdToken(crate::id_token_error::IdTokenError),
 }
 
 impl fmt::Display for Violation {
@@ -272,6 +276,8 @@ impl fmt::Display for Violation {
             Self::MalformedChallenge(error) => {
                 write!(f, "WWW-Authenticate cannot be parsed: {error}")
             }
+            #[cfg(feature = "signin")]
+            Self::IdToken(error) => write!(f, "ID token refused: {error}"),
         }
     }
 }

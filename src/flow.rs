@@ -75,10 +75,34 @@ pub enum Purpose {
     SamlRefreshExchange,
     /// The RFC 7523 jwt-bearer grant at the MCP authorization server: ID-JAG in, access token out.
     JwtBearer,
+    /// Signing in: the authorization request a browser carries to the IdP (RFC 6749 section
+    /// 4.1.1); never a transmit, it names errors about the authorization endpoint.
+    #[cfg(feature = "signin")]
+    Authorization,
+    /// Signing in: the code exchange at the IdP's token endpoint (RFC 6749 section 4.1.3).
+    #[cfg(feature = "signin")]
+    CodeExchange,
+    /// Signing in: the device authorization request (RFC 8628 section 3.1).
+    #[cfg(feature = "signin")]
+    DeviceAuthorization,
+    /// Signing in: a poll of the token endpoint with the device code (RFC 8628 section 3.4).
+    #[cfg(feature = "signin")]
+    DeviceToken,
+    /// Signing in: the IdP's key set, fetched from `jwks_uri` (OpenID Connect Core 1.0 section
+    /// 10.1.1).
+    #[cfg(feature = "signin")]
+    IdpKeys,
+    /// Signing in: renewing the session with a refresh token (RFC 6749 section 6).
+    #[cfg(feature = "signin")]
+    Refresh,
+    /// Signing in: revoking a refresh token (RFC 7009 section 2.1).
+    #[cfg(feature = "signin")]
+    Revocation,
 }
 
 impl Purpose {
-    /// Every purpose, in the order of a cold flow.
+    /// Every purpose of the enterprise flow, in the order of a cold flow (the sign-in purposes
+    /// of `xaa::signin` are not part of it).
     pub const ALL: [Purpose; 7] = [
         Purpose::ResourceProbe,
         Purpose::ResourceMetadata,
@@ -99,15 +123,35 @@ impl Purpose {
             Purpose::TokenExchange => "token_exchange",
             Purpose::SamlRefreshExchange => "saml_refresh_exchange",
             Purpose::JwtBearer => "jwt_bearer",
+            #[cfg(feature = "signin")]
+            Purpose::Authorization => "authorization",
+            #[cfg(feature = "signin")]
+            Purpose::CodeExchange => "code_exchange",
+            #[cfg(feature = "signin")]
+            Purpose::DeviceAuthorization => "device_authorization",
+            #[cfg(feature = "signin")]
+            Purpose::DeviceToken => "device_token",
+            #[cfg(feature = "signin")]
+            Purpose::IdpKeys => "idp_keys",
+            #[cfg(feature = "signin")]
+            Purpose::Refresh => "refresh",
+            #[cfg(feature = "signin")]
+            Purpose::Revocation => "revocation",
         }
     }
 
     /// Whether the request carries client credentials (a token endpoint).
     pub fn is_token_request(self) -> bool {
-        matches!(
-            self,
-            Purpose::TokenExchange | Purpose::SamlRefreshExchange | Purpose::JwtBearer
-        )
+        match self {
+            Purpose::TokenExchange | Purpose::SamlRefreshExchange | Purpose::JwtBearer => true,
+            #[cfg(feature = "signin")]
+            Purpose::CodeExchange
+            | Purpose::DeviceAuthorization
+            | Purpose::DeviceToken
+            | Purpose::Refresh
+            | Purpose::Revocation => true,
+            _ => false,
+        }
     }
 }
 

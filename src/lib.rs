@@ -49,12 +49,16 @@
 //! * `dpop`: DPoP proofs (RFC 9449, `xaa::dpop`): building and signing them through a
 //!   crypto-free signer, JWK thumbprints (RFC 7638); with `jwt` an ES256 proof key, with
 //!   `server` the checks of a received proof (`xaa::server::DpopValidator`); implies `jose`.
+//! * `signin`: signing in at the enterprise IdP (`xaa::signin`): the authorization code flow
+//!   with PKCE, the device authorization grant, ID token validation, refresh and revocation;
+//!   with `jwt`, real keys, randomness and SHA-256 for them; implies `jose`.
 //!
 //! # Out of scope
 //!
 //! * I/O of any kind: no sockets, no TLS, no clock reads, no randomness, no async runtime. The
 //!   drivers `xaa-ureq` and `xaa-reqwest` (or your own closure) do the sending.
-//! * The interactive SSO login that produces the ID token, Client ID Metadata Documents.
+//! * The browser and redirect listener of the interactive SSO login (the `signin` feature holds
+//!   its sans-IO flows), Client ID Metadata Documents.
 //!   DPoP-bound tokens are not requested or honoured yet: the `dpop` feature is the proof
 //!   layer they will be built on.
 //!
@@ -158,6 +162,8 @@ mod error_rule;
 mod flow;
 mod form;
 pub mod grant;
+#[cfg(feature = "signin")]
+mod id_token_error;
 #[cfg(feature = "jose")]
 pub mod jose;
 mod json;
@@ -169,6 +175,8 @@ mod scope;
 mod secret;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "signin")]
+pub mod signin;
 mod wire;
 
 pub use config::{
@@ -186,7 +194,7 @@ pub use error::{Attempt, Error, ErrorCode, OAuthError, Unsupported, Violation};
 pub use flow::{Flow, HttpRequest, HttpResponse, Output, Purpose, Transmit, TransmitId};
 pub use request_url::RequestUrl;
 pub use scope::Scope;
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "signin"))]
 pub(crate) use secret::constant_time_eq;
 pub use secret::{
     AccessToken, Assertion, ClientSecret, IdJag, IdToken, RefreshToken, SamlAssertion,

@@ -139,7 +139,7 @@ secret_type!(
 );
 
 /// Compares two byte strings in time that depends only on their lengths (decisions.md D24).
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "signin"))]
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

@@ -26,6 +26,10 @@ pub(crate) enum Command {
         /// Print one JSON document instead of the steps.
         #[arg(long)]
         json: bool,
+        /// Bind the tokens to a DPoP key made for the run (RFC 9449): the servers require
+        /// proofs and the authorization server a nonce, so the run shows one nonce retry.
+        #[arg(long)]
+        dpop: bool,
     },
     /// Get an access token for an MCP server and print it (stdout: the token alone).
     Token(Box<TokenArgs>),

@@ -7,9 +7,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
+use std::sync::Arc;
+
+use xaa::dpop::{DpopBinding, DpopPolicy, EsDpopKey};
 use xaa::grant::SubjectToken;
+use xaa::jose::RandomJti;
 use xaa::{EnterpriseAuth, Flow, HttpRequest, HttpResponse, Output, Purpose, Start};
-use xaa_testkit::{Options, Testkit};
+use xaa_testkit::{Options, Server, Testkit};
 
 use crate::exit::{Failure, classify};
 use crate::secrets::fingerprint;
@@ -68,6 +72,13 @@ fn answer_fields(purpose: Option<Purpose>, response: &HttpResponse) -> Value {
             .into()
     };
     let token = |name: &str| body.get(name).and_then(Value::as_str).map(fingerprint);
+    if response.status().is_client_error() && purpose != Some(Purpose::ResourceProbe) {
+        let mut fields = pick(&["error", "error_description"]);
+        if let Some(nonce) = response.headers().get("dpop-nonce") {
+            fields["dpop_nonce"] = json!(String::from_utf8_lossy(nonce.as_bytes()));
+        }
+        return fields;
+    }
     match purpose {
         Some(Purpose::ResourceProbe) => {
             json!({"www_authenticate": response.headers().get(WWW_AUTHENTICATE)
@@ -97,16 +108,34 @@ fn now_ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-/// Runs the demo.
-pub(crate) fn run(json_output: bool) -> Result<(), Failure> {
-    let kit = Testkit::start(Options::new())
+/// Runs the demo; with `dpop`, every token bound to a key made for the run.
+pub(crate) fn run(json_output: bool, dpop: bool) -> Result<(), Failure> {
+    let mut options = Options::new();
+    if dpop {
+        options = options
+            .dpop(true)
+            .dpop_required(true)
+            .dpop_nonce(Server::AuthorizationServer);
+    }
+    let kit = Testkit::start(options)
         .map_err(|e| Failure::Protocol(format!("cannot start the loopback servers: {e}")))?;
-    let result = demo(&kit, json_output);
+    let binding = if dpop {
+        let key = EsDpopKey::generate()
+            .map_err(|e| Failure::Protocol(format!("cannot make a DPoP key: {e}")))?;
+        Some(DpopBinding::new(
+            Arc::new(key),
+            Arc::new(RandomJti),
+            DpopPolicy::Required,
+        ))
+    } else {
+        None
+    };
+    let result = demo(&kit, json_output, binding.as_ref());
     kit.stop();
     result
 }
 
-fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
+fn demo(kit: &Testkit, json_output: bool, binding: Option<&DpopBinding>) -> Result<(), Failure> {
     let mut steps = Steps {
         json: json_output,
         steps: Vec::new(),
@@ -119,14 +148,24 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
             shown(kit.authorization_server_issuer()),
             shown(kit.mcp_url())
         );
-        println!("starting from nothing but the MCP server URL, as user alice\n");
+        println!("starting from nothing but the MCP server URL, as user alice");
+        if let Some(binding) = binding {
+            println!(
+                "every token bound to a DPoP key made for this run (jkt {})",
+                shown(binding.jkt())
+            );
+        }
+        println!();
     }
     let client = xaa_ureq::Client::builder()
         .deny_private_addresses(false)
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let config = kit.enterprise_config(SubjectToken::IdToken(kit.id_token("alice")));
+    let mut config = kit.enterprise_config(SubjectToken::IdToken(kit.id_token("alice")));
+    if let Some(binding) = binding {
+        config = config.dpop(binding.clone());
+    }
     let mut flow = EnterpriseAuth::new(config, Start::ServerUrl(kit.mcp_url().to_owned()))
         .map_err(|e| classify(&e))?;
     let authorization = 'flow: loop {
@@ -164,7 +203,12 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
     let token = authorization.access_token.clone();
     if !json_output {
         println!(
-            "\naccess token {} for {} (scope {}), expires {}\n",
+            "\n{} access token {} for {} (scope {}), expires {}\n",
+            if token.dpop_jkt().is_some() {
+                "DPoP-bound"
+            } else {
+                "bearer"
+            },
             fingerprint(token.expose_secret()),
             shown(&authorization.resource),
             shown(
@@ -215,9 +259,30 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
             ACCEPT,
             http::HeaderValue::from_static("application/json, text/event-stream"),
         );
-        let bearer = http::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| Failure::Protocol("the access token is not a header value".into()))?;
-        headers.insert(AUTHORIZATION, bearer);
+        match (binding, token.dpop_jkt()) {
+            (Some(binding), Some(_)) => {
+                let uri = request.uri().clone();
+                let proof = binding
+                    .resource_headers(
+                        &http::Method::POST,
+                        &uri,
+                        request.body(),
+                        &token,
+                        SystemTime::now(),
+                    )
+                    .map_err(|refusal| Failure::Protocol(refusal.to_string()))?;
+                proof.apply(request.headers_mut());
+            }
+            _ => {
+                let bearer =
+                    http::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+                        .map_err(|_| {
+                            Failure::Protocol("the access token is not a header value".into())
+                        })?;
+                request.headers_mut().insert(AUTHORIZATION, bearer);
+            }
+        }
+        let headers = request.headers_mut();
         if let Some(id) = &session {
             let value = http::HeaderValue::from_str(id)
                 .map_err(|_| Failure::Protocol("bad session id".into()))?;
@@ -256,6 +321,8 @@ fn demo(kit: &Testkit, json_output: bool) -> Result<(), Failure> {
         "resource": authorization.resource,
         "authorization_server": authorization.authorization_server,
         "access_token": fingerprint(token.expose_secret()),
+        "token_type": authorization.token_type,
+        "dpop_jkt": token.dpop_jkt(),
         "scope": authorization.scope.as_ref().map(ToString::to_string),
         "expires_at": rfc3339(unix(authorization.expires_at)),
         "expires_in_s": expires_in.as_secs(),

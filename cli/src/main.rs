@@ -32,7 +32,7 @@ use secrets::SecretSource;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { json } => demo::run(json),
+        Command::Demo { json, dpop } => demo::run(json, dpop),
         Command::Token(args) => token::run(*args),
         Command::Discover(args) => discover::run(args),
         Command::Decode(args) => decode_command(args),

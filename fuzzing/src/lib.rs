@@ -31,6 +31,9 @@
 //! | `server_token_exchange` | `server::IdentityProviderEndpoint` | request shape, client authentication, no forged subject, minted ID-JAG |
 //! | `server_jwt_bearer` | `server::AuthorizationServerEndpoint` | request shape, client authentication, no forgery, claims, replay |
 //! | `dpop_proof` | `server::DpopValidator` (RFC 9449 section 4.3) | no panic, refusals name their rule and use nothing up, no proof accepted for a key that did not sign it, replay |
+//! | `signin_callback` | `signin::PendingSignIn::accept` (RFC 6749 section 4.1.2, RFC 9207) | exact agreement with an oracle: size, repeats, code or error, state, iss; sanitized refusals |
+//! | `device_authorization` | `signin::DeviceAuthorization::from_json` (RFC 8628 section 3.2) | agreement with serde_json, displayable user code and URIs, https, interval bounds, redacted device code |
+//! | `id_token_claims` | `signin::check_id_token_claims` (OpenID Connect Core 1.0 section 3.1.3.7) | every accepted token meets every rule, renewal (section 12.2), refusals name their section |
 //! | `dpop_nonce` | the client's DPoP nonces (RFC 9449 sections 8 and 9) | one retry at most, with exactly the demanded nonce; loop and missing nonce typed; a resource retry only for a usable nonce, carried by the next proof |
 //!
 //! # Bugs found
@@ -69,12 +72,14 @@ mod cached;
 mod challenges;
 mod checks;
 mod client_flow;
+mod device_answer;
 mod dpop_nonce;
 mod dpop_proof;
 mod form;
 mod grants;
 mod id_jag_oracle;
 mod id_jag_reading;
+mod id_token_claims;
 mod input;
 mod jwt_peek;
 mod jwt_shape;
@@ -83,6 +88,7 @@ mod oauth_error;
 mod oauth_reading;
 mod server;
 mod shown;
+mod signin_callback;
 mod token_answers;
 mod unique_object;
 mod well_known;
@@ -91,10 +97,13 @@ mod world;
 pub use authorizer::authorizer;
 pub use challenges::www_authenticate;
 pub use client_flow::client_flow;
+pub use device_answer::device_authorization;
 pub use dpop_nonce::dpop_nonce;
 pub use dpop_proof::dpop_proof;
+pub use id_token_claims::id_token_claims;
 pub use jwt_peek::jwt_peek;
 pub use metadata::{authorization_server_metadata, protected_resource_metadata};
 pub use oauth_error::oauth_error;
 pub use server::{server_jwt_bearer, server_token_exchange};
+pub use signin_callback::signin_callback;
 pub use token_answers::{token_exchange_response, token_response};

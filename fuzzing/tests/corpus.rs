@@ -34,13 +34,16 @@ fn target(name: &str) -> Option<fn(&[u8])> {
         "server_token_exchange" => xaa_fuzzing::server_token_exchange,
         "server_jwt_bearer" => xaa_fuzzing::server_jwt_bearer,
         "dpop_proof" => xaa_fuzzing::dpop_proof,
+        "signin_callback" => xaa_fuzzing::signin_callback,
+        "device_authorization" => xaa_fuzzing::device_authorization,
+        "id_token_claims" => xaa_fuzzing::id_token_claims,
         "dpop_nonce" => xaa_fuzzing::dpop_nonce,
         _ => return None,
     })
 }
 
 /// Every target of `fuzz/Cargo.toml`, each of which has a corpus.
-const TARGETS: [&str; 13] = [
+const TARGETS: [&str; 16] = [
     "www_authenticate",
     "protected_resource_metadata",
     "authorization_server_metadata",
@@ -53,6 +56,9 @@ const TARGETS: [&str; 13] = [
     "server_token_exchange",
     "server_jwt_bearer",
     "dpop_proof",
+    "signin_callback",
+    "device_authorization",
+    "id_token_claims",
     "dpop_nonce",
 ];
 
@@ -873,6 +879,103 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         add("dpop_proof", name, bytes);
     }
 
+    // The redirect back from the IdP: the first byte says whether `iss` is promised; the
+    // state of the target's pending sign-in is base64url of 32 bytes of 2.
+    let state = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
+    let callbacks: [(&str, u8, String); 8] = [
+        (
+            "code",
+            0,
+            format!("state={state}&code=SplxlOBeZQQYbYS6WxSbIA"),
+        ),
+        (
+            "code-with-iss",
+            1,
+            format!("code=c&state={state}&iss=https%3A%2F%2Fidp.example.com"),
+        ),
+        ("iss-missing", 1, format!("code=c&state={state}")),
+        (
+            "iss-mix-up",
+            0,
+            format!("code=c&state={state}&iss=https://evil.example.com"),
+        ),
+        (
+            "access-denied",
+            0,
+            format!("error=access_denied&error_description=No%1B&state={state}"),
+        ),
+        (
+            "login-required",
+            0,
+            format!("?error=login_required&state={state}"),
+        ),
+        ("state-mismatch", 0, "code=c&state=forged".to_owned()),
+        ("repeated-code", 0, format!("code=a&code=b&state={state}")),
+    ];
+    for (name, flag, query) in callbacks {
+        add(
+            "signin_callback",
+            name,
+            [vec![flag], query.into_bytes()].concat(),
+        );
+    }
+
+    // RFC 8628 section 3.2 example, and refusals.
+    let device = json!({
+        "device_code": "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS",
+        "user_code": "WDJB-MJHT",
+        "verification_uri": "https://example.com/device",
+        "verification_uri_complete": "https://example.com/device?user_code=WDJB-MJHT",
+        "expires_in": 1800,
+        "interval": 5,
+    });
+    let device_seeds: [(&str, u8, String); 5] = [
+        ("rfc8628-example", 0, device.to_string()),
+        ("no-interval", 0, r#"{"device_code":"d","user_code":"U","verification_uri":"https://e/d","expires_in":60}"#.into()),
+        ("loopback", 1, r#"{"device_code":"d","user_code":"U","verification_uri":"http://127.0.0.1:9/d","expires_in":60}"#.into()),
+        ("escape-in-user-code", 0, r#"{"device_code":"d","user_code":"[2J","verification_uri":"https://e/d","expires_in":60}"#.into()),
+        ("duplicate", 0, r#"{"device_code":"a","device_code":"b"}"#.into()),
+    ];
+    for (name, flag, body) in device_seeds {
+        add(
+            "device_authorization",
+            name,
+            [vec![flag], body.into_bytes()].concat(),
+        );
+    }
+
+    // ID token claims: the first byte picks nonce (1), max_age (2), renewal (4), first nonce (8).
+    let claims = |changes: Value| {
+        let mut claims = json!({
+            "iss": "https://idp.example.com", "sub": "alice", "aud": "client-1",
+            "exp": NOW + 600, "iat": NOW - 5, "auth_time": NOW - 100, "nonce": "n-0S6_WzA2Mj",
+        });
+        for (name, value) in changes.as_object().into_iter().flatten() {
+            claims[name] = value.clone();
+        }
+        claims.to_string()
+    };
+    let claim_seeds: [(&str, u8, String); 7] = [
+        ("valid-all-checks", 3, claims(json!({}))),
+        ("renewal", 12, claims(json!({"aud": ["client-1"]}))),
+        (
+            "several-audiences",
+            0,
+            claims(json!({"aud": ["client-1", "other"], "azp": "client-1"})),
+        ),
+        ("wrong-nonce", 1, claims(json!({"nonce": "other"}))),
+        ("expired", 0, claims(json!({"exp": NOW}))),
+        ("future-iat", 0, claims(json!({"iat": NOW + 61}))),
+        ("duplicate-sub", 0, r#"{"sub":"a","sub":"b"}"#.into()),
+    ];
+    for (name, flag, body) in claim_seeds {
+        add(
+            "id_token_claims",
+            name,
+            [vec![flag], body.into_bytes()].concat(),
+        );
+    }
+
     // DPoP nonces: answers to the exchange (status index, a demand flag for 400, a count of
     // `DPoP-Nonce` fields, each a length and bytes), then 401s of the MCP server (status index,
     // a challenge as length and bytes, the nonce fields); see `xaa_fuzzing::dpop_nonce`.
@@ -946,4 +1049,28 @@ fn regression_first_401_after_drop() {
 #[test]
 fn regression_first_401_second() {
     regression("authorizer", "regression-first-401-second");
+}
+
+#[test]
+fn regression_unnormalized_verification_uri() {
+    // `https:/'example.com/...` parses as a URL but is not how it reads: the device
+    // authorization now keeps the parser's serialization, the URL a browser opens.
+    regression(
+        "device_authorization",
+        "regression-unnormalized-verification-uri",
+    );
+}
+
+#[test]
+fn regression_nonce_and_renewal() {
+    // An expected nonce and a renewal of a first ID token without one: the renewed token's
+    // nonce must satisfy both rules, not only the first that applies.
+    regression("id_token_claims", "regression-nonce-and-renewal");
+}
+
+#[test]
+fn regression_far_future_auth_time() {
+    // An `auth_time` near `u64::MAX` overflowed the harness's own arithmetic (a harness bug;
+    // the core saturates).
+    regression("id_token_claims", "regression-far-future-auth-time");
 }

@@ -24,8 +24,9 @@ use crate::{AccessToken, HttpRequest, HttpResponse};
 ///    refresh flight runs in the background ([`BlockingTransport::refresh_in_background`]: a
 ///    thread, a task). Otherwise the caller runs the flight, or, when another caller already
 ///    runs it for the same user and scope, waits for its result.
-/// 2. `send` attaches `Authorization: Bearer`, sends, and asks the core whether to return the
-///    response, acquire again and resend, or fail.
+/// 2. `send` attaches `Authorization: Bearer` (for a DPoP-bound token `Authorization: DPoP`
+///    and a fresh proof), sends, and asks the core whether to return the response, acquire
+///    again and resend, or fail.
 ///
 /// A transport failure during a flight lands it as [`crate::Error::Transport`], so the callers
 /// waiting on it learn what happened; the caller that ran it gets the driver's typed error.
@@ -97,10 +98,11 @@ impl<T: BlockingTransport> ClientAuthorizer<BlockingClient<T>> {
         block_on(authorize::token(&self.client, &self.authorizer, user))
     }
 
-    /// Sends an MCP request for `user` with `Authorization: Bearer <token>` (replacing any
-    /// `Authorization` header it has), and handles the server's 401 or 403: one fresh token
-    /// after a 401, a wider scope after a 403 `insufficient_scope` (decisions.md D18). Any
-    /// other response, error statuses included, is returned as it is.
+    /// Sends an MCP request for `user` with `Authorization: Bearer <token>`, or for a
+    /// DPoP-bound token `Authorization: DPoP <token>` and a fresh proof (replacing any such
+    /// header it has), and handles the server's 401 or 403: one fresh token after a 401, a
+    /// wider scope after a 403 `insufficient_scope` (decisions.md D18). Any other response,
+    /// error statuses included, is returned as it is.
     ///
     /// The response body is read whole, capped at [`ClientBuilder::resource_body_bytes`]: a
     /// `text/event-stream` response is read until the server closes it.
@@ -122,9 +124,10 @@ impl<T: BlockingTransport> ClientAuthorizer<BlockingClient<T>> {
 
 impl<T: BlockingTransport> ClientAuthorizer<BlockingClient<T>> {
     /// One MCP call for `user` made by `attempt`, any way the caller sends (a stream, another
-    /// client): the loop of [`ClientAuthorizer::send`] around it. `attempt` gets the token to send as
-    /// `Authorization: Bearer`, and the status of the refused answer it resends after, if any;
-    /// its answer is judged through [`McpAnswer`].
+    /// client): the loop of [`ClientAuthorizer::send`] around it. `attempt` gets the token, to
+    /// send with the headers [`set_authorization`](super::set_authorization) makes for the
+    /// exact request (a bound token is never a bearer token), and the status of the refused
+    /// answer it resends after, if any; its answer is judged through [`McpAnswer`].
     ///
     /// # Errors
     ///

@@ -14,8 +14,9 @@
 //! * [`ClientAuthorizer`]: the core's [`authorizer::Authorizer`](crate::authorizer::Authorizer)
 //!   over a client. Its loop for one MCP request is written once, for blocking and async
 //!   clients alike: acquire a token, run the flight and land it (or wait for another caller's),
-//!   send the request with `Authorization: Bearer`, read the answer, and resend at most as the
-//!   core's verdict allows (decisions.md D18). A blocking client's futures are ready when
+//!   send the request with `Authorization: Bearer` (or `DPoP` and a fresh proof for a bound
+//!   token), read the answer, and resend at most as the core's verdict allows (decisions.md
+//!   D18). A blocking client's futures are ready when
 //!   made, so a blocking call completes the same loop on the calling thread.
 //!
 //! The core still reads no clock and spawns nothing: the transport gives the time, and runs a

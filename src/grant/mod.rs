@@ -12,6 +12,8 @@ mod token_exchange;
 
 /// Kept at this path for the enterprise flow, which reads it from here.
 pub(crate) use crate::json::unix_seconds;
+#[cfg(feature = "signin")]
+pub(crate) use client_auth::{Endpoint, TokenForm, authenticated_post};
 pub use exchange_request::{SubjectToken, TokenExchangeRequest};
 pub use jwt_bearer::{IssuedAccessToken, JwtBearerGrant, JwtBearerRequest};
 pub use response::TokenResponse;

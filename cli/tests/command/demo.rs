@@ -167,3 +167,46 @@ fn demo_output_holds_nothing_a_terminal_acts_on() {
         assert_no_full_token(&run.stdout);
     }
 }
+
+#[test]
+fn demo_dpop_binds_every_token_and_shows_the_nonce_retry() {
+    let run = Xaa::new(["demo", "--dpop", "--json"]).run().expect_code(0);
+    assert_no_full_token(&run.stdout);
+    assert_no_full_token(&run.stderr);
+    let document = run.json();
+    let steps = document["steps"].as_array().expect("a steps array");
+    let bearer: Vec<&Value> = steps.iter().filter(|s| s["step"] == "jwt_bearer").collect();
+    assert_eq!(bearer.len(), 2, "one nonce demand, one retry: {document:#}");
+    assert_eq!(bearer[0]["status"], 400);
+    assert_eq!(bearer[0]["answer"]["error"], "use_dpop_nonce");
+    assert!(
+        bearer[0]["answer"]["dpop_nonce"].is_string(),
+        "{document:#}"
+    );
+    assert_eq!(bearer[1]["status"], 200);
+    assert_eq!(bearer[1]["answer"]["token_type"], "DPoP");
+    let summary = &document["summary"];
+    assert_eq!(summary["token_type"], "DPoP");
+    assert!(
+        summary["dpop_jkt"]
+            .as_str()
+            .is_some_and(|jkt| jkt.len() == 43),
+        "{summary}"
+    );
+    let status = |name: &str| {
+        steps.iter().find(|s| s["step"] == name).expect("present")["status"]
+            .as_u64()
+            .expect("status")
+    };
+    assert_eq!(
+        status("mcp_tools_call"),
+        200,
+        "the MCP server took the proofs"
+    );
+    let text = Xaa::new(["demo", "--dpop"]).run().expect_code(0);
+    assert!(
+        text.stdout.contains("DPoP-bound access token sha256:"),
+        "{text}"
+    );
+    assert!(!text.stdout.contains("PRIVATE KEY"), "{text}");
+}

@@ -2,9 +2,9 @@
 //! beside the token store), the refusals, the store's reuse of bound tokens only with their
 //! key, and `xaa dpop-proof`, whose proofs are decoded and verified here claim by claim.
 //!
-//! The testkit issues bearer tokens whatever the proofs (it does not bind yet), so the runs
-//! that succeed against it use `--dpop-policy preferred`; the proofs it received are read
-//! from its recorder. A bound token is made by marking a stored one as bound.
+//! The testkit binds tokens only when started with DPoP on; by default it issues bearer tokens
+//! whatever the proofs, so the runs that succeed against a default kit use `--dpop-policy
+//! preferred`; the proofs it received are read from its recorder.
 
 use std::ffi::OsString;
 use std::os::unix::fs::{chown, symlink};
@@ -197,6 +197,69 @@ fn a_key_file_binds_the_token_requests_and_the_kit_issues_a_bearer_token_under_p
         jtis.push(claims["jti"].as_str().expect("a jti").to_owned());
     }
     assert_ne!(jtis[0], jtis[1], "a fresh jti per proof");
+}
+
+#[test]
+fn with_a_binding_kit_the_printed_token_is_bound_to_the_key() {
+    let kit = kit(Options::new().dpop(true).dpop_required(true));
+    let setup = Setup::new(&kit);
+    let key = Key::new();
+    let file = key.file(&setup.dir, "dpop.pem");
+    let run = setup
+        .token(Via::File, Via::File)
+        .args(path_arg("--dpop-key", &file))
+        .args(["--json"])
+        .secrets(key_secrets(&key.pem))
+        .run()
+        .expect_code(0);
+    let document = run.json();
+    assert_eq!(document["token_type"], "DPoP", "{document}");
+    assert_eq!(document["jkt"], key.jkt.as_str(), "bound to this key");
+    let token = document["access_token"].as_str().expect("a token");
+    assert_eq!(
+        kit.access_token_info(token).map(|info| info.subject),
+        Some("alice".to_owned())
+    );
+    // What a shell user does next: a proof from `xaa dpop-proof`, then the MCP call. The kit
+    // takes the token with that proof and refuses it as a bearer token.
+    let token_file = setup.dir.write("token", token);
+    let proof = proof_command(&key.pem, ["--method", "POST", "--url", kit.mcp_url()])
+        .args(path_arg("--dpop-key", &file))
+        .args(path_arg("--access-token-file", &token_file))
+        .run()
+        .expect_code(0);
+    let proof = proof.stdout.trim().to_owned();
+    let (_, claims) = verified(&proof);
+    assert_eq!(claims["ath"], ath(token));
+    let call = |authorization: String, proof: Option<&str>| {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let mut request = http::Request::new(body.as_bytes().to_vec());
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = kit.mcp_url().parse().expect("the kit's URL");
+        let headers = request.headers_mut();
+        headers.insert("content-type", "application/json".parse().expect("header"));
+        headers.insert(
+            "accept",
+            "application/json, text/event-stream"
+                .parse()
+                .expect("header"),
+        );
+        headers.insert("authorization", authorization.parse().expect("header"));
+        if let Some(proof) = proof {
+            headers.insert("dpop", proof.parse().expect("header"));
+        }
+        let client = xaa_ureq::Client::builder()
+            .deny_private_addresses(false)
+            .build()
+            .expect("a client");
+        client.send(request).expect("an answer").status().as_u16()
+    };
+    assert_eq!(
+        call(format!("Bearer {token}"), None),
+        401,
+        "never as a bearer token"
+    );
+    assert_eq!(call(format!("DPoP {token}"), Some(&proof)), 200);
 }
 
 #[test]

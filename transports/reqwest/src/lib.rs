@@ -28,11 +28,19 @@
 //!
 //! Both adapters run the authorizer's one loop ([`Authorizer::call`]) around the requests of
 //! your stack: the user is the [`User`] request extension (none: `AdapterError::NoUser`,
-//! nothing sent), the token goes in `Authorization: Bearer`, and a 401 or 403 is handled as
+//! nothing sent), the token goes in `Authorization: Bearer` (a DPoP-bound one as
+//! `Authorization: DPoP` with a fresh proof per attempt), and a 401 or 403 is handled as
 //! [`Authorizer::send`] handles it, the request body kept for the resend up to the client's
 //! [`ClientBuilder::resource_body_bytes`]. The flows still run on the authorizer's own
 //! [`Client`]. Examples: `cargo run -p xaa-reqwest --example middleware-reqwest --features
 //! middleware` and `--example tower-reqwest --features tower`, both against the testkit.
+//!
+//! * `dpop`: sender-constrained tokens (RFC 9449): `xaa::dpop` with its ES256 key, for
+//!   `AuthorizerConfig::dpop`. Every MCP request with a bound token, from
+//!   [`Authorizer::send`], [`Authorizer::call`] through `xaa::driver::set_authorization`, or an
+//!   adapter, carries `Authorization: DPoP` and a fresh proof; a bound token is never sent as a
+//!   bearer token. A nonce demand gets one resend with the server's nonce; a refused proof or a
+//!   second demand is final ([`xaa::Error::Dpop`]). The README shows the set-up.
 //!
 //! # Example
 //!

@@ -39,10 +39,13 @@
 //!
 //! The middleware runs the authorizer's one loop ([`Authorizer::call`]): a token for the user
 //! (cached, or the enterprise flow run over the authorizer's own [`crate::Client`], never
-//! through this middleware stack), `Authorization: Bearer` set on a copy of the request (a
-//! sensitive header value, replacing any), the copy sent through `next`, and the core's verdict
-//! on the answer: one fresh exchange and one resend after a 401, a wider scope and a resend after
-//! a 403 `insufficient_scope` (within [`xaa::authorizer::AuthorizerConfig::max_step_ups`]).
+//! through this middleware stack), its headers set on a copy of the request, replacing any:
+//! `Authorization: Bearer` (RFC 6750 section 2.1), or for a token bound to the authorizer's
+//! DPoP key (see [DPoP](#dpop)) `Authorization: DPoP` and a fresh `DPoP` proof made for this
+//! attempt (RFC 9449 section 7.1); the copy sent through `next`, and the core's verdict on the
+//! answer: one resend with the server's nonce after a DPoP nonce demand, one fresh exchange and
+//! one resend after a 401, a wider scope and a resend after a 403 `insufficient_scope` (within
+//! [`xaa::authorizer::AuthorizerConfig::max_step_ups`]).
 //! Every other answer, error statuses included, is returned as it came, its body unread. When
 //! the core gives up, the result is [`AdapterError::Authorization`] with
 //! [`xaa::Error::ResourceServerRejected`], as [`Authorizer::send`] reports it; when no token can
@@ -61,8 +64,22 @@
 //! ([`DEFAULT_RESOURCE_BODY_BYTES`](crate::DEFAULT_RESOURCE_BODY_BYTES) by default), and sent
 //! as bytes; a larger one is [`AdapterError::BodyTooLarge`] and nothing is sent.
 //!
+//! Every attempt sends the same bytes, so a proof's `content_digest` (when the binding sends
+//! one) covers exactly what the server receives.
+//!
 //! Keep reqwest's redirects off (`redirect::Policy::none()`, as above): a bearer token is not
-//! for another location (decisions.md D4).
+//! for another location (decisions.md D4), and a DPoP proof names the URI it was made for.
+//!
+//! # DPoP
+//!
+//! With `AuthorizerConfig::dpop` the tokens are bound
+//! to the client's key (RFC 9449), and a bound token is only ever sent with a proof: each
+//! attempt carries a proof of its own (its `jti`, `iat`, `htm`, `htu` of the request's URL,
+//! `ath` of the token, the nonce the MCP server last supplied). A `401` whose `DPoP` challenge
+//! is `use_dpop_nonce` gets one resend with the nonce of its `DPoP-Nonce` header; a second
+//! demand is [`xaa::DpopRefusal::NonceLoop`], an `invalid_dpop_proof` is
+//! [`xaa::DpopRefusal::ProofRefused`], both final, as [`AdapterError::Authorization`] with
+//! [`xaa::Error::Dpop`].
 
 use http::{Extensions, StatusCode};
 use reqwest::{Request, Response};
@@ -70,7 +87,7 @@ use reqwest_middleware::{Middleware, Next};
 use xaa::AccessToken;
 use xaa::driver::{Called, McpAnswer};
 
-use xaa::driver::{BoxError, request_user, set_bearer};
+use xaa::driver::{BoxError, DriverError, Transport, request_user, set_authorization};
 
 use crate::adapter;
 use crate::{AdapterError, Authorizer};
@@ -117,7 +134,7 @@ impl Middleware for AuthorizeMiddleware {
         replayable(&mut request, limit).await.map_err(failed)?;
         let (request, next, shared) = (&request, &next, &*extensions);
         let attempt = |token: &AccessToken, _: Option<StatusCode>| {
-            let prepared = with_bearer(request, token);
+            let prepared = self.authorized_copy(request, token);
             let next = next.clone();
             let mut extensions = shared.clone();
             async move {
@@ -163,13 +180,31 @@ async fn replayable(request: &mut Request, limit: usize) -> Result<(), AdapterEr
     Ok(())
 }
 
-/// A copy of the request with `Authorization: Bearer <token>`.
-fn with_bearer(request: &Request, token: &AccessToken) -> Result<Request, AdapterError> {
-    let mut copy = request
-        .try_clone()
-        .ok_or_else(|| AdapterError::Body(BoxError::from("the request body cannot be cloned")))?;
-    set_bearer(copy.headers_mut(), token)?;
-    Ok(copy)
+impl AuthorizeMiddleware {
+    /// A copy of the request with the headers `token` needs for this exact request (its method,
+    /// URL and body), made now.
+    fn authorized_copy(
+        &self,
+        request: &Request,
+        token: &AccessToken,
+    ) -> Result<Request, AdapterError> {
+        let mut copy = request.try_clone().ok_or_else(|| {
+            AdapterError::Body(BoxError::from("the request body cannot be cloned"))
+        })?;
+        let uri = http::Uri::try_from(request.url().as_str()).map_err(|_| {
+            DriverError::Flow(xaa::Error::Misuse("the request URL is not a valid URI"))
+        })?;
+        let body = request.body().and_then(reqwest::Body::as_bytes);
+        set_authorization(
+            copy.headers_mut(),
+            self.authorizer.authorizer(),
+            token,
+            (request.method(), &uri),
+            body.unwrap_or_default(),
+            self.authorizer.client().transport().now(),
+        )?;
+        Ok(copy)
+    }
 }
 
 fn failed(error: AdapterError) -> reqwest_middleware::Error {

@@ -49,10 +49,13 @@
 //! The service runs the authorizer's one loop ([`Authorizer::call`]): a token for the user
 //! (cached, or the enterprise flow run over the authorizer's own [`crate::Client`]: discovery
 //! and token requests never go through the inner service, only the MCP requests do),
-//! `Authorization: Bearer` set on a copy of the request (a sensitive header value, replacing
-//! any), the copy sent through the inner service, and the core's verdict on the answer: one
-//! fresh exchange and one resend after a 401, a wider scope and a resend after a 403
-//! `insufficient_scope` (within [`xaa::authorizer::AuthorizerConfig::max_step_ups`]). Every
+//! its headers set on a copy of the request, replacing any: `Authorization: Bearer` (RFC 6750
+//! section 2.1), or for a token bound to the authorizer's DPoP key (see [DPoP](#dpop))
+//! `Authorization: DPoP` and a fresh `DPoP` proof made for this attempt (RFC 9449 section 7.1);
+//! the copy sent through the inner service, and the core's verdict on the answer: one resend
+//! with the server's nonce after a DPoP nonce demand, one fresh exchange and one resend after a
+//! 401, a wider scope and a resend after a 403 `insufficient_scope` (within
+//! [`xaa::authorizer::AuthorizerConfig::max_step_ups`]). Every
 //! other answer, error statuses included, is returned as it came. When the core gives up, the
 //! error is [`AdapterError::Authorization`] with [`xaa::Error::ResourceServerRejected`], as
 //! [`Authorizer::send`] reports it; when no token can be had, [`AdapterError::Authorization`]
@@ -67,8 +70,23 @@
 //! [`resource_body_bytes`](crate::ClientBuilder::resource_body_bytes)
 //! ([`DEFAULT_RESOURCE_BODY_BYTES`](crate::DEFAULT_RESOURCE_BODY_BYTES) by default), so that
 //! it can be sent again; a larger one is [`AdapterError::BodyTooLarge`] and nothing is sent.
-//! Let the inner service follow no redirects (hyper-util's client follows none): a bearer token
-//! is not for another location (decisions.md D4).
+//! Every attempt sends the same bytes, so a proof's `content_digest` (when the binding sends
+//! one) covers exactly what the server receives. Let the inner service follow no redirects
+//! (hyper-util's client follows none): a bearer token is not for another location
+//! (decisions.md D4), and a DPoP proof names the URI it was made for.
+//!
+//! # DPoP
+//!
+//! With `AuthorizerConfig::dpop` the tokens are bound
+//! to the client's key (RFC 9449), and a bound token is only ever sent with a proof: each
+//! attempt carries a proof of its own (its `jti`, `iat`, `htm`, `htu` of the request's URI,
+//! `ath` of the token, the nonce the MCP server last supplied). The request's URI must then be
+//! absolute, as a client's is (a proof names its target: RFC 9449 section 4.2); a relative one
+//! is [`xaa::DpopRefusal::ProofNotMade`] and nothing is sent. A `401` whose `DPoP` challenge is
+//! `use_dpop_nonce` gets one resend with the nonce of its `DPoP-Nonce` header; a second demand
+//! is [`xaa::DpopRefusal::NonceLoop`], an `invalid_dpop_proof` is
+//! [`xaa::DpopRefusal::ProofRefused`], both final, as [`AdapterError::Authorization`] with
+//! [`xaa::Error::Dpop`].
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -83,7 +101,7 @@ use http_body_util::Full;
 use xaa::AccessToken;
 use xaa::driver::{Called, McpAnswer};
 
-use xaa::driver::{BoxError, request_user, set_bearer};
+use xaa::driver::{BoxError, Transport, request_user, set_authorization};
 
 use crate::adapter;
 use crate::{AdapterError, Authorizer};
@@ -120,8 +138,8 @@ impl<S> Layer<S> for AuthorizeLayer {
     }
 }
 
-/// A service sending each request through `S` with `Authorization: Bearer`, resending as the
-/// core's verdict allows: see the [module](self) docs.
+/// A service sending each request through `S` with the authorizer's token (a bearer token, or
+/// a DPoP-bound one with a fresh proof), resending as the core's verdict allows: see the [module](self) docs.
 #[derive(Clone)]
 pub struct AuthorizeService<S> {
     inner: S,
@@ -196,9 +214,10 @@ where
     let body = adapter::collect_capped(body, limit).await?;
     let template = ready.clone();
     let mut ready = Some(ready);
+    let shared = &authorizer;
     let attempt = move |token: &AccessToken, _: Option<StatusCode>| {
         let service = ready.take().unwrap_or_else(|| template.clone());
-        let request = with_bearer(&parts, &body, token);
+        let request = authorized_copy(shared, &parts, &body, token);
         async move { Attempted(send(service, request).await) }
     };
     match authorizer.call(&user, attempt).await {
@@ -224,14 +243,23 @@ where
     service.call(request).await.map_err(Into::into)
 }
 
-/// A copy of the request with `Authorization: Bearer <token>`.
-fn with_bearer(
+/// A copy of the request with the headers `token` needs for this exact request (its method,
+/// URI and body), made now.
+fn authorized_copy(
+    authorizer: &Authorizer,
     parts: &Parts,
     body: &Bytes,
     token: &AccessToken,
 ) -> Result<Request<Full<Bytes>>, AdapterError> {
     let mut request = Request::from_parts(parts.clone(), Full::new(body.clone()));
-    set_bearer(request.headers_mut(), token)?;
+    set_authorization(
+        request.headers_mut(),
+        authorizer.authorizer(),
+        token,
+        (&parts.method, &parts.uri),
+        body,
+        authorizer.client().transport().now(),
+    )?;
     Ok(request)
 }
 

@@ -19,6 +19,9 @@ use xaa_testkit::{Endpoint, Fault};
 #[path = "../../tests-shared/kit.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod common;
+#[path = "../../tests-shared/dpop.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod dpop;
 
 use common::{assert_echoed, assert_tools_listed, call_tool, count, tools_list, user};
 
@@ -218,4 +221,57 @@ async fn a_streamed_body_over_the_cap_is_refused_and_nothing_is_sent() {
     );
     assert!(kit.requests().is_empty(), "{:#?}", kit.requests());
     assert_eq!(attempts.load(Ordering::SeqCst), 0);
+}
+
+/// An authorizer for `kit` whose tokens are bound to a DPoP key sending `content_digest`.
+fn bound_authorizer(kit: &xaa_testkit::Testkit) -> Authorizer {
+    let config = dpop::bound(common::config(kit), &dpop::digest_binding());
+    Authorizer::with_client(config, common::client())
+}
+
+#[tokio::test]
+async fn dpop_bound_attempts_each_carry_a_proof_and_a_nonce_demand_gets_one_resend() {
+    for streamed in [false, true] {
+        let kit = common::kit_with(dpop::strict_options());
+        let authorizer = bound_authorizer(&kit);
+        let (http, attempts) = stack(&authorizer);
+        let alice = user(&kit, "alice");
+        let token = authorizer.token(&alice).await.expect("a bound token");
+        assert!(token.dpop_jkt().is_some());
+        kit.clear_requests();
+
+        let response = send(&http, tools_list(&kit), Some(&alice), streamed)
+            .await
+            .expect("tools/list");
+        assert_tools_listed(&response);
+        dpop::assert_nonce_demand_met_once(&kit, token.expose_secret());
+        dpop::assert_only_mcp_requests(&kit, 2);
+        assert_eq!(attempts.load(Ordering::SeqCst), 2, "both through the stack");
+    }
+}
+
+#[tokio::test]
+async fn dpop_refused_proof_and_nonce_loop_are_final_typed_errors() {
+    let kit = common::kit_with(dpop::options());
+    let authorizer = bound_authorizer(&kit);
+    let (http, _) = stack(&authorizer);
+    let alice = user(&kit, "alice");
+    authorizer.token(&alice).await.expect("a bound token");
+
+    for (fault, sent) in [(Fault::InvalidDpopProof, 1), (Fault::DpopNonceLoop, 2)] {
+        kit.clear_requests();
+        kit.set_fault(Endpoint::McpServer, fault.clone());
+        let error = send(&http, tools_list(&kit), Some(&alice), false)
+            .await
+            .expect_err("refused");
+        let refusal = dpop::adapter_refusal(adapter(&error));
+        match fault {
+            Fault::InvalidDpopProof => assert!(
+                matches!(refusal, Some(xaa::DpopRefusal::ProofRefused { .. })),
+                "{error:?}"
+            ),
+            _ => assert_eq!(refusal, Some(&xaa::DpopRefusal::NonceLoop), "{error:?}"),
+        }
+        dpop::assert_only_mcp_requests(&kit, sent);
+    }
 }

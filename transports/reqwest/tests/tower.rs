@@ -22,6 +22,9 @@ use xaa_testkit::{Endpoint, Fault};
 #[path = "../../tests-shared/kit.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod common;
+#[path = "../../tests-shared/dpop.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod dpop;
 
 use common::{assert_echoed, assert_tools_listed, call_tool, count, tools_list, user};
 
@@ -192,4 +195,84 @@ async fn an_inner_failure_is_returned_as_it_came() {
     let error = service.oneshot(request).await.expect_err("inner failure");
     assert!(error.downcast_ref::<Down>().is_some(), "{error:?}");
     assert!(kit.requests().is_empty(), "{:#?}", kit.requests());
+}
+
+/// An authorizer for `kit` whose tokens are bound to a DPoP key sending `content_digest`.
+fn bound_authorizer(kit: &xaa_testkit::Testkit) -> Authorizer {
+    let config = dpop::bound(common::config(kit), &dpop::digest_binding());
+    Authorizer::with_client(config, common::client())
+}
+
+#[tokio::test]
+async fn dpop_bound_attempts_each_carry_a_proof_and_a_nonce_demand_gets_one_resend() {
+    let kit = common::kit_with(dpop::strict_options());
+    let authorizer = bound_authorizer(&kit);
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let alice = user(&kit, "alice");
+    let token = authorizer.token(&alice).await.expect("a bound token");
+    assert!(token.dpop_jkt().is_some());
+    kit.clear_requests();
+
+    let response = send(&authorizer, tools_list(&kit), Some(&alice), &attempts)
+        .await
+        .expect("tools/list");
+    assert_tools_listed(&response);
+    dpop::assert_nonce_demand_met_once(&kit, token.expose_secret());
+    dpop::assert_only_mcp_requests(&kit, 2);
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        2,
+        "both through the inner service"
+    );
+}
+
+#[tokio::test]
+async fn dpop_refused_proof_and_nonce_loop_are_final_typed_errors() {
+    let kit = common::kit_with(dpop::options());
+    let authorizer = bound_authorizer(&kit);
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let alice = user(&kit, "alice");
+    authorizer.token(&alice).await.expect("a bound token");
+
+    for (fault, sent) in [(Fault::InvalidDpopProof, 1), (Fault::DpopNonceLoop, 2)] {
+        kit.clear_requests();
+        kit.set_fault(Endpoint::McpServer, fault.clone());
+        let error = send(&authorizer, tools_list(&kit), Some(&alice), &attempts)
+            .await
+            .expect_err("refused");
+        let refusal = dpop::adapter_refusal(adapter(&error));
+        match fault {
+            Fault::InvalidDpopProof => assert!(
+                matches!(refusal, Some(xaa::DpopRefusal::ProofRefused { .. })),
+                "{error:?}"
+            ),
+            _ => assert_eq!(refusal, Some(&xaa::DpopRefusal::NonceLoop), "{error:?}"),
+        }
+        dpop::assert_only_mcp_requests(&kit, sent);
+    }
+}
+
+#[tokio::test]
+async fn dpop_a_relative_uri_gets_no_proof_and_nothing_is_sent() {
+    let kit = common::kit_with(dpop::options());
+    let authorizer = bound_authorizer(&kit);
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let alice = user(&kit, "alice");
+    authorizer.token(&alice).await.expect("a bound token");
+    kit.clear_requests();
+
+    let mut request = tools_list(&kit);
+    *request.uri_mut() = http::Uri::from_static("/mcp");
+    let error = send(&authorizer, request, Some(&alice), &attempts)
+        .await
+        .expect_err("no proof for a relative URI");
+    assert!(
+        matches!(
+            dpop::adapter_refusal(adapter(&error)),
+            Some(xaa::DpopRefusal::ProofNotMade { .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(attempts.load(Ordering::SeqCst), 0);
+    assert!(kit.requests().is_empty());
 }

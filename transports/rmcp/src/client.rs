@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures_core::stream::BoxStream;
 use http::header::WWW_AUTHENTICATE;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::{
@@ -18,7 +18,9 @@ use xaa::AccessToken;
 use xaa::authorizer::{AuthorizerConfig, User};
 use xaa::driver::{Called, McpAnswer};
 
+use crate::credentials::credentials;
 use crate::error::{Error, lift};
+use crate::nonce;
 
 /// An HTTP client for rmcp's Streamable HTTP client transport that authorizes every request
 /// through the xaa authorizer, for one user.
@@ -33,16 +35,21 @@ use crate::error::{Error, lift};
 ///    run over [`xaa_reqwest::Client`]. Concurrent requests needing a token share one flow
 ///    (the core's single-flight); a token close to expiry is handed out and replaced in the
 ///    background.
-/// 2. The wrapped client sends the request with `Authorization: Bearer <token>`.
+/// 2. The wrapped client sends the request with `Authorization: Bearer <token>` (rmcp's
+///    `auth_token`), or for a token bound to the authorizer's DPoP key with
+///    `Authorization: DPoP <token>` and a fresh `DPoP` proof among the custom headers, rmcp's
+///    `auth_token` left empty: see [DPoP](crate#dpop).
 /// 3. The core's [`Authorizer::on_response`](xaa::authorizer::Authorizer::on_response) judges
 ///    the answer: a 401 (`StreamableHttpError::AuthRequired`) drops the token and the request
 ///    is sent once more with a fresh one; a 403 `insufficient_scope`
 ///    (`StreamableHttpError::InsufficientScope`) widens the scope and sends it again, within
 ///    [`AuthorizerConfig::max_step_ups`]. When the core gives up, the server's 401 or 403 is
-///    returned to rmcp as it came.
+///    returned to rmcp as it came. For a bound token, a DPoP nonce demand first gets one resend
+///    with the server's nonce, and a refused proof is final ([`Error::dpop_refusal`]).
 ///
-/// The transport configuration's `auth_header` is ignored: the authorizer's token is always
-/// the one sent. Cheap to clone: clones share the token cache and the connection pools.
+/// The transport configuration's `auth_header` is ignored, and so are any `Authorization` and
+/// `DPoP` among its custom headers: the authorizer's token is always the one sent. Cheap to
+/// clone: clones share the token cache and the connection pools.
 #[derive(Clone)]
 pub struct AuthorizedHttpClient<C = reqwest::Client> {
     inner: C,
@@ -120,51 +127,87 @@ impl<C: StreamableHttpClient + Sync> AuthorizedHttpClient<C> {
     }
 
     /// Runs `call` with a token, then as the core's verdict on the answer says: the drivers'
-    /// loop ([`xaa_reqwest::Authorizer::call`]), with rmcp's answers.
+    /// loop ([`xaa_reqwest::Authorizer::call`]), with rmcp's answers. `request` is the method
+    /// and URI of the request `call` makes, and `body` gives the exact bytes it sends, which a
+    /// proof's `content_digest` covers when the binding sends one.
     async fn authorized<T, F, Fut>(
         &self,
+        request: (Method, &str),
+        body: impl Fn() -> Vec<u8>,
+        custom_headers: &HashMap<HeaderName, HeaderValue>,
         call: F,
     ) -> Result<T, StreamableHttpError<Error<C::Error>>>
     where
-        F: Fn(String) -> Fut,
+        F: Fn(Option<String>, HashMap<HeaderName, HeaderValue>) -> Fut,
         Fut: Future<Output = Result<T, StreamableHttpError<C::Error>>>,
     {
+        let (method, uri) = request;
+        let call = &call;
         let attempt = |token: &AccessToken, resending_after: Option<StatusCode>| {
             if let Some(status) = resending_after {
                 tracing::debug!(
                     event = "mcp_retry",
                     status = status.as_u16(),
-                    "sending the MCP request again with a new token"
+                    "sending the MCP request again"
                 );
             }
-            let sent = call(token.expose_secret().to_owned());
-            async move { Attempted::from(sent.await) }
+            let made = credentials(
+                &self.authorizer,
+                token,
+                (method.clone(), uri),
+                &body,
+                custom_headers,
+            );
+            let token = token.clone();
+            async move {
+                let credentials = match made {
+                    Ok(credentials) => credentials,
+                    Err(error) => return Attempted::unsent(error),
+                };
+                let sent = call(credentials.auth_token, credentials.custom_headers).await;
+                let mut attempted = Attempted::from(sent.map_err(lift));
+                if credentials.bound && attempted.demands_nonce() {
+                    attempted.learn(nonce::probe(&self.authorizer, &token, uri).await);
+                }
+                attempted
+            }
         };
         match self.authorizer.call(&self.user, attempt).await {
-            Ok(Called::Answered(answer)) => answer.result.map_err(lift),
+            Ok(Called::Answered(answer)) => answer.result,
+            Ok(Called::Refused(_, error @ xaa::Error::Dpop { .. })) => {
+                tracing::debug!(event = "mcp_dpop_refused", error = %error, "not sending the MCP request again: DPoP ended it");
+                Err(authorization_failed(xaa_reqwest::Error::Flow(error)))
+            }
             Ok(Called::Refused(answer, error)) => {
                 let status = answer.judged().map(|(status, _)| status.as_u16());
                 tracing::debug!(event = "mcp_rejected", status, error = %error, "not sending the MCP request again: one fresh exchange per refused token");
-                answer.result.map_err(lift)
+                answer.result
             }
-            Err(error) => Err(StreamableHttpError::Client(Error::Authorization(error))),
+            Err(error) => Err(authorization_failed(error)),
         }
     }
+}
+
+fn authorization_failed<E>(error: xaa_reqwest::Error) -> StreamableHttpError<Error<E>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StreamableHttpError::Client(Error::Authorization(error))
 }
 
 /// rmcp's outcome of one attempt, with what the core judges: 200 for a success, the 401 or
 /// 403 rmcp reports as typed errors with the server's challenge; any other failure is
 /// returned as it is.
 struct Attempted<T, E: std::error::Error + Send + Sync + 'static> {
-    result: Result<T, StreamableHttpError<E>>,
+    result: Result<T, StreamableHttpError<Error<E>>>,
     judged: Option<(StatusCode, HeaderMap)>,
 }
 
-impl<T, E> From<Result<T, StreamableHttpError<E>>> for Attempted<T, E>
+impl<T, E> From<Result<T, StreamableHttpError<Error<E>>>> for Attempted<T, E>
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    fn from(result: Result<T, StreamableHttpError<E>>) -> Self {
+    fn from(result: Result<T, StreamableHttpError<Error<E>>>) -> Self {
         let judged = match &result {
             Ok(_) => Some((StatusCode::OK, HeaderMap::new())),
             Err(StreamableHttpError::AuthRequired(error)) => Some((
@@ -178,6 +221,29 @@ where
             Err(_) => None,
         };
         Self { result, judged }
+    }
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Attempted<T, E> {
+    /// An attempt that sent nothing: its headers could not be made.
+    fn unsent(error: xaa::Error) -> Self {
+        Self {
+            result: Err(authorization_failed(xaa_reqwest::Error::Flow(error))),
+            judged: None,
+        }
+    }
+
+    /// Whether the answer is a 401 whose `DPoP` challenge demands a nonce.
+    fn demands_nonce(&self) -> bool {
+        matches!(&self.result, Err(StreamableHttpError::AuthRequired(error))
+            if nonce::demands_nonce(&error.www_authenticate_header))
+    }
+
+    /// Adds the `DPoP-Nonce` fields a probe got to the header fields the core judges.
+    fn learn(&mut self, nonces: HeaderMap) {
+        if let Some((_, headers)) = &mut self.judged {
+            headers.extend(nonces);
+        }
     }
 }
 
@@ -209,15 +275,20 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for AuthorizedHttpClie
         _auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.authorized(|token| {
-            self.inner.post_message(
-                uri.clone(),
-                message.clone(),
-                session_id.clone(),
-                Some(token),
-                custom_headers.clone(),
-            )
-        })
+        self.authorized(
+            (Method::POST, &uri),
+            || json_body(&message),
+            &custom_headers,
+            |auth_token, custom_headers| {
+                self.inner.post_message(
+                    uri.clone(),
+                    message.clone(),
+                    session_id.clone(),
+                    auth_token,
+                    custom_headers,
+                )
+            },
+        )
         .await
     }
 
@@ -230,16 +301,21 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for AuthorizedHttpClie
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.authorized(|token| {
-            self.inner.post_message_with_max_sse_event_size(
-                uri.clone(),
-                message.clone(),
-                session_id.clone(),
-                Some(token),
-                custom_headers.clone(),
-                max_sse_event_size,
-            )
-        })
+        self.authorized(
+            (Method::POST, &uri),
+            || json_body(&message),
+            &custom_headers,
+            |auth_token, custom_headers| {
+                self.inner.post_message_with_max_sse_event_size(
+                    uri.clone(),
+                    message.clone(),
+                    session_id.clone(),
+                    auth_token,
+                    custom_headers,
+                    max_sse_event_size,
+                )
+            },
+        )
         .await
     }
 
@@ -252,16 +328,21 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for AuthorizedHttpClie
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.authorized(|token| {
-            self.inner.post_message_with_response_limits(
-                uri.clone(),
-                message.clone(),
-                session_id.clone(),
-                Some(token),
-                custom_headers.clone(),
-                limits,
-            )
-        })
+        self.authorized(
+            (Method::POST, &uri),
+            || json_body(&message),
+            &custom_headers,
+            |auth_token, custom_headers| {
+                self.inner.post_message_with_response_limits(
+                    uri.clone(),
+                    message.clone(),
+                    session_id.clone(),
+                    auth_token,
+                    custom_headers,
+                    limits,
+                )
+            },
+        )
         .await
     }
 
@@ -272,14 +353,19 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for AuthorizedHttpClie
         _auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<Self::Error>> {
-        self.authorized(|token| {
-            self.inner.delete_session(
-                uri.clone(),
-                session_id.clone(),
-                Some(token),
-                custom_headers.clone(),
-            )
-        })
+        self.authorized(
+            (Method::DELETE, &uri),
+            Vec::new,
+            &custom_headers,
+            |auth_token, custom_headers| {
+                self.inner.delete_session(
+                    uri.clone(),
+                    session_id.clone(),
+                    auth_token,
+                    custom_headers,
+                )
+            },
+        )
         .await
     }
 
@@ -291,15 +377,20 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for AuthorizedHttpClie
         _auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
-        self.authorized(|token| {
-            self.inner.get_stream(
-                uri.clone(),
-                session_id.clone(),
-                last_event_id.clone(),
-                Some(token),
-                custom_headers.clone(),
-            )
-        })
+        self.authorized(
+            (Method::GET, &uri),
+            Vec::new,
+            &custom_headers,
+            |auth_token, custom_headers| {
+                self.inner.get_stream(
+                    uri.clone(),
+                    session_id.clone(),
+                    last_event_id.clone(),
+                    auth_token,
+                    custom_headers,
+                )
+            },
+        )
         .await
     }
 
@@ -312,18 +403,30 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for AuthorizedHttpClie
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
-        self.authorized(|token| {
-            self.inner.get_stream_with_max_sse_event_size(
-                uri.clone(),
-                session_id.clone(),
-                last_event_id.clone(),
-                Some(token),
-                custom_headers.clone(),
-                max_sse_event_size,
-            )
-        })
+        self.authorized(
+            (Method::GET, &uri),
+            Vec::new,
+            &custom_headers,
+            |auth_token, custom_headers| {
+                self.inner.get_stream_with_max_sse_event_size(
+                    uri.clone(),
+                    session_id.clone(),
+                    last_event_id.clone(),
+                    auth_token,
+                    custom_headers,
+                    max_sse_event_size,
+                )
+            },
+        )
         .await
     }
+}
+
+/// The bytes rmcp's reqwest client sends as the body of `message`: its `RequestBuilder::json`
+/// is `serde_json::to_vec`. When the message cannot be serialized, that builder fails and
+/// nothing is sent, so the empty body that stands for it here goes into no proof that is sent.
+fn json_body(message: &ClientJsonRpcMessage) -> Vec<u8> {
+    serde_json::to_vec(message).unwrap_or_default()
 }
 
 /// The whole set-up for one user in one call: an [`xaa_reqwest::Authorizer`] for `config`

@@ -19,7 +19,10 @@ use rmcp::transport::streamable_http_client::StreamableHttpError;
 pub enum Error<E: std::error::Error + Send + Sync + 'static = reqwest::Error> {
     /// No token could be had for the request: the enterprise flow failed (the IdP or the
     /// authorization server refused, a check failed, a token endpoint was unreachable), or
-    /// the user must sign in again ([`xaa::Error::ReauthenticationRequired`] inside).
+    /// the user must sign in again ([`xaa::Error::ReauthenticationRequired`] inside). Or, for
+    /// a DPoP-bound token, the request could not carry a proof, or the MCP server refused its
+    /// proof ([`xaa::Error::Dpop`] inside: see [`Error::dpop_refusal`]); nothing further was
+    /// sent.
     #[error("authorization failed: {0}")]
     Authorization(#[source] xaa_reqwest::Error),
     /// The wrapped HTTP client failed (for rmcp's reqwest client: connect, TLS, I/O).
@@ -36,6 +39,19 @@ impl<E: std::error::Error + Send + Sync + 'static> Error<E> {
         }
     }
 
+    /// Why DPoP ended the request, when it did: the MCP server refused the proof
+    /// ([`xaa::DpopRefusal::ProofRefused`]), demanded a nonce again after the one resend
+    /// ([`xaa::DpopRefusal::NonceLoop`]) or without supplying one, or the token could not go
+    /// with a proof; or the flow's own DPoP checks failed.
+    pub fn dpop_refusal(&self) -> Option<&xaa::DpopRefusal> {
+        match self {
+            Self::Authorization(xaa_reqwest::Error::Flow(xaa::Error::Dpop { refusal, .. })) => {
+                Some(refusal)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the user must sign in at the IdP again: their subject token is expired or was
     /// refused, and the [`SubjectTokenSource`](xaa::authorizer::SubjectTokenSource) had no
     /// fresh one.
@@ -47,6 +63,34 @@ impl<E: std::error::Error + Send + Sync + 'static> Error<E> {
             ))
         )
     }
+}
+
+/// The DPoP refusal that ended a request of an [`AuthorizedHttpClient`] on rmcp's reqwest
+/// client, found anywhere in `error`'s chain: rmcp's `ServiceError` of a call, its
+/// `ClientInitializeError`, or the transport's [`StreamableHttpError`] itself. See
+/// [`Error::dpop_refusal`].
+///
+/// [`AuthorizedHttpClient`]: crate::AuthorizedHttpClient
+pub fn dpop_refusal<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a xaa::DpopRefusal> {
+    let mut source = Some(error);
+    while let Some(current) = source {
+        let found = if let Some(StreamableHttpError::Client(error)) =
+            current.downcast_ref::<StreamableHttpError<Error>>()
+        {
+            error.dpop_refusal()
+        } else {
+            current
+                .downcast_ref::<Error>()
+                .and_then(Error::dpop_refusal)
+        };
+        if found.is_some() {
+            return found;
+        }
+        source = current.source();
+    }
+    None
 }
 
 /// rmcp's error from the wrapped client, as this client's: every variant kept as it is (the

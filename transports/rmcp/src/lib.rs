@@ -66,24 +66,60 @@
 //!
 //! Tokens are never logged: the `tracing` events of this crate carry statuses only.
 //!
+//! # DPoP
+//!
+//! With the `dpop` feature and `AuthorizerConfig::dpop`,
+//! tokens are bound to the client's key (RFC 9449), and [`AuthorizedHttpClient`] sends a bound
+//! token only with a proof, through the seams rmcp 3.11 offers:
+//!
+//! * **Never rmcp's bearer path.** rmcp's `StreamableHttpClient` takes the token as
+//!   `auth_token`, which its reqwest client sends as `Authorization: Bearer`. For a bound token
+//!   that argument is `None`; `Authorization: DPoP <token>` and a fresh `DPoP` proof (RFC 9449
+//!   section 7.1: `htm`, `htu` of the request's URI, `ath`, the server's nonce) go among the
+//!   custom headers, which rmcp's reqwest client sends as they are (`Authorization` and `DPoP`
+//!   are not among the names it reserves). Any `Authorization` or `DPoP` of the transport
+//!   configuration's own custom headers is dropped. Each attempt gets a proof of its own.
+//! * **`content_digest`** (when the binding sends it, `DpopBinding::with_content_digest`) is
+//!   the SHA-256 of `serde_json::to_vec(&message)`: rmcp's reqwest client sends the message
+//!   with `RequestBuilder::json`, which is exactly those bytes. A `GET` or `DELETE` has no
+//!   body: the digest is of no bytes. Another wrapped client must send those same bytes for
+//!   its proofs to hold.
+//! * **The nonce.** rmcp reports a 401 with the value of its `WWW-Authenticate` field alone
+//!   and drops every other header field of every answer, `DPoP-Nonce` included, and no hook of
+//!   reqwest 0.13 sees a response's header fields. So when a `DPoP` challenge says
+//!   `use_dpop_nonce`, the client learns the nonce with a probe: a JSON-RPC `ping` (harmless
+//!   if a server took it) with the same token and a fresh proof, sent to the same URI through
+//!   the authorizer's own [`xaa_reqwest::Client`]; its answer's `DPoP-Nonce` is read with the
+//!   401 it stands for, and the request is resent once with it (RFC 9449 section 9). A second
+//!   demand is [`xaa::DpopRefusal::NonceLoop`]. A nonce a server rotates on a successful
+//!   answer is lost the same way: the next request then meets a demand and one probe. The
+//!   probe is the one request this crate makes outside rmcp's client.
+//! * **Refusals are typed**: an `invalid_dpop_proof`, a nonce loop, or a bound token the
+//!   configured key cannot prove are [`Error::Authorization`] with [`xaa::Error::Dpop`], not
+//!   rmcp's `AuthRequired`; nothing further is sent. [`dpop_refusal`] finds one in rmcp's
+//!   `ServiceError` or `ClientInitializeError`.
+//!
 //! # Features
 //!
 //! * `rustls` (default): HTTPS through rustls with aws-lc-rs, for the token flows and the MCP
 //!   traffic. Without it, plain http only (loopback tests).
 //! * `system-proxy` (default): the operating system's proxy settings (macOS, Windows) besides
 //!   the `*_PROXY` environment variables, for both clients.
+//! * `dpop`: sender-constrained tokens (see [DPoP](#dpop)): `xaa::dpop` with its ES256 key.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod capabilities;
 mod client;
+mod credentials;
 mod error;
 mod http;
+mod nonce;
 
 pub use capabilities::{EXTENSION_ID, client_config, declare_extension};
 pub use client::{AuthorizedHttpClient, transport};
-pub use error::Error;
+pub use error::{Error, dpop_refusal};
 #[cfg(feature = "rustls")]
 pub use http::http_client_builder_with_roots;
 pub use http::{CONNECT_TIMEOUT, http_client, http_client_builder};

@@ -19,12 +19,19 @@
 //!   `ureq::middleware::Middleware`, for MCP requests sent with a ureq agent of your own. It runs
 //!   the authorizer's one loop ([`Authorizer::call`]): the user is the [`User`] request
 //!   extension (none: `AdapterError::NoUser`, nothing sent), the token goes in
-//!   `Authorization: Bearer`, and a 401 or 403 is handled as [`Authorizer::send`] handles it,
+//!   `Authorization: Bearer` (a DPoP-bound one as `Authorization: DPoP` with a fresh proof per
+//!   attempt), and a 401 or 403 is handled as [`Authorizer::send`] handles it,
 //!   the request body kept for the resend up to the client's
 //!   [`ClientBuilder::resource_body_bytes`]. ureq's `MiddlewareNext` runs once, so a resend goes
 //!   through the authorizer's [`Client`]: later middlewares see only the first attempt.
 //!   Example: `cargo run -p xaa-ureq --example middleware-ureq --features middleware`, against
 //!   the testkit.
+//! * `dpop`: sender-constrained tokens (RFC 9449): `xaa::dpop` with its ES256 key, for
+//!   `AuthorizerConfig::dpop`. Every MCP request with a bound token, from
+//!   [`Authorizer::send`], [`Authorizer::call`] through `xaa::driver::set_authorization`, or the
+//!   middleware, carries `Authorization: DPoP` and a fresh proof; a bound token is never sent
+//!   as a bearer token. A nonce demand gets one resend with the server's nonce; a refused proof
+//!   or a second demand is final ([`xaa::Error::Dpop`]). The README shows the set-up.
 //!
 //! # Example
 //!

@@ -34,10 +34,12 @@
 //!
 //! The middleware runs the authorizer's one loop ([`Authorizer::call`]): a token for the user
 //! (cached, or the enterprise flow run over the authorizer's own [`crate::Client`], never
-//! through this agent), `Authorization: Bearer` set on the request (a sensitive header value,
-//! replacing any), and the core's verdict on the answer: one fresh exchange and one resend after
-//! a 401, a wider scope and a resend after a 403 `insufficient_scope` (within
-//! [`xaa::authorizer::AuthorizerConfig::max_step_ups`]). Every other answer, error statuses
+//! through this agent), its headers set on the request, replacing any: `Authorization: Bearer`
+//! (RFC 6750 section 2.1), or for a token bound to the authorizer's DPoP key (see [DPoP](#dpop))
+//! `Authorization: DPoP` and a fresh `DPoP` proof made for this attempt (RFC 9449 section 7.1);
+//! and the core's verdict on the answer: one resend with the server's nonce after a DPoP nonce
+//! demand, one fresh exchange and one resend after a 401, a wider scope and a resend after a 403
+//! `insufficient_scope` (within [`xaa::authorizer::AuthorizerConfig::max_step_ups`]). Every other answer, error statuses
 //! included, is returned as it came, its body unread. When the core gives up, the error is
 //! [`AdapterError::Authorization`] with [`xaa::Error::ResourceServerRejected`], as
 //! [`Authorizer::send`] reports it; when no token can be had, [`AdapterError::Authorization`]
@@ -61,7 +63,22 @@
 //! [`resource_body_bytes`](crate::ClientBuilder::resource_body_bytes)
 //! ([`DEFAULT_RESOURCE_BODY_BYTES`](crate::DEFAULT_RESOURCE_BODY_BYTES) by default), and sent
 //! with its `Content-Length`; a larger one is [`AdapterError::BodyTooLarge`] and nothing is
-//! sent.
+//! sent. The same bytes go with every attempt, so a proof's `content_digest` (when the binding
+//! sends one) covers exactly what the server receives.
+//!
+//! # DPoP
+//!
+//! With `AuthorizerConfig::dpop` the tokens are bound
+//! to the client's key (RFC 9449), and a bound token is only ever sent with a proof: each
+//! attempt, the first and every resend, carries a proof of its own (its `jti`, `iat`, `htm`,
+//! `htu` of the request's URI, `ath` of the token, the nonce the MCP server last supplied). A
+//! `401` whose `DPoP` challenge is `use_dpop_nonce` gets one resend with the nonce of its
+//! `DPoP-Nonce` header; a second demand is [`xaa::DpopRefusal::NonceLoop`], an
+//! `invalid_dpop_proof` is [`xaa::DpopRefusal::ProofRefused`], both final, in
+//! [`AdapterError::Authorization`] as [`xaa::Error::Dpop`]. Turn `http_status_as_error` off
+//! (as above): with it on, a `401` reaches the middleware without its header fields, so a nonce
+//! demand reads as a refused token (one fresh exchange, then
+//! [`xaa::Error::ResourceServerRejected`]) and a refused proof is not told apart.
 
 use std::io::Read;
 
@@ -71,7 +88,7 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use ureq::middleware::{Middleware, MiddlewareNext};
 use ureq::{Body, SendBody};
 use xaa::AccessToken;
-use xaa::driver::{Called, McpAnswer, request_user, sends_body, set_bearer};
+use xaa::driver::{Called, McpAnswer, Transport, request_user, sends_body, set_authorization};
 
 use crate::{AdapterError, Authorizer};
 
@@ -119,6 +136,29 @@ impl AuthorizeMiddleware {
     }
 }
 
+impl AuthorizeMiddleware {
+    /// The headers of one attempt: the request's, with those `token` needs for this exact
+    /// request (its method, URI and body), made now.
+    fn authorized_headers(
+        &self,
+        parts: &Parts,
+        body: Option<&[u8]>,
+        token: &AccessToken,
+    ) -> Result<HeaderMap, AdapterError> {
+        let mut headers = parts.headers.clone();
+        let client = self.authorizer.client();
+        set_authorization(
+            &mut headers,
+            self.authorizer.authorizer(),
+            token,
+            (&parts.method, &parts.uri),
+            body.unwrap_or_default(),
+            client.transport().now(),
+        )?;
+        Ok(headers)
+    }
+}
+
 /// What one attempt got.
 type Answer = Result<Response<Body>, ureq::Error>;
 
@@ -140,7 +180,7 @@ impl Middleware for AuthorizeMiddleware {
         let mut next = Some(next);
         let mut status_as_error = false;
         let attempt = |token: &AccessToken, _: Option<StatusCode>| {
-            let result = match with_bearer(&parts.headers, token) {
+            let result = match self.authorized_headers(&parts, body, token) {
                 Err(error) => Err(failed(error)),
                 Ok(headers) => match next.take() {
                     Some(next) => first(next, &parts, headers, body),
@@ -216,14 +256,6 @@ fn read_capped(body: SendBody, limit: usize) -> Result<Vec<u8>, AdapterError> {
         return Err(AdapterError::BodyTooLarge { limit });
     }
     Ok(bytes)
-}
-
-/// `headers` with `Authorization: Bearer <token>` (RFC 6750 section 2.1), replacing any, marked
-/// sensitive so HTTP libraries keep it out of their logs.
-fn with_bearer(headers: &HeaderMap, token: &AccessToken) -> Result<HeaderMap, AdapterError> {
-    let mut headers = headers.clone();
-    set_bearer(&mut headers, token)?;
-    Ok(headers)
 }
 
 fn failed(error: AdapterError) -> ureq::Error {

@@ -199,3 +199,54 @@ fn a_body_over_the_cap_is_refused_and_nothing_is_sent() {
     assert!(kit.requests().is_empty(), "{:#?}", kit.requests());
     assert_eq!(attempts.load(Ordering::SeqCst), 0);
 }
+
+/// An authorizer for `kit` whose tokens are bound to a DPoP key sending `content_digest`.
+fn bound_authorizer(kit: &xaa_testkit::Testkit) -> Authorizer {
+    let config = common::dpop::bound(common::config(kit), &common::dpop::digest_binding());
+    Authorizer::with_client(config, common::client())
+}
+
+#[test]
+fn dpop_bound_attempts_each_carry_a_proof_and_a_nonce_demand_gets_one_resend() {
+    let kit = common::kit_with(common::dpop::strict_options());
+    let authorizer = bound_authorizer(&kit);
+    let (agent, attempts) = agent(&authorizer, false);
+    let alice = user(&kit, "alice");
+    let token = authorizer.token(&alice).expect("a bound token");
+    assert!(token.dpop_jkt().is_some());
+    kit.clear_requests();
+
+    let response = send(&agent, tools_list(&kit), Some(&alice)).expect("tools/list");
+    assert_tools_listed(&response);
+    common::dpop::assert_nonce_demand_met_once(&kit, token.expose_secret());
+    common::dpop::assert_only_mcp_requests(&kit, 2);
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        1,
+        "the resend went through the authorizer's client"
+    );
+}
+
+#[test]
+fn dpop_refused_proof_and_nonce_loop_are_final_typed_errors() {
+    let kit = common::kit_with(common::dpop::options());
+    let authorizer = bound_authorizer(&kit);
+    let (agent, _) = agent(&authorizer, false);
+    let alice = user(&kit, "alice");
+    authorizer.token(&alice).expect("a bound token");
+
+    for (fault, sent) in [(Fault::InvalidDpopProof, 1), (Fault::DpopNonceLoop, 2)] {
+        kit.clear_requests();
+        kit.set_fault(Endpoint::McpServer, fault.clone());
+        let error = send(&agent, tools_list(&kit), Some(&alice)).expect_err("refused");
+        let refusal = common::dpop::adapter_refusal(adapter(&error));
+        match fault {
+            Fault::InvalidDpopProof => assert!(
+                matches!(refusal, Some(xaa::DpopRefusal::ProofRefused { .. })),
+                "{error:?}"
+            ),
+            _ => assert_eq!(refusal, Some(&xaa::DpopRefusal::NonceLoop), "{error:?}"),
+        }
+        common::dpop::assert_only_mcp_requests(&kit, sent);
+    }
+}

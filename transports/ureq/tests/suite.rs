@@ -79,6 +79,9 @@ mod macros;
 #[path = "../../tests-shared/kit.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod common;
+#[path = "../../tests-shared/dpop.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod dpop;
 #[path = "../../tests-shared/loopback.rs"]
 mod loopback;
 
@@ -90,6 +93,8 @@ mod authorizer;
 mod client;
 #[path = "../../tests-shared/suite/concurrency.rs"]
 mod concurrency;
+#[path = "../../tests-shared/suite/dpop.rs"]
+mod dpop_send;
 #[path = "../../tests-shared/suite/faults.rs"]
 mod faults;
 #[path = "../../tests-shared/suite/https.rs"]

@@ -7,3 +7,6 @@ use xaa_ureq as driver;
 #[path = "../../../tests-shared/kit.rs"]
 mod kit;
 pub use kit::*;
+
+#[path = "../../../tests-shared/dpop.rs"]
+pub mod dpop;

@@ -111,6 +111,9 @@ fn no_token_or_secret_reaches_the_logs_or_the_formatted_results() {
     authorization_server_refusal(&mut ev, &kit);
     kit.stop();
 
+    // DPoP-bound tokens, on a kit that requires them.
+    dpop_bound_requests(&mut ev);
+
     let buffer = format!("{}\n{}", captured(), ev.formatted);
     assert_events_were_captured(&buffer);
     assert_secrets_of_every_kind(&ev.secrets);

@@ -669,3 +669,51 @@ pub(crate) fn kit_with_client_auth(
 // ---------------------------------------------------------------------------------------------
 // The test.
 // ---------------------------------------------------------------------------------------------
+
+/// DPoP-bound tokens through the authorizer: a bound flow with the MCP server's nonce demand,
+/// a refused proof and a nonce loop. The key's PEM, every proof and every bound token are
+/// secrets of the run.
+pub(crate) fn dpop_bound_requests(ev: &mut Evidence) {
+    use xaa::dpop::{DpopBinding, DpopPolicy, EsDpopKey};
+    use xaa::jose::RandomJti;
+    use xaa_testkit::Server;
+
+    let kit = common::kit_with(common::dpop::options().dpop_nonce(Server::Mcp));
+    let key = EsDpopKey::generate().expect("a P-256 key");
+    ev.secrets.add(
+        Kind::PrivateKeyPem,
+        &key.expose_private_pem().expect("its PEM"),
+    );
+    let binding = DpopBinding::new(Arc::new(key), Arc::new(RandomJti), DpopPolicy::Required)
+        .with_content_digest(true);
+    ev.object("binding", &binding);
+    let authorizer =
+        Authorizer::new(common::dpop::bound(common::config(&kit), &binding)).expect("authorizer");
+    let alice = ev.user(&kit, "alice");
+
+    ev.scenario("DPoP: bound flow, the MCP server's nonce, one resend");
+    let bound = ev.send("bound send", &authorizer, &alice, tools_list(&kit));
+    assert!(bound.is_ok(), "{bound:?}");
+    let token = ev.token("bound token", &authorizer, &alice);
+    assert!(token.is_ok(), "{token:?}");
+
+    ev.scenario("DPoP: a refused proof");
+    kit.set_fault(Endpoint::McpServer, Fault::InvalidDpopProof);
+    let refused = ev.send("invalid_dpop_proof", &authorizer, &alice, tools_list(&kit));
+    assert!(
+        matches!(flow_error(&refused), Some(xaa::Error::Dpop { .. })),
+        "{refused:?}"
+    );
+    kit.clear_faults();
+
+    ev.scenario("DPoP: a nonce loop");
+    kit.set_fault(Endpoint::McpServer, Fault::DpopNonceLoop);
+    let looped = ev.send("nonce loop", &authorizer, &alice, tools_list(&kit));
+    assert!(
+        matches!(flow_error(&looped), Some(xaa::Error::Dpop { .. })),
+        "{looped:?}"
+    );
+    kit.clear_faults();
+    ev.collect(&kit);
+    kit.stop();
+}

@@ -17,9 +17,11 @@ pub(crate) enum Kind {
     BasicCredentials,
     PrivateKeyPem,
     ClientAssertion,
+    /// A DPoP proof (RFC 9449): valid for its request within its time window.
+    DpopProof,
 }
 
-pub(crate) const KINDS: [Kind; 9] = [
+pub(crate) const KINDS: [Kind; 10] = [
     Kind::IdToken,
     Kind::SamlAssertion,
     Kind::IdpRefreshToken,
@@ -29,6 +31,7 @@ pub(crate) const KINDS: [Kind; 9] = [
     Kind::BasicCredentials,
     Kind::PrivateKeyPem,
     Kind::ClientAssertion,
+    Kind::DpopProof,
 ];
 
 /// Every secret seen during the run, by kind.
@@ -87,10 +90,16 @@ impl Secrets {
                     _ => {}
                 }
             }
+            if let Some(proof) = request.header("dpop") {
+                self.add(Kind::DpopProof, proof);
+            }
             let Some(authorization) = request.header("authorization") else {
                 continue;
             };
-            if let Some(token) = authorization.strip_prefix("Bearer ") {
+            if let Some(token) = authorization
+                .strip_prefix("Bearer ")
+                .or_else(|| authorization.strip_prefix("DPoP "))
+            {
                 self.add(Kind::AccessToken, token);
             } else if let Some((_, secret)) =
                 xaa_testkit::form::parse_basic_authorization(authorization)

@@ -16,6 +16,7 @@ use super::issuers::{RefreshTokenGrant, RefreshTokenIssuer};
 use super::metadata::{AuthorizationServerMetadataDocument, fill_client_auth_metadata};
 use super::rejection::{RejectReason, Rejection};
 use super::replay::{InMemoryReplayStore, ReplayStore};
+use super::replay_step::ReplayChecks;
 use super::request::FormRequest;
 use super::subject::{
     IdTokenRules, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject, verify_id_token,
@@ -262,9 +263,14 @@ impl IdentityProviderEndpoint {
         // client no assertion (RFC 9449 section 8).
         #[cfg(feature = "dpop")]
         let proof = self.check_proof(request, now)?;
-        let client =
-            self.authenticator()
-                .authenticate(request, form, GRANT_TYPE_TOKEN_EXCHANGE, now)?;
+        let mut client_uses = ReplayChecks::default();
+        let client = self.authenticator().authenticate(
+            request,
+            form,
+            GRANT_TYPE_TOKEN_EXCHANGE,
+            now,
+            &mut client_uses,
+        )?;
         let subject = self.verify_subject(subject_type, subject_token, &client, now)?;
         let exchange = ExchangeRequest {
             client_id: &client.client_id,
@@ -284,13 +290,25 @@ impl IdentityProviderEndpoint {
                 PolicyRefusal::ScopeNotAllowed => RejectReason::ScopeNotAllowed,
                 PolicyRefusal::AccessDenied => RejectReason::AccessDenied,
             })?;
+        // The replay step, once every other check has passed (decisions.md D29): the proof's
+        // jti, then the assertion's.
+        let mut checks = ReplayChecks::default();
         #[cfg(feature = "dpop")]
-        let (jkt, dpop_nonce) = match proof {
-            Some(checked) => (Some(checked.proof.jkt), checked.next_nonce),
-            None => (None, None),
+        let (jkt, dpop_nonce, refusal_nonce) = match proof {
+            Some(checked) => {
+                checks.push(checked.token_use);
+                (
+                    Some(checked.proof.jkt),
+                    checked.next_nonce,
+                    checked.current_nonce,
+                )
+            }
+            None => (None, None, None),
         };
         #[cfg(not(feature = "dpop"))]
-        let jkt = None;
+        let (jkt, refusal_nonce): (Option<String>, Option<String>) = (None, None);
+        checks.append(client_uses);
+        self.run_replay_step(&checks, refusal_nonce.as_deref(), now)?;
         let minted = self.mint(&subject, &decision, jkt, now)?;
         Ok(ExchangeOutcome::IdJag(MintedIdJag {
             response_scope: scope_if_changed(&decision.scope, &requested_scope),
@@ -329,9 +347,14 @@ impl IdentityProviderEndpoint {
             .optional("scope")?
             .map(Scope::parse)
             .unwrap_or_default();
-        let client =
-            self.authenticator()
-                .authenticate(request, form, GRANT_TYPE_TOKEN_EXCHANGE, now)?;
+        let mut checks = ReplayChecks::default();
+        let client = self.authenticator().authenticate(
+            request,
+            form,
+            GRANT_TYPE_TOKEN_EXCHANGE,
+            now,
+            &mut checks,
+        )?;
         if SubjectTokenType::from_urn(subject_type) != Some(SubjectTokenType::Saml2) {
             return Err(RejectReason::UnsupportedTokenType {
                 parameter: "subject_token_type",
@@ -343,6 +366,7 @@ impl IdentityProviderEndpoint {
         let Some(issuer) = &self.refresh_tokens else {
             return Err(RejectReason::Issuance("no refresh-token issuer".into()).into());
         };
+        self.run_replay_step(&checks, None, now)?;
         let grant = RefreshTokenGrant {
             client_id: client.client_id,
             subject,
@@ -448,13 +472,26 @@ impl IdentityProviderEndpoint {
         })
     }
 
+    /// Registers `checks` with this IdP's [`ReplayStore`] and settles the verdicts
+    /// (decisions.md D29); `refusal_nonce` goes with a refused DPoP proof.
+    fn run_replay_step(
+        &self,
+        checks: &ReplayChecks,
+        refusal_nonce: Option<&str>,
+        now: SystemTime,
+    ) -> Result<(), Box<Rejection>> {
+        let verdicts = checks.check_in(self.replay.as_ref(), now);
+        checks
+            .settle(&verdicts)
+            .map_err(|unsettled| unsettled.rejection(refusal_nonce))
+    }
+
     fn authenticator(&self) -> ClientAuthenticator<'_> {
         ClientAuthenticator {
             registry: &self.clients,
             issuer: &self.config.issuer,
             token_endpoint: &self.config.token_endpoint,
             assertion_times: &self.config.client_assertion_times,
-            replay: self.replay.as_ref(),
         }
     }
 }

@@ -78,6 +78,7 @@ mod issuers;
 mod metadata;
 mod rejection;
 mod replay;
+mod replay_step;
 mod request;
 pub mod resource;
 #[cfg(feature = "dpop")]
@@ -87,7 +88,7 @@ mod subject;
 mod token_fault;
 
 pub use authorization_server::{
-    AccessTokenGranted, AuthorizationServerConfig, AuthorizationServerEndpoint,
+    AccessTokenGranted, AuthorizationServerConfig, AuthorizationServerEndpoint, PendingGrant,
 };
 pub use claims::TimeRules;
 pub use clients::{
@@ -113,5 +114,6 @@ pub use issuers::{
 pub use metadata::AuthorizationServerMetadataDocument;
 pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault};
 pub use replay::{InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
+pub use replay_step::{ReplayChecks, ReplayVerdict, VerdictFault};
 pub use subject::{SubjectRefusal, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject};
 pub use token_fault::TokenFault;

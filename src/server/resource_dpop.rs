@@ -108,7 +108,8 @@ impl DpopResourceFault {
 pub struct DpopResourceRefusal {
     /// What was refused.
     pub fault: DpopResourceFault,
-    /// The status: 401, or 503 when the replay store is full (decisions.md D23).
+    /// The status: 401, or 503 when the replay store is full or could not answer
+    /// (decisions.md D23, D29).
     pub status: StatusCode,
     /// The `WWW-Authenticate` value: `DPoP error="...", error_description="...",
     /// algs="..."` (RFC 9449 section 7.1), with `resource_metadata` when configured (RFC 9728
@@ -277,9 +278,14 @@ impl DpopResourceGuard {
     }
 
     /// The refusal of `fault`: a `401` with the `DPoP` challenge, the current nonce for a
-    /// nonce demand, or a `503` when the replay store is full.
+    /// nonce demand, or a `503` when the replay store is full or could not answer.
     fn refusal(&self, fault: DpopResourceFault, nonce: Option<&str>) -> Box<DpopResourceRefusal> {
-        if matches!(fault, DpopResourceFault::Proof(DpopError::ReplayStoreFull)) {
+        if matches!(
+            fault,
+            DpopResourceFault::Proof(
+                DpopError::ReplayStoreFull | DpopError::ReplayStoreUnavailable
+            )
+        ) {
             return Box::new(DpopResourceRefusal {
                 fault,
                 status: StatusCode::SERVICE_UNAVAILABLE,

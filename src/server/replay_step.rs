@@ -1,0 +1,226 @@
+//! The replay step (decisions.md D29): a handler does not call a replay store; it hands the
+//! host the `jti` uses a request awaits ([`ReplayChecks`]), the host registers them with any
+//! store (in memory, shared, blocking or async) and hands back one [`ReplayVerdict`] per use,
+//! and the handler finishes.
+//!
+//! The uses are listed only once every other check has passed, so a request refused for
+//! another reason uses nothing up. They come in the order the checks ran (a DPoP proof, then a
+//! client assertion, then the ID-JAG); [`ReplayChecks::check_with`] stops at the first refusal
+//! and marks the rest [skipped](ReplayVerdict::skipped), so a replayed proof does not burn
+//! the ID-JAG it came with.
+//!
+//! A host cannot finish without a verdict for every use: finishing compares the verdicts with
+//! the uses, one for one and in order, and refuses a missing, extra, reordered or unwarranted
+//! verdict as a fault of the host ([`VerdictFault`], `server_error`), never by panicking.
+
+use std::time::SystemTime;
+
+use super::rejection::{RejectReason, Rejection};
+use super::replay::{ReplayError, ReplayStore, TokenKind, TokenUse};
+use super::token_fault::TokenFault;
+use crate::display_safety::sanitize;
+
+/// The `jti` uses a request awaits, in the order to register them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayChecks {
+    uses: Vec<TokenUse>,
+}
+
+impl ReplayChecks {
+    /// Adds a use, after the ones already listed.
+    pub(crate) fn push(&mut self, token_use: TokenUse) {
+        self.uses.push(token_use);
+    }
+
+    /// Adds `later`'s uses, after the ones already listed.
+    pub(crate) fn append(&mut self, later: ReplayChecks) {
+        self.uses.extend(later.uses);
+    }
+
+    /// The uses, in the order to register them.
+    pub fn uses(&self) -> &[TokenUse] {
+        &self.uses
+    }
+
+    /// Registers each use with `register`, in order, and stops at the first refusal: the
+    /// uses after it are [skipped](ReplayVerdict::skipped), left unused for a later request.
+    /// `register` is the host's store call; an async host runs the same loop with `.await`.
+    pub fn check_with(
+        &self,
+        mut register: impl FnMut(&TokenUse) -> Result<(), ReplayError>,
+    ) -> Vec<ReplayVerdict> {
+        let mut refused = false;
+        self.uses
+            .iter()
+            .map(|token_use| {
+                if refused {
+                    return ReplayVerdict::skipped(token_use);
+                }
+                let answer = register(token_use);
+                refused = answer.is_err();
+                ReplayVerdict::new(token_use, answer)
+            })
+            .collect()
+    }
+
+    /// [`check_with`](Self::check_with) a synchronous [`ReplayStore`], such as the
+    /// [`InMemoryReplayStore`](super::InMemoryReplayStore).
+    pub fn check_in(&self, store: &dyn ReplayStore, now: SystemTime) -> Vec<ReplayVerdict> {
+        self.check_with(|token_use| store.register(token_use, now))
+    }
+
+    /// Matches `verdicts` with the uses: `Ok` when every use was registered, else the first
+    /// refusal, or the host's fault when the verdicts do not answer the uses one for one.
+    pub(crate) fn settle(&self, verdicts: &[ReplayVerdict]) -> Result<(), Unsettled<'_>> {
+        if verdicts.len() != self.uses.len() {
+            return Err(Unsettled::Host(VerdictFault::Count {
+                uses: self.uses.len(),
+                verdicts: verdicts.len(),
+            }));
+        }
+        let mut refusal = None;
+        for (position, (token_use, verdict)) in self.uses.iter().zip(verdicts).enumerate() {
+            if !token_use.same_key(verdict.kind, &verdict.issuer, &verdict.jti) {
+                return Err(Unsettled::Host(VerdictFault::OtherUse { position }));
+            }
+            match (verdict.answer, refusal) {
+                (Answer::Skipped, None) => {
+                    return Err(Unsettled::Host(VerdictFault::SkippedWithoutRefusal {
+                        position,
+                    }));
+                }
+                (Answer::Refused(error), None) => refusal = Some((token_use, error)),
+                _ => {}
+            }
+        }
+        match refusal {
+            None => Ok(()),
+            Some((token_use, error)) => Err(Unsettled::Refused { token_use, error }),
+        }
+    }
+}
+
+/// The store's answer for one use, as the host hands it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayVerdict {
+    kind: TokenKind,
+    issuer: String,
+    jti: String,
+    answer: Answer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Registered,
+    Refused(ReplayError),
+    Skipped,
+}
+
+impl ReplayVerdict {
+    /// The store's answer for `token_use`: `Ok` registered, or why it was refused. A store
+    /// that could not answer gives [`ReplayError::Unavailable`]: the request is refused.
+    pub fn new(token_use: &TokenUse, answer: Result<(), ReplayError>) -> Self {
+        Self::with_answer(
+            token_use,
+            match answer {
+                Ok(()) => Answer::Registered,
+                Err(error) => Answer::Refused(error),
+            },
+        )
+    }
+
+    /// `token_use` was not registered because a use before it was refused. Accepted only
+    /// after a refusal.
+    pub fn skipped(token_use: &TokenUse) -> Self {
+        Self::with_answer(token_use, Answer::Skipped)
+    }
+
+    /// Whether the use was registered.
+    pub fn is_registered(&self) -> bool {
+        self.answer == Answer::Registered
+    }
+
+    fn with_answer(token_use: &TokenUse, answer: Answer) -> Self {
+        Self {
+            kind: token_use.kind,
+            issuer: token_use.issuer.clone(),
+            jti: token_use.jti.clone(),
+            answer,
+        }
+    }
+}
+
+/// How the verdicts a host handed back fail to answer the uses it was given: a fault of the
+/// host, answered `server_error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerdictFault {
+    /// There must be one verdict per use.
+    #[error("the replay step needs one verdict per use: {uses} uses, {verdicts} verdicts")]
+    Count {
+        /// How many uses were listed.
+        uses: usize,
+        /// How many verdicts came back.
+        verdicts: usize,
+    },
+    /// The verdict at this position answers another use: verdicts come in the order of the
+    /// uses.
+    #[error("the replay verdict at position {position} answers another use")]
+    OtherUse {
+        /// Its position, from 0.
+        position: usize,
+    },
+    /// A use may be skipped only after a refused one.
+    #[error("the use at position {position} was skipped though no use before it was refused")]
+    SkippedWithoutRefusal {
+        /// Its position, from 0.
+        position: usize,
+    },
+}
+
+/// Why the verdicts do not let the request finish.
+pub(crate) enum Unsettled<'a> {
+    /// The store refused this use.
+    Refused {
+        token_use: &'a TokenUse,
+        error: ReplayError,
+    },
+    /// The verdicts do not answer the uses.
+    Host(VerdictFault),
+}
+
+impl Unsettled<'_> {
+    /// The rejection a token endpoint answers with: a replayed `jti` is the fault of the token
+    /// it belongs to (`invalid_grant`, `invalid_client`, `invalid_dpop_proof`), a full or
+    /// unreachable store is `temporarily_unavailable` (decisions.md D23, D29). A refused DPoP
+    /// proof supplies `dpop_nonce`, the server's current nonce, as every proof refusal does.
+    pub(crate) fn rejection(&self, dpop_nonce: Option<&str>) -> Box<Rejection> {
+        let (token_use, error) = match self {
+            Self::Host(fault) => return RejectReason::ReplayVerdicts(*fault).into(),
+            Self::Refused { token_use, error } => (token_use, *error),
+        };
+        let replayed = || TokenFault::Replayed {
+            jti: sanitize(&token_use.jti),
+        };
+        let reason = match (error, token_use.kind) {
+            (ReplayError::Unavailable, _) => RejectReason::ReplayStoreUnavailable,
+            #[cfg(feature = "dpop")]
+            (ReplayError::Replayed | ReplayError::Full, TokenKind::DpopProof) => {
+                let error = match error {
+                    ReplayError::Replayed => super::DpopError::Replayed,
+                    _ => super::DpopError::ReplayStoreFull,
+                };
+                let mut rejection = Rejection::new(RejectReason::DpopProof(error));
+                rejection.dpop_nonce = dpop_nonce.map(str::to_owned);
+                return Box::new(rejection);
+            }
+            (ReplayError::Full, _) => RejectReason::ReplayCacheFull,
+            (ReplayError::Replayed, TokenKind::ClientAssertion) => {
+                RejectReason::ClientAssertion(replayed())
+            }
+            (ReplayError::Replayed, _) => RejectReason::IdJag(replayed()),
+        };
+        let _ = dpop_nonce;
+        reason.into()
+    }
+}

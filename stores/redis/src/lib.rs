@@ -80,7 +80,7 @@ pub use lease::{Acquisition, Lease, RedisLeases};
 pub use manager::connection_manager;
 pub use prefix::KeyPrefix;
 pub use reconnecting::{ReconnectingConnection, Timeouts};
-pub use replay::{JtiUse, RedisReplayStore, ReplayRefusal};
+pub use replay::{RedisReplayStore, ReplayRefusal};
 pub use sealing::{SealingKey, SealingKeys};
 pub use tokens::RedisTokenStore;
 pub use wait::{FIRST_POLL, LONGEST_POLL, Waited};

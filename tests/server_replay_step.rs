@@ -80,20 +80,24 @@ fn begun(server: &AuthorizationServerEndpoint, request: &http::Request<Vec<u8>>)
 }
 
 /// A fake store answering `answers` in turn and recording the jtis it was asked about.
-fn fake_store(
-    answers: Vec<Result<(), ReplayError>>,
-) -> (
-    impl FnMut(&TokenUse) -> Result<(), ReplayError>,
-    Arc<Mutex<Vec<String>>>,
-) {
-    let asked = Arc::new(Mutex::new(Vec::new()));
-    let recorded = Arc::clone(&asked);
-    let mut answers = answers.into_iter();
-    let store = move |token_use: &TokenUse| {
-        recorded.lock().expect("lock").push(token_use.jti.clone());
-        answers.next().expect("an answer for every question")
-    };
-    (store, asked)
+struct ScriptedStore {
+    answers: Mutex<std::vec::IntoIter<Result<(), ReplayError>>>,
+    asked: Mutex<Vec<String>>,
+}
+
+fn fake_store(answers: Vec<Result<(), ReplayError>>) -> ScriptedStore {
+    ScriptedStore {
+        answers: Mutex::new(answers.into_iter()),
+        asked: Mutex::new(Vec::new()),
+    }
+}
+
+impl ReplayStore for ScriptedStore {
+    fn register(&self, token: &TokenUse, _now: SystemTime) -> Result<(), ReplayError> {
+        self.asked.lock().expect("lock").push(token.jti.clone());
+        let next = self.answers.lock().expect("lock").next();
+        next.expect("an answer for every question")
+    }
 }
 
 /// A store that accepts everything and records the jtis it registered.
@@ -215,8 +219,8 @@ fn a_request_refused_for_another_reason_lists_nothing_to_register() {
 fn a_replayed_verdict_is_invalid_grant_and_nothing_is_issued() {
     let (server, issuer) = server();
     let pending = begun(&server, &jwt_bearer(&id_jag_with_jti("jag-3", CLIENT_ID)));
-    let (store, _) = fake_store(vec![Err(ReplayError::Replayed)]);
-    let verdicts = pending.checks().check_with(store);
+    let store = fake_store(vec![Err(ReplayError::Replayed)]);
+    let verdicts = pending.checks().check_in(&store, now());
     let (reason, status, body) = rejection_of(&server, pending, &verdicts);
     assert_eq!(
         reason,
@@ -235,10 +239,10 @@ fn a_replayed_verdict_is_invalid_grant_and_nothing_is_issued() {
 fn a_replayed_assertion_is_invalid_client_and_the_id_jag_is_skipped_unused() {
     let (server, _) = server();
     let pending = begun(&server, &asserted_request("jag-4", "assertion-4"));
-    let (store, asked) = fake_store(vec![Err(ReplayError::Replayed)]);
-    let verdicts = pending.checks().check_with(store);
+    let store = fake_store(vec![Err(ReplayError::Replayed)]);
+    let verdicts = pending.checks().check_in(&store, now());
     assert_eq!(
-        *asked.lock().expect("lock"),
+        *store.asked.lock().expect("lock"),
         ["assertion-4"],
         "the ID-JAG is not asked"
     );
@@ -260,8 +264,8 @@ fn a_replayed_assertion_is_invalid_client_and_the_id_jag_is_skipped_unused() {
 fn an_unavailable_store_fails_closed_with_temporarily_unavailable() {
     let (server, issuer) = server();
     let pending = begun(&server, &asserted_request("jag-5", "assertion-5"));
-    let (store, _) = fake_store(vec![Ok(()), Err(ReplayError::Unavailable)]);
-    let verdicts = pending.checks().check_with(store);
+    let store = fake_store(vec![Ok(()), Err(ReplayError::Unavailable)]);
+    let verdicts = pending.checks().check_in(&store, now());
     let (reason, status, body) = rejection_of(&server, pending, &verdicts);
     assert_eq!(reason, RejectReason::ReplayStoreUnavailable);
     assert_eq!(status, 503);

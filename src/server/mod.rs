@@ -114,6 +114,6 @@ pub use issuers::{
 pub use metadata::AuthorizationServerMetadataDocument;
 pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault};
 pub use replay::{InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
-pub use replay_step::{ReplayChecks, ReplayVerdict, VerdictFault};
+pub use replay_step::{ReplayChecks, ReplayRun, ReplayVerdict, VerdictFault};
 pub use subject::{SubjectRefusal, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject};
 pub use token_fault::TokenFault;

@@ -44,23 +44,27 @@ impl ReplayChecks {
 
     /// Registers each use with `register`, in order, and stops at the first refusal: the
     /// uses after it are [skipped](ReplayVerdict::skipped), left unused for a later request.
-    /// `register` is the host's store call; an async host runs the same loop with `.await`.
+    /// `register` is the host's store call; an async host drives a [`ReplayRun`] instead.
     pub fn check_with(
         &self,
         mut register: impl FnMut(&TokenUse) -> Result<(), ReplayError>,
     ) -> Vec<ReplayVerdict> {
-        let mut refused = false;
-        self.uses
-            .iter()
-            .map(|token_use| {
-                if refused {
-                    return ReplayVerdict::skipped(token_use);
-                }
-                let answer = register(token_use);
-                refused = answer.is_err();
-                ReplayVerdict::new(token_use, answer)
-            })
-            .collect()
+        let mut run = self.run();
+        while let Some(token_use) = run.next_use() {
+            run.record(register(token_use));
+        }
+        run.into_verdicts()
+    }
+
+    /// The registration loop as steps, for a host that awaits its store: ask
+    /// [`next_use`](ReplayRun::next_use), register it, [`record`](ReplayRun::record) the
+    /// answer, until there is no next use; then [`into_verdicts`](ReplayRun::into_verdicts).
+    pub fn run(&self) -> ReplayRun<'_> {
+        ReplayRun {
+            uses: &self.uses,
+            verdicts: Vec::with_capacity(self.uses.len()),
+            refused: false,
+        }
     }
 
     /// [`check_with`](Self::check_with) a synchronous [`ReplayStore`], such as the
@@ -97,6 +101,44 @@ impl ReplayChecks {
             None => Ok(()),
             Some((token_use, error)) => Err(Unsettled::Refused { token_use, error }),
         }
+    }
+}
+
+/// The registration of a [`ReplayChecks`]' uses, one at a time, stopping at the first refusal.
+#[derive(Debug)]
+pub struct ReplayRun<'a> {
+    uses: &'a [TokenUse],
+    verdicts: Vec<ReplayVerdict>,
+    refused: bool,
+}
+
+impl<'a> ReplayRun<'a> {
+    /// The use to register now: `None` once every use is answered or one was refused.
+    pub fn next_use(&self) -> Option<&'a TokenUse> {
+        if self.refused {
+            return None;
+        }
+        self.uses.get(self.verdicts.len())
+    }
+
+    /// The store's answer for the use [`next_use`](Self::next_use) gave. An answer with no use
+    /// awaiting it is ignored: it answers nothing.
+    pub fn record(&mut self, answer: Result<(), ReplayError>) {
+        if let Some(token_use) = self.next_use() {
+            self.refused = answer.is_err();
+            self.verdicts.push(ReplayVerdict::new(token_use, answer));
+        }
+    }
+
+    /// The verdicts, the uses after a refusal marked skipped. A use never answered has no
+    /// verdict, and finishing then refuses the request as the host's fault.
+    pub fn into_verdicts(mut self) -> Vec<ReplayVerdict> {
+        if self.refused {
+            let answered = self.verdicts.len();
+            self.verdicts
+                .extend(self.uses.iter().skip(answered).map(ReplayVerdict::skipped));
+        }
+        self.verdicts
     }
 }
 

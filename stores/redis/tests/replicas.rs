@@ -124,19 +124,17 @@ impl Replica {
     }
 
     /// The host's side of the replay step, blocking.
-    fn process(&mut self, request: &Request<Vec<u8>>) -> Result<AccessTokenGranted, Rejection> {
-        let pending = self
-            .endpoint
-            .begin(request, SystemTime::now())
-            .map_err(|rejection| *rejection)?;
+    fn process(
+        &mut self,
+        request: &Request<Vec<u8>>,
+    ) -> Result<AccessTokenGranted, Box<Rejection>> {
+        let pending = self.endpoint.begin(request, SystemTime::now())?;
         let verdicts = self.replay.check(&mut self.redis, pending.checks());
-        self.endpoint
-            .finish(pending, &verdicts)
-            .map_err(|rejection| *rejection)
+        self.endpoint.finish(pending, &verdicts)
     }
 }
 
-fn granted_token(outcome: Result<AccessTokenGranted, Rejection>) -> String {
+fn granted_token(outcome: Result<AccessTokenGranted, Box<Rejection>>) -> String {
     match outcome {
         Ok(granted) => granted.token.access_token.expose_secret().to_owned(),
         Err(rejection) => panic!("refused: {:?}", rejection.reason),
@@ -150,7 +148,7 @@ fn error_code(rejection: &Rejection) -> String {
     body["error"].as_str().expect("an error code").to_owned()
 }
 
-fn assert_unavailable(outcome: Result<AccessTokenGranted, Rejection>) {
+fn assert_unavailable(outcome: Result<AccessTokenGranted, Box<Rejection>>) {
     let rejection = outcome.expect_err("refused while Redis is down");
     assert_eq!(rejection.reason, RejectReason::ReplayStoreUnavailable);
     let response = rejection.to_response();
@@ -283,5 +281,5 @@ async fn the_async_step_shares_the_store_with_the_blocking_one_and_fails_closed(
         .begin(&request(&id_jag("async-2"), None), SystemTime::now())
         .expect("every check but replay passes");
     let verdicts = replay.check_async(&mut redis, pending.checks()).await;
-    assert_unavailable(endpoint.finish(pending, &verdicts).map_err(|r| *r));
+    assert_unavailable(endpoint.finish(pending, &verdicts));
 }

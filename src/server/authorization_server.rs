@@ -152,8 +152,10 @@ impl AccessTokenGranted {
 ///
 /// Checks, in the order of protocol.md 3.3: the request (`grant_type`, one `assertion`),
 /// client authentication, the ID-JAG header (`typ`, `alg`), a trusted `iss`, the signature,
-/// times, `aud`, `client_id`, `sub`, `jti`, `resource`, scope; then the `jti` against replay,
-/// then issues through the caller's [`AccessTokenIssuer`].
+/// times, `aud`, `client_id`, `sub`, `jti`, `resource`, scope; then the `jti`s against replay,
+/// a step the host performs ([`begin`](Self::begin), [`finish`](Self::finish); decisions.md
+/// D29) or leaves to [`process`](Self::process); then issues through the caller's
+/// [`AccessTokenIssuer`].
 pub struct AuthorizationServerEndpoint {
     config: AuthorizationServerConfig,
     clients: ClientRegistry,
@@ -193,7 +195,8 @@ impl AuthorizationServerEndpoint {
         self
     }
 
-    /// Remembers `jti`s (of ID-JAGs and client assertions) in `store` instead.
+    /// Remembers `jti`s (of ID-JAGs, client assertions and DPoP proofs) in `store` instead,
+    /// when [`process`](Self::process) or [`handle`](Self::handle) runs the replay step.
     pub fn with_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
         self.replay = store;
         self
@@ -202,8 +205,8 @@ impl AuthorizationServerEndpoint {
     /// Checks DPoP proofs with `validator` (RFC 9449 section 5): a request with a proof gets
     /// a token bound to its key, and an ID-JAG bound to a key (`cnf.jkt`) is honoured when
     /// the proof is by that key (protocol.md 3.3 step 14). Without a validator the `DPoP`
-    /// header is not read and an ID-JAG with `cnf` is refused. The validator should share
-    /// this server's replay store ([`with_replay_store`](Self::with_replay_store)).
+    /// header is not read and an ID-JAG with `cnf` is refused. The proof's `jti` goes to this
+    /// server's replay step, not to the validator's own store.
     #[cfg(feature = "dpop")]
     pub fn with_dpop(mut self, validator: DpopValidator) -> Self {
         self.dpop_validator = Some(validator);

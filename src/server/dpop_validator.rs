@@ -182,7 +182,8 @@ pub struct ValidatedProof {
 ///
 /// Cryptography comes from a [`DpopVerifier`] (the `jwt` feature's `JwkDpopVerifier`), replay
 /// detection from the server's [`ReplayStore`], where each proof's `jti` is registered under
-/// the thumbprint of its key for as long as its `iat` stays in the window.
+/// the thumbprint of its key for as long as its `iat` stays in the window. At a token endpoint
+/// the `jti` goes to the endpoint's replay step instead (decisions.md D29).
 ///
 /// ```
 /// # #[cfg(feature = "jwt")] {

@@ -147,8 +147,8 @@ impl IdentityProviderEndpoint {
     /// Checks DPoP proofs on ID-JAG requests with `validator` (RFC 9449 section 5): an ID-JAG
     /// requested with a valid proof names its key in `cnf.jkt` (ID-JAG draft section
     /// 9.8.1.1, RFC 9449 section 6.1), and a refused proof is `invalid_dpop_proof`. Without a
-    /// validator the `DPoP` header is not read. The validator should share this IdP's replay
-    /// store ([`with_replay_store`](Self::with_replay_store)).
+    /// validator the `DPoP` header is not read. The proof's `jti` is registered in this IdP's
+    /// replay store ([`with_replay_store`](Self::with_replay_store)), not the validator's.
     #[cfg(feature = "dpop")]
     pub fn with_dpop(mut self, validator: DpopValidator) -> Self {
         self.dpop_validator = Some(validator);
@@ -176,7 +176,7 @@ impl IdentityProviderEndpoint {
         self
     }
 
-    /// Remembers client-assertion `jti`s in `store` instead.
+    /// Remembers client-assertion and DPoP-proof `jti`s in `store` instead.
     pub fn with_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
         self.replay = store;
         self

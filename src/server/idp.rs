@@ -14,9 +14,10 @@ use super::exchange_outcome::{ExchangeOutcome, MintedIdJag};
 use super::exchange_policy::{ExchangeDecision, ExchangePolicy, ExchangeRequest, PolicyRefusal};
 use super::issuers::{RefreshTokenGrant, RefreshTokenIssuer};
 use super::metadata::{AuthorizationServerMetadataDocument, fill_client_auth_metadata};
+use super::pending_exchange::{Issuance, PendingExchange};
 use super::rejection::{RejectReason, Rejection};
 use super::replay::{InMemoryReplayStore, ReplayStore};
-use super::replay_step::ReplayChecks;
+use super::replay_step::{ReplayChecks, ReplayVerdict};
 use super::request::FormRequest;
 use super::subject::{
     IdTokenRules, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject, verify_id_token,
@@ -203,20 +204,35 @@ impl IdentityProviderEndpoint {
         metadata
     }
 
-    /// Handles a token-exchange request: the response to send.
+    /// Handles a token-exchange request: the response to send. Runs the replay step itself
+    /// against the IdP's [`ReplayStore`] ([`with_replay_store`](Self::with_replay_store)).
     pub fn handle(&self, request: &Request<Vec<u8>>, now: SystemTime) -> Response<Vec<u8>> {
-        match self.process(request, now) {
-            Ok(outcome) => outcome.to_response(),
-            Err(rejection) => rejection.to_response(),
-        }
+        respond(self.process(request, now))
     }
 
-    /// Handles a token-exchange request: what was issued, or why not.
+    /// Handles a token-exchange request: what was issued, or why not. Runs the replay step
+    /// itself against the IdP's [`ReplayStore`]: [`begin`](Self::begin), the checks,
+    /// [`finish`](Self::finish).
     pub fn process(
         &self,
         request: &Request<Vec<u8>>,
         now: SystemTime,
     ) -> Result<ExchangeOutcome, Box<Rejection>> {
+        let pending = self.begin(request, now)?;
+        let verdicts = pending.checks().check_in(self.replay.as_ref(), now);
+        self.finish(pending, &verdicts)
+    }
+
+    /// Checks a token-exchange request up to the replay step (decisions.md D29): what awaits
+    /// only the `jti` checks (a DPoP proof's, a client assertion's; none for a client
+    /// authenticated otherwise without a proof), or why it is refused. The host registers
+    /// [`PendingExchange::checks`] with its store and hands the verdicts to
+    /// [`finish`](Self::finish).
+    pub fn begin(
+        &self,
+        request: &Request<Vec<u8>>,
+        now: SystemTime,
+    ) -> Result<PendingExchange, Box<Rejection>> {
         let form = FormRequest::read(request, self.config.max_body_bytes)?;
         let grant_type = form.required("grant_type")?;
         if grant_type != GRANT_TYPE_TOKEN_EXCHANGE {
@@ -239,6 +255,66 @@ impl IdentityProviderEndpoint {
         }
     }
 
+    /// Finishes a request [`begin`](Self::begin) left at the replay step, with one verdict per
+    /// use of [`PendingExchange::checks`], in order: mints the ID-JAG or issues the refresh
+    /// token when every use was registered. A replayed `jti` is refused as its token's fault,
+    /// a store that could not answer with [`RejectReason::ReplayStoreUnavailable`] (fail
+    /// closed), and verdicts that do not answer the uses with [`RejectReason::ReplayVerdicts`].
+    pub fn finish(
+        &self,
+        pending: PendingExchange,
+        verdicts: &[ReplayVerdict],
+    ) -> Result<ExchangeOutcome, Box<Rejection>> {
+        pending
+            .checks
+            .settle(verdicts)
+            .map_err(|unsettled| unsettled.rejection(pending.refusal_nonce.as_deref()))?;
+        let now = pending.now;
+        match pending.issuance {
+            Issuance::IdJag {
+                subject,
+                decision,
+                jkt,
+                requested_scope,
+                #[cfg(feature = "dpop")]
+                dpop_nonce,
+            } => {
+                let minted = self.mint(&subject, &decision, jkt, now)?;
+                Ok(ExchangeOutcome::IdJag(MintedIdJag {
+                    response_scope: scope_if_changed(&decision.scope, &requested_scope),
+                    #[cfg(feature = "dpop")]
+                    dpop_nonce,
+                    ..minted
+                }))
+            }
+            Issuance::RefreshToken {
+                grant,
+                requested_scope,
+            } => {
+                let Some(issuer) = &self.refresh_tokens else {
+                    return Err(RejectReason::Issuance("no refresh-token issuer".into()).into());
+                };
+                let minted = issuer
+                    .issue(&grant, now)
+                    .map_err(|error| RejectReason::Issuance(sanitize(&error.0)))?;
+                let response_scope = scope_if_changed(&minted.scope, &requested_scope);
+                Ok(ExchangeOutcome::RefreshToken {
+                    minted,
+                    response_scope,
+                })
+            }
+        }
+    }
+
+    /// [`finish`](Self::finish), rendered: the response to send.
+    pub fn finish_response(
+        &self,
+        pending: PendingExchange,
+        verdicts: &[ReplayVerdict],
+    ) -> Response<Vec<u8>> {
+        respond(self.finish(pending, verdicts))
+    }
+
     fn exchange_for_id_jag(
         &self,
         request: &Request<Vec<u8>>,
@@ -246,7 +322,7 @@ impl IdentityProviderEndpoint {
         subject_token: &str,
         subject_type: &str,
         now: SystemTime,
-    ) -> Result<ExchangeOutcome, Box<Rejection>> {
+    ) -> Result<PendingExchange, Box<Rejection>> {
         if form.count("audience") > 1 || form.count("resource") > 1 {
             return Err(RejectReason::MultipleTargets.into());
         }
@@ -308,14 +384,19 @@ impl IdentityProviderEndpoint {
         #[cfg(not(feature = "dpop"))]
         let (jkt, refusal_nonce): (Option<String>, Option<String>) = (None, None);
         checks.append(client_uses);
-        self.run_replay_step(&checks, refusal_nonce.as_deref(), now)?;
-        let minted = self.mint(&subject, &decision, jkt, now)?;
-        Ok(ExchangeOutcome::IdJag(MintedIdJag {
-            response_scope: scope_if_changed(&decision.scope, &requested_scope),
-            #[cfg(feature = "dpop")]
-            dpop_nonce,
-            ..minted
-        }))
+        Ok(PendingExchange {
+            checks,
+            issuance: Issuance::IdJag {
+                subject,
+                decision,
+                jkt,
+                requested_scope,
+                #[cfg(feature = "dpop")]
+                dpop_nonce,
+            },
+            now,
+            refusal_nonce,
+        })
     }
 
     /// The request's DPoP proof, checked (`htm` `POST`, `htu` the token endpoint, the nonce
@@ -342,7 +423,7 @@ impl IdentityProviderEndpoint {
         subject_token: &str,
         subject_type: &str,
         now: SystemTime,
-    ) -> Result<ExchangeOutcome, Box<Rejection>> {
+    ) -> Result<PendingExchange, Box<Rejection>> {
         let requested_scope = form
             .optional("scope")?
             .map(Scope::parse)
@@ -363,22 +444,22 @@ impl IdentityProviderEndpoint {
             .into());
         }
         let subject = self.verify_subject(subject_type, subject_token, &client, now)?;
-        let Some(issuer) = &self.refresh_tokens else {
+        if self.refresh_tokens.is_none() {
             return Err(RejectReason::Issuance("no refresh-token issuer".into()).into());
-        };
-        self.run_replay_step(&checks, None, now)?;
+        }
         let grant = RefreshTokenGrant {
             client_id: client.client_id,
             subject,
             scope: requested_scope.clone(),
         };
-        let minted = issuer
-            .issue(&grant, now)
-            .map_err(|error| RejectReason::Issuance(sanitize(&error.0)))?;
-        let response_scope = scope_if_changed(&minted.scope, &requested_scope);
-        Ok(ExchangeOutcome::RefreshToken {
-            minted,
-            response_scope,
+        Ok(PendingExchange {
+            checks,
+            issuance: Issuance::RefreshToken {
+                grant,
+                requested_scope,
+            },
+            now,
+            refusal_nonce: None,
         })
     }
 
@@ -472,20 +553,6 @@ impl IdentityProviderEndpoint {
         })
     }
 
-    /// Registers `checks` with this IdP's [`ReplayStore`] and settles the verdicts
-    /// (decisions.md D29); `refusal_nonce` goes with a refused DPoP proof.
-    fn run_replay_step(
-        &self,
-        checks: &ReplayChecks,
-        refusal_nonce: Option<&str>,
-        now: SystemTime,
-    ) -> Result<(), Box<Rejection>> {
-        let verdicts = checks.check_in(self.replay.as_ref(), now);
-        checks
-            .settle(&verdicts)
-            .map_err(|unsettled| unsettled.rejection(refusal_nonce))
-    }
-
     fn authenticator(&self) -> ClientAuthenticator<'_> {
         ClientAuthenticator {
             registry: &self.clients,
@@ -493,6 +560,14 @@ impl IdentityProviderEndpoint {
             token_endpoint: &self.config.token_endpoint,
             assertion_times: &self.config.client_assertion_times,
         }
+    }
+}
+
+/// The response for an outcome or a rejection.
+fn respond(outcome: Result<ExchangeOutcome, Box<Rejection>>) -> Response<Vec<u8>> {
+    match outcome {
+        Ok(outcome) => outcome.to_response(),
+        Err(rejection) => rejection.to_response(),
     }
 }
 

@@ -13,10 +13,11 @@
 //! # The replay step
 //!
 //! Refusing a re-used `jti` needs a store, and a store shared by several replicas is I/O, so
-//! the jwt-bearer handler does not call one (decisions.md D29). Its
+//! the token endpoints do not call one (decisions.md D29). The authorization server's
 //! [`begin`](AuthorizationServerEndpoint::begin) runs every other check and returns a
 //! [`PendingGrant`] whose [`ReplayChecks`] list each use to register ([`TokenUse`]: the DPoP
-//! proof's, the client assertion's, the ID-JAG's, in that order). The host registers them
+//! proof's, the client assertion's, the ID-JAG's, in that order); the IdP's
+//! [`begin`](IdentityProviderEndpoint::begin) returns a [`PendingExchange`] likewise. The host registers them
 //! with its store, blocking ([`ReplayChecks::check_with`], [`ReplayChecks::check_in`]) or
 //! async (a [`ReplayRun`] driven with `.await`), and hands the [`ReplayVerdict`]s to
 //! [`finish`](AuthorizationServerEndpoint::finish), which issues the token or renders the
@@ -111,6 +112,7 @@ mod id_jag;
 mod idp;
 mod issuers;
 mod metadata;
+mod pending_exchange;
 mod rejection;
 mod replay;
 mod replay_step;
@@ -147,6 +149,7 @@ pub use issuers::{
     RefreshTokenGrant, RefreshTokenIssuer,
 };
 pub use metadata::AuthorizationServerMetadataDocument;
+pub use pending_exchange::PendingExchange;
 pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault};
 pub use replay::{InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
 pub use replay_step::{ReplayChecks, ReplayRun, ReplayVerdict, VerdictFault};

@@ -123,6 +123,7 @@ mod resource_dpop;
 mod response;
 mod subject;
 mod token_fault;
+mod verdict_fault;
 
 pub use authorization_server::{
     AccessTokenGranted, AuthorizationServerConfig, AuthorizationServerEndpoint, PendingGrant,
@@ -152,6 +153,7 @@ pub use metadata::AuthorizationServerMetadataDocument;
 pub use pending_exchange::PendingExchange;
 pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault};
 pub use replay::{InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
-pub use replay_step::{ReplayChecks, ReplayRun, ReplayVerdict, VerdictFault};
+pub use replay_step::{ReplayChecks, ReplayRun, ReplayVerdict};
 pub use subject::{SubjectRefusal, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject};
 pub use token_fault::TokenFault;
+pub use verdict_fault::VerdictFault;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::response::{header_value, no_store, quoted};
 use super::subject::SubjectTokenType;
 use super::token_fault::TokenFault;
+use super::verdict_fault::VerdictFault;
 use crate::display_safety::{quoted_or_absent as shown, sanitize};
 use crate::{ErrorCode, OAuthError, Scope};
 
@@ -159,7 +160,7 @@ pub enum RejectReason {
     /// The host's replay verdicts do not answer the uses it was given (decisions.md D29): a
     /// fault of the host, `server_error`.
     #[error("{0}")]
-    ReplayVerdicts(super::VerdictFault),
+    ReplayVerdicts(VerdictFault),
     /// Minting or issuing the token failed on the server side.
     #[error("issuing the token failed: {0}")]
     Issuance(String),

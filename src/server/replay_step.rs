@@ -18,6 +18,7 @@ use std::time::SystemTime;
 use super::rejection::{RejectReason, Rejection};
 use super::replay::{ReplayError, ReplayStore, TokenKind, TokenUse};
 use super::token_fault::TokenFault;
+use super::verdict_fault::VerdictFault;
 use crate::display_safety::sanitize;
 
 /// The `jti` uses a request awaits, in the order to register them.
@@ -192,34 +193,6 @@ impl ReplayVerdict {
     }
 }
 
-/// How the verdicts a host handed back fail to answer the uses it was given: a fault of the
-/// host, answered `server_error`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerdictFault {
-    /// There must be one verdict per use.
-    #[error("the replay step needs one verdict per use: {uses} uses, {verdicts} verdicts")]
-    Count {
-        /// How many uses were listed.
-        uses: usize,
-        /// How many verdicts came back.
-        verdicts: usize,
-    },
-    /// The verdict at this position answers another use: verdicts come in the order of the
-    /// uses.
-    #[error("the replay verdict at position {position} answers another use")]
-    OtherUse {
-        /// Its position, from 0.
-        position: usize,
-    },
-    /// A use may be skipped only after a refused one.
-    #[error("the use at position {position} was skipped though no use before it was refused")]
-    SkippedWithoutRefusal {
-        /// Its position, from 0.
-        position: usize,
-    },
-}
-
 /// Why the verdicts do not let the request finish.
 pub(crate) enum Unsettled<'a> {
     /// The store refused this use.
@@ -236,6 +209,7 @@ impl Unsettled<'_> {
     /// it belongs to (`invalid_grant`, `invalid_client`, `invalid_dpop_proof`), a full or
     /// unreachable store is `temporarily_unavailable` (decisions.md D23, D29). A refused DPoP
     /// proof supplies `dpop_nonce`, the server's current nonce, as every proof refusal does.
+    #[cfg_attr(not(feature = "dpop"), allow(unused_variables))]
     pub(crate) fn rejection(&self, dpop_nonce: Option<&str>) -> Box<Rejection> {
         let (token_use, error) = match self {
             Self::Host(fault) => return RejectReason::ReplayVerdicts(*fault).into(),
@@ -247,14 +221,12 @@ impl Unsettled<'_> {
         let reason = match (error, token_use.kind) {
             (ReplayError::Unavailable, _) => RejectReason::ReplayStoreUnavailable,
             #[cfg(feature = "dpop")]
-            (ReplayError::Replayed | ReplayError::Full, TokenKind::DpopProof) => {
-                let error = match error {
-                    ReplayError::Replayed => super::DpopError::Replayed,
-                    _ => super::DpopError::ReplayStoreFull,
-                };
-                let mut rejection = Rejection::new(RejectReason::DpopProof(error));
-                rejection.dpop_nonce = dpop_nonce.map(str::to_owned);
-                return Box::new(rejection);
+            (ReplayError::Replayed, TokenKind::DpopProof) => {
+                return proof_refusal(super::DpopError::Replayed, dpop_nonce);
+            }
+            #[cfg(feature = "dpop")]
+            (ReplayError::Full, TokenKind::DpopProof) => {
+                return proof_refusal(super::DpopError::ReplayStoreFull, dpop_nonce);
             }
             (ReplayError::Full, _) => RejectReason::ReplayCacheFull,
             (ReplayError::Replayed, TokenKind::ClientAssertion) => {
@@ -262,7 +234,14 @@ impl Unsettled<'_> {
             }
             (ReplayError::Replayed, _) => RejectReason::IdJag(replayed()),
         };
-        let _ = dpop_nonce;
         reason.into()
     }
+}
+
+/// The refusal of a DPoP proof, with the server's current nonce when it supplies nonces.
+#[cfg(feature = "dpop")]
+fn proof_refusal(error: super::DpopError, dpop_nonce: Option<&str>) -> Box<Rejection> {
+    let mut rejection = Rejection::new(RejectReason::DpopProof(error));
+    rejection.dpop_nonce = dpop_nonce.map(str::to_owned);
+    Box::new(rejection)
 }

@@ -242,6 +242,11 @@ impl DpopValidator {
         self
     }
 
+    /// The store proofs' `jti`s are registered in by [`validate_proof`](Self::validate_proof).
+    pub(crate) fn replay_store(&self) -> &dyn ReplayStore {
+        self.replay.as_ref()
+    }
+
     /// The algorithms accepted: the `dpop_signing_alg_values_supported` of the server's
     /// metadata (RFC 9449 section 5.1).
     pub fn algorithms(&self) -> &AlgorithmAllowList {

@@ -17,7 +17,8 @@
 //! [`begin`](AuthorizationServerEndpoint::begin) runs every other check and returns a
 //! [`PendingGrant`] whose [`ReplayChecks`] list each use to register ([`TokenUse`]: the DPoP
 //! proof's, the client assertion's, the ID-JAG's, in that order); the IdP's
-//! [`begin`](IdentityProviderEndpoint::begin) returns a [`PendingExchange`] likewise. The host registers them
+//! [`begin`](IdentityProviderEndpoint::begin) returns a [`PendingExchange`] likewise, and with
+//! the `dpop` feature the resource server's `DpopResourceGuard::begin` a `PendingAccess`. The host registers them
 //! with its store, blocking ([`ReplayChecks::check_with`], [`ReplayChecks::check_in`]) or
 //! async (a [`ReplayRun`] driven with `.await`), and hands the [`ReplayVerdict`]s to
 //! [`finish`](AuthorizationServerEndpoint::finish), which issues the token or renders the
@@ -112,6 +113,8 @@ mod id_jag;
 mod idp;
 mod issuers;
 mod metadata;
+#[cfg(feature = "dpop")]
+mod pending_access;
 mod pending_exchange;
 mod rejection;
 mod replay;

@@ -7,14 +7,15 @@
 //! - [`RedisLeases`]: one replica at a time obtains the token for a cache key
 //!   ([`RedisLeases::try_acquire`]); the others [wait](RedisLeases::wait_for) for the
 //!   holder's announcement, then read the store.
-//! - [`RedisReplayStore`]: each `jti` accepted once across the fleet (decisions.md D23).
+//! - [`RedisReplayStore`]: each `jti` accepted once across the fleet (decisions.md D23); it
+//!   performs a server handler's replay step ([`RedisReplayStore::check`], decisions.md D29).
 //!
 //! Every operation exists blocking (over a [`redis::ConnectionLike`], such as
 //! [`ReconnectingConnection`]) and async (over a [`redis::aio::ConnectionLike`], such as the
 //! [`connection_manager`]); both build the same request and read the same reply. An
 //! unreachable Redis is a [`StoreError`], never a panic or an endless wait: a token read or
 //! write may then go on without the store, a replay check must refuse the token
-//! ([`ReplayRefusal::Unavailable`]).
+//! ([`ReplayRefusal::Unavailable`], the verdict `xaa::server::ReplayError::Unavailable`).
 //!
 //! With the feature `tls`, `rediss://` URLs connect over TLS (rustls with aws-lc-rs).
 //!
@@ -80,7 +81,7 @@ pub use lease::{Acquisition, Lease, RedisLeases};
 pub use manager::connection_manager;
 pub use prefix::KeyPrefix;
 pub use reconnecting::{ReconnectingConnection, Timeouts};
-pub use replay::{JtiUse, RedisReplayStore, ReplayRefusal};
+pub use replay::{RedisReplayStore, ReplayRefusal};
 pub use sealing::{SealingKey, SealingKeys};
 pub use tokens::RedisTokenStore;
 pub use wait::{FIRST_POLL, LONGEST_POLL, Waited};

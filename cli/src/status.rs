@@ -83,35 +83,18 @@ mod tests {
     use std::time::Duration;
 
     use xaa::cache::{CacheKey, CachedToken, Principal};
-    use xaa::signin::IdTokenClaims;
-    use xaa::{AccessToken, IdToken, RefreshToken, Scope};
+    use xaa::{AccessToken, Scope};
 
     use super::*;
-    use crate::store::{ClientSettings, Session};
+    use crate::store::Session;
 
     #[test]
     fn the_report_names_the_person_and_the_servers_but_no_token() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let mut stored = Stored::default();
-        stored.set_session(Some(Session {
-            issuer: "https://idp.example".into(),
-            client_id: "cli-client".into(),
-            client: ClientSettings::default(),
-            id_token: IdToken::new("id-token-secret"),
-            claims: serde_json::from_value::<IdTokenClaims>(serde_json::json!({
-                "iss": "https://idp.example",
-                "sub": "alice\u{1b}[31m",
-                "aud": ["cli-client"],
-                "azp": null,
-                "exp": 1_800_000_600u64,
-                "iat": 1_800_000_000u64,
-                "auth_time": null,
-                "nonce": "nonce-secret",
-            }))
-            .expect("claims"),
-            email: Some("alice@example.com".into()),
-            refresh_token: Some(RefreshToken::new("refresh-secret")),
-        }));
+        let mut session = Session::example("alice\u{1b}[31m", 1_800_000_600);
+        session.email = Some("alice@example.com".into());
+        stored.set_session(Some(session));
         stored.put_token(
             CacheKey::new(
                 "https://as.example",

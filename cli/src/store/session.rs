@@ -95,6 +95,34 @@ impl Session {
     }
 }
 
+#[cfg(test)]
+impl Session {
+    /// A session at `https://idp.example` for `sub`, its ID token valid until `exp`, with the
+    /// secret values `id-token-secret`, `refresh-secret` and `nonce-secret`.
+    pub(crate) fn example(sub: &str, exp: u64) -> Self {
+        let claims = serde_json::from_value(serde_json::json!({
+            "iss": "https://idp.example",
+            "sub": sub,
+            "aud": ["cli-client"],
+            "azp": null,
+            "exp": exp,
+            "iat": exp.saturating_sub(600),
+            "auth_time": null,
+            "nonce": "nonce-secret",
+        }))
+        .expect("claims");
+        Self {
+            issuer: "https://idp.example".into(),
+            client_id: "cli-client".into(),
+            client: ClientSettings::default(),
+            id_token: IdToken::new("id-token-secret"),
+            claims,
+            email: None,
+            refresh_token: Some(RefreshToken::new("refresh-secret")),
+        }
+    }
+}
+
 /// `word` as one POSIX shell word: bare when it holds only characters no shell treats
 /// specially, else in single quotes (a quote inside written `'\''`).
 pub(crate) fn shell_quoted(word: &str) -> String {
@@ -112,6 +140,32 @@ pub(crate) fn shell_quoted(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_login_command_repeats_the_settings_quoted() {
+        let mut session = Session::example("alice", 0);
+        session.client = ClientSettings {
+            auth: Some(AuthMethod::ClientSecretPost),
+            secret_file: Some("/home/a b/secret".into()),
+            scope: Some("profile email".into()),
+            insecure_loopback: true,
+        };
+        assert_eq!(
+            session.login_command("/tmp/store.json"),
+            "xaa login --idp-issuer https://idp.example --client-id cli-client \
+             --client-secret-file '/home/a b/secret' --client-auth client_secret_post \
+             --scope 'profile email' --insecure-loopback --token-store /tmp/store.json"
+        );
+    }
+
+    #[test]
+    fn an_id_token_is_fresh_until_a_minute_before_its_exp() {
+        let session = Session::example("alice", 1_000);
+        let at = |secs| UNIX_EPOCH + Duration::from_secs(secs);
+        assert!(session.is_fresh(at(939)));
+        assert!(!session.is_fresh(at(940)));
+        assert!(!session.is_fresh(at(2_000)));
+    }
 
     #[test]
     fn words_are_quoted_for_a_shell_only_when_needed() {

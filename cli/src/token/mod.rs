@@ -16,7 +16,7 @@ use crate::dpop_key::{self, KeySource};
 use crate::exit::{Failure, classify};
 use crate::network::{Network, NetworkSettings};
 use crate::secrets::fingerprint;
-use crate::store::{FileStore, IfMissing, Session, Stored};
+use crate::store::{FileStore, IfMissing, Stored};
 use crate::terminal::shown;
 use crate::timefmt::human;
 use binding::Bindings;
@@ -50,7 +50,7 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
                 &network,
                 args.allow_private_addresses.unwrap_or(false),
             )?;
-            with_session_defaults(&mut args, &session);
+            session::fill_from_session(&mut args, &session)?;
             Some(session.id_token)
         }
         _ => None,
@@ -171,24 +171,6 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
         &authorization.authorization_server,
         now,
     )
-}
-
-/// The IdP and its client from the session, where the settings leave them unset: the ID
-/// token is exchanged at the IdP that issued it.
-fn with_session_defaults(args: &mut TokenArgs, session: &Session) {
-    if args.idp_issuer.is_none() && args.idp_token_endpoint.is_none() {
-        args.idp_issuer = Some(session.issuer.clone());
-    }
-    if args.idp_client_id.is_none() {
-        args.idp_client_id = Some(session.client_id.clone());
-        args.idp_auth = args.idp_auth.or(session.client.auth);
-        if args.idp_secret_env.is_none() && args.idp_key_file.is_none() {
-            args.idp_secret_file = args
-                .idp_secret_file
-                .take()
-                .or_else(|| session.client.secret_file.clone());
-        }
-    }
 }
 
 /// Whether a stored token may be used by a run with the key of thumbprint `key_jkt` (`None`:

@@ -15,6 +15,7 @@ use std::time::SystemTime;
 use xaa::signin::Refresh;
 use xaa::{Error, ErrorCode};
 
+use crate::args::TokenArgs;
 use crate::exit::{Failure, classify};
 use crate::idp::{self, Idp, flow_failure};
 use crate::network::Network;
@@ -61,6 +62,42 @@ pub(crate) fn fresh_session(
         .and_then(|outcome| outcome)
 }
 
+/// The IdP and its client from `session`, where the settings leave them unset: the ID token
+/// goes to the IdP that issued it, and only there. Settings naming another IdP, or an IdP
+/// token endpoint that cannot be checked against the session's issuer, are refused.
+pub(crate) fn fill_from_session(args: &mut TokenArgs, session: &Session) -> Result<(), Failure> {
+    if args.idp_token_endpoint.is_some() {
+        return Err(Failure::Usage(
+            "the session of xaa login is exchanged at the IdP that issued it: give its issuer \
+             (or nothing), not --idp-token-endpoint"
+                .into(),
+        ));
+    }
+    match &args.idp_issuer {
+        Some(issuer) if *issuer != session.issuer => {
+            return Err(Failure::Usage(format!(
+                "the session was signed in at {}, not at the IdP given ({}): its ID token goes \
+                 only to the IdP that issued it",
+                shown(&session.issuer),
+                shown(issuer)
+            )));
+        }
+        Some(_) => {}
+        None => args.idp_issuer = Some(session.issuer.clone()),
+    }
+    if args.idp_client_id.is_none() {
+        args.idp_client_id = Some(session.client_id.clone());
+        args.idp_auth = args.idp_auth.or(session.client.auth);
+        if args.idp_secret_env.is_none() && args.idp_key_file.is_none() {
+            args.idp_secret_file = args
+                .idp_secret_file
+                .take()
+                .or_else(|| session.client.secret_file.clone());
+        }
+    }
+    Ok(())
+}
+
 /// Renews `session`: the session to keep (with the rotated refresh token, even when the IdP
 /// sent no new ID token) and, when it cannot serve, why.
 fn renew(
@@ -84,25 +121,7 @@ fn renew(
         return (session, Some(failure));
     };
     eprintln!("xaa: renewing the session at {}", shown(&session.issuer));
-    let renewal = (|| {
-        let policy = idp::policy(session.client.insecure_loopback, allow_private_addresses);
-        let credentials = idp::credentials(&session.client_id, &session.client)?;
-        let idp = Idp::discover(network, &policy, &session.issuer, credentials)?;
-        let refresh = Refresh::new(
-            &idp.client,
-            idp.keys.clone(),
-            refresh_token,
-            session.claims.clone(),
-            None,
-        )
-        .map_err(|e| classify(&e))?;
-        idp.run(refresh).map_err(|e| match e {
-            xaa_ureq::Error::Flow(error) if needs_sign_in(&error) => {
-                Failure::Reauthenticate(shown(&error.to_string()).into_owned())
-            }
-            other => flow_failure(&other),
-        })
-    })();
+    let renewal = request_renewal(&session, refresh_token, network, allow_private_addresses);
     let renewal = match renewal {
         Ok(renewal) => renewal,
         Err(Failure::Reauthenticate(why)) => {
@@ -125,11 +144,70 @@ fn renew(
     }
 }
 
+/// Sends the refresh token to the session's IdP; a refusal that calls for a new sign-in is
+/// [`Failure::Reauthenticate`].
+fn request_renewal(
+    session: &Session,
+    refresh_token: xaa::RefreshToken,
+    network: &Network,
+    allow_private_addresses: bool,
+) -> Result<xaa::signin::Renewal, Failure> {
+    let policy = idp::policy(session.client.insecure_loopback, allow_private_addresses);
+    let credentials = idp::credentials(&session.client_id, &session.client)?;
+    let idp = Idp::discover(network, &policy, &session.issuer, credentials)?;
+    let refresh = Refresh::new(
+        &idp.client,
+        idp.keys.clone(),
+        refresh_token,
+        session.claims.clone(),
+        None,
+    )
+    .map_err(|e| classify(&e))?;
+    idp.run(refresh).map_err(|e| match e {
+        xaa_ureq::Error::Flow(error) if needs_sign_in(&error) => {
+            Failure::Reauthenticate(shown(&error.to_string()).into_owned())
+        }
+        other => flow_failure(&other),
+    })
+}
+
 /// Whether the IdP's answer means the person must sign in again.
 fn needs_sign_in(error: &Error) -> bool {
     match error {
         Error::ReauthenticationRequired { .. } => true,
         Error::OAuth { error, .. } => error.code == ErrorCode::InsufficientUserAuthentication,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_fills_the_idp_and_refuses_another() {
+        let session = Session::example("alice", 0);
+        let mut args = TokenArgs::default();
+        fill_from_session(&mut args, &session).expect("filled");
+        assert_eq!(args.idp_issuer.as_deref(), Some("https://idp.example"));
+        assert_eq!(args.idp_client_id.as_deref(), Some("cli-client"));
+
+        let mut other = TokenArgs {
+            idp_issuer: Some("https://other.example".into()),
+            ..TokenArgs::default()
+        };
+        let refused = fill_from_session(&mut other, &session).expect_err("another IdP");
+        assert_eq!(refused.code(), 2);
+        assert!(
+            refused
+                .to_string()
+                .contains("only to the IdP that issued it")
+        );
+
+        let mut endpoint = TokenArgs {
+            idp_token_endpoint: Some("https://idp.example/token".into()),
+            ..TokenArgs::default()
+        };
+        assert!(fill_from_session(&mut endpoint, &session).is_err());
     }
 }

@@ -233,6 +233,14 @@ fn browser_login(kit: &Testkit, args: &[String], user: &str) -> (Finished, Strin
         .unwrap_or_default();
     let answered = browser::request("GET", &callback, None);
     let finished = run.finish("");
+    let port = url::Url::parse(&callback)
+        .ok()
+        .and_then(|url| url.port())
+        .expect("a port");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "a second callback finds no listener"
+    );
     (finished, answered.body, code)
 }
 

@@ -19,16 +19,21 @@ use crate::terminal::shown;
 pub(crate) fn run(args: &LogoutArgs) -> Result<(), Failure> {
     let network = Network::new(&args.network.settings(), Instant::now())?;
     let store = FileStore::open(&args.token_store)?;
-    let Some(session) = store.load()?.session().cloned() else {
-        store.update(|stored| stored.clear_tokens())?;
+    // Under the exclusive lock from reading the refresh token to deleting it: a concurrent
+    // renewal cannot rotate it meanwhile, so the token revoked is the one in force.
+    let (session, revoked) = store.update_with(|stored| {
+        let session = stored.session().cloned();
+        let revoked = session
+            .as_ref()
+            .map(|session| revoke(&network, args.network.allow_private_addresses, session));
+        stored.clear_tokens();
+        stored.set_session(None);
+        (session, revoked)
+    })?;
+    let (Some(session), Some(revoked)) = (session, revoked) else {
         eprintln!("xaa: not signed in; the access tokens kept, if any, are deleted");
         return Ok(());
     };
-    let revoked = revoke(&network, args.network.allow_private_addresses, &session);
-    store.update(|stored| {
-        stored.clear_tokens();
-        stored.set_session(None);
-    })?;
     match revoked {
         Ok(true) => eprintln!(
             "xaa: signed out of {}: the refresh token is revoked and the session deleted",

@@ -6,7 +6,11 @@
 //! exchanges the code, and the ID token is validated (signature, `iss`, `aud`, `exp`,
 //! `nonce`, `auth_time`) before anything is kept. `--device` runs the device authorization
 //! grant instead ([`device`]). The session is written under the store's exclusive lock,
-//! atomically, mode 0600.
+//! atomically, mode 0600, replacing any earlier session and the access tokens kept for it.
+//!
+//! A callback the core refuses (a `state` other than the one sent, an `iss` of another IdP,
+//! an error) ends the sign-in: the browser is told what went wrong and nothing is stored. So
+//! does a failed code exchange or ID token check.
 
 mod browser;
 mod device;
@@ -131,7 +135,8 @@ fn browser_sign_in(
     }
 }
 
-/// Writes the session into the store, replacing any other, and says who signed in.
+/// Writes the session into the store, replacing any other and dropping the access tokens
+/// kept, and says who signed in.
 fn keep(
     store: &FileStore,
     args: &LoginArgs,

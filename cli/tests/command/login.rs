@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use xaa_testkit::{AuthorizationResponseFault, Endpoint, Fault, IDP_CLIENT_ID, Options, Testkit};
+use xaa_testkit::{
+    AuthorizationResponseFault, DeviceGrantFault, Endpoint, Fault, IDP_CLIENT_ID, IdTokenFault,
+    Options, Testkit,
+};
 
 use crate::support::{
     EXIT_DENIED, EXIT_PROTOCOL, EXIT_REAUTHENTICATE, Setup, TempDir, Via, Xaa, kit, mode,
@@ -477,6 +480,42 @@ fn a_callback_after_the_deadline_finds_no_listener() {
     assert!(
         TcpStream::connect(("127.0.0.1", port)).is_err(),
         "nobody listens any more"
+    );
+    assert!(!store.exists(), "nothing stored");
+}
+
+#[test]
+fn an_id_token_with_a_wrong_nonce_is_refused_and_the_browser_told() {
+    let kit = kit(Options::new());
+    kit.set_fault(Endpoint::IdpToken, Fault::IdToken(IdTokenFault::WrongNonce));
+    let dir = TempDir::new();
+    let store = store_in(&dir);
+    let args = login_args(&kit, &dir, &store, &["--no-browser"]);
+    let (login, page, code) = browser_login(&kit, &args, "alice");
+    assert_eq!(login.code, EXIT_PROTOCOL, "{}", login.stderr);
+    assert!(login.stderr.contains("nonce"), "{}", login.stderr);
+    assert!(page.contains("Sign-in failed"), "{page}");
+    assert!(!store.exists(), "nothing stored");
+    assert_no_secret(&format!("{}{}", login.stderr, page), &[code]);
+}
+
+#[test]
+fn a_device_sign_in_refused_at_the_idp_exits_3_and_stores_nothing() {
+    let kit = kit(Options::new());
+    kit.set_device_poll_interval(Duration::from_secs(1));
+    kit.set_fault(
+        Endpoint::IdpToken,
+        Fault::DeviceGrant(DeviceGrantFault::Denied),
+    );
+    let dir = TempDir::new();
+    let store = store_in(&dir);
+    let run = LoginRun::start(&login_args(&kit, &dir, &store, &["--device"]));
+    let finished = run.finish("");
+    assert_eq!(finished.code, EXIT_DENIED, "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("access_denied"),
+        "{}",
+        finished.stderr
     );
     assert!(!store.exists(), "nothing stored");
 }

@@ -42,6 +42,7 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
         .map(FileStore::open)
         .transpose()?;
     let mut args = args;
+    let mut relogin = None;
     let signed_in = match (&store, &args.token_store) {
         (Some(store), Some(path)) if !settings::names_a_subject_token(&args) => {
             let session = session::fresh_session(
@@ -50,6 +51,7 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
                 &network,
                 args.allow_private_addresses.unwrap_or(false),
             )?;
+            relogin = Some(session.login_command(&path.to_string_lossy()));
             session::fill_from_session(&mut args, &session)?;
             Some(session.id_token)
         }
@@ -129,7 +131,7 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     let authorization = client
         .run_until(flow, network.deadline())
         .map_err(|e| match e {
-            xaa_ureq::Error::Flow(error) => classify(&error),
+            xaa_ureq::Error::Flow(error) => session::refused(&error, relogin.as_deref()),
             other => Failure::Protocol(other.to_string()),
         })?;
     let mut cached = CachedToken::new(authorization.access_token.clone(), authorization.expires_at)

@@ -171,6 +171,21 @@ fn request_renewal(
     })
 }
 
+/// A flow error of a run whose subject token came from the session: when the IdP wants the
+/// person to sign in again (the ID token refused as expired, `invalid_grant`,
+/// `insufficient_user_authentication`), exit 4 with the `xaa login` command `relogin`.
+pub(crate) fn refused(error: &Error, relogin: Option<&str>) -> Failure {
+    let failure = classify(error);
+    match relogin {
+        Some(command)
+            if needs_sign_in(error) || matches!(error, Error::SubjectTokenExpired { .. }) =>
+        {
+            Failure::Reauthenticate(format!("{failure}; sign in again with: {command}"))
+        }
+        _ => failure,
+    }
+}
+
 /// Whether the IdP's answer means the person must sign in again.
 fn needs_sign_in(error: &Error) -> bool {
     match error {
@@ -183,6 +198,36 @@ fn needs_sign_in(error: &Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_that_needs_a_new_sign_in_names_the_login_command() {
+        let oauth = |code: ErrorCode| Error::OAuth {
+            purpose: xaa::Purpose::TokenExchange,
+            status: 400,
+            error: xaa::OAuthError::new(code),
+        };
+        let command = Some("xaa login --idp-issuer https://idp.example");
+        let insufficient = refused(&oauth(ErrorCode::InsufficientUserAuthentication), command);
+        assert_eq!(insufficient.code(), 4);
+        assert!(
+            insufficient
+                .to_string()
+                .ends_with("; sign in again with: xaa login --idp-issuer https://idp.example"),
+            "{insufficient}"
+        );
+        let expired = refused(&Error::SubjectTokenExpired { expired_at: 1 }, command);
+        assert_eq!(expired.code(), 4);
+        assert!(
+            expired
+                .to_string()
+                .contains("sign in again with: xaa login")
+        );
+        let other = refused(&oauth(ErrorCode::InvalidClient), command);
+        assert_eq!(other.code(), 3);
+        assert!(!other.to_string().contains("xaa login"));
+        let without_session = refused(&oauth(ErrorCode::InsufficientUserAuthentication), None);
+        assert!(!without_session.to_string().contains("xaa login"));
+    }
 
     #[test]
     fn the_session_fills_the_idp_and_refuses_another() {

@@ -40,7 +40,7 @@ pub(crate) fn fresh_session(
     if session.is_fresh(SystemTime::now()) {
         return Ok(session);
     }
-    let store_shown = store_path.to_string_lossy().into_owned();
+    let store_path_text = store_path.to_string_lossy().into_owned();
     store
         .update_with(|stored| {
             let Some(current) = stored.session().cloned() else {
@@ -51,7 +51,8 @@ pub(crate) fn fresh_session(
             if current.is_fresh(SystemTime::now()) {
                 return Ok(current);
             }
-            let (renewed, failure) = renew(current, network, allow_private_addresses, &store_shown);
+            let (renewed, failure) =
+                renew(current, network, allow_private_addresses, &store_path_text);
             let kept = renewed.clone();
             stored.set_session(Some(renewed));
             match failure {

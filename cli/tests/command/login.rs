@@ -287,6 +287,16 @@ fn login_in_the_browser_then_token_status_and_logout() {
         login.stderr
     );
     assert_eq!(mode(&store), 0o600);
+    let exchanges: Vec<_> = kit
+        .sign_in_records()
+        .into_iter()
+        .filter(|record| record.grant_type.as_deref() == Some("authorization_code"))
+        .map(|record| (record.user, record.pkce_verified, record.error))
+        .collect();
+    assert_eq!(
+        exchanges,
+        vec![(Some("alice".to_owned()), Some(true), None)]
+    );
     let mut secrets = stored_secrets(&store);
     assert_eq!(secrets.len(), 2, "an ID token and a refresh token are kept");
     secrets.push(code);
@@ -393,6 +403,17 @@ fn a_refused_refresh_token_exits_4_with_the_login_command() {
             store.display()
         )),
         "{refused}"
+    );
+    let refreshes: Vec<_> = kit
+        .sign_in_records()
+        .into_iter()
+        .filter(|record| record.grant_type.as_deref() == Some("refresh_token"))
+        .map(|record| (record.refresh_generation, record.error))
+        .collect();
+    assert_eq!(
+        refreshes,
+        vec![(Some(0), None), (Some(1), Some("invalid_grant".to_owned()))],
+        "the first refresh token, then its replacement, refused once revoked"
     );
 }
 

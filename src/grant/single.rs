@@ -148,7 +148,8 @@ impl<S: TokenStep> Flow for Single<S> {
     }
 }
 
-/// Implements [`Flow`] for a public newtype over [`Single`].
+/// Implements [`Flow`] for a public newtype over a [`Flow`]: a [`Single`] here, the sign-in
+/// flows' `GrantFlow` in `crate::signin`.
 macro_rules! single_flow {
     ($name:ident, $output:ty) => {
         impl $crate::Flow for $name {

@@ -1,7 +1,8 @@
 //! The one state machine behind every sign-in request: send a request to the IdP, judge the
 //! answer, and when it carries an ID token, check it, fetching the IdP's keys once if needed.
 //! The code exchange, the device grant's polls, the refresh and the revocation are each a
-//! [`GrantStep`] run by [`GrantFlow`].
+//! [`GrantStep`] run by [`GrantFlow`], and each public flow is a newtype over its `GrantFlow`
+//! made a [`Flow`] by `crate::grant::single_flow!`, as the token grants' are over `Single`.
 
 use std::time::SystemTime;
 
@@ -189,29 +190,3 @@ impl<S: GrantStep> Flow for GrantFlow<S> {
         }
     }
 }
-
-/// Implements [`Flow`] for a public newtype over [`GrantFlow`].
-macro_rules! grant_flow {
-    ($name:ident, $output:ty) => {
-        impl $crate::Flow for $name {
-            type Output = $output;
-
-            fn poll_output(
-                &mut self,
-                now: std::time::SystemTime,
-            ) -> Result<$crate::Output<$output>, $crate::Error> {
-                self.0.poll_output(now)
-            }
-
-            fn handle_response(
-                &mut self,
-                now: std::time::SystemTime,
-                id: $crate::TransmitId,
-                response: $crate::HttpResponse,
-            ) -> Result<(), $crate::Error> {
-                self.0.handle_response(now, id, response)
-            }
-        }
-    };
-}
-pub(crate) use grant_flow;

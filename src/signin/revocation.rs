@@ -1,31 +1,21 @@
 //! Revoking a refresh token at sign-out (RFC 7009 section 2) as a [`Flow`](crate::Flow).
 
-use std::fmt;
 use std::time::SystemTime;
-
-use url::Url;
 
 use super::engine::{GrantFlow, GrantStep, Verdict};
 use super::id_token_claims::IdTokenClaims;
+use super::idp_endpoint::IdpEndpoint;
 use super::provider::SignInClient;
 use super::token_response::Tokens;
-use crate::grant::{Endpoint, TokenForm, authenticated_post};
+use crate::grant::TokenForm;
 use crate::wire::token_endpoint_failure;
-use crate::{ClientCredentials, Error, HttpRequest, HttpResponse, Purpose, RefreshToken};
+use crate::{Error, HttpRequest, HttpResponse, Purpose, RefreshToken};
 
+/// `Debug` shows the endpoint; the token prints `[redacted]`.
+#[derive(Debug)]
 struct RevokeStep {
-    endpoint: Url,
-    issuer: String,
-    credentials: ClientCredentials,
+    endpoint: IdpEndpoint,
     token: RefreshToken,
-}
-
-impl fmt::Debug for RevokeStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RevokeStep")
-            .field("endpoint", &self.endpoint.as_str())
-            .finish_non_exhaustive()
-    }
 }
 
 /// The revocation of a refresh token as a [`Flow`](crate::Flow): one POST to the IdP's
@@ -34,22 +24,18 @@ impl fmt::Debug for RevokeStep {
 /// token the IdP no longer knows (section 2.2).
 #[derive(Debug)]
 pub struct Revocation(GrantFlow<RevokeStep>);
-super::engine::grant_flow!(Revocation, ());
+crate::grant::single_flow!(Revocation, ());
 
 impl Revocation {
     /// Revokes `token`; the IdP's metadata must list a `revocation_endpoint`.
     pub fn new(client: &SignInClient, token: RefreshToken) -> Result<Self, Error> {
-        let endpoint = client.endpoint(
+        let endpoint = IdpEndpoint::new(
+            client,
             Purpose::Revocation,
             "revocation_endpoint",
             client.metadata.revocation_endpoint.as_deref(),
         )?;
-        let step = RevokeStep {
-            endpoint,
-            issuer: client.issuer().to_owned(),
-            credentials: client.credentials.clone(),
-            token,
-        };
+        let step = RevokeStep { endpoint, token };
         Ok(Self(GrantFlow::new(step, None)))
     }
 }
@@ -58,19 +44,14 @@ impl GrantStep for RevokeStep {
     type Output = ();
 
     fn purpose(&self) -> Purpose {
-        Purpose::Revocation
+        self.endpoint.purpose()
     }
 
     fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
         let mut form = TokenForm::default();
         form.push("token", self.token.expose_secret());
         form.push("token_type_hint", "refresh_token");
-        let endpoint = Endpoint {
-            purpose: Purpose::Revocation,
-            token_endpoint: &self.endpoint,
-            issuer: Some(&self.issuer),
-        };
-        authenticated_post(&endpoint, &self.credentials, form, now)
+        self.endpoint.post(form, now)
     }
 
     fn judge(&mut self, _now: SystemTime, response: HttpResponse) -> Result<Verdict<()>, Error> {

@@ -15,7 +15,7 @@ use super::secrets::AuthorizationCode;
 use super::session::SignIn;
 use super::token_response::{Tokens, granted_tokens};
 use crate::grant::TokenForm;
-use crate::{Error, HttpRequest, HttpResponse, Purpose};
+use crate::{Error, HttpResponse, Purpose};
 
 /// `Debug` shows the endpoint; the verifier, `state`, `nonce` and code print `[redacted]`.
 #[derive(Debug)]
@@ -59,17 +59,17 @@ impl CodeExchange {
 impl GrantStep for CodeStep {
     type Output = SignIn;
 
-    fn purpose(&self) -> Purpose {
-        self.endpoint.purpose()
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("grant_type", "authorization_code");
         form.push("code", self.code.expose_secret());
         form.push("redirect_uri", self.pending.redirect_uri.as_str());
         form.push("code_verifier", self.pending.verifier.expose_secret());
-        self.endpoint.post(form, now)
+        form
     }
 
     fn judge(

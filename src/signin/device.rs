@@ -21,10 +21,7 @@ use super::session::SignIn;
 use super::token_response::{Tokens, granted_tokens, json_body};
 use crate::grant::TokenForm;
 use crate::wire::token_endpoint_failure;
-use crate::{
-    Error, ErrorCode, Flow, HttpRequest, HttpResponse, OAuthError, Output, Purpose, Scope,
-    TransmitId,
-};
+use crate::{Error, ErrorCode, Flow, HttpResponse, OAuthError, Output, Purpose, Scope, TransmitId};
 
 /// The grant type of the token requests (RFC 8628 section 3.4).
 pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -55,14 +52,14 @@ struct AuthorizeStep {
 impl GrantStep for AuthorizeStep {
     type Output = DeviceAuthorization;
 
-    fn purpose(&self) -> Purpose {
-        self.endpoint.purpose()
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("scope", self.scope.to_string());
-        self.endpoint.post(form, now)
+        form
     }
 
     fn judge(
@@ -80,17 +77,6 @@ impl GrantStep for AuthorizeStep {
         DeviceAuthorization::from_json(body, now, policy)
             .map(Verdict::Done)
             .map_err(invalid)
-    }
-
-    fn finish(
-        &mut self,
-        _: SystemTime,
-        _: Tokens,
-        _: Option<IdTokenClaims>,
-    ) -> Result<DeviceAuthorization, Error> {
-        Err(Error::Misuse(
-            "the device authorization answer carries no tokens",
-        ))
     }
 }
 
@@ -115,22 +101,22 @@ impl PollStep {
 impl GrantStep for PollStep {
     type Output = DeviceOutcome;
 
-    fn purpose(&self) -> Purpose {
-        self.endpoint.purpose()
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
     fn due_at(&self) -> Option<SystemTime> {
         Some(self.next_poll_at)
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("grant_type", DEVICE_CODE_GRANT_TYPE);
         form.push(
             "device_code",
             self.authorization.device_code.expose_secret(),
         );
-        self.endpoint.post(form, now)
+        form
     }
 
     fn judge(

@@ -13,7 +13,7 @@ use super::scope::requested_scope;
 use super::token_response::{Tokens, granted_tokens};
 use crate::grant::TokenForm;
 use crate::json::saturating_add;
-use crate::{AccessToken, Error, HttpRequest, HttpResponse, IdToken, Purpose, RefreshToken, Scope};
+use crate::{AccessToken, Error, HttpResponse, IdToken, Purpose, RefreshToken, Scope};
 
 /// A renewed session. Store [`refresh_token`](Self::refresh_token) in place of the one sent:
 /// it is the new one when the IdP rotated it, the old one otherwise.
@@ -76,18 +76,18 @@ impl Refresh {
 impl GrantStep for RefreshStep {
     type Output = Renewal;
 
-    fn purpose(&self) -> Purpose {
-        self.endpoint.purpose()
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("grant_type", "refresh_token");
         form.push("refresh_token", self.refresh_token.expose_secret());
         if let Some(scope) = self.scope.as_ref().filter(|scope| !scope.is_empty()) {
             form.push("scope", scope.to_string());
         }
-        self.endpoint.post(form, now)
+        form
     }
 
     fn judge(

@@ -3,13 +3,11 @@
 use std::time::SystemTime;
 
 use super::engine::{GrantFlow, GrantStep, Verdict};
-use super::id_token_claims::IdTokenClaims;
 use super::idp_endpoint::IdpEndpoint;
 use super::provider::SignInClient;
-use super::token_response::Tokens;
 use crate::grant::TokenForm;
 use crate::wire::token_endpoint_failure;
-use crate::{Error, HttpRequest, HttpResponse, Purpose, RefreshToken};
+use crate::{Error, HttpResponse, Purpose, RefreshToken};
 
 /// `Debug` shows the endpoint; the token prints `[redacted]`.
 #[derive(Debug)]
@@ -43,15 +41,15 @@ impl Revocation {
 impl GrantStep for RevokeStep {
     type Output = ();
 
-    fn purpose(&self) -> Purpose {
-        self.endpoint.purpose()
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("token", self.token.expose_secret());
         form.push("token_type_hint", "refresh_token");
-        self.endpoint.post(form, now)
+        form
     }
 
     fn judge(&mut self, _now: SystemTime, response: HttpResponse) -> Result<Verdict<()>, Error> {
@@ -60,9 +58,5 @@ impl GrantStep for RevokeStep {
         } else {
             Err(token_endpoint_failure(Purpose::Revocation, &response))
         }
-    }
-
-    fn finish(&mut self, _: SystemTime, _: Tokens, _: Option<IdTokenClaims>) -> Result<(), Error> {
-        Err(Error::Misuse("a revocation answer carries no tokens"))
     }
 }

@@ -55,6 +55,15 @@ impl TransmitIds {
         self.next = self.next.saturating_add(1);
         id
     }
+
+    /// `request`, for `purpose`, under the next id.
+    pub(crate) fn transmit(&mut self, purpose: Purpose, request: HttpRequest) -> Transmit {
+        Transmit {
+            id: self.allocate(),
+            purpose,
+            request,
+        }
+    }
 }
 
 /// Which step of the protocol a request belongs to. Errors name it too.

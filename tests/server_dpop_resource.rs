@@ -317,3 +317,94 @@ fn a_get_request_is_checked_against_its_own_method() {
             .is_ok()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The replay step (decisions.md D29)
+
+#[test]
+fn begin_lists_the_proofs_jti_and_finish_serves_once_it_is_registered() {
+    let guard = guard();
+    let jkt = proof_key().jkt();
+    let proof = mcp_proof().sign();
+    let request = mcp_request("DPoP", Some(&proof));
+    let presented = presented_token(&request).expect("a token");
+    let pending = guard
+        .begin(&request, &resource_url(), &presented, Some(&jkt), now())
+        .expect("every check but replay");
+    let [proof_use] = pending.checks().uses() else {
+        panic!("one use");
+    };
+    assert_eq!(proof_use.kind, xaa::server::TokenKind::DpopProof);
+    assert_eq!(
+        proof_use.issuer, jkt,
+        "registered under the key's thumbprint"
+    );
+    assert_eq!(proof_use.retain_until, NOW + 300 + 1, "iat plus the window");
+    assert!(proof_use.token_for_comparison().is_none());
+    let verdicts = pending.checks().check_with(|_| Ok(()));
+    let access = guard.finish(pending, &verdicts).expect("served");
+    assert_eq!(access.proof.map(|proof| proof.jkt), Some(jkt));
+}
+
+#[test]
+fn the_guards_step_refuses_a_replay_fails_closed_and_blames_the_host_for_missing_verdicts() {
+    let guard = guard();
+    let jkt = proof_key().jkt();
+    let request = mcp_request("DPoP", Some(&mcp_proof().sign()));
+    let presented = presented_token(&request).expect("a token");
+    let begin = || {
+        guard
+            .begin(&request, &resource_url(), &presented, Some(&jkt), now())
+            .expect("every check but replay")
+    };
+    let finish = |answer: Option<Result<(), xaa::server::ReplayError>>| {
+        let pending = begin();
+        let verdicts = match answer {
+            Some(answer) => pending.checks().check_with(|_| answer),
+            None => Vec::new(),
+        };
+        guard.finish(pending, &verdicts).expect_err("refused")
+    };
+    let replayed = finish(Some(Err(xaa::server::ReplayError::Replayed)));
+    assert_eq!(
+        replayed.fault,
+        DpopResourceFault::Proof(DpopError::Replayed)
+    );
+    assert_challenge(&replayed, "invalid_dpop_proof", "replayed");
+
+    let unavailable = finish(Some(Err(xaa::server::ReplayError::Unavailable)));
+    assert_eq!(
+        unavailable.fault,
+        DpopResourceFault::Proof(DpopError::ReplayStoreUnavailable)
+    );
+    assert_eq!(unavailable.to_response().status(), 503);
+
+    let missing = finish(None);
+    assert_eq!(
+        missing.fault,
+        DpopResourceFault::ReplayVerdicts(xaa::server::VerdictFault::Count {
+            uses: 1,
+            verdicts: 0
+        })
+    );
+    let response = missing.to_response();
+    assert_eq!(response.status(), 500);
+    assert_eq!(header(&response, "www-authenticate"), None);
+}
+
+#[test]
+fn a_bearer_token_has_nothing_to_register() {
+    let request = mcp_request("Bearer", None);
+    let presented = presented_token(&request).expect("a token");
+    let pending = guard()
+        .begin(&request, &resource_url(), &presented, None, now())
+        .expect("served");
+    assert!(pending.checks().uses().is_empty());
+    assert!(
+        guard()
+            .finish(pending, &[])
+            .expect("served")
+            .proof
+            .is_none()
+    );
+}

@@ -786,3 +786,88 @@ fn refresh_token_exchange_needs_a_saml_subject() {
         },
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The replay step (decisions.md D29)
+
+#[test]
+fn a_secret_client_without_a_proof_has_nothing_to_register_and_finishes_with_no_verdict() {
+    let idp = idp();
+    let pending = idp
+        .begin(&id_jag_request(&id_token_with(|_| {}), &[]), now())
+        .expect("every check passes");
+    assert!(pending.checks().uses().is_empty());
+    let minted = minted(idp.finish(pending, &[]).expect("minted"));
+    assert_eq!(minted.claims.get("jti"), Some(&json!("idjag-1")));
+}
+
+#[test]
+fn the_idp_step_lists_the_assertion_and_fails_closed_on_an_unavailable_store() {
+    let clients = ClientRegistry::new().with(RegisteredClient::private_key_jwt(
+        IDP_CLIENT_ID,
+        Arc::new(client_key().key_ring()),
+    ));
+    let idp = IdentityProviderEndpoint::new(
+        IdentityProviderConfig::new(IDP_ISSUER, IDP_TOKEN_ENDPOINT),
+        clients,
+        Arc::new(idp_key().clone()),
+        Arc::new(idp_key().key_ring()),
+        counter_jti(),
+        Arc::new(policy()),
+    );
+    let assertion = sign_jwt(
+        client_key(),
+        "JWT",
+        &json!({"iss": IDP_CLIENT_ID, "sub": IDP_CLIENT_ID, "aud": IDP_ISSUER, "jti": "assertion-x", "iat": NOW, "exp": NOW + 60}),
+    )
+    .expect("signs");
+    let request = form_post(
+        IDP_TOKEN_ENDPOINT,
+        &[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("requested_token_type", ID_JAG),
+            ("subject_token", &id_token_with(|_| {})),
+            ("subject_token_type", ID_TOKEN),
+            ("audience", AS_ISSUER),
+            ("resource", RESOURCE),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &assertion),
+        ],
+        None,
+    );
+    let pending = idp.begin(&request, now()).expect("every check but replay");
+    let [assertion_use] = pending.checks().uses() else {
+        panic!("one use");
+    };
+    assert_eq!(
+        (
+            assertion_use.kind,
+            assertion_use.issuer.as_str(),
+            assertion_use.jti.as_str(),
+            assertion_use.retain_until,
+        ),
+        (
+            xaa::server::TokenKind::ClientAssertion,
+            IDP_CLIENT_ID,
+            "assertion-x",
+            NOW + 60 + 60
+        )
+    );
+    let verdicts = pending
+        .checks()
+        .check_with(|_| Err(xaa::server::ReplayError::Unavailable));
+    let response = idp.finish_response(pending, &verdicts);
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        body_json(&response)["error"],
+        json!("temporarily_unavailable")
+    );
+
+    // Nothing was registered: the same request is accepted by a store that answers.
+    let pending = idp.begin(&request, now()).expect("every check but replay");
+    let verdicts = pending.checks().check_with(|_| Ok(()));
+    minted(idp.finish(pending, &verdicts).expect("minted"));
+}

@@ -16,7 +16,7 @@ use xaa::signin::{
     AuthorizationRequest, CodeExchange, IdTokenError, IdpKeys, PendingSignIn, SignIn, SignInClient,
     SignInOptions, sha256,
 };
-use xaa::{ClientCredentials, ClientSecret, Error, ErrorCode, Policy, Purpose, Violation};
+use xaa::{ClientCredentials, ClientSecret, Error, Policy, Purpose, Violation};
 
 fn key(kid: &str) -> SigningKey {
     SigningKey::generate_es256(kid).expect("a key")
@@ -447,18 +447,7 @@ fn a_spent_code_means_signing_in_again() {
         .push_back(oauth_error(400, "invalid_grant"));
     let mut flow = CodeExchange::new(&client(), IdpKeys::new(), pending, code).expect("flow");
     let outcome = idp.run(&mut flow, now());
-    let Err(Error::ReauthenticationRequired {
-        purpose,
-        status,
-        error,
-    }) = outcome
-    else {
-        panic!("{outcome:?}");
-    };
-    assert_eq!(
-        (purpose, status, error.code),
-        (Purpose::CodeExchange, 400, ErrorCode::InvalidGrant)
-    );
+    assert_reauthentication_required(outcome, Purpose::CodeExchange);
 }
 
 #[test]

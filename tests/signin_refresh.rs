@@ -12,8 +12,7 @@ use xaa::signin::{
     IdTokenClaims, IdTokenError, IdpKeys, Refresh, Renewal, Revocation, SignInClient,
 };
 use xaa::{
-    ClientCredentials, ClientSecret, Error, ErrorCode, Policy, Purpose, RefreshToken, Scope,
-    Violation,
+    ClientCredentials, ClientSecret, Error, Policy, Purpose, RefreshToken, Scope, Violation,
 };
 
 fn first_claims() -> IdTokenClaims {
@@ -146,18 +145,7 @@ fn invalid_grant_ends_the_session() {
         ),
         &key(),
     );
-    let Err(Error::ReauthenticationRequired {
-        purpose,
-        status,
-        error,
-    }) = outcome
-    else {
-        panic!("{outcome:?}");
-    };
-    assert_eq!(
-        (purpose, status, error.code),
-        (Purpose::Refresh, 400, ErrorCode::InvalidGrant)
-    );
+    assert_reauthentication_required(outcome, Purpose::Refresh);
     let (outcome, _) = refresh_with(&client(), None, oauth_error(401, "invalid_client"), &key());
     assert!(
         matches!(

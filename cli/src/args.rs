@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::exit::EXIT_CODES;
 use crate::network::{NetworkSettings, parse_deadline, parse_timeout};
@@ -40,6 +40,70 @@ pub(crate) enum Command {
     /// Print one DPoP proof (RFC 9449) for one request: the value of its `DPoP` header.
     #[command(after_help = crate::dpop_proof_help::HELP)]
     DpopProof(DpopProofArgs),
+    /// Sign in at the enterprise IdP in the browser (or with --device) and keep the session
+    /// in the token store, so that `xaa token` needs no subject token.
+    Login(Box<LoginArgs>),
+    /// Show who is signed in, at which IdP, until when, and the access tokens kept (never a
+    /// token).
+    Status(StatusArgs),
+    /// Sign out: revoke the refresh token at the IdP when it has a revocation endpoint, and
+    /// delete the session and the access tokens kept.
+    Logout(LogoutArgs),
+}
+
+/// `xaa login`.
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The IdP's issuer (its metadata is discovered and checked).
+    #[arg(long, env = "XAA_IDP_ISSUER")]
+    pub(crate) idp_issuer: String,
+    /// The client id at the IdP.
+    #[arg(long, env = "XAA_IDP_CLIENT_ID")]
+    pub(crate) client_id: String,
+    /// The file holding the client secret at the IdP (mode 0600); without it the client is
+    /// public.
+    #[arg(long, env = "XAA_IDP_SECRET_FILE")]
+    pub(crate) client_secret_file: Option<String>,
+    /// How the client authenticates at the IdP (default: client_secret_basic with a secret
+    /// file, none without).
+    #[arg(long, env = "XAA_IDP_AUTH", value_enum)]
+    pub(crate) client_auth: Option<AuthMethod>,
+    /// The scope to ask for beyond `openid` (space-separated).
+    #[arg(long, env = "XAA_LOGIN_SCOPE")]
+    pub(crate) scope: Option<String>,
+    /// The most seconds since the person last authenticated at the IdP (`max_age`).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) max_age: Option<u64>,
+    /// Print the sign-in URL on stdout instead of opening the browser.
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// Sign in with the device authorization grant (RFC 8628): a code to enter on another
+    /// device.
+    #[arg(long, conflicts_with = "no_browser")]
+    pub(crate) device: bool,
+    /// Keep the session in this file (mode 0600).
+    #[arg(long, env = "XAA_TOKEN_STORE")]
+    pub(crate) token_store: PathBuf,
+    #[command(flatten)]
+    pub(crate) network: NetworkArgs,
+}
+
+/// `xaa status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The token store to read.
+    #[arg(long, env = "XAA_TOKEN_STORE")]
+    pub(crate) token_store: PathBuf,
+}
+
+/// `xaa logout`.
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// The token store to clear.
+    #[arg(long, env = "XAA_TOKEN_STORE")]
+    pub(crate) token_store: PathBuf,
+    #[command(flatten)]
+    pub(crate) network: NetworkArgs,
 }
 
 /// How strictly tokens are bound to the DPoP key (RFC 9449).
@@ -54,7 +118,7 @@ pub(crate) enum DpopPolicyArg {
 }
 
 /// How a client authenticates at a token endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
 pub(crate) enum AuthMethod {
@@ -66,6 +130,18 @@ pub(crate) enum AuthMethod {
     ClientSecretPost,
     /// A client assertion signed with a private key (PEM file).
     PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    /// The method's name on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
 }
 
 /// The kind of subject token.

@@ -11,9 +11,13 @@ mod dpop_proof;
 mod dpop_proof_help;
 mod exit;
 mod explain;
+mod idp;
 mod local_file;
+mod login;
+mod logout;
 mod network;
 mod secrets;
+mod status;
 mod store;
 mod terminal;
 mod timefmt;
@@ -37,6 +41,9 @@ fn main() -> ExitCode {
         Command::Discover(args) => discover::run(args),
         Command::Decode(args) => decode_command(args),
         Command::DpopProof(args) => dpop_proof::run(args),
+        Command::Login(args) => login::run(*args),
+        Command::Status(args) => status::run(&args),
+        Command::Logout(args) => logout::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,4 +17,6 @@ pub(crate) use client_auth::{Endpoint, TokenForm, authenticated_post};
 pub use exchange_request::{SubjectToken, TokenExchangeRequest};
 pub use jwt_bearer::{IssuedAccessToken, JwtBearerGrant, JwtBearerRequest};
 pub use response::TokenResponse;
+#[cfg(feature = "signin")]
+pub(crate) use single::single_flow;
 pub use token_exchange::{IssuedIdJag, SamlRefreshExchange, SamlRefreshRequest, TokenExchange};

@@ -6,9 +6,7 @@ use std::time::SystemTime;
 
 use crate::dpop_hook::{Binding, TokenAnswer};
 use crate::flow::TransmitIds;
-use crate::{
-    DpopRefusal, Error, Flow, HttpRequest, HttpResponse, Output, Purpose, Transmit, TransmitId,
-};
+use crate::{DpopRefusal, Error, Flow, HttpRequest, HttpResponse, Output, Purpose, TransmitId};
 
 /// One token-endpoint request: how to build it and how to judge the answer.
 pub(crate) trait TokenStep {
@@ -113,13 +111,9 @@ impl<S: TokenStep> Flow for Single<S> {
                         .map_err(|refusal| self.dpop_error(refusal))?;
                 }
                 self.uri = Some(request.uri().clone());
-                let id = self.ids.allocate();
-                self.state = State::InFlight(id);
-                Ok(Output::Transmit(Transmit {
-                    id,
-                    purpose: self.step.purpose(),
-                    request,
-                }))
+                let transmit = self.ids.transmit(self.step.purpose(), request);
+                self.state = State::InFlight(transmit.id);
+                Ok(Output::Transmit(transmit))
             }
             State::InFlight(id) => {
                 self.state = State::InFlight(id);
@@ -148,7 +142,8 @@ impl<S: TokenStep> Flow for Single<S> {
     }
 }
 
-/// Implements [`Flow`] for a public newtype over [`Single`].
+/// Implements [`Flow`] for a public newtype over a [`Flow`]: a [`Single`] here, the sign-in
+/// flows' `GrantFlow` in `crate::signin`.
 macro_rules! single_flow {
     ($name:ident, $output:ty) => {
         impl $crate::Flow for $name {

@@ -14,12 +14,10 @@ use super::id_jag::{IdJagRules, ServedResource, TrustedIssuer};
 use super::issuers::{AccessTokenGrant, AccessTokenIssuer, MintedAccessToken};
 use super::metadata::{AuthorizationServerMetadataDocument, fill_client_auth_metadata};
 use super::rejection::{RejectReason, Rejection, ScopeFault};
-use super::replay::{
-    InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse,
-};
+use super::replay::{InMemoryReplayStore, ReplayMode, ReplayStore, TokenKind, TokenUse};
+use super::replay_step::{ReplayChecks, ReplayVerdict};
 use super::request::FormRequest;
 use super::response;
-use super::token_fault::TokenFault;
 #[cfg(feature = "dpop")]
 use super::{
     DpopNonces, DpopValidator,
@@ -154,8 +152,10 @@ impl AccessTokenGranted {
 ///
 /// Checks, in the order of protocol.md 3.3: the request (`grant_type`, one `assertion`),
 /// client authentication, the ID-JAG header (`typ`, `alg`), a trusted `iss`, the signature,
-/// times, `aud`, `client_id`, `sub`, `jti`, `resource`, scope; then the `jti` against replay,
-/// then issues through the caller's [`AccessTokenIssuer`].
+/// times, `aud`, `client_id`, `sub`, `jti`, `resource`, scope; then the `jti`s against replay,
+/// a step the host performs ([`begin`](Self::begin), [`finish`](Self::finish); decisions.md
+/// D29) or leaves to [`process`](Self::process); then issues through the caller's
+/// [`AccessTokenIssuer`].
 pub struct AuthorizationServerEndpoint {
     config: AuthorizationServerConfig,
     clients: ClientRegistry,
@@ -195,7 +195,8 @@ impl AuthorizationServerEndpoint {
         self
     }
 
-    /// Remembers `jti`s (of ID-JAGs and client assertions) in `store` instead.
+    /// Remembers `jti`s (of ID-JAGs, client assertions and DPoP proofs) in `store` instead,
+    /// when [`process`](Self::process) or [`handle`](Self::handle) runs the replay step.
     pub fn with_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
         self.replay = store;
         self
@@ -204,8 +205,8 @@ impl AuthorizationServerEndpoint {
     /// Checks DPoP proofs with `validator` (RFC 9449 section 5): a request with a proof gets
     /// a token bound to its key, and an ID-JAG bound to a key (`cnf.jkt`) is honoured when
     /// the proof is by that key (protocol.md 3.3 step 14). Without a validator the `DPoP`
-    /// header is not read and an ID-JAG with `cnf` is refused. The validator should share
-    /// this server's replay store ([`with_replay_store`](Self::with_replay_store)).
+    /// header is not read and an ID-JAG with `cnf` is refused. The proof's `jti` goes to this
+    /// server's replay step, not to the validator's own store.
     #[cfg(feature = "dpop")]
     pub fn with_dpop(mut self, validator: DpopValidator) -> Self {
         self.dpop_validator = Some(validator);
@@ -246,20 +247,35 @@ impl AuthorizationServerEndpoint {
         metadata
     }
 
-    /// Handles a jwt-bearer request: the response to send.
+    /// Handles a jwt-bearer request: the response to send. Runs the replay step itself
+    /// against the server's [`ReplayStore`] ([`with_replay_store`](Self::with_replay_store)).
     pub fn handle(&self, request: &Request<Vec<u8>>, now: SystemTime) -> Response<Vec<u8>> {
-        match self.process(request, now) {
-            Ok(granted) => granted.to_response(),
-            Err(rejection) => rejection.to_response(),
-        }
+        respond(self.process(request, now))
     }
 
-    /// Handles a jwt-bearer request: what was granted, or why not.
+    /// Handles a jwt-bearer request: what was granted, or why not. Runs the replay step
+    /// itself against the server's [`ReplayStore`]: [`begin`](Self::begin), the checks,
+    /// [`finish`](Self::finish).
     pub fn process(
         &self,
         request: &Request<Vec<u8>>,
         now: SystemTime,
     ) -> Result<AccessTokenGranted, Box<Rejection>> {
+        let pending = self.begin(request, now)?;
+        let verdicts = pending.checks().check_in(self.replay.as_ref(), now);
+        self.finish(pending, &verdicts)
+    }
+
+    /// Checks a jwt-bearer request up to the replay step (decisions.md D29): the grant that
+    /// awaits only the `jti` checks, or why it is refused. The host registers
+    /// [`PendingGrant::checks`] with its store and hands the verdicts to
+    /// [`finish`](Self::finish); a refused request lists no use.
+    pub fn begin(
+        &self,
+        request: &Request<Vec<u8>>,
+        now: SystemTime,
+    ) -> Result<PendingGrant, Box<Rejection>> {
+        let mut checks = ReplayChecks::default();
         // Step 1: the request.
         let form = FormRequest::read(request, self.config.max_body_bytes)?;
         let grant_type = form.required("grant_type")?;
@@ -275,10 +291,11 @@ impl AuthorizationServerEndpoint {
             .optional("scope")?
             .map(Scope::parse)
             .filter(|scope| !scope.is_empty());
-        // Step 2: the client.
-        let client = self
-            .authenticator()
-            .authenticate(request, &form, grant_type, now)?;
+        // Step 2: the client; its assertion's jti goes to the replay step.
+        let mut client_uses = ReplayChecks::default();
+        let client =
+            self.authenticator()
+                .authenticate(request, &form, grant_type, now, &mut client_uses)?;
         // Steps 3 to 11, and 14.
         let rules = IdJagRules {
             issuer: &self.config.issuer,
@@ -310,30 +327,27 @@ impl AuthorizationServerEndpoint {
             },
         )
         .map_err(RejectReason::IdJag)?;
-        // Step 10, last, so an ID-JAG refused for another reason is not burned.
-        let token_use = TokenUse {
-            kind: TokenKind::IdJag,
-            issuer: &id_jag.issuer,
-            jti: &id_jag.jti,
-            token: assertion,
-            retain_until: id_jag
+        // Step 10, last, so an ID-JAG refused for another reason is not burned: every use,
+        // in the order of the checks, the ID-JAG's after the proof's and the assertion's.
+        #[cfg(feature = "dpop")]
+        let (next_nonce, refusal_nonce) = match proof {
+            Some(checked) => {
+                checks.push(checked.token_use);
+                (checked.next_nonce, checked.current_nonce)
+            }
+            None => (None, None),
+        };
+        checks.append(client_uses);
+        checks.push(TokenUse::new(
+            TokenKind::IdJag,
+            id_jag.issuer.as_str(),
+            id_jag.jti.as_str(),
+            assertion,
+            id_jag
                 .exp
                 .saturating_add(self.config.id_jag_times.clock_skew.as_secs()),
-        };
-        match self
-            .replay
-            .register(&token_use, self.config.replay_mode, now)
-        {
-            Ok(()) => {}
-            Err(ReplayError::Replayed) => {
-                return Err(RejectReason::IdJag(TokenFault::Replayed {
-                    jti: sanitize(&id_jag.jti),
-                })
-                .into());
-            }
-            Err(ReplayError::Full) => return Err(RejectReason::ReplayCacheFull.into()),
-        }
-        // Step 16.
+            self.config.replay_mode,
+        ));
         let grant = AccessTokenGrant {
             issuer: id_jag.issuer,
             subject: id_jag.subject,
@@ -346,16 +360,57 @@ impl AuthorizationServerEndpoint {
             #[cfg(feature = "dpop")]
             dpop_jkt,
         };
+        Ok(PendingGrant {
+            checks,
+            grant,
+            now,
+            #[cfg(feature = "dpop")]
+            next_nonce,
+            #[cfg(feature = "dpop")]
+            refusal_nonce,
+        })
+    }
+
+    /// Finishes a request [`begin`](Self::begin) left at the replay step, with one verdict
+    /// per use of [`PendingGrant::checks`], in order: issues the token through the
+    /// [`AccessTokenIssuer`] when every use was registered (protocol.md 3.3 step 16). A
+    /// replayed `jti` is refused as its token's fault (an ID-JAG's is `invalid_grant`), a
+    /// store that could not answer with [`RejectReason::ReplayStoreUnavailable`] (fail
+    /// closed), and verdicts that do not answer the uses with
+    /// [`RejectReason::ReplayVerdicts`].
+    pub fn finish(
+        &self,
+        pending: PendingGrant,
+        verdicts: &[ReplayVerdict],
+    ) -> Result<AccessTokenGranted, Box<Rejection>> {
+        #[cfg(feature = "dpop")]
+        let refusal_nonce = pending.refusal_nonce.as_deref();
+        #[cfg(not(feature = "dpop"))]
+        let refusal_nonce: Option<&str> = None;
+        pending
+            .checks
+            .settle(verdicts)
+            .map_err(|unsettled| unsettled.rejection(refusal_nonce))?;
+        // Step 16.
         let token = self
             .tokens
-            .issue(&grant, now)
+            .issue(&pending.grant, pending.now)
             .map_err(|error| RejectReason::Issuance(sanitize(&error.0)))?;
         Ok(AccessTokenGranted {
-            grant,
+            grant: pending.grant,
             token,
             #[cfg(feature = "dpop")]
-            dpop_nonce: proof.and_then(|checked| checked.next_nonce),
+            dpop_nonce: pending.next_nonce,
         })
+    }
+
+    /// [`finish`](Self::finish), rendered: the response to send.
+    pub fn finish_response(
+        &self,
+        pending: PendingGrant,
+        verdicts: &[ReplayVerdict],
+    ) -> Response<Vec<u8>> {
+        respond(self.finish(pending, verdicts))
     }
 
     /// Whether `grant_type` is the `jwt-dpop` grant and this server serves it.
@@ -391,7 +446,6 @@ impl AuthorizationServerEndpoint {
             issuer: &self.config.issuer,
             token_endpoint: &self.config.token_endpoint,
             assertion_times: &self.config.client_assertion_times,
-            replay: self.replay.as_ref(),
         }
     }
 }
@@ -403,6 +457,48 @@ impl std::fmt::Debug for AuthorizationServerEndpoint {
             .field("clients", &self.clients)
             .field("trusted", &self.trusted)
             .finish_non_exhaustive()
+    }
+}
+
+/// A jwt-bearer request that passed every check but replay, from
+/// [`AuthorizationServerEndpoint::begin`]: the uses to register
+/// ([`checks`](Self::checks)), and the grant that awaits them.
+pub struct PendingGrant {
+    checks: ReplayChecks,
+    grant: AccessTokenGrant,
+    now: SystemTime,
+    #[cfg(feature = "dpop")]
+    next_nonce: Option<String>,
+    #[cfg(feature = "dpop")]
+    refusal_nonce: Option<String>,
+}
+
+impl PendingGrant {
+    /// The `jti` uses to register, in order, before [`finish`](AuthorizationServerEndpoint::finish).
+    pub fn checks(&self) -> &ReplayChecks {
+        &self.checks
+    }
+
+    /// The grant that awaits them.
+    pub fn grant(&self) -> &AccessTokenGrant {
+        &self.grant
+    }
+}
+
+impl std::fmt::Debug for PendingGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingGrant")
+            .field("checks", &self.checks)
+            .field("grant", &self.grant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The response for a grant or a rejection.
+fn respond(outcome: Result<AccessTokenGranted, Box<Rejection>>) -> Response<Vec<u8>> {
+    match outcome {
+        Ok(granted) => granted.to_response(),
+        Err(rejection) => rejection.to_response(),
     }
 }
 

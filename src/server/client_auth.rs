@@ -14,7 +14,8 @@ use super::clients::{
     AuthenticatedClient, ClientAuthMethod, ClientCredential, ClientRegistry, RegisteredClient,
 };
 use super::rejection::{ClientAuthFault, RejectReason, Rejection};
-use super::replay::{ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
+use super::replay::{ReplayMode, TokenKind, TokenUse};
+use super::replay_step::ReplayChecks;
 use super::request::FormRequest;
 use super::token_fault::TokenFault;
 use crate::constants::CLIENT_ASSERTION_TYPE_JWT_BEARER;
@@ -32,18 +33,18 @@ pub(crate) struct ClientAuthenticator<'a> {
     pub(crate) token_endpoint: &'a str,
     /// Time rules for client assertions.
     pub(crate) assertion_times: &'a TimeRules,
-    /// Where assertion `jti`s are remembered.
-    pub(crate) replay: &'a dyn ReplayStore,
 }
 
 impl ClientAuthenticator<'_> {
-    /// Authenticates the client of a token request and checks it may use `grant_type`.
+    /// Authenticates the client of a token request and checks it may use `grant_type`. A
+    /// client assertion's `jti` is added to `uses`, for the replay step (decisions.md D29).
     pub(crate) fn authenticate(
         &self,
         request: &Request<Vec<u8>>,
         form: &FormRequest,
         grant_type: &str,
         now: SystemTime,
+        uses: &mut ReplayChecks,
     ) -> Result<AuthenticatedClient, Box<Rejection>> {
         let authorization =
             authorization_header(request).map_err(|fault| self.basic_failure(fault))?;
@@ -56,6 +57,7 @@ impl ClientAuthenticator<'_> {
         if presented.iter().filter(|used| **used).count() > 1 {
             return Err(auth_fault(ClientAuthFault::MultipleMethods));
         }
+        let mut assertion_use = None;
         let client = if let Some(header) = authorization {
             self.basic(header, client_id)
                 .map_err(|fault| self.basic_failure(fault))?
@@ -69,7 +71,10 @@ impl ClientAuthenticator<'_> {
             let assertion_type =
                 assertion_type.ok_or(RejectReason::MissingParameter("client_assertion_type"))?;
             let assertion = assertion.ok_or(RejectReason::MissingParameter("client_assertion"))?;
-            self.private_key_jwt(assertion_type, assertion, client_id, now)?
+            let (client, token_use) =
+                self.private_key_jwt(assertion_type, assertion, client_id, now)?;
+            assertion_use = Some(token_use);
+            client
         } else {
             let client_id =
                 client_id.ok_or_else(|| auth_fault(ClientAuthFault::MissingCredentials))?;
@@ -78,6 +83,9 @@ impl ClientAuthenticator<'_> {
         let registered = self.registry.get(&client.client_id);
         if !registered.is_some_and(|registered| registered.allows_grant(grant_type)) {
             return Err(RejectReason::UnauthorizedClient.into());
+        }
+        if let Some(token_use) = assertion_use {
+            uses.push(token_use);
         }
         Ok(client)
     }
@@ -141,14 +149,14 @@ impl ClientAuthenticator<'_> {
 
     /// `private_key_jwt` (RFC 7523 sections 2.2 and 3): the assertion's signature with the
     /// client's registered key, `iss` = `sub` = the client, `aud` the token endpoint or the
-    /// issuer, `exp`/`iat`/`nbf`, and a `jti` never seen before.
+    /// issuer, `exp`/`iat`/`nbf`; and the `jti` to register, never seen before (rule 7).
     fn private_key_jwt(
         &self,
         assertion_type: &str,
         assertion: &str,
         body_client_id: Option<&str>,
         now: SystemTime,
-    ) -> Result<AuthenticatedClient, Box<Rejection>> {
+    ) -> Result<(AuthenticatedClient, TokenUse), Box<Rejection>> {
         if assertion_type != CLIENT_ASSERTION_TYPE_JWT_BEARER {
             return Err(auth_fault(ClientAuthFault::UnsupportedAssertionType(
                 sanitize(assertion_type),
@@ -189,19 +197,18 @@ impl ClientAuthenticator<'_> {
             .check(&jws.claims, now)
             .map_err(fault)?;
         let jti = required_claim(&jws.claims, "jti").map_err(fault)?;
-        let jti = jti.as_ref();
-        let token_use = TokenUse {
-            kind: TokenKind::ClientAssertion,
-            issuer: client_id,
+        let token_use = TokenUse::new(
+            TokenKind::ClientAssertion,
+            client_id,
             jti,
-            token: assertion,
-            retain_until: exp.saturating_add(self.assertion_times.clock_skew.as_secs()),
-        };
-        match self.replay.register(&token_use, ReplayMode::Strict, now) {
-            Ok(()) => Ok(authenticated(client_id, ClientAuthMethod::PrivateKeyJwt)),
-            Err(ReplayError::Replayed) => Err(fault(TokenFault::Replayed { jti: sanitize(jti) })),
-            Err(ReplayError::Full) => Err(RejectReason::ReplayCacheFull.into()),
-        }
+            assertion,
+            exp.saturating_add(self.assertion_times.clock_skew.as_secs()),
+            ReplayMode::Strict,
+        );
+        Ok((
+            authenticated(client_id, ClientAuthMethod::PrivateKeyJwt),
+            token_use,
+        ))
     }
 
     fn registered(&self, client_id: &str) -> Result<&RegisteredClient, ClientAuthFault> {

@@ -146,18 +146,26 @@ pub enum DpopError {
         "the replay store is full: the proof's jti cannot be remembered (RFC 9449 section 11.1)"
     )]
     ReplayStoreFull,
+    /// The replay store could not answer, so the proof's `jti` could not be checked: the
+    /// proof is refused rather than risk accepting a replay (decisions.md D29). A server
+    /// answers 503.
+    #[error(
+        "the replay store could not answer: the proof's jti could not be checked (RFC 9449 section 11.1)"
+    )]
+    ReplayStoreUnavailable,
 }
 
 impl DpopError {
     /// The OAuth error code to answer with: `use_dpop_nonce` for
     /// [`NonceRequired`](Self::NonceRequired) and [`NonceMismatch`](Self::NonceMismatch)
     /// (RFC 9449 sections 8 and 9), `temporarily_unavailable` for
-    /// [`ReplayStoreFull`](Self::ReplayStoreFull) (decisions.md D23), and
+    /// [`ReplayStoreFull`](Self::ReplayStoreFull) and
+    /// [`ReplayStoreUnavailable`](Self::ReplayStoreUnavailable) (decisions.md D23), and
     /// `invalid_dpop_proof` for every other refusal (RFC 9449 sections 5 and 7.1).
     pub fn error_code(&self) -> &'static str {
         match self {
             Self::NonceRequired | Self::NonceMismatch => "use_dpop_nonce",
-            Self::ReplayStoreFull => "temporarily_unavailable",
+            Self::ReplayStoreFull | Self::ReplayStoreUnavailable => "temporarily_unavailable",
             _ => "invalid_dpop_proof",
         }
     }

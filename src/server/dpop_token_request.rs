@@ -11,6 +11,7 @@ use super::dpop_error::DpopError;
 use super::dpop_nonce::DpopNonces;
 use super::dpop_validator::{DpopValidator, ProofExpectations, ValidatedProof};
 use super::rejection::{RejectReason, Rejection};
+use super::replay::TokenUse;
 use crate::dpop::DPOP_HEADER;
 
 /// How a token endpoint checks proofs: the validator if it checks any, the server's nonces if
@@ -22,18 +23,23 @@ pub(crate) struct TokenEndpointDpop<'a> {
     pub(crate) required: bool,
 }
 
-/// A proof that passed every check.
+/// A proof that passed every check but replay.
 #[derive(Clone, Debug)]
 pub(crate) struct CheckedProof {
     /// The proof; its `jkt` is what a token issued against it is bound to.
     pub(crate) proof: ValidatedProof,
+    /// The use of its `jti`, for the replay step (decisions.md D29).
+    pub(crate) token_use: TokenUse,
+    /// The server's current nonce, supplied with a refusal of the proof (RFC 9449 section 8).
+    pub(crate) current_nonce: Option<String>,
     /// The current nonce, when the proof carried an older one still in its grace period: the
     /// successful response supplies it in `DPoP-Nonce` (RFC 9449 section 8.2).
     pub(crate) next_nonce: Option<String>,
 }
 
 impl TokenEndpointDpop<'_> {
-    /// Checks the request's proof (`htm` `POST`, `htu` `token_endpoint`): `Ok(None)` when
+    /// Checks the request's proof (`htm` `POST`, `htu` `token_endpoint`) but for replay, which
+    /// is left to the replay step with the returned use: `Ok(None)` when
     /// it carries none and none is required, or when the server checks no proofs (the `DPoP`
     /// header is then not read). A refused proof is `invalid_dpop_proof`, and so is a required
     /// one that is missing; a missing or stale nonce is `use_dpop_nonce` with the current nonce
@@ -74,12 +80,17 @@ impl TokenEndpointDpop<'_> {
             }
         }
         let current = accepted.as_ref().map(|accepted| accepted.current.as_str());
-        match validator.validate_proof(headers, &expected) {
-            Ok(proof) => {
+        match validator.validate_proof_deferring_replay(headers, &expected) {
+            Ok((proof, token_use)) => {
                 let next_nonce = current
                     .filter(|current| proof.nonce.as_deref() != Some(*current))
                     .map(str::to_owned);
-                Ok(Some(CheckedProof { proof, next_nonce }))
+                Ok(Some(CheckedProof {
+                    proof,
+                    token_use,
+                    current_nonce: current.map(str::to_owned),
+                    next_nonce,
+                }))
             }
             Err(error) => Err(refusal(error, current)),
         }

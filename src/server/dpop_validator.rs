@@ -182,7 +182,8 @@ pub struct ValidatedProof {
 ///
 /// Cryptography comes from a [`DpopVerifier`] (the `jwt` feature's `JwkDpopVerifier`), replay
 /// detection from the server's [`ReplayStore`], where each proof's `jti` is registered under
-/// the thumbprint of its key for as long as its `iat` stays in the window.
+/// the thumbprint of its key for as long as its `iat` stays in the window. At a token endpoint
+/// the `jti` goes to the endpoint's replay step instead (decisions.md D29).
 ///
 /// ```
 /// # #[cfg(feature = "jwt")] {
@@ -241,6 +242,11 @@ impl DpopValidator {
         self
     }
 
+    /// The store proofs' `jti`s are registered in by [`validate_proof`](Self::validate_proof).
+    pub(crate) fn replay_store(&self) -> &dyn ReplayStore {
+        self.replay.as_ref()
+    }
+
     /// The algorithms accepted: the `dpop_signing_alg_values_supported` of the server's
     /// metadata (RFC 9449 section 5.1).
     pub fn algorithms(&self) -> &AlgorithmAllowList {
@@ -255,6 +261,25 @@ impl DpopValidator {
         dpop_headers: impl IntoIterator<Item = &'h HeaderValue>,
         expected: &ProofExpectations<'_>,
     ) -> Result<ValidatedProof, DpopError> {
+        let (proof, token_use) = self.validate_proof_deferring_replay(dpop_headers, expected)?;
+        self.replay
+            .register(&token_use, expected.now)
+            .map_err(|error| match error {
+                ReplayError::Replayed => DpopError::Replayed,
+                ReplayError::Full => DpopError::ReplayStoreFull,
+                _ => DpopError::ReplayStoreUnavailable,
+            })?;
+        Ok(proof)
+    }
+
+    /// [`validate_proof`](Self::validate_proof) but for the replay check: the proof, and the
+    /// use of its `jti` the caller must register before accepting it (the replay step of a
+    /// token endpoint, decisions.md D29).
+    pub(crate) fn validate_proof_deferring_replay<'h>(
+        &self,
+        dpop_headers: impl IntoIterator<Item = &'h HeaderValue>,
+        expected: &ProofExpectations<'_>,
+    ) -> Result<(ValidatedProof, TokenUse), DpopError> {
         let mut headers = dpop_headers.into_iter();
         let header = headers.next().ok_or(DpopError::Missing)?;
         if headers.next().is_some() {
@@ -281,8 +306,8 @@ impl DpopValidator {
             return Err(DpopError::KeyMismatch);
         }
         self.check_content_digest(&claims, expected)?;
-        self.register(proof, &jkt, &claims, expected.now)?;
-        Ok(ValidatedProof {
+        let token_use = self.proof_use(proof, &jkt, &claims);
+        let validated = ValidatedProof {
             jkt,
             jwk,
             alg: alg.to_owned(),
@@ -291,7 +316,8 @@ impl DpopValidator {
             htu: claims.htu,
             nonce: claims.nonce,
             content_digest: claims.content_digest,
-        })
+        };
+        Ok((validated, token_use))
     }
 
     /// `typ`, `alg`, `crit` and `jwk` (RFC 9449 section 4.3 items 4, 5 and 7).
@@ -391,32 +417,21 @@ impl DpopValidator {
         }
     }
 
-    /// Registers the `jti` under the key's thumbprint until the proof's `iat` leaves the window
-    /// (RFC 9449 section 11.1; decisions.md D27).
-    fn register(
-        &self,
-        proof: &str,
-        jkt: &str,
-        claims: &Claims,
-        now: SystemTime,
-    ) -> Result<(), DpopError> {
+    /// The use of the `jti`, under the key's thumbprint until the proof's `iat` leaves the
+    /// window (RFC 9449 section 11.1; decisions.md D27).
+    fn proof_use(&self, proof: &str, jkt: &str, claims: &Claims) -> TokenUse {
         let retain_until = claims
             .iat
             .saturating_add(self.iat_window.as_secs())
             .saturating_add(1);
-        let token_use = TokenUse {
-            kind: TokenKind::DpopProof,
-            issuer: jkt,
-            jti: &claims.jti,
-            token: proof,
+        TokenUse::new(
+            TokenKind::DpopProof,
+            jkt,
+            claims.jti.as_str(),
+            proof,
             retain_until,
-        };
-        self.replay
-            .register(&token_use, ReplayMode::Strict, now)
-            .map_err(|error| match error {
-                ReplayError::Replayed => DpopError::Replayed,
-                ReplayError::Full => DpopError::ReplayStoreFull,
-            })
+            ReplayMode::Strict,
+        )
     }
 }
 

@@ -14,8 +14,10 @@ use super::exchange_outcome::{ExchangeOutcome, MintedIdJag};
 use super::exchange_policy::{ExchangeDecision, ExchangePolicy, ExchangeRequest, PolicyRefusal};
 use super::issuers::{RefreshTokenGrant, RefreshTokenIssuer};
 use super::metadata::{AuthorizationServerMetadataDocument, fill_client_auth_metadata};
+use super::pending_exchange::{Issuance, PendingExchange};
 use super::rejection::{RejectReason, Rejection};
 use super::replay::{InMemoryReplayStore, ReplayStore};
+use super::replay_step::{ReplayChecks, ReplayVerdict};
 use super::request::FormRequest;
 use super::subject::{
     IdTokenRules, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject, verify_id_token,
@@ -146,8 +148,8 @@ impl IdentityProviderEndpoint {
     /// Checks DPoP proofs on ID-JAG requests with `validator` (RFC 9449 section 5): an ID-JAG
     /// requested with a valid proof names its key in `cnf.jkt` (ID-JAG draft section
     /// 9.8.1.1, RFC 9449 section 6.1), and a refused proof is `invalid_dpop_proof`. Without a
-    /// validator the `DPoP` header is not read. The validator should share this IdP's replay
-    /// store ([`with_replay_store`](Self::with_replay_store)).
+    /// validator the `DPoP` header is not read. The proof's `jti` is registered in this IdP's
+    /// replay store ([`with_replay_store`](Self::with_replay_store)), not the validator's.
     #[cfg(feature = "dpop")]
     pub fn with_dpop(mut self, validator: DpopValidator) -> Self {
         self.dpop_validator = Some(validator);
@@ -175,7 +177,7 @@ impl IdentityProviderEndpoint {
         self
     }
 
-    /// Remembers client-assertion `jti`s in `store` instead.
+    /// Remembers client-assertion and DPoP-proof `jti`s in `store` instead.
     pub fn with_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
         self.replay = store;
         self
@@ -202,20 +204,35 @@ impl IdentityProviderEndpoint {
         metadata
     }
 
-    /// Handles a token-exchange request: the response to send.
+    /// Handles a token-exchange request: the response to send. Runs the replay step itself
+    /// against the IdP's [`ReplayStore`] ([`with_replay_store`](Self::with_replay_store)).
     pub fn handle(&self, request: &Request<Vec<u8>>, now: SystemTime) -> Response<Vec<u8>> {
-        match self.process(request, now) {
-            Ok(outcome) => outcome.to_response(),
-            Err(rejection) => rejection.to_response(),
-        }
+        respond(self.process(request, now))
     }
 
-    /// Handles a token-exchange request: what was issued, or why not.
+    /// Handles a token-exchange request: what was issued, or why not. Runs the replay step
+    /// itself against the IdP's [`ReplayStore`]: [`begin`](Self::begin), the checks,
+    /// [`finish`](Self::finish).
     pub fn process(
         &self,
         request: &Request<Vec<u8>>,
         now: SystemTime,
     ) -> Result<ExchangeOutcome, Box<Rejection>> {
+        let pending = self.begin(request, now)?;
+        let verdicts = pending.checks().check_in(self.replay.as_ref(), now);
+        self.finish(pending, &verdicts)
+    }
+
+    /// Checks a token-exchange request up to the replay step (decisions.md D29): what awaits
+    /// only the `jti` checks (a DPoP proof's, a client assertion's; none for a client
+    /// authenticated otherwise without a proof), or why it is refused. The host registers
+    /// [`PendingExchange::checks`] with its store and hands the verdicts to
+    /// [`finish`](Self::finish).
+    pub fn begin(
+        &self,
+        request: &Request<Vec<u8>>,
+        now: SystemTime,
+    ) -> Result<PendingExchange, Box<Rejection>> {
         let form = FormRequest::read(request, self.config.max_body_bytes)?;
         let grant_type = form.required("grant_type")?;
         if grant_type != GRANT_TYPE_TOKEN_EXCHANGE {
@@ -238,6 +255,66 @@ impl IdentityProviderEndpoint {
         }
     }
 
+    /// Finishes a request [`begin`](Self::begin) left at the replay step, with one verdict per
+    /// use of [`PendingExchange::checks`], in order: mints the ID-JAG or issues the refresh
+    /// token when every use was registered. A replayed `jti` is refused as its token's fault,
+    /// a store that could not answer with [`RejectReason::ReplayStoreUnavailable`] (fail
+    /// closed), and verdicts that do not answer the uses with [`RejectReason::ReplayVerdicts`].
+    pub fn finish(
+        &self,
+        pending: PendingExchange,
+        verdicts: &[ReplayVerdict],
+    ) -> Result<ExchangeOutcome, Box<Rejection>> {
+        pending
+            .checks
+            .settle(verdicts)
+            .map_err(|unsettled| unsettled.rejection(pending.refusal_nonce.as_deref()))?;
+        let now = pending.now;
+        match pending.issuance {
+            Issuance::IdJag {
+                subject,
+                decision,
+                jkt,
+                requested_scope,
+                #[cfg(feature = "dpop")]
+                dpop_nonce,
+            } => {
+                let minted = self.mint(&subject, &decision, jkt, now)?;
+                Ok(ExchangeOutcome::IdJag(MintedIdJag {
+                    response_scope: scope_if_changed(&decision.scope, &requested_scope),
+                    #[cfg(feature = "dpop")]
+                    dpop_nonce,
+                    ..minted
+                }))
+            }
+            Issuance::RefreshToken {
+                grant,
+                requested_scope,
+            } => {
+                let Some(issuer) = &self.refresh_tokens else {
+                    return Err(RejectReason::Issuance("no refresh-token issuer".into()).into());
+                };
+                let minted = issuer
+                    .issue(&grant, now)
+                    .map_err(|error| RejectReason::Issuance(sanitize(&error.0)))?;
+                let response_scope = scope_if_changed(&minted.scope, &requested_scope);
+                Ok(ExchangeOutcome::RefreshToken {
+                    minted,
+                    response_scope,
+                })
+            }
+        }
+    }
+
+    /// [`finish`](Self::finish), rendered: the response to send.
+    pub fn finish_response(
+        &self,
+        pending: PendingExchange,
+        verdicts: &[ReplayVerdict],
+    ) -> Response<Vec<u8>> {
+        respond(self.finish(pending, verdicts))
+    }
+
     fn exchange_for_id_jag(
         &self,
         request: &Request<Vec<u8>>,
@@ -245,7 +322,7 @@ impl IdentityProviderEndpoint {
         subject_token: &str,
         subject_type: &str,
         now: SystemTime,
-    ) -> Result<ExchangeOutcome, Box<Rejection>> {
+    ) -> Result<PendingExchange, Box<Rejection>> {
         if form.count("audience") > 1 || form.count("resource") > 1 {
             return Err(RejectReason::MultipleTargets.into());
         }
@@ -262,9 +339,14 @@ impl IdentityProviderEndpoint {
         // client no assertion (RFC 9449 section 8).
         #[cfg(feature = "dpop")]
         let proof = self.check_proof(request, now)?;
-        let client =
-            self.authenticator()
-                .authenticate(request, form, GRANT_TYPE_TOKEN_EXCHANGE, now)?;
+        let mut client_uses = ReplayChecks::default();
+        let client = self.authenticator().authenticate(
+            request,
+            form,
+            GRANT_TYPE_TOKEN_EXCHANGE,
+            now,
+            &mut client_uses,
+        )?;
         let subject = self.verify_subject(subject_type, subject_token, &client, now)?;
         let exchange = ExchangeRequest {
             client_id: &client.client_id,
@@ -284,20 +366,37 @@ impl IdentityProviderEndpoint {
                 PolicyRefusal::ScopeNotAllowed => RejectReason::ScopeNotAllowed,
                 PolicyRefusal::AccessDenied => RejectReason::AccessDenied,
             })?;
+        // The replay step, once every other check has passed (decisions.md D29): the proof's
+        // jti, then the assertion's.
+        let mut checks = ReplayChecks::default();
         #[cfg(feature = "dpop")]
-        let (jkt, dpop_nonce) = match proof {
-            Some(checked) => (Some(checked.proof.jkt), checked.next_nonce),
-            None => (None, None),
+        let (jkt, dpop_nonce, refusal_nonce) = match proof {
+            Some(checked) => {
+                checks.push(checked.token_use);
+                (
+                    Some(checked.proof.jkt),
+                    checked.next_nonce,
+                    checked.current_nonce,
+                )
+            }
+            None => (None, None, None),
         };
         #[cfg(not(feature = "dpop"))]
-        let jkt = None;
-        let minted = self.mint(&subject, &decision, jkt, now)?;
-        Ok(ExchangeOutcome::IdJag(MintedIdJag {
-            response_scope: scope_if_changed(&decision.scope, &requested_scope),
-            #[cfg(feature = "dpop")]
-            dpop_nonce,
-            ..minted
-        }))
+        let (jkt, refusal_nonce): (Option<String>, Option<String>) = (None, None);
+        checks.append(client_uses);
+        Ok(PendingExchange {
+            checks,
+            issuance: Issuance::IdJag {
+                subject,
+                decision,
+                jkt,
+                requested_scope,
+                #[cfg(feature = "dpop")]
+                dpop_nonce,
+            },
+            now,
+            refusal_nonce,
+        })
     }
 
     /// The request's DPoP proof, checked (`htm` `POST`, `htu` the token endpoint, the nonce
@@ -324,14 +423,19 @@ impl IdentityProviderEndpoint {
         subject_token: &str,
         subject_type: &str,
         now: SystemTime,
-    ) -> Result<ExchangeOutcome, Box<Rejection>> {
+    ) -> Result<PendingExchange, Box<Rejection>> {
         let requested_scope = form
             .optional("scope")?
             .map(Scope::parse)
             .unwrap_or_default();
-        let client =
-            self.authenticator()
-                .authenticate(request, form, GRANT_TYPE_TOKEN_EXCHANGE, now)?;
+        let mut checks = ReplayChecks::default();
+        let client = self.authenticator().authenticate(
+            request,
+            form,
+            GRANT_TYPE_TOKEN_EXCHANGE,
+            now,
+            &mut checks,
+        )?;
         if SubjectTokenType::from_urn(subject_type) != Some(SubjectTokenType::Saml2) {
             return Err(RejectReason::UnsupportedTokenType {
                 parameter: "subject_token_type",
@@ -340,21 +444,22 @@ impl IdentityProviderEndpoint {
             .into());
         }
         let subject = self.verify_subject(subject_type, subject_token, &client, now)?;
-        let Some(issuer) = &self.refresh_tokens else {
+        if self.refresh_tokens.is_none() {
             return Err(RejectReason::Issuance("no refresh-token issuer".into()).into());
-        };
+        }
         let grant = RefreshTokenGrant {
             client_id: client.client_id,
             subject,
             scope: requested_scope.clone(),
         };
-        let minted = issuer
-            .issue(&grant, now)
-            .map_err(|error| RejectReason::Issuance(sanitize(&error.0)))?;
-        let response_scope = scope_if_changed(&minted.scope, &requested_scope);
-        Ok(ExchangeOutcome::RefreshToken {
-            minted,
-            response_scope,
+        Ok(PendingExchange {
+            checks,
+            issuance: Issuance::RefreshToken {
+                grant,
+                requested_scope,
+            },
+            now,
+            refusal_nonce: None,
         })
     }
 
@@ -454,8 +559,15 @@ impl IdentityProviderEndpoint {
             issuer: &self.config.issuer,
             token_endpoint: &self.config.token_endpoint,
             assertion_times: &self.config.client_assertion_times,
-            replay: self.replay.as_ref(),
         }
+    }
+}
+
+/// The response for an outcome or a rejection.
+fn respond(outcome: Result<ExchangeOutcome, Box<Rejection>>) -> Response<Vec<u8>> {
+    match outcome {
+        Ok(outcome) => outcome.to_response(),
+        Err(rejection) => rejection.to_response(),
     }
 }
 

@@ -10,6 +10,43 @@
 //! [`RejectReason`] names the exact rule that failed. Errors are rendered per RFC 6749
 //! section 5.2 with `Cache-Control: no-store`.
 //!
+//! # The replay step
+//!
+//! Refusing a re-used `jti` needs a store, and a store shared by several replicas is I/O, so
+//! the token endpoints do not call one (decisions.md D29). The authorization server's
+//! [`begin`](AuthorizationServerEndpoint::begin) runs every other check and returns a
+//! [`PendingGrant`] whose [`ReplayChecks`] list each use to register ([`TokenUse`]: the DPoP
+//! proof's, the client assertion's, the ID-JAG's, in that order); the IdP's
+//! [`begin`](IdentityProviderEndpoint::begin) returns a [`PendingExchange`] likewise, and with
+//! the `dpop` feature the resource server's `DpopResourceGuard::begin` a `PendingAccess`. The host registers them
+//! with its store, blocking ([`ReplayChecks::check_with`], [`ReplayChecks::check_in`]) or
+//! async (a [`ReplayRun`] driven with `.await`), and hands the [`ReplayVerdict`]s to
+//! [`finish`](AuthorizationServerEndpoint::finish), which issues the token or renders the
+//! refusal. A store that cannot answer ([`ReplayError::Unavailable`]) refuses the request
+//! (fail closed, `temporarily_unavailable`); verdicts that do not answer the uses one for one
+//! are the host's fault (`server_error`). The crate `xaa-redis` performs the step against
+//! Redis. `process` and `handle` run the step themselves against the server's synchronous
+//! [`ReplayStore`] (an [`InMemoryReplayStore`] unless
+//! [`with_replay_store`](AuthorizationServerEndpoint::with_replay_store) says otherwise):
+//!
+//! ```
+//! # use std::time::SystemTime;
+//! # use xaa::server::{AuthorizationServerEndpoint, InMemoryReplayStore};
+//! fn serve(
+//!     server: &AuthorizationServerEndpoint,
+//!     store: &InMemoryReplayStore,
+//!     request: &http::Request<Vec<u8>>,
+//! ) -> http::Response<Vec<u8>> {
+//!     let now = SystemTime::now();
+//!     let pending = match server.begin(request, now) {
+//!         Ok(pending) => pending,
+//!         Err(rejection) => return rejection.to_response(),
+//!     };
+//!     let verdicts = pending.checks().check_in(store, now);
+//!     server.finish_response(pending, &verdicts)
+//! }
+//! ```
+//!
 //! There is no cryptography in this module either. Signing and verifying go through the JOSE
 //! layer ([`crate::jose`]): [`TokenSigner`](crate::jose::TokenSigner),
 //! [`SignatureVerifier`](crate::jose::SignatureVerifier) and [`KeySet`](crate::jose::KeySet),
@@ -76,8 +113,12 @@ mod id_jag;
 mod idp;
 mod issuers;
 mod metadata;
+#[cfg(feature = "dpop")]
+mod pending_access;
+mod pending_exchange;
 mod rejection;
 mod replay;
+mod replay_step;
 mod request;
 pub mod resource;
 #[cfg(feature = "dpop")]
@@ -85,9 +126,10 @@ mod resource_dpop;
 mod response;
 mod subject;
 mod token_fault;
+mod verdict_fault;
 
 pub use authorization_server::{
-    AccessTokenGranted, AuthorizationServerConfig, AuthorizationServerEndpoint,
+    AccessTokenGranted, AuthorizationServerConfig, AuthorizationServerEndpoint, PendingGrant,
 };
 pub use claims::TimeRules;
 pub use clients::{
@@ -111,7 +153,10 @@ pub use issuers::{
     RefreshTokenGrant, RefreshTokenIssuer,
 };
 pub use metadata::AuthorizationServerMetadataDocument;
+pub use pending_exchange::PendingExchange;
 pub use rejection::{ClientAuthFault, RejectReason, Rejection, ScopeFault};
 pub use replay::{InMemoryReplayStore, ReplayError, ReplayMode, ReplayStore, TokenKind, TokenUse};
+pub use replay_step::{ReplayChecks, ReplayRun, ReplayVerdict};
 pub use subject::{SubjectRefusal, SubjectTokenType, SubjectTokenVerifier, VerifiedSubject};
 pub use token_fault::TokenFault;
+pub use verdict_fault::VerdictFault;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::response::{header_value, no_store, quoted};
 use super::subject::SubjectTokenType;
 use super::token_fault::TokenFault;
+use super::verdict_fault::VerdictFault;
 use crate::display_safety::{quoted_or_absent as shown, sanitize};
 use crate::{ErrorCode, OAuthError, Scope};
 
@@ -150,6 +151,16 @@ pub enum RejectReason {
     /// (decisions.md D23).
     #[error("the replay cache is full")]
     ReplayCacheFull,
+    /// The replay store could not answer, so a `jti` could not be checked: the token is
+    /// refused rather than risk accepting a replay (fail closed, decisions.md D29), with
+    /// `temporarily_unavailable` and 503 like a full store (RFC 6749 section 5.2 lets a
+    /// token endpoint answer server trouble with a 5xx status).
+    #[error("the replay store could not answer: the token's jti could not be checked")]
+    ReplayStoreUnavailable,
+    /// The host's replay verdicts do not answer the uses it was given (decisions.md D29): a
+    /// fault of the host, `server_error`.
+    #[error("{0}")]
+    ReplayVerdicts(VerdictFault),
     /// Minting or issuing the token failed on the server side.
     #[error("issuing the token failed: {0}")]
     Issuance(String),
@@ -183,8 +194,10 @@ impl RejectReason {
             Self::TargetNotAllowed { .. } | Self::MultipleTargets => ErrorCode::InvalidTarget,
             Self::AccessDenied => ErrorCode::AccessDenied,
             Self::Scope(_) | Self::ScopeNotAllowed => ErrorCode::InvalidScope,
-            Self::ReplayCacheFull => ErrorCode::TemporarilyUnavailable,
-            Self::Issuance(_) => ErrorCode::ServerError,
+            Self::ReplayCacheFull | Self::ReplayStoreUnavailable => {
+                ErrorCode::TemporarilyUnavailable
+            }
+            Self::Issuance(_) | Self::ReplayVerdicts(_) => ErrorCode::ServerError,
             #[cfg(feature = "dpop")]
             Self::DpopProof(error) => ErrorCode::parse(error.error_code()),
         }

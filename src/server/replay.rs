@@ -42,30 +42,74 @@ pub enum TokenKind {
     DpopProof,
 }
 
-/// One use of a token, as presented to a [`ReplayStore`].
-#[derive(Clone, Copy)]
+/// One use of a token, to be registered with a [`ReplayStore`]: what a handler hands the host
+/// in its replay step ([`ReplayChecks`](super::ReplayChecks), decisions.md D29).
+///
+/// It carries the compact token itself only under [`ReplayMode::AllowIdenticalResubmission`],
+/// where the store must tell an identical re-submission from a different token with the same
+/// `jti`; under [`ReplayMode::Strict`] it carries none. The core has no hash function (it is
+/// crypto-free), so the store digests the token if it keeps anything of it.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct TokenUse<'a> {
+pub struct TokenUse {
     /// The kind of token.
     pub kind: TokenKind,
     /// Its `iss`; for a DPoP proof, the JWK thumbprint of its key (RFC 9449 section 6.1).
-    pub issuer: &'a str,
+    pub issuer: String,
     /// Its `jti`.
-    pub jti: &'a str,
-    /// The whole compact token, for [`ReplayMode::AllowIdenticalResubmission`].
-    pub token: &'a str,
+    pub jti: String,
     /// Seconds since the epoch until which the token could still be accepted: its `exp` plus
     /// the clock skew. The entry must be kept that long.
     pub retain_until: u64,
+    /// What a re-used `jti` means for this token.
+    pub mode: ReplayMode,
+    /// The whole compact token, under [`ReplayMode::AllowIdenticalResubmission`] only.
+    token: Option<Assertion>,
 }
 
-impl fmt::Debug for TokenUse<'_> {
+impl TokenUse {
+    /// One use of `token`, whose `kind`, `issuer` and `jti` are given, to be remembered until
+    /// `retain_until` (seconds since the epoch). The token is kept only when `mode` is
+    /// [`ReplayMode::AllowIdenticalResubmission`].
+    pub fn new(
+        kind: TokenKind,
+        issuer: impl Into<String>,
+        jti: impl Into<String>,
+        token: &str,
+        retain_until: u64,
+        mode: ReplayMode,
+    ) -> Self {
+        let token = (mode == ReplayMode::AllowIdenticalResubmission).then(|| Assertion::new(token));
+        Self {
+            kind,
+            issuer: issuer.into(),
+            jti: jti.into(),
+            retain_until,
+            mode,
+            token,
+        }
+    }
+
+    /// The compact token, to compare a re-submission with: `Some` only under
+    /// [`ReplayMode::AllowIdenticalResubmission`]. A store keeping it should keep a digest.
+    pub fn token_for_comparison(&self) -> Option<&Assertion> {
+        self.token.as_ref()
+    }
+
+    /// Whether this use is of `(kind, issuer, jti)`.
+    pub(crate) fn same_key(&self, kind: TokenKind, issuer: &str, jti: &str) -> bool {
+        self.kind == kind && self.issuer == issuer && self.jti == jti
+    }
+}
+
+impl fmt::Debug for TokenUse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenUse")
             .field("kind", &self.kind)
             .field("issuer", &self.issuer)
             .field("jti", &self.jti)
             .field("retain_until", &self.retain_until)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -80,17 +124,17 @@ pub enum ReplayError {
     /// The store is full of unexpired entries; accepting would mean forgetting one.
     #[error("the replay store is full")]
     Full,
+    /// The store could not answer (a shared store out of reach): the token is refused, since
+    /// accepting it could accept a replay (fail closed, decisions.md D29).
+    #[error("the replay store could not answer")]
+    Unavailable,
 }
 
 /// Remembers `(kind, iss, jti)` until the token can no longer be accepted.
 pub trait ReplayStore: Send + Sync {
-    /// Records this use, or refuses it. Must be atomic with respect to concurrent calls.
-    fn register(
-        &self,
-        token: &TokenUse<'_>,
-        mode: ReplayMode,
-        now: SystemTime,
-    ) -> Result<(), ReplayError>;
+    /// Records this use under its [`mode`](TokenUse::mode), or refuses it. Must be atomic
+    /// with respect to concurrent calls.
+    fn register(&self, token: &TokenUse, now: SystemTime) -> Result<(), ReplayError>;
 }
 
 type Key = (TokenKind, String, String);
@@ -177,20 +221,23 @@ impl fmt::Debug for InMemoryReplayStore {
 }
 
 impl ReplayStore for InMemoryReplayStore {
-    fn register(
-        &self,
-        token: &TokenUse<'_>,
-        mode: ReplayMode,
-        now: SystemTime,
-    ) -> Result<(), ReplayError> {
+    fn register(&self, token: &TokenUse, now: SystemTime) -> Result<(), ReplayError> {
         let now = unix_seconds(now);
+        let mode = token.mode;
         let mut entries = self.lock();
         entries.evict_expired(now);
-        let key: Key = (token.kind, token.issuer.to_owned(), token.jti.to_owned());
+        let key: Key = (token.kind, token.issuer.clone(), token.jti.clone());
         if let Some(existing) = entries.by_key.get(&key) {
-            let identical = existing.token.as_ref().is_some_and(|kept| {
-                constant_time_eq(kept.expose_secret().as_bytes(), token.token.as_bytes())
-            });
+            let identical = existing
+                .token
+                .as_ref()
+                .zip(token.token_for_comparison())
+                .is_some_and(|(kept, presented)| {
+                    constant_time_eq(
+                        kept.expose_secret().as_bytes(),
+                        presented.expose_secret().as_bytes(),
+                    )
+                });
             return match mode {
                 ReplayMode::AllowIdenticalResubmission if identical => Ok(()),
                 _ => Err(ReplayError::Replayed),
@@ -199,8 +246,7 @@ impl ReplayStore for InMemoryReplayStore {
         if entries.by_key.len() >= self.capacity {
             return Err(ReplayError::Full);
         }
-        let kept =
-            (mode == ReplayMode::AllowIdenticalResubmission).then(|| Assertion::new(token.token));
+        let kept = token.token_for_comparison().cloned();
         entries.by_expiry.insert((token.retain_until, key.clone()));
         entries.by_key.insert(key, Entry { token: kept });
         Ok(())
@@ -217,29 +263,30 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(seconds)
     }
 
-    fn use_of<'a>(jti: &'a str, token: &'a str, retain_until: u64) -> TokenUse<'a> {
-        TokenUse {
-            kind: TokenKind::IdJag,
-            issuer: "https://idp",
+    fn use_of(jti: &str, token: &str, retain_until: u64, mode: ReplayMode) -> TokenUse {
+        TokenUse::new(
+            TokenKind::IdJag,
+            "https://idp",
             jti,
             token,
             retain_until,
-        }
+            mode,
+        )
     }
 
     #[test]
     fn strict_refuses_until_eviction() {
         let store = InMemoryReplayStore::default();
         assert_eq!(
-            store.register(&use_of("a", "t", 100), ReplayMode::Strict, at(10)),
+            store.register(&use_of("a", "t", 100, ReplayMode::Strict), at(10)),
             Ok(())
         );
         assert_eq!(
-            store.register(&use_of("a", "t", 100), ReplayMode::Strict, at(99)),
+            store.register(&use_of("a", "t", 100, ReplayMode::Strict), at(99)),
             Err(ReplayError::Replayed)
         );
         assert_eq!(
-            store.register(&use_of("a", "t", 100), ReplayMode::Strict, at(100)),
+            store.register(&use_of("a", "t", 100, ReplayMode::Strict), at(100)),
             Ok(())
         );
     }
@@ -249,19 +296,19 @@ mod tests {
         let store = InMemoryReplayStore::default();
         let mode = ReplayMode::AllowIdenticalResubmission;
         assert_eq!(
-            store.register(&use_of("a", "t1", 100), mode, at(10)),
+            store.register(&use_of("a", "t1", 100, mode), at(10)),
             Ok(())
         );
         assert_eq!(
-            store.register(&use_of("a", "t1", 100), mode, at(11)),
+            store.register(&use_of("a", "t1", 100, mode), at(11)),
             Ok(())
         );
         assert_eq!(
-            store.register(&use_of("a", "t2", 100), mode, at(12)),
+            store.register(&use_of("a", "t2", 100, mode), at(12)),
             Err(ReplayError::Replayed)
         );
         assert_eq!(
-            store.register(&use_of("a", "t1", 100), ReplayMode::Strict, at(13)),
+            store.register(&use_of("a", "t1", 100, ReplayMode::Strict), at(13)),
             Err(ReplayError::Replayed)
         );
     }
@@ -270,27 +317,27 @@ mod tests {
     fn kinds_do_not_collide() {
         let store = InMemoryReplayStore::default();
         assert_eq!(
-            store.register(&use_of("a", "t", 100), ReplayMode::Strict, at(10)),
+            store.register(&use_of("a", "t", 100, ReplayMode::Strict), at(10)),
             Ok(())
         );
-        let mut other = use_of("a", "t", 100);
+        let mut other = use_of("a", "t", 100, ReplayMode::Strict);
         other.kind = TokenKind::ClientAssertion;
-        assert_eq!(store.register(&other, ReplayMode::Strict, at(10)), Ok(()));
+        assert_eq!(store.register(&other, at(10)), Ok(()));
     }
 
     #[test]
     fn bounded_refuses_when_full_and_frees_on_expiry() {
         let store = InMemoryReplayStore::with_capacity(1);
         assert_eq!(
-            store.register(&use_of("a", "t", 100), ReplayMode::Strict, at(10)),
+            store.register(&use_of("a", "t", 100, ReplayMode::Strict), at(10)),
             Ok(())
         );
         assert_eq!(
-            store.register(&use_of("b", "t", 100), ReplayMode::Strict, at(10)),
+            store.register(&use_of("b", "t", 100, ReplayMode::Strict), at(10)),
             Err(ReplayError::Full)
         );
         assert_eq!(
-            store.register(&use_of("b", "t", 200), ReplayMode::Strict, at(100)),
+            store.register(&use_of("b", "t", 200, ReplayMode::Strict), at(100)),
             Ok(())
         );
         assert_eq!(store.len(), 1);

@@ -13,6 +13,8 @@ use crate::json_response::json_response;
 use crate::{AccessToken, Scope};
 
 #[cfg(feature = "dpop")]
+pub use super::pending_access::PendingAccess;
+#[cfg(feature = "dpop")]
 pub use super::resource_dpop::{
     DpopAccess, DpopResourceFault, DpopResourceGuard, DpopResourceRefusal, PresentedToken,
     TokenScheme, presented_token,

@@ -15,7 +15,11 @@ use super::authorization_header::authorization_credentials;
 use super::dpop_error::DpopError;
 use super::dpop_nonce::DpopNonces;
 use super::dpop_validator::{DpopValidator, ProofExpectations, ValidatedProof};
+use super::pending_access::PendingAccess;
+use super::replay::ReplayError;
+use super::replay_step::{ReplayChecks, ReplayVerdict, Unsettled};
 use super::response::{header_value, quoted};
+use super::verdict_fault::VerdictFault;
 use crate::AccessToken;
 use crate::dpop::{DPOP_HEADER, DPOP_NONCE_HEADER, is_asymmetric};
 
@@ -88,6 +92,10 @@ pub enum DpopResourceFault {
     /// The proof was refused, or its nonce is missing or stale.
     #[error("{0}")]
     Proof(DpopError),
+    /// The host's replay verdicts do not answer the proof's use (decisions.md D29): a fault
+    /// of the host, answered 500.
+    #[error("{0}")]
+    ReplayVerdicts(VerdictFault),
 }
 
 impl DpopResourceFault {
@@ -97,6 +105,7 @@ impl DpopResourceFault {
     pub fn error_code(&self) -> &'static str {
         match self {
             Self::Proof(error) => error.error_code(),
+            Self::ReplayVerdicts(_) => "server_error",
             _ => "invalid_token",
         }
     }
@@ -108,7 +117,8 @@ impl DpopResourceFault {
 pub struct DpopResourceRefusal {
     /// What was refused.
     pub fault: DpopResourceFault,
-    /// The status: 401, or 503 when the replay store is full (decisions.md D23).
+    /// The status: 401, 503 when the replay store is full or could not answer, 500 when the
+    /// host's replay verdicts do not answer the proof's use (decisions.md D23, D29).
     pub status: StatusCode,
     /// The `WWW-Authenticate` value: `DPoP error="...", error_description="...",
     /// algs="..."` (RFC 9449 section 7.1), with `resource_metadata` when configured (RFC 9728
@@ -222,6 +232,8 @@ impl DpopResourceGuard {
     ///   `htu` `uri`, `ath` the token's hash, `iat` within the window, the key the token's
     ///   `cnf.jkt`, the nonce, `content_digest` the digest of the exact body when present or
     ///   required, and its `jti` not seen before.
+    ///
+    /// Runs the replay step itself against the validator's replay store.
     pub fn check(
         &self,
         request: &Request<Vec<u8>>,
@@ -230,6 +242,25 @@ impl DpopResourceGuard {
         bound_jkt: Option<&str>,
         now: SystemTime,
     ) -> Result<DpopAccess, Box<DpopResourceRefusal>> {
+        let pending = self.begin(request, uri, presented, bound_jkt, now)?;
+        let verdicts = pending
+            .checks()
+            .check_in(self.validator.replay_store(), now);
+        self.finish(pending, &verdicts)
+    }
+
+    /// [`check`](Self::check) up to the replay step (decisions.md D29): the access that
+    /// awaits only the proof's `jti` check, whose use [`PendingAccess::checks`] lists (none
+    /// for a bearer token). The host registers it with its store and hands the verdicts to
+    /// [`finish`](Self::finish).
+    pub fn begin(
+        &self,
+        request: &Request<Vec<u8>>,
+        uri: &Url,
+        presented: &PresentedToken,
+        bound_jkt: Option<&str>,
+        now: SystemTime,
+    ) -> Result<PendingAccess, Box<DpopResourceRefusal>> {
         let bound_jkt = match (presented.scheme, bound_jkt) {
             (TokenScheme::Bearer, Some(_)) => {
                 return Err(self.refusal(DpopResourceFault::BearerWithBoundToken, None));
@@ -238,9 +269,13 @@ impl DpopResourceGuard {
                 return Err(self.refusal(DpopResourceFault::DpopRequired, None));
             }
             (TokenScheme::Bearer, None) => {
-                return Ok(DpopAccess {
-                    proof: None,
-                    dpop_nonce: None,
+                return Ok(PendingAccess {
+                    checks: ReplayChecks::default(),
+                    access: DpopAccess {
+                        proof: None,
+                        dpop_nonce: None,
+                    },
+                    current_nonce: None,
                 });
             }
             (TokenScheme::Dpop, None) => {
@@ -263,23 +298,65 @@ impl DpopResourceGuard {
                 expected = expected.with_previous_nonce(previous);
             }
         }
-        let proof = self
+        let (proof, token_use) = self
             .validator
-            .validate_proof(request.headers().get_all(DPOP_HEADER), &expected)
+            .validate_proof_deferring_replay(request.headers().get_all(DPOP_HEADER), &expected)
             .map_err(|error| self.refusal(DpopResourceFault::Proof(error), current))?;
         let dpop_nonce = current
             .filter(|current| proof.nonce.as_deref() != Some(*current))
             .map(str::to_owned);
-        Ok(DpopAccess {
-            proof: Some(proof),
-            dpop_nonce,
+        let mut checks = ReplayChecks::default();
+        checks.push(token_use);
+        Ok(PendingAccess {
+            checks,
+            access: DpopAccess {
+                proof: Some(proof),
+                dpop_nonce,
+            },
+            current_nonce: current.map(str::to_owned),
         })
     }
 
+    /// Finishes a request [`begin`](Self::begin) left at the replay step, with one verdict
+    /// per use of [`PendingAccess::checks`]: the access when the proof's `jti` was
+    /// registered; a replayed proof is refused (401, RFC 9449 section 11.1), a store that is
+    /// full or could not answer with a 503 (fail closed), verdicts that do not answer the use
+    /// with a 500.
+    pub fn finish(
+        &self,
+        pending: PendingAccess,
+        verdicts: &[ReplayVerdict],
+    ) -> Result<DpopAccess, Box<DpopResourceRefusal>> {
+        let fault = match pending.checks.settle(verdicts) {
+            Ok(()) => return Ok(pending.access),
+            Err(Unsettled::Host(fault)) => DpopResourceFault::ReplayVerdicts(fault),
+            Err(Unsettled::Refused { error, .. }) => DpopResourceFault::Proof(match error {
+                ReplayError::Replayed => DpopError::Replayed,
+                ReplayError::Full => DpopError::ReplayStoreFull,
+                ReplayError::Unavailable => DpopError::ReplayStoreUnavailable,
+            }),
+        };
+        Err(self.refusal(fault, pending.current_nonce.as_deref()))
+    }
+
     /// The refusal of `fault`: a `401` with the `DPoP` challenge, the current nonce for a
-    /// nonce demand, or a `503` when the replay store is full.
+    /// nonce demand, a `503` when the replay store is full or could not answer, a `500` when
+    /// the host's verdicts do not answer the proof's use.
     fn refusal(&self, fault: DpopResourceFault, nonce: Option<&str>) -> Box<DpopResourceRefusal> {
-        if matches!(fault, DpopResourceFault::Proof(DpopError::ReplayStoreFull)) {
+        if matches!(fault, DpopResourceFault::ReplayVerdicts(_)) {
+            return Box::new(DpopResourceRefusal {
+                fault,
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                www_authenticate: None,
+                dpop_nonce: None,
+            });
+        }
+        if matches!(
+            fault,
+            DpopResourceFault::Proof(
+                DpopError::ReplayStoreFull | DpopError::ReplayStoreUnavailable
+            )
+        ) {
             return Box::new(DpopResourceRefusal {
                 fault,
                 status: StatusCode::SERVICE_UNAVAILABLE,

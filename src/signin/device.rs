@@ -6,27 +6,22 @@
 //! [`Output::Wait`](crate::Output::Wait) with no request outstanding, and
 //! [`DeviceSignIn::next_poll_at`] says when to poll it again.
 
-use std::fmt;
 use std::time::{Duration, SystemTime};
-
-use url::Url;
 
 use super::authorization_request::SignInOptions;
 use super::device_authorization::DeviceAuthorization;
 use super::engine::{GrantFlow, GrantStep, Verdict};
 use super::id_token_check::IdTokenCheck;
-use super::id_token_claims::{IdTokenClaims, IdTokenExpectations};
+use super::id_token_claims::IdTokenClaims;
+use super::idp_endpoint::IdpEndpoint;
 use super::keys::IdpKeys;
 use super::provider::SignInClient;
 use super::scope::requested_scope;
-use super::session::{SignIn, token_refusal};
-use super::token_response::{Tokens, json_body, read_tokens};
-use crate::grant::{Endpoint, TokenForm, authenticated_post};
+use super::session::SignIn;
+use super::token_response::{Tokens, granted_tokens, json_body};
+use crate::grant::TokenForm;
 use crate::wire::token_endpoint_failure;
-use crate::{
-    ClientCredentials, Error, ErrorCode, Flow, HttpRequest, HttpResponse, OAuthError, Output,
-    Policy, Purpose, Scope, TransmitId,
-};
+use crate::{Error, ErrorCode, Flow, HttpResponse, OAuthError, Output, Purpose, Scope, TransmitId};
 
 /// The grant type of the token requests (RFC 8628 section 3.4).
 pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -47,44 +42,24 @@ pub enum DeviceOutcome {
     Expired,
 }
 
-/// Where the client's requests go and how it authenticates.
-#[derive(Clone)]
-struct Registration {
-    issuer: String,
-    credentials: ClientCredentials,
-    policy: Policy,
-}
-
+/// The device authorization request (RFC 8628 section 3.1).
+#[derive(Debug)]
 struct AuthorizeStep {
-    endpoint: Url,
-    registration: Registration,
+    endpoint: IdpEndpoint,
     scope: Scope,
-}
-
-impl fmt::Debug for AuthorizeStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizeStep")
-            .field("endpoint", &self.endpoint.as_str())
-            .finish_non_exhaustive()
-    }
 }
 
 impl GrantStep for AuthorizeStep {
     type Output = DeviceAuthorization;
 
-    fn purpose(&self) -> Purpose {
-        Purpose::DeviceAuthorization
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("scope", self.scope.to_string());
-        let endpoint = Endpoint {
-            purpose: Purpose::DeviceAuthorization,
-            token_endpoint: &self.endpoint,
-            issuer: Some(&self.registration.issuer),
-        };
-        authenticated_post(&endpoint, &self.registration.credentials, form, now)
+        form
     }
 
     fn judge(
@@ -92,46 +67,27 @@ impl GrantStep for AuthorizeStep {
         now: SystemTime,
         response: HttpResponse,
     ) -> Result<Verdict<DeviceAuthorization>, Error> {
-        let purpose = Purpose::DeviceAuthorization;
+        let purpose = self.endpoint.purpose();
         if !response.status().is_success() {
             return Err(token_endpoint_failure(purpose, &response));
         }
         let invalid = |violation| Error::InvalidResponse { purpose, violation };
-        let policy = &self.registration.policy;
+        let policy = &self.endpoint.policy;
         let body = json_body(&response, policy).map_err(invalid)?;
         DeviceAuthorization::from_json(body, now, policy)
             .map(Verdict::Done)
             .map_err(invalid)
     }
-
-    fn finish(
-        &mut self,
-        _: SystemTime,
-        _: Tokens,
-        _: Option<IdTokenClaims>,
-    ) -> Result<DeviceAuthorization, Error> {
-        Err(Error::Misuse(
-            "the device authorization answer carries no tokens",
-        ))
-    }
 }
 
+/// The polls of the token endpoint (RFC 8628 section 3.4). `Debug` prints the device code
+/// `[redacted]`.
+#[derive(Debug)]
 struct PollStep {
-    endpoint: Url,
-    registration: Registration,
+    endpoint: IdpEndpoint,
     authorization: DeviceAuthorization,
     interval: Duration,
     next_poll_at: SystemTime,
-}
-
-impl fmt::Debug for PollStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PollStep")
-            .field("endpoint", &self.endpoint.as_str())
-            .field("interval", &self.interval)
-            .field("next_poll_at", &self.next_poll_at)
-            .finish_non_exhaustive()
-    }
 }
 
 impl PollStep {
@@ -145,27 +101,22 @@ impl PollStep {
 impl GrantStep for PollStep {
     type Output = DeviceOutcome;
 
-    fn purpose(&self) -> Purpose {
-        Purpose::DeviceToken
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
     fn due_at(&self) -> Option<SystemTime> {
         Some(self.next_poll_at)
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("grant_type", DEVICE_CODE_GRANT_TYPE);
         form.push(
             "device_code",
             self.authorization.device_code.expose_secret(),
         );
-        let endpoint = Endpoint {
-            purpose: Purpose::DeviceToken,
-            token_endpoint: &self.endpoint,
-            issuer: Some(&self.registration.issuer),
-        };
-        authenticated_post(&endpoint, &self.registration.credentials, form, now)
+        form
     }
 
     fn judge(
@@ -173,13 +124,11 @@ impl GrantStep for PollStep {
         now: SystemTime,
         response: HttpResponse,
     ) -> Result<Verdict<DeviceOutcome>, Error> {
-        let purpose = Purpose::DeviceToken;
-        if response.status().is_success() {
-            return read_tokens(&response, &self.registration.policy, true)
-                .map(Verdict::Tokens)
-                .map_err(|violation| Error::InvalidResponse { purpose, violation });
-        }
-        let refusal = token_refusal(purpose, &response);
+        let refusal = match granted_tokens(&self.endpoint, &response, true) {
+            Ok(tokens) => return Ok(Verdict::Tokens(tokens)),
+            Err(refusal) => refusal,
+        };
+        // A 2xx answer that could not be read carries no OAuth error: it fails here.
         let Some(error) = refusal.oauth_error() else {
             return Err(refusal);
         };
@@ -211,7 +160,7 @@ impl GrantStep for PollStep {
 /// What the polls need, kept until the device authorization answer arrives.
 #[derive(Debug)]
 struct PollSetup {
-    endpoint: Url,
+    endpoint: IdpEndpoint,
     check: IdTokenCheck,
 }
 
@@ -242,30 +191,16 @@ impl DeviceSignIn {
         keys: IdpKeys,
         options: &SignInOptions,
     ) -> Result<Self, Error> {
-        let authorize_endpoint = client.endpoint(
+        let authorize_endpoint = IdpEndpoint::new(
+            client,
             Purpose::DeviceAuthorization,
             "device_authorization_endpoint",
             client.metadata.device_authorization_endpoint.as_deref(),
         )?;
-        let token_endpoint = client.endpoint(
-            Purpose::DeviceToken,
-            "token_endpoint",
-            Some(&client.metadata.token_endpoint),
-        )?;
-        let expected = IdTokenExpectations::new(
-            client.issuer(),
-            client.client_id(),
-            client.policy.clock_skew,
-        );
-        let check = IdTokenCheck::new(client, keys, expected)?;
-        let registration = Registration {
-            issuer: client.issuer().to_owned(),
-            credentials: client.credentials.clone(),
-            policy: client.policy.clone(),
-        };
+        let token_endpoint = IdpEndpoint::token(client, Purpose::DeviceToken)?;
+        let check = IdTokenCheck::new(client, keys, client.id_token_expectations())?;
         let step = AuthorizeStep {
             endpoint: authorize_endpoint,
-            registration,
             scope: requested_scope(client, &options.scope, options.offline_access, true),
         };
         let setup = PollSetup {
@@ -315,10 +250,8 @@ impl DeviceSignIn {
         self.stage = match answer {
             Ok(Output::Done(authorization)) => {
                 let PollSetup { endpoint, check } = *setup;
-                let registration = flow.step().registration.clone();
                 let step = PollStep {
                     endpoint,
-                    registration,
                     interval: authorization.interval,
                     // The first poll waits an interval too: nobody approves in less.
                     next_poll_at: crate::json::saturating_add(now, authorization.interval),

@@ -1,15 +1,18 @@
 //! The one state machine behind every sign-in request: send a request to the IdP, judge the
 //! answer, and when it carries an ID token, check it, fetching the IdP's keys once if needed.
 //! The code exchange, the device grant's polls, the refresh and the revocation are each a
-//! [`GrantStep`] run by [`GrantFlow`].
+//! [`GrantStep`] run by [`GrantFlow`], and each public flow is a newtype over its `GrantFlow`
+//! made a [`Flow`] by `crate::grant::single_flow!`, as the token grants' are over `Single`.
 
 use std::time::SystemTime;
 
 use super::id_token_check::{Attempt, IdTokenCheck};
 use super::id_token_claims::IdTokenClaims;
+use super::idp_endpoint::IdpEndpoint;
 use super::token_response::Tokens;
 use crate::flow::TransmitIds;
-use crate::{Error, Flow, HttpRequest, HttpResponse, Output, Purpose, Transmit, TransmitId};
+use crate::grant::TokenForm;
+use crate::{Error, Flow, HttpResponse, Output, Purpose, TransmitId};
 
 /// What a step made of an answer.
 pub(crate) enum Verdict<T> {
@@ -21,27 +24,32 @@ pub(crate) enum Verdict<T> {
     Done(T),
 }
 
-/// One request to the IdP: how to build it and how to judge the answer.
+/// One form POST to the IdP: where it goes, what it says and how to judge the answer.
 pub(crate) trait GrantStep {
     type Output;
-    fn purpose(&self) -> Purpose;
+    /// The endpoint the form is posted to, the client authenticated there.
+    fn endpoint(&self) -> &IdpEndpoint;
+    /// The form's parameters.
+    fn form(&self) -> TokenForm<'_>;
     /// No request is sent before this time.
     fn due_at(&self) -> Option<SystemTime> {
         None
     }
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error>;
     fn judge(
         &mut self,
         now: SystemTime,
         response: HttpResponse,
     ) -> Result<Verdict<Self::Output>, Error>;
-    /// The output, from tokens whose ID token (if any) was accepted with `claims`.
+    /// The output, from tokens whose ID token (if any) was accepted with `claims`. A step
+    /// whose [`judge`](Self::judge) never answers [`Verdict::Tokens`] keeps this default.
     fn finish(
         &mut self,
-        now: SystemTime,
-        tokens: Tokens,
-        claims: Option<IdTokenClaims>,
-    ) -> Result<Self::Output, Error>;
+        _now: SystemTime,
+        _tokens: Tokens,
+        _claims: Option<IdTokenClaims>,
+    ) -> Result<Self::Output, Error> {
+        Err(Error::Misuse("this sign-in answer carries no tokens"))
+    }
 }
 
 #[derive(Debug)]
@@ -98,7 +106,7 @@ impl<S: GrantStep> GrantFlow<S> {
 
     /// Checks the ID token of `tokens`, if any, and finishes; or asks for keys first.
     fn conclude(&mut self, now: SystemTime, tokens: Tokens, may_fetch: bool) -> State<S::Output> {
-        let purpose = self.step.purpose();
+        let purpose = self.step.endpoint().purpose();
         let (Some(check), Some(id_token)) = (&self.check, &tokens.id_token) else {
             return State::Finished(self.step.finish(now, tokens, None));
         };
@@ -122,27 +130,19 @@ impl<S: GrantStep> Flow for GrantFlow<S> {
                     self.state = State::Ready;
                     return Ok(Output::Wait);
                 }
-                let request = self.step.request(now)?;
-                let id = self.ids.allocate();
-                self.state = State::Requesting(id);
-                Ok(Output::Transmit(Transmit {
-                    id,
-                    purpose: self.step.purpose(),
-                    request,
-                }))
+                let endpoint = self.step.endpoint();
+                let request = endpoint.post(self.step.form(), now)?;
+                let transmit = self.ids.transmit(endpoint.purpose(), request);
+                self.state = State::Requesting(transmit.id);
+                Ok(Output::Transmit(transmit))
             }
             State::NeedKeys(tokens) => {
                 let Some(check) = &self.check else {
                     return Err(Error::Misuse("keys wanted without an ID token check"));
                 };
-                let request = check.keys_request();
-                let id = self.ids.allocate();
-                self.state = State::FetchingKeys(id, tokens);
-                Ok(Output::Transmit(Transmit {
-                    id,
-                    purpose: Purpose::IdpKeys,
-                    request,
-                }))
+                let transmit = self.ids.transmit(Purpose::IdpKeys, check.keys_request());
+                self.state = State::FetchingKeys(transmit.id, tokens);
+                Ok(Output::Transmit(transmit))
             }
             state @ (State::Requesting(_) | State::FetchingKeys(..)) => {
                 self.state = state;
@@ -189,29 +189,3 @@ impl<S: GrantStep> Flow for GrantFlow<S> {
         }
     }
 }
-
-/// Implements [`Flow`] for a public newtype over [`GrantFlow`].
-macro_rules! grant_flow {
-    ($name:ident, $output:ty) => {
-        impl $crate::Flow for $name {
-            type Output = $output;
-
-            fn poll_output(
-                &mut self,
-                now: std::time::SystemTime,
-            ) -> Result<$crate::Output<$output>, $crate::Error> {
-                self.0.poll_output(now)
-            }
-
-            fn handle_response(
-                &mut self,
-                now: std::time::SystemTime,
-                id: $crate::TransmitId,
-                response: $crate::HttpResponse,
-            ) -> Result<(), $crate::Error> {
-                self.0.handle_response(now, id, response)
-            }
-        }
-    };
-}
-pub(crate) use grant_flow;

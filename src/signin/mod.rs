@@ -31,6 +31,7 @@ mod device_authorization;
 mod engine;
 mod id_token_check;
 mod id_token_claims;
+mod idp_endpoint;
 mod keys;
 mod loopback;
 mod pkce;

@@ -6,6 +6,7 @@ use crate::discovery::{AuthorizationServerMetadata, UrlGuard};
 use crate::jose::AlgorithmAllowList;
 use crate::{ClientAuth, ClientCredentials, Error, Policy, Purpose};
 
+use super::id_token_claims::IdTokenExpectations;
 use super::pkce::CODE_CHALLENGE_METHOD;
 
 /// The IdP and this client's registration at it, checked once for every sign-in flow.
@@ -88,6 +89,12 @@ impl SignInClient {
             .iter()
             .flatten()
             .any(|listed| listed == scope)
+    }
+
+    /// What every ID token from this IdP must say: its `iss`, this client in `aud`, times
+    /// within the policy's clock skew (OpenID Connect Core 1.0 section 3.1.3.7).
+    pub(crate) fn id_token_expectations(&self) -> IdTokenExpectations {
+        IdTokenExpectations::new(self.issuer(), self.client_id(), self.policy.clock_skew)
     }
 
     /// The endpoint `url` of the metadata member `member`, which must be present and pass the

@@ -1,25 +1,19 @@
 //! Renewing a session with its refresh token (RFC 6749 section 6, OpenID Connect Core 1.0
 //! section 12) as a [`Flow`](crate::Flow) (docs/signin.md, "Refresh").
 
-use std::fmt;
 use std::time::SystemTime;
-
-use url::Url;
 
 use super::engine::{GrantFlow, GrantStep, Verdict};
 use super::id_token_check::IdTokenCheck;
-use super::id_token_claims::{IdTokenClaims, IdTokenExpectations};
+use super::id_token_claims::IdTokenClaims;
+use super::idp_endpoint::IdpEndpoint;
 use super::keys::IdpKeys;
 use super::provider::SignInClient;
 use super::scope::requested_scope;
-use super::session::token_refusal;
-use super::token_response::{Tokens, read_tokens};
-use crate::grant::{Endpoint, TokenForm, authenticated_post};
+use super::token_response::{Tokens, granted_tokens};
+use crate::grant::TokenForm;
 use crate::json::saturating_add;
-use crate::{
-    AccessToken, ClientCredentials, Error, HttpRequest, HttpResponse, IdToken, Policy, Purpose,
-    RefreshToken, Scope,
-};
+use crate::{AccessToken, Error, HttpResponse, IdToken, Purpose, RefreshToken, Scope};
 
 /// A renewed session. Store [`refresh_token`](Self::refresh_token) in place of the one sent:
 /// it is the new one when the IdP rotated it, the old one otherwise.
@@ -41,22 +35,12 @@ pub struct Renewal {
     pub scope: Option<Scope>,
 }
 
+/// `Debug` shows the endpoint and the scope; the refresh token prints `[redacted]`.
+#[derive(Debug)]
 struct RefreshStep {
-    endpoint: Url,
-    issuer: String,
-    credentials: ClientCredentials,
-    policy: Policy,
+    endpoint: IdpEndpoint,
     refresh_token: RefreshToken,
     scope: Option<Scope>,
-}
-
-impl fmt::Debug for RefreshStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RefreshStep")
-            .field("endpoint", &self.endpoint.as_str())
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The refresh as a [`Flow`](crate::Flow): one POST to the token endpoint, and the GET of the
@@ -64,7 +48,7 @@ impl fmt::Debug for RefreshStep {
 /// session: [`Error::ReauthenticationRequired`], sign in again.
 #[derive(Debug)]
 pub struct Refresh(GrantFlow<RefreshStep>);
-super::engine::grant_flow!(Refresh, Renewal);
+crate::grant::single_flow!(Refresh, Renewal);
 
 impl Refresh {
     /// Renews the session whose first ID token had `previous` claims. `scope`, when given, is
@@ -77,23 +61,11 @@ impl Refresh {
         previous: IdTokenClaims,
         scope: Option<&Scope>,
     ) -> Result<Self, Error> {
-        let endpoint = client.endpoint(
-            Purpose::Refresh,
-            "token_endpoint",
-            Some(&client.metadata.token_endpoint),
-        )?;
-        let expected = IdTokenExpectations::new(
-            client.issuer(),
-            client.client_id(),
-            client.policy.clock_skew,
-        )
-        .renewing(previous);
+        let endpoint = IdpEndpoint::token(client, Purpose::Refresh)?;
+        let expected = client.id_token_expectations().renewing(previous);
         let check = IdTokenCheck::new(client, keys, expected)?;
         let step = RefreshStep {
             endpoint,
-            issuer: client.issuer().to_owned(),
-            credentials: client.credentials.clone(),
-            policy: client.policy.clone(),
             refresh_token,
             scope: scope.map(|scope| requested_scope(client, scope, false, false)),
         };
@@ -104,23 +76,18 @@ impl Refresh {
 impl GrantStep for RefreshStep {
     type Output = Renewal;
 
-    fn purpose(&self) -> Purpose {
-        Purpose::Refresh
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("grant_type", "refresh_token");
         form.push("refresh_token", self.refresh_token.expose_secret());
         if let Some(scope) = self.scope.as_ref().filter(|scope| !scope.is_empty()) {
             form.push("scope", scope.to_string());
         }
-        let endpoint = Endpoint {
-            purpose: Purpose::Refresh,
-            token_endpoint: &self.endpoint,
-            issuer: Some(&self.issuer),
-        };
-        authenticated_post(&endpoint, &self.credentials, form, now)
+        form
     }
 
     fn judge(
@@ -128,13 +95,7 @@ impl GrantStep for RefreshStep {
         _now: SystemTime,
         response: HttpResponse,
     ) -> Result<Verdict<Renewal>, Error> {
-        let purpose = Purpose::Refresh;
-        if !response.status().is_success() {
-            return Err(token_refusal(purpose, &response));
-        }
-        read_tokens(&response, &self.policy, false)
-            .map(Verdict::Tokens)
-            .map_err(|violation| Error::InvalidResponse { purpose, violation })
+        granted_tokens(&self.endpoint, &response, false).map(Verdict::Tokens)
     }
 
     fn finish(

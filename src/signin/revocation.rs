@@ -1,31 +1,19 @@
 //! Revoking a refresh token at sign-out (RFC 7009 section 2) as a [`Flow`](crate::Flow).
 
-use std::fmt;
 use std::time::SystemTime;
 
-use url::Url;
-
 use super::engine::{GrantFlow, GrantStep, Verdict};
-use super::id_token_claims::IdTokenClaims;
+use super::idp_endpoint::IdpEndpoint;
 use super::provider::SignInClient;
-use super::token_response::Tokens;
-use crate::grant::{Endpoint, TokenForm, authenticated_post};
+use crate::grant::TokenForm;
 use crate::wire::token_endpoint_failure;
-use crate::{ClientCredentials, Error, HttpRequest, HttpResponse, Purpose, RefreshToken};
+use crate::{Error, HttpResponse, Purpose, RefreshToken};
 
+/// `Debug` shows the endpoint; the token prints `[redacted]`.
+#[derive(Debug)]
 struct RevokeStep {
-    endpoint: Url,
-    issuer: String,
-    credentials: ClientCredentials,
+    endpoint: IdpEndpoint,
     token: RefreshToken,
-}
-
-impl fmt::Debug for RevokeStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RevokeStep")
-            .field("endpoint", &self.endpoint.as_str())
-            .finish_non_exhaustive()
-    }
 }
 
 /// The revocation of a refresh token as a [`Flow`](crate::Flow): one POST to the IdP's
@@ -34,22 +22,18 @@ impl fmt::Debug for RevokeStep {
 /// token the IdP no longer knows (section 2.2).
 #[derive(Debug)]
 pub struct Revocation(GrantFlow<RevokeStep>);
-super::engine::grant_flow!(Revocation, ());
+crate::grant::single_flow!(Revocation, ());
 
 impl Revocation {
     /// Revokes `token`; the IdP's metadata must list a `revocation_endpoint`.
     pub fn new(client: &SignInClient, token: RefreshToken) -> Result<Self, Error> {
-        let endpoint = client.endpoint(
+        let endpoint = IdpEndpoint::new(
+            client,
             Purpose::Revocation,
             "revocation_endpoint",
             client.metadata.revocation_endpoint.as_deref(),
         )?;
-        let step = RevokeStep {
-            endpoint,
-            issuer: client.issuer().to_owned(),
-            credentials: client.credentials.clone(),
-            token,
-        };
+        let step = RevokeStep { endpoint, token };
         Ok(Self(GrantFlow::new(step, None)))
     }
 }
@@ -57,20 +41,15 @@ impl Revocation {
 impl GrantStep for RevokeStep {
     type Output = ();
 
-    fn purpose(&self) -> Purpose {
-        Purpose::Revocation
+    fn endpoint(&self) -> &IdpEndpoint {
+        &self.endpoint
     }
 
-    fn request(&self, now: SystemTime) -> Result<HttpRequest, Error> {
+    fn form(&self) -> TokenForm<'_> {
         let mut form = TokenForm::default();
         form.push("token", self.token.expose_secret());
         form.push("token_type_hint", "refresh_token");
-        let endpoint = Endpoint {
-            purpose: Purpose::Revocation,
-            token_endpoint: &self.endpoint,
-            issuer: Some(&self.issuer),
-        };
-        authenticated_post(&endpoint, &self.credentials, form, now)
+        form
     }
 
     fn judge(&mut self, _now: SystemTime, response: HttpResponse) -> Result<Verdict<()>, Error> {
@@ -79,9 +58,5 @@ impl GrantStep for RevokeStep {
         } else {
             Err(token_endpoint_failure(Purpose::Revocation, &response))
         }
-    }
-
-    fn finish(&mut self, _: SystemTime, _: Tokens, _: Option<IdTokenClaims>) -> Result<(), Error> {
-        Err(Error::Misuse("a revocation answer carries no tokens"))
     }
 }

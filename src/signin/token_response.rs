@@ -4,8 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::idp_endpoint::IdpEndpoint;
+use super::session::token_refusal;
 use crate::wire::{expires_in, json_members, optional_str};
-use crate::{AccessToken, HttpResponse, IdToken, Policy, RefreshToken, Scope, Violation};
+use crate::{AccessToken, Error, HttpResponse, IdToken, Policy, RefreshToken, Scope, Violation};
 
 /// The tokens of a successful answer, each in its secret type.
 #[derive(Clone)]
@@ -34,9 +36,25 @@ impl fmt::Debug for Tokens {
     }
 }
 
+/// The tokens of the token endpoint's answer to a request to `endpoint`: a non-2xx answer is
+/// the IdP's refusal (`invalid_grant` ends the session: [`Error::ReauthenticationRequired`]),
+/// a 2xx one is read by [`read_tokens`].
+pub(crate) fn granted_tokens(
+    endpoint: &IdpEndpoint,
+    response: &HttpResponse,
+    id_token_required: bool,
+) -> Result<Tokens, Error> {
+    let purpose = endpoint.purpose();
+    if !response.status().is_success() {
+        return Err(token_refusal(purpose, response));
+    }
+    read_tokens(response, &endpoint.policy, id_token_required)
+        .map_err(|violation| Error::InvalidResponse { purpose, violation })
+}
+
 /// Reads a 2xx answer. `id_token_required` at sign-in (OpenID Connect Core 1.0 section
 /// 3.1.3.3); a `token_type` is required with an `access_token` (RFC 6749 section 5.1).
-pub(crate) fn read_tokens(
+fn read_tokens(
     response: &HttpResponse,
     policy: &Policy,
     id_token_required: bool,

@@ -5,7 +5,8 @@ use std::fmt;
 /// One of the three servers of a [`Testkit`](crate::Testkit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Server {
-    /// The enterprise IdP: metadata, JWKS, the token-exchange endpoint.
+    /// The enterprise IdP: metadata, JWKS, the token endpoint (token exchange and the
+    /// sign-in grants), the sign-in pages, device authorization and revocation.
     Idp,
     /// The MCP authorization server: metadata and the jwt-bearer token endpoint (which may
     /// live on a fourth origin, [`Options::as_token_endpoint_elsewhere`](crate::Options)).
@@ -42,11 +43,26 @@ pub enum Endpoint {
     IdpToken,
     /// The IdP's JWKS.
     Jwks,
+    /// The IdP's authorization endpoint, `GET /authorize`: the sign-in page (OpenID Connect
+    /// Core 1.0 section 3.1.2).
+    IdpAuthorization,
+    /// The sign-in form's target, `POST /authorize/sign-in`: answers with the authorization
+    /// response, a `303` to the client's redirect URI. Authorization-response faults are set
+    /// here.
+    IdpSignIn,
+    /// The IdP's device authorization endpoint, `POST /device_authorization` (RFC 8628
+    /// section 3.1).
+    IdpDeviceAuthorization,
+    /// The IdP's device verification page, `/device` (RFC 8628 section 3.3): a person enters
+    /// the user code and picks a user.
+    IdpDeviceVerification,
+    /// The IdP's revocation endpoint, `POST /revoke` (RFC 7009).
+    IdpRevocation,
 }
 
 impl Endpoint {
     /// Every endpoint.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 12] = [
         Self::McpServer,
         Self::ResourceMetadata,
         Self::AsMetadata,
@@ -54,6 +70,11 @@ impl Endpoint {
         Self::IdpMetadata,
         Self::IdpToken,
         Self::Jwks,
+        Self::IdpAuthorization,
+        Self::IdpSignIn,
+        Self::IdpDeviceAuthorization,
+        Self::IdpDeviceVerification,
+        Self::IdpRevocation,
     ];
 
     /// The server the endpoint belongs to.
@@ -61,7 +82,14 @@ impl Endpoint {
         match self {
             Self::McpServer | Self::ResourceMetadata => Server::Mcp,
             Self::AsMetadata | Self::AsToken => Server::AuthorizationServer,
-            Self::IdpMetadata | Self::IdpToken | Self::Jwks => Server::Idp,
+            Self::IdpMetadata
+            | Self::IdpToken
+            | Self::Jwks
+            | Self::IdpAuthorization
+            | Self::IdpSignIn
+            | Self::IdpDeviceAuthorization
+            | Self::IdpDeviceVerification
+            | Self::IdpRevocation => Server::Idp,
         }
     }
 

@@ -87,6 +87,14 @@ pub enum Fault {
     DpopNonceLoop,
     /// MCP server: every request is answered `401` with `DPoP error="invalid_dpop_proof"`.
     InvalidDpopProof,
+    /// [`Endpoint::IdpSignIn`](crate::Endpoint::IdpSignIn): the authorization response
+    /// (the `303` to the redirect URI) is wrong in this way.
+    AuthorizationResponse(crate::AuthorizationResponseFault),
+    /// IdP token endpoint, sign-in grants (authorization code, refresh token, device code):
+    /// the ID token is wrong in this way.
+    IdToken(crate::IdTokenFault),
+    /// IdP token endpoint, device-code grant: the poll is answered with this error.
+    DeviceGrant(crate::DeviceGrantFault),
 }
 
 /// How [`Fault::IdJag`] breaks the minted ID-JAG.

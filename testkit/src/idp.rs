@@ -1,5 +1,6 @@
 //! The enterprise IdP: RFC 8414 and OpenID Connect metadata, its JWKS, and the token-exchange
-//! endpoint, the core's [`xaa::server::IdentityProviderEndpoint`] behind it.
+//! endpoint, the core's [`xaa::server::IdentityProviderEndpoint`] behind it; the sign-in
+//! endpoints and grants are [`crate::signin`]'s.
 
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +17,7 @@ use crate::faults::{
     EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, WRONG_JKT, edit_json, invalid_grant,
 };
 use crate::http_util::{metadata_response, method_not_allowed, not_found, with_cache_control};
+use crate::signin;
 use crate::state::Shared;
 use crate::urls::OAUTH_METADATA;
 
@@ -33,10 +35,18 @@ pub(crate) fn handle(
     match endpoint {
         Endpoint::IdpMetadata => metadata(shared, request, fault),
         Endpoint::Jwks if request.method() == Method::GET => {
-            with_cache_control(shared.identity.idp_key.jwks().to_response())
+            with_cache_control(shared.sign_in.keys.jwks().to_response())
         }
         Endpoint::Jwks => method_not_allowed("GET"),
+        Endpoint::IdpToken if signin::is_sign_in_grant(request.body()) => {
+            signin::token(shared, request, fault, now)
+        }
         Endpoint::IdpToken => token(shared, request, fault, now),
+        Endpoint::IdpAuthorization => signin::authorization_page(shared, request, now),
+        Endpoint::IdpSignIn => signin::sign_in_form(shared, request, fault, now),
+        Endpoint::IdpDeviceAuthorization => signin::device_authorization(shared, request, now),
+        Endpoint::IdpDeviceVerification => signin::device_verification(shared, request, now),
+        Endpoint::IdpRevocation => signin::revocation(shared, request, now),
         _ => not_found(),
     }
 }
@@ -57,12 +67,14 @@ fn metadata(
         .idp
         .metadata()
         .with_jwks_uri(shared.urls.idp_jwks_uri.as_str())
-        .with_member("response_types_supported", Value::from(vec!["id_token"]))
         .with_member("subject_types_supported", Value::from(vec!["public"]))
         .with_member(
             "id_token_signing_alg_values_supported",
             Value::from(vec![shared.identity.idp_key.algorithm()]),
         );
+    for (name, value) in signin::metadata_members(shared) {
+        document = document.with_member(name, value);
+    }
     if fault == Some(&Fault::WrongIssuer) {
         document = document.with_member("issuer", Value::from(EVIL_ORIGIN));
     }

@@ -170,7 +170,8 @@ impl Testkit {
     }
 
     /// Back to the state at start: the runtime settings and faults of the start options, no
-    /// recorded request, every access token revoked, no MCP session.
+    /// recorded request, every access token revoked, no MCP session, no sign-in code,
+    /// refresh token or device grant (a rotated IdP signing key stays rotated).
     pub fn reset(&self) {
         let initial = self.initial.clone();
         self.shared.update(|settings| *settings = initial.clone());
@@ -179,6 +180,7 @@ impl Testkit {
             self.shared.set_fault(*endpoint, fault.clone(), None);
         }
         self.shared.tokens.revoke_all();
+        self.shared.sign_in.forget_all();
         self.shared
             .sessions
             .lock()

@@ -5,7 +5,10 @@
 //! ```text
 //!  IdP                     http://127.0.0.1:P1
 //!    /.well-known/oauth-authorization-server, /.well-known/openid-configuration
-//!    /jwks, /token (RFC 8693 token exchange: subject token -> ID-JAG)
+//!    /jwks, /token (RFC 8693 token exchange: subject token -> ID-JAG; and the sign-in
+//!    grants: authorization_code, refresh_token, device_code)
+//!    /authorize (sign-in page), /authorize/sign-in (its form), /device_authorization,
+//!    /device (device verification page), /revoke (RFC 7009)
 //!  authorization server    http://127.0.0.1:P2[/tenant]
 //!    /.well-known/oauth-authorization-server[/tenant]
 //!    [/tenant]/token (RFC 7523 jwt-bearer: ID-JAG -> access token), or on a fourth origin
@@ -61,6 +64,7 @@ mod mcp;
 mod options;
 mod recorder;
 mod serve;
+mod signin;
 mod state;
 mod tls;
 mod tokens;
@@ -81,6 +85,7 @@ pub use faults::{
 };
 pub use options::{Options, Tool};
 pub use recorder::{PresentedCredentials, RecordedRequest};
+pub use signin::{AuthorizationResponseFault, DeviceGrantFault, IdTokenFault, SignInRecord};
 pub use tls::TlsIdentity;
 pub use tokens::AccessTokenInfo;
 pub use users::{USERS, email};

@@ -111,6 +111,16 @@ pub struct Options {
     /// *Runtime.* With [`dpop`](Self::dpop): the MCP server refuses proofs without
     /// `content_digest` (MCP's draft DPoP extension); it always checks one that is present.
     pub mcp_content_digest_required: bool,
+    /// *Runtime.* The redirect-URI paths registered for the IdP client's sign-in: any
+    /// `http://127.0.0.1:<port><path>` or `http://[::1]:<port><path>` with one of these
+    /// paths is accepted, whatever the port (RFC 8252 section 7.3). Default `["/callback"]`.
+    pub sign_in_redirect_paths: Vec<String>,
+    /// *Runtime.* How long a device code and its user code live (RFC 8628 section 3.2
+    /// `expires_in`). Default 10 minutes.
+    pub device_code_lifetime: Duration,
+    /// *Runtime.* The polling interval the device authorization response names (RFC 8628
+    /// section 3.2 `interval`, whole seconds, at least 1). Default 5 seconds.
+    pub device_poll_interval: Duration,
 }
 
 impl Default for Options {
@@ -138,6 +148,9 @@ impl Default for Options {
             dpop_nonce_servers: Vec::new(),
             jwt_dpop_grant: false,
             mcp_content_digest_required: false,
+            sign_in_redirect_paths: vec!["/callback".to_owned()],
+            device_code_lifetime: Duration::from_secs(600),
+            device_poll_interval: Duration::from_secs(5),
         }
     }
 }

@@ -9,6 +9,7 @@ use http::{HeaderMap, Method, StatusCode};
 use xaa::server::ClientAuthMethod;
 
 use crate::endpoint::{Endpoint, Server};
+use crate::signin::SignInRecord;
 
 /// The client credentials a request presented, as seen on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,6 +114,7 @@ impl RecordedRequest {
 pub(crate) struct Recorder {
     next: AtomicU64,
     records: Mutex<Vec<RecordedRequest>>,
+    sign_ins: Mutex<Vec<SignInRecord>>,
 }
 
 impl Recorder {
@@ -187,6 +189,25 @@ impl Recorder {
 
     pub(crate) fn clear(&self) {
         self.lock().clear();
+        self.sign_ins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Notes how the IdP judged a request to a sign-in endpoint.
+    pub(crate) fn note_sign_in(&self, record: SignInRecord) {
+        self.sign_ins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(record);
+    }
+
+    pub(crate) fn sign_ins(&self) -> Vec<SignInRecord> {
+        self.sign_ins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RecordedRequest>> {

@@ -16,9 +16,11 @@ use crate::faults::{ArmedFault, Fault};
 use crate::identity::Identity;
 use crate::options::{Options, Tool};
 use crate::recorder::Recorder;
+use crate::signin::SignInState;
 use crate::tokens::AccessTokens;
 use crate::urls::{
-    JWKS_PATH, MCP_PATH, OAUTH_METADATA, OIDC_METADATA, PRM_PATH, PRM_ROOT, TOKEN_PATH, Urls,
+    AUTHORIZE_PATH, DEVICE_AUTHORIZATION_PATH, DEVICE_PATH, JWKS_PATH, MCP_PATH, OAUTH_METADATA,
+    OIDC_METADATA, PRM_PATH, PRM_ROOT, REVOCATION_PATH, SIGN_IN_PATH, TOKEN_PATH, Urls,
 };
 use crate::users::Subjects;
 
@@ -41,10 +43,15 @@ pub(crate) struct Shared {
     pub(crate) subjects: Arc<Subjects>,
     pub(crate) sessions: Mutex<HashSet<String>>,
     pub(crate) dpop_nonces: Arc<NonceSet>,
+    /// The sign-in side of the IdP: transactions, codes, refresh tokens, device grants, the
+    /// ID-token signing keys.
+    pub(crate) sign_in: SignInState,
     settings: RwLock<Options>,
     servers: RwLock<Arc<Servers>>,
     faults: Mutex<HashMap<Endpoint, ArmedFault>>,
-    idp_keys: Arc<KeyRing>,
+    /// The keys the IdP's and the authorization server's core endpoints trust for the IdP;
+    /// a rotated sign-in key is added here.
+    pub(crate) idp_keys: Arc<KeyRing>,
     idp_replay: Arc<InMemoryReplayStore>,
     as_replay: Arc<InMemoryReplayStore>,
     mcp_replay: Arc<InMemoryReplayStore>,
@@ -83,6 +90,7 @@ impl Shared {
             dpop_nonces: &dpop_nonces,
         };
         let servers = RwLock::new(Arc::new(parts.build()));
+        let sign_in = SignInState::new(&identity.idp_key);
         Self {
             urls,
             identity,
@@ -91,6 +99,7 @@ impl Shared {
             subjects,
             sessions: Mutex::new(HashSet::new()),
             dpop_nonces,
+            sign_in,
             settings: RwLock::new(options),
             servers,
             faults: Mutex::new(faults),
@@ -193,6 +202,11 @@ impl Shared {
                 OAUTH_METADATA | OIDC_METADATA => Some(Endpoint::IdpMetadata),
                 TOKEN_PATH => Some(Endpoint::IdpToken),
                 JWKS_PATH => Some(Endpoint::Jwks),
+                AUTHORIZE_PATH => Some(Endpoint::IdpAuthorization),
+                SIGN_IN_PATH => Some(Endpoint::IdpSignIn),
+                DEVICE_AUTHORIZATION_PATH => Some(Endpoint::IdpDeviceAuthorization),
+                DEVICE_PATH => Some(Endpoint::IdpDeviceVerification),
+                REVOCATION_PATH => Some(Endpoint::IdpRevocation),
                 _ => None,
             },
             Listener::AuthorizationServer => {

@@ -8,6 +8,11 @@ pub(crate) const PRM_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
 pub(crate) const MCP_PATH: &str = "/mcp";
 pub(crate) const TOKEN_PATH: &str = "/token";
 pub(crate) const JWKS_PATH: &str = "/jwks";
+pub(crate) const AUTHORIZE_PATH: &str = "/authorize";
+pub(crate) const SIGN_IN_PATH: &str = "/authorize/sign-in";
+pub(crate) const DEVICE_AUTHORIZATION_PATH: &str = "/device_authorization";
+pub(crate) const DEVICE_PATH: &str = "/device";
+pub(crate) const REVOCATION_PATH: &str = "/revoke";
 
 /// Every URL of the kit, fixed at start.
 #[derive(Clone, Debug)]
@@ -15,6 +20,10 @@ pub(crate) struct Urls {
     pub(crate) idp_issuer: String,
     pub(crate) idp_token_endpoint: String,
     pub(crate) idp_jwks_uri: String,
+    pub(crate) idp_authorization_endpoint: String,
+    pub(crate) idp_device_authorization_endpoint: String,
+    pub(crate) idp_device_verification_uri: String,
+    pub(crate) idp_revocation_endpoint: String,
     pub(crate) as_origin: String,
     pub(crate) as_issuer: String,
     pub(crate) as_metadata_path: String,
@@ -49,6 +58,10 @@ impl Urls {
         Self {
             idp_token_endpoint: format!("{idp}{TOKEN_PATH}"),
             idp_jwks_uri: format!("{idp}{JWKS_PATH}"),
+            idp_authorization_endpoint: format!("{idp}{AUTHORIZE_PATH}"),
+            idp_device_authorization_endpoint: format!("{idp}{DEVICE_AUTHORIZATION_PATH}"),
+            idp_device_verification_uri: format!("{idp}{DEVICE_PATH}"),
+            idp_revocation_endpoint: format!("{idp}{REVOCATION_PATH}"),
             idp_issuer: idp,
             as_metadata_path: format!("{OAUTH_METADATA}{as_issuer_path}"),
             as_token_path,

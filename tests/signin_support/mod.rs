@@ -20,6 +20,26 @@ pub const REVOKE: &str = "https://idp.example.com/revoke";
 pub const CLIENT: &str = "xaa-cli";
 pub const REDIRECT: &str = "http://127.0.0.1:8123/callback";
 
+/// Asserts that `outcome` is the end of the session: `invalid_grant` in a 400 answer to the
+/// request of `purpose`, which asks the person to sign in again.
+pub fn assert_reauthentication_required<T: std::fmt::Debug>(
+    outcome: Result<T, Error>,
+    purpose: Purpose,
+) {
+    let Err(Error::ReauthenticationRequired {
+        purpose: refused,
+        status,
+        error,
+    }) = outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(
+        (refused, status, error.code),
+        (purpose, 400, xaa::ErrorCode::InvalidGrant)
+    );
+}
+
 /// The fixed "now" of every test: 2026-11-26T00:00:00Z.
 pub fn now() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_651_200)

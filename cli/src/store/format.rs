@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use xaa::Discovery;
 use xaa::cache::{CacheKey, CachedToken};
 
+use super::session::Session;
+
 /// The format this command reads and writes.
 pub(crate) const FORMAT_VERSION: u64 = 1;
 
@@ -25,6 +27,8 @@ pub(crate) const MAX_DISCOVERIES: usize = 100;
 pub(crate) struct Stored {
     discoveries: Vec<DiscoveryEntry>,
     tokens: Vec<TokenEntry>,
+    /// The sign-in at the IdP of `xaa login`, when there is one.
+    session: Option<Session>,
 }
 
 /// The discovery of one MCP server.
@@ -53,6 +57,8 @@ struct Document {
     version: u64,
     discoveries: Vec<DiscoveryEntry>,
     tokens: Vec<TokenEntry>,
+    #[serde(default)]
+    session: Option<Session>,
 }
 
 /// The file as written.
@@ -61,6 +67,8 @@ struct DocumentRef<'a> {
     version: u64,
     discoveries: &'a [DiscoveryEntry],
     tokens: &'a [TokenEntry],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a Session>,
 }
 
 /// Only the version, read first so that another version is named as such.
@@ -133,6 +141,7 @@ impl Stored {
         Ok(Self {
             discoveries: document.discoveries,
             tokens: document.tokens,
+            session: document.session,
         })
     }
 
@@ -142,6 +151,7 @@ impl Stored {
             version: FORMAT_VERSION,
             discoveries: &self.discoveries,
             tokens: &self.tokens,
+            session: self.session.as_ref(),
         })?;
         bytes.push(b'\n');
         Ok(bytes)
@@ -173,6 +183,21 @@ impl Stored {
             .find(|entry| entry.key == *key)
             .filter(|entry| entry.binding == binding)
             .map(|entry| &entry.token)
+    }
+
+    /// The session of `xaa login`, if one is stored.
+    pub(crate) fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// Stores `session` in place of any other, or removes it (`None`).
+    pub(crate) fn set_session(&mut self, session: Option<Session>) {
+        self.session = session;
+    }
+
+    /// Drops every access token (sign-out: they were obtained for the session).
+    pub(crate) fn clear_tokens(&mut self) {
+        self.tokens.clear();
     }
 
     /// Every token stored, with its key, whatever its binding.

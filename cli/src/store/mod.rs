@@ -14,6 +14,7 @@ mod format;
 mod kept_key;
 mod lock;
 mod rules;
+mod session;
 
 use std::ffi::OsString;
 use std::io;
@@ -23,6 +24,7 @@ use std::time::SystemTime;
 
 pub(crate) use format::Stored;
 pub(crate) use kept_key::IfMissing;
+pub(crate) use session::{ClientSettings, Session};
 
 use crate::exit::Failure;
 use crate::local_file::{Capped, read_capped};
@@ -92,9 +94,19 @@ impl FileStore {
     /// Under the exclusive lock: reads the store as it is now, applies `change`, prunes
     /// what expired, and writes the result atomically.
     pub(crate) fn update(&self, change: impl FnOnce(&mut Stored)) -> Result<(), Failure> {
+        self.update_with(change)
+    }
+
+    /// [`update`](Self::update) whose `change` also returns a value, handed back once the
+    /// store is written. The exclusive lock is held from the read to the write, so what
+    /// `change` read (a refresh token) cannot be used by another process meanwhile.
+    pub(crate) fn update_with<T>(
+        &self,
+        change: impl FnOnce(&mut Stored) -> T,
+    ) -> Result<T, Failure> {
         let _lock = self.lock(LockKind::Exclusive)?;
         let mut stored = self.read()?;
-        change(&mut stored);
+        let value = change(&mut stored);
         stored.prune(SystemTime::now());
         let bytes = stored.encode().map_err(|e| {
             Failure::Usage(format!("token store {}: cannot encode it: {e}", self.shown))
@@ -106,7 +118,8 @@ impl FileStore {
             )));
         }
         files::replace(self.directory.as_fd(), &self.name, &bytes)
-            .map_err(|e| self.cannot("write", &e))
+            .map_err(|e| self.cannot("write", &e))?;
+        Ok(value)
     }
 
     fn lock(&self, kind: LockKind) -> Result<Lock, Failure> {

@@ -2,6 +2,7 @@
 
 mod binding;
 mod output;
+mod session;
 mod settings;
 
 use std::time::{Instant, SystemTime};
@@ -35,13 +36,29 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
         },
         started,
     )?;
-    let resolved = settings::resolve(&args)?;
-    let server = &resolved.server;
     let store = args
         .token_store
         .as_deref()
         .map(FileStore::open)
         .transpose()?;
+    let mut args = args;
+    let mut relogin = None;
+    let signed_in = match (&store, &args.token_store) {
+        (Some(store), Some(path)) if !settings::names_a_subject_token(&args) => {
+            let session = session::fresh_session(
+                store,
+                path,
+                &network,
+                args.allow_private_addresses.unwrap_or(false),
+            )?;
+            relogin = Some(session.login_command(&path.to_string_lossy()));
+            session::fill_from_session(&mut args, &session)?;
+            Some(session.id_token)
+        }
+        _ => None,
+    };
+    let resolved = settings::resolve(&args, signed_in)?;
+    let server = &resolved.server;
     let source = KeySource::pick(args.dpop_key.as_deref(), args.dpop.unwrap_or(false))?;
     let dpop = dpop_key::load(source, store.as_ref(), IfMissing::Make)?;
     let policy = dpop_key::policy(dpop.as_ref(), args.dpop_policy)?;
@@ -114,7 +131,7 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
     let authorization = client
         .run_until(flow, network.deadline())
         .map_err(|e| match e {
-            xaa_ureq::Error::Flow(error) => classify(&error),
+            xaa_ureq::Error::Flow(error) => session::refused(&error, relogin.as_deref()),
             other => Failure::Protocol(other.to_string()),
         })?;
     let mut cached = CachedToken::new(authorization.access_token.clone(), authorization.expires_at)

@@ -44,12 +44,14 @@ pub(crate) fn with_config_file(args: TokenArgs) -> Result<TokenArgs, Failure> {
 }
 
 /// Checks the settings and reads the secrets they point to.
-pub(crate) fn resolve(args: &TokenArgs) -> Result<Resolved, Failure> {
+/// `signed_in` is the ID token of the session `xaa login` kept, the subject token when no
+/// other is given.
+pub(crate) fn resolve(args: &TokenArgs, signed_in: Option<IdToken>) -> Result<Resolved, Failure> {
     let server = args
         .server
         .clone()
         .ok_or_else(|| Failure::Usage("missing --server (or XAA_SERVER)".into()))?;
-    let (config, subject_digest) = enterprise_config(args)?;
+    let (config, subject_digest) = enterprise_config(args, signed_in)?;
     Ok(Resolved {
         server,
         config,
@@ -57,7 +59,17 @@ pub(crate) fn resolve(args: &TokenArgs) -> Result<Resolved, Failure> {
     })
 }
 
-fn enterprise_config(args: &TokenArgs) -> Result<(EnterpriseConfig, String), Failure> {
+/// Whether the settings name a subject token of their own.
+pub(crate) fn names_a_subject_token(args: &TokenArgs) -> bool {
+    args.subject_token_file.is_some()
+        || args.subject_token_env.is_some()
+        || args.subject_token_stdin
+}
+
+fn enterprise_config(
+    args: &TokenArgs,
+    signed_in: Option<IdToken>,
+) -> Result<(EnterpriseConfig, String), Failure> {
     let idp_credentials = credentials(
         "IdP",
         args.idp_client_id.as_deref(),
@@ -100,18 +112,29 @@ fn enterprise_config(args: &TokenArgs) -> Result<(EnterpriseConfig, String), Fai
         args.subject_token_file.clone(),
         args.subject_token_env.clone(),
         args.subject_token_stdin,
-    )?
-    .ok_or_else(|| {
-        Failure::Usage(
-            "missing the subject token: --subject-token-file, --subject-token-env or --subject-token-stdin".into(),
-        )
-    })?;
-    let value = source.read("subject token")?;
-    let subject_digest = digest(value.as_bytes());
-    let subject = match args.subject_token_type.unwrap_or(SubjectKind::IdToken) {
-        SubjectKind::IdToken => SubjectToken::IdToken(IdToken::new(value)),
-        SubjectKind::Saml2 => SubjectToken::Saml2(SamlAssertion::new(value)),
-        SubjectKind::RefreshToken => SubjectToken::RefreshToken(RefreshToken::new(value)),
+    )?;
+    let (subject_digest, subject) = match (source, signed_in) {
+        (Some(source), _) => {
+            let value = source.read("subject token")?;
+            let subject_digest = digest(value.as_bytes());
+            let subject = match args.subject_token_type.unwrap_or(SubjectKind::IdToken) {
+                SubjectKind::IdToken => SubjectToken::IdToken(IdToken::new(value)),
+                SubjectKind::Saml2 => SubjectToken::Saml2(SamlAssertion::new(value)),
+                SubjectKind::RefreshToken => SubjectToken::RefreshToken(RefreshToken::new(value)),
+            };
+            (subject_digest, subject)
+        }
+        (None, Some(id_token)) => (
+            digest(id_token.expose_secret().as_bytes()),
+            SubjectToken::IdToken(id_token),
+        ),
+        (None, None) => {
+            return Err(Failure::Usage(
+                "missing the subject token: --subject-token-file, --subject-token-env or \
+                 --subject-token-stdin, or a session of xaa login in --token-store"
+                    .into(),
+            ));
+        }
     };
     let authorization_server = match &args.authorization_server {
         Some(issuer) => AuthorizationServer::pinned(issuer, as_credentials),

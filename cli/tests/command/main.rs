@@ -9,6 +9,7 @@ mod dpop;
 mod exit_codes;
 mod hostile_output;
 mod hostile_token;
+mod login;
 mod store;
 mod support;
 mod token;

@@ -7,7 +7,8 @@
 //! - [`RedisLeases`]: one replica at a time obtains the token for a cache key
 //!   ([`RedisLeases::try_acquire`]); the others [wait](RedisLeases::wait_for) for the
 //!   holder's announcement, then read the store.
-//! - [`RedisReplayStore`]: each `jti` accepted once across the fleet (decisions.md D23).
+//! - [`RedisReplayStore`]: each `jti` accepted once across the fleet (decisions.md D23); it
+//!   performs a server handler's replay step ([`RedisReplayStore::check`], decisions.md D29).
 //! - [`RedisSharedStore`] and [`AsyncRedisSharedStore`]: the token store and the leases as
 //!   the driver kit's `SharedTokenStore` and `AsyncSharedTokenStore`, which `xaa-ureq` and
 //!   `xaa-reqwest` clients call before running an exchange.
@@ -17,7 +18,7 @@
 //! [`connection_manager`]); both build the same request and read the same reply. An
 //! unreachable Redis is a [`StoreError`], never a panic or an endless wait: a token read or
 //! write may then go on without the store, a replay check must refuse the token
-//! ([`ReplayRefusal::Unavailable`]).
+//! ([`ReplayRefusal::Unavailable`], the verdict `xaa::server::ReplayError::Unavailable`).
 //!
 //! With the feature `tls`, `rediss://` URLs connect over TLS (rustls with aws-lc-rs).
 //!
@@ -84,7 +85,7 @@ pub use lease::{Acquisition, Lease, RedisLeases};
 pub use manager::connection_manager;
 pub use prefix::KeyPrefix;
 pub use reconnecting::{ReconnectingConnection, Timeouts};
-pub use replay::{JtiUse, RedisReplayStore, ReplayRefusal};
+pub use replay::{RedisReplayStore, ReplayRefusal};
 pub use sealing::{SealingKey, SealingKeys};
 pub use shared::{AsyncRedisSharedStore, RedisSharedStore};
 pub use tokens::RedisTokenStore;

@@ -9,7 +9,7 @@
 use std::sync::LazyLock;
 
 use redis::{ConnectionLike, Script, Value, aio, cmd};
-use xaa::server::{ReplayMode, TokenKind, TokenUse};
+use xaa::server::{ReplayChecks, ReplayError, ReplayMode, ReplayVerdict, TokenUse};
 
 use crate::digest::Digest;
 use crate::error::StoreError;
@@ -33,46 +33,6 @@ return 0
     )
 });
 
-/// One use of a token, as registered: what [`TokenUse`] tells, in a form any caller can build.
-#[derive(Clone, Copy)]
-pub struct JtiUse<'a> {
-    /// The kind of token.
-    pub kind: TokenKind,
-    /// Its `iss`; for a DPoP proof, the JWK thumbprint of its key.
-    pub issuer: &'a str,
-    /// Its `jti`.
-    pub jti: &'a str,
-    /// The whole compact token, compared (as a digest) only under
-    /// [`ReplayMode::AllowIdenticalResubmission`].
-    pub token: &'a str,
-    /// Seconds since the epoch until which the token could still be accepted (its `exp` plus
-    /// the clock skew): the entry is kept that long.
-    pub retain_until: u64,
-}
-
-impl<'a> From<&TokenUse<'a>> for JtiUse<'a> {
-    fn from(use_: &TokenUse<'a>) -> Self {
-        Self {
-            kind: use_.kind,
-            issuer: use_.issuer,
-            jti: use_.jti,
-            token: use_.token,
-            retain_until: use_.retain_until,
-        }
-    }
-}
-
-impl std::fmt::Debug for JtiUse<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JtiUse")
-            .field("kind", &self.kind)
-            .field("issuer", &self.issuer)
-            .field("jti", &self.jti)
-            .field("retain_until", &self.retain_until)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Why a use was not registered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -84,6 +44,17 @@ pub enum ReplayRefusal {
     /// it could accept a replay.
     #[error("the replay check could not be made")]
     Unavailable(#[source] StoreError),
+}
+
+impl ReplayRefusal {
+    /// The core's reading: [`ReplayError::Replayed`], or [`ReplayError::Unavailable`] for a
+    /// Redis that could not answer.
+    pub fn into_replay_error(self) -> ReplayError {
+        match self {
+            Self::Replayed => ReplayError::Replayed,
+            Self::Unavailable(_) => ReplayError::Unavailable,
+        }
+    }
 }
 
 /// Remembers each `(kind, issuer, jti)` in Redis until the token can no longer be accepted.
@@ -98,16 +69,44 @@ impl RedisReplayStore {
         Self { prefix }
     }
 
-    /// Records `token`'s use, or refuses it as a replay. Atomic across every replica: of two
-    /// simultaneous uses of one `jti`, one only is accepted (strict mode).
+    /// Performs a server handler's replay step (`xaa::server`, decisions.md D29): registers
+    /// each use of `checks` in order, stopping at the first refusal, and returns the verdicts
+    /// to finish the request with. A Redis that cannot answer gives
+    /// [`ReplayError::Unavailable`], which the handler refuses (fail closed).
+    pub fn check(
+        &self,
+        connection: &mut impl ConnectionLike,
+        checks: &ReplayChecks,
+    ) -> Vec<ReplayVerdict> {
+        checks.check_with(|token_use| {
+            self.register(connection, token_use)
+                .map_err(ReplayRefusal::into_replay_error)
+        })
+    }
+
+    /// [`RedisReplayStore::check`] over an async connection.
+    pub async fn check_async<C: aio::ConnectionLike + Send>(
+        &self,
+        connection: &mut C,
+        checks: &ReplayChecks,
+    ) -> Vec<ReplayVerdict> {
+        let mut run = checks.run();
+        while let Some(token_use) = run.next_use() {
+            let answer = self.register_async(connection, token_use).await;
+            run.record(answer.map_err(ReplayRefusal::into_replay_error));
+        }
+        run.into_verdicts()
+    }
+
+    /// Records `token`'s use under its mode, or refuses it as a replay. Atomic across every
+    /// replica: of two simultaneous uses of one `jti`, one only is accepted (strict mode).
     pub fn register(
         &self,
         connection: &mut impl ConnectionLike,
-        token: &JtiUse<'_>,
-        mode: ReplayMode,
+        token: &TokenUse,
     ) -> Result<(), ReplayRefusal> {
         let reply = self
-            .register_request(token, mode)
+            .register_request(token)
             .run(connection)
             .map_err(ReplayRefusal::Unavailable)?;
         read_registration(reply)
@@ -117,30 +116,34 @@ impl RedisReplayStore {
     pub async fn register_async<C: aio::ConnectionLike + Send>(
         &self,
         connection: &mut C,
-        token: &JtiUse<'_>,
-        mode: ReplayMode,
+        token: &TokenUse,
     ) -> Result<(), ReplayRefusal> {
         let reply = self
-            .register_request(token, mode)
+            .register_request(token)
             .run_async(connection)
             .await
             .map_err(ReplayRefusal::Unavailable)?;
         read_registration(reply)
     }
 
-    fn register_request(&self, token: &JtiUse<'_>, mode: ReplayMode) -> Request {
+    fn register_request(&self, token: &TokenUse) -> Request {
         let key = self
             .prefix
-            .jti_key(&Digest::of_jti(token.kind, token.issuer, token.jti));
+            .jti_key(&Digest::of_jti(token.kind, &token.issuer, &token.jti));
         // Redis refuses an expiry of 0; a time in the past stores nothing, and the token is
         // then past accepting anyway.
         let expiry = token.retain_until.max(1);
-        match mode {
-            ReplayMode::AllowIdenticalResubmission => Request::Script(ScriptCall {
-                script: &REGISTER_ALLOWING_IDENTICAL,
-                keys: vec![key],
-                args: vec![Digest::of_token(token.token).to_hex(), expiry.to_string()],
-            }),
+        match (token.mode, token.token_for_comparison()) {
+            (ReplayMode::AllowIdenticalResubmission, Some(compared)) => {
+                Request::Script(ScriptCall {
+                    script: &REGISTER_ALLOWING_IDENTICAL,
+                    keys: vec![key],
+                    args: vec![
+                        Digest::of_token(compared.expose_secret()).to_hex(),
+                        expiry.to_string(),
+                    ],
+                })
+            }
             // Strict, and any mode this crate does not know yet: the strictest reading.
             _ => {
                 let mut set = cmd("SET");

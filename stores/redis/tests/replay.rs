@@ -6,8 +6,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use harness::{RedisServer, raw};
-use xaa::server::{ReplayMode, TokenKind};
-use xaa_redis::{JtiUse, KeyPrefix, RedisReplayStore, ReplayRefusal, StoreError};
+use xaa::server::{ReplayMode, TokenKind, TokenUse};
+use xaa_redis::{KeyPrefix, RedisReplayStore, ReplayRefusal, StoreError};
 
 fn store() -> RedisReplayStore {
     RedisReplayStore::new(KeyPrefix::new("test").expect("a valid prefix"))
@@ -20,14 +20,15 @@ fn now_secs() -> u64 {
         .as_secs()
 }
 
-fn use_of<'a>(jti: &'a str, token: &'a str, retain_until: u64) -> JtiUse<'a> {
-    JtiUse {
-        kind: TokenKind::IdJag,
-        issuer: "https://idp.example",
+fn use_of(jti: &str, token: &str, retain_until: u64, mode: ReplayMode) -> TokenUse {
+    TokenUse::new(
+        TokenKind::IdJag,
+        "https://idp.example",
         jti,
         token,
         retain_until,
-    }
+        mode,
+    )
 }
 
 fn replayed(result: Result<(), ReplayRefusal>) -> bool {
@@ -44,28 +45,25 @@ fn a_second_use_is_a_replay_and_other_kinds_or_issuers_are_not() {
     let until = now_secs() + 600;
     let strict = ReplayMode::Strict;
     store
-        .register(&mut redis, &use_of("a", "t", until), strict)
+        .register(&mut redis, &use_of("a", "t", until, strict))
         .expect("first use");
+    assert!(replayed(
+        store.register(&mut redis, &use_of("a", "t", until, strict))
+    ));
     assert!(replayed(store.register(
         &mut redis,
-        &use_of("a", "t", until),
-        strict
-    )));
-    assert!(replayed(store.register(
-        &mut redis,
-        &use_of("a", "t", until),
-        ReplayMode::AllowIdenticalResubmission
+        &use_of("a", "t", until, ReplayMode::AllowIdenticalResubmission)
     )));
 
-    let mut other_kind = use_of("a", "t", until);
+    let mut other_kind = use_of("a", "t", until, strict);
     other_kind.kind = TokenKind::ClientAssertion;
     store
-        .register(&mut redis, &other_kind, strict)
+        .register(&mut redis, &other_kind)
         .expect("another kind");
-    let mut other_issuer = use_of("a", "t", until);
-    other_issuer.issuer = "https://other-idp.example";
+    let mut other_issuer = use_of("a", "t", until, strict);
+    other_issuer.issuer = "https://other-idp.example".into();
     store
-        .register(&mut redis, &other_issuer, strict)
+        .register(&mut redis, &other_issuer)
         .expect("another issuer");
 
     let names: Vec<String> = raw(&server, redis::cmd("KEYS").arg("test:jti:*"));
@@ -90,20 +88,17 @@ fn an_identical_resubmission_is_accepted_only_when_allowed_and_identical() {
     let until = now_secs() + 600;
     let allow = ReplayMode::AllowIdenticalResubmission;
     store
-        .register(&mut redis, &use_of("a", "token-1", until), allow)
+        .register(&mut redis, &use_of("a", "token-1", until, allow))
         .expect("first use");
     store
-        .register(&mut redis, &use_of("a", "token-1", until), allow)
+        .register(&mut redis, &use_of("a", "token-1", until, allow))
         .expect("identical");
+    assert!(replayed(
+        store.register(&mut redis, &use_of("a", "token-2", until, allow))
+    ));
     assert!(replayed(store.register(
         &mut redis,
-        &use_of("a", "token-2", until),
-        allow
-    )));
-    assert!(replayed(store.register(
-        &mut redis,
-        &use_of("a", "token-1", until),
-        ReplayMode::Strict
+        &use_of("a", "token-1", until, ReplayMode::Strict)
     )));
     let names: Vec<String> = raw(&server, redis::cmd("KEYS").arg("test:jti:*"));
     let kept: String = raw(&server, redis::cmd("GET").arg(&names[0]));
@@ -123,27 +118,25 @@ fn an_entry_is_forgotten_once_its_token_can_no_longer_be_accepted() {
     let strict = ReplayMode::Strict;
     let until = now_secs() + 1;
     store
-        .register(&mut redis, &use_of("a", "t", until), strict)
+        .register(&mut redis, &use_of("a", "t", until, strict))
         .expect("first use");
-    assert!(replayed(store.register(
-        &mut redis,
-        &use_of("a", "t", until),
-        strict
-    )));
+    assert!(replayed(
+        store.register(&mut redis, &use_of("a", "t", until, strict))
+    ));
     std::thread::sleep(Duration::from_millis(2_100));
     store
-        .register(&mut redis, &use_of("a", "t", until + 600), strict)
+        .register(&mut redis, &use_of("a", "t", until + 600, strict))
         .expect("forgotten");
 
     let past = now_secs() - 10;
     store
-        .register(&mut redis, &use_of("b", "t", past), strict)
+        .register(&mut redis, &use_of("b", "t", past, strict))
         .expect("nothing kept");
     store
-        .register(&mut redis, &use_of("b", "t", past), strict)
+        .register(&mut redis, &use_of("b", "t", past, strict))
         .expect("nothing kept");
     store
-        .register(&mut redis, &use_of("b", "t", 0), strict)
+        .register(&mut redis, &use_of("b", "t", 0, strict))
         .expect("nothing kept");
     let live: Vec<String> = raw(&server, redis::cmd("KEYS").arg("test:jti:*"));
     assert_eq!(live.len(), 1, "only the live entry of a");
@@ -170,7 +163,7 @@ fn of_simultaneous_uses_of_one_jti_exactly_one_passes() {
                 scope.spawn(move || {
                     let token = format!("token-{thread}");
                     barrier.wait();
-                    store().register(&mut redis, &use_of("a", &token, until), mode)
+                    store().register(&mut redis, &use_of("a", &token, until, mode))
                 })
             })
             .collect();
@@ -192,29 +185,28 @@ fn an_unreachable_redis_is_a_typed_refusal_and_the_store_recovers() {
     let store = store();
     let until = now_secs() + 600;
     store
-        .register(&mut redis, &use_of("a", "t", until), ReplayMode::Strict)
+        .register(&mut redis, &use_of("a", "t", until, ReplayMode::Strict))
         .expect("ok");
     server.stop();
     for _ in 0..2 {
-        let refused = store.register(&mut redis, &use_of("b", "t", until), ReplayMode::Strict);
+        let refused = store.register(&mut redis, &use_of("b", "t", until, ReplayMode::Strict));
         match refused {
             Err(ReplayRefusal::Unavailable(StoreError::Unreachable(_))) => {}
             other => panic!("not a typed refusal: {other:?}"),
         }
     }
     let refusal = store
-        .register(&mut redis, &use_of("b", "t", until), ReplayMode::Strict)
+        .register(&mut redis, &use_of("b", "t", until, ReplayMode::Strict))
         .expect_err("refused");
     assert_eq!(refusal.to_string(), "the replay check could not be made");
 
     server.restart();
     store
-        .register(&mut redis, &use_of("b", "t", until), ReplayMode::Strict)
+        .register(&mut redis, &use_of("b", "t", until, ReplayMode::Strict))
         .expect("reconnected");
     assert!(replayed(store.register(
         &mut redis,
-        &use_of("b", "t", until),
-        ReplayMode::Strict
+        &use_of("b", "t", until, ReplayMode::Strict)
     )));
 }
 
@@ -232,20 +224,20 @@ async fn the_async_register_refuses_a_replay_and_fails_closed() {
     let until = now_secs() + 600;
     let allow = ReplayMode::AllowIdenticalResubmission;
     store
-        .register_async(&mut redis, &use_of("a", "t", until), allow)
+        .register_async(&mut redis, &use_of("a", "t", until, allow))
         .await
         .expect("first");
     store
-        .register_async(&mut redis, &use_of("a", "t", until), allow)
+        .register_async(&mut redis, &use_of("a", "t", until, allow))
         .await
         .expect("same");
     let other = store
-        .register_async(&mut redis, &use_of("a", "u", until), allow)
+        .register_async(&mut redis, &use_of("a", "u", until, allow))
         .await;
     assert!(replayed(other));
     server.stop();
     let refused = store
-        .register_async(&mut redis, &use_of("b", "t", until), ReplayMode::Strict)
+        .register_async(&mut redis, &use_of("b", "t", until, ReplayMode::Strict))
         .await;
     assert!(
         matches!(refused, Err(ReplayRefusal::Unavailable(_))),

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use harness::RedisServer;
 use xaa::cache::{CacheKey, CachedToken, Principal};
-use xaa::server::{ReplayMode, TokenKind};
+use xaa::server::{ReplayMode, TokenKind, TokenUse};
 use xaa_redis::{
-    JtiUse, KeyPrefix, ReconnectingConnection, RedisReplayStore, RedisTokenStore, ReplayRefusal,
+    KeyPrefix, ReconnectingConnection, RedisReplayStore, RedisTokenStore, ReplayRefusal,
     SealingKey, SealingKeys, StoreError, Timeouts,
 };
 
@@ -56,21 +56,21 @@ fn the_stores_work_over_tls_with_a_trusted_ca() {
     );
 
     let replay = RedisReplayStore::default();
-    let use_ = JtiUse {
-        kind: TokenKind::IdJag,
-        issuer: "https://idp.example",
-        jti: "a",
-        token: "t",
-        retain_until: token
-            .expires_at
-            .duration_since(UNIX_EPOCH)
-            .expect("after the epoch")
-            .as_secs(),
-    };
-    replay
-        .register(&mut redis, &use_, ReplayMode::Strict)
-        .expect("first use");
-    let again = replay.register(&mut redis, &use_, ReplayMode::Strict);
+    let retain_until = token
+        .expires_at
+        .duration_since(UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_secs();
+    let use_ = TokenUse::new(
+        TokenKind::IdJag,
+        "https://idp.example",
+        "a",
+        "t",
+        retain_until,
+        ReplayMode::Strict,
+    );
+    replay.register(&mut redis, &use_).expect("first use");
+    let again = replay.register(&mut redis, &use_);
     assert!(matches!(again, Err(ReplayRefusal::Replayed)), "{again:?}");
 }
 

@@ -1,0 +1,120 @@
+//! The IdP a person signs in at, reached through the guarded client: its metadata discovered
+//! and checked (RFC 8414 section 3, OpenID Connect Discovery 1.0 section 4), the client's
+//! registration, the key set of its ID tokens, and the runs of the sign-in flows within the
+//! command's deadline. `login`, `token` (renewal) and `logout` (revocation) share it.
+
+use xaa::discovery::AuthServerDiscovery;
+use xaa::signin::{IdpKeys, SignInClient};
+use xaa::{ClientAuth, ClientCredentials, ClientSecret, Flow, Policy, Purpose};
+
+use crate::args::AuthMethod;
+use crate::exit::{Failure, classify};
+use crate::network::Network;
+use crate::secrets::SecretSource;
+use crate::store::ClientSettings;
+use crate::terminal::shown;
+
+/// The IdP, discovered, with the client registered there.
+pub(crate) struct Idp {
+    /// The metadata and the registration, checked.
+    pub(crate) client: SignInClient,
+    /// The keys of its ID tokens, fetched from `jwks_uri` when first needed.
+    pub(crate) keys: IdpKeys,
+    http: xaa_ureq::Client,
+    network: Network,
+}
+
+/// The policy of every request to the IdP: https, plain http on loopback only when allowed.
+pub(crate) fn policy(insecure_loopback: bool, allow_private_addresses: bool) -> Policy {
+    let mut policy = Policy::default();
+    policy.allow_http_loopback = insecure_loopback;
+    policy.allow_private_addresses = allow_private_addresses;
+    policy
+}
+
+impl Idp {
+    /// Discovers `issuer` and checks the client's registration `credentials` against it.
+    pub(crate) fn discover(
+        network: &Network,
+        policy: &Policy,
+        issuer: &str,
+        credentials: ClientCredentials,
+    ) -> Result<Self, Failure> {
+        let http = network.client(policy, None)?;
+        let discovery = AuthServerDiscovery::new(issuer, Purpose::IdpMetadata, policy)
+            .map_err(|e| classify(&e))?;
+        let discovered = http
+            .run_until(discovery, network.deadline())
+            .map_err(|e| flow_failure(&e))?;
+        let client = SignInClient::new((*discovered.metadata).clone(), credentials, policy)
+            .map_err(|e| classify(&e))?;
+        Ok(Self {
+            client,
+            keys: IdpKeys::new(),
+            http,
+            network: network.clone(),
+        })
+    }
+
+    /// Runs `flow` to its end within the command's deadline.
+    pub(crate) fn run<F: Flow>(&self, flow: F) -> Result<F::Output, xaa_ureq::Error> {
+        self.http.run_until(flow, self.network.deadline())
+    }
+
+    /// Sends one request of a flow driven by hand (the device grant's polls).
+    pub(crate) fn send(&self, request: xaa::HttpRequest) -> Result<xaa::HttpResponse, Failure> {
+        self.http
+            .send_until(request, self.network.deadline())
+            .map_err(|e| flow_failure(&e))
+    }
+
+    /// When the command must have ended.
+    pub(crate) fn deadline(&self) -> std::time::Instant {
+        self.network.deadline()
+    }
+}
+
+/// A failed run: the flow's own error classified, anything else a network failure.
+pub(crate) fn flow_failure(error: &xaa_ureq::Error) -> Failure {
+    match error {
+        xaa_ureq::Error::Flow(error) => classify(error),
+        other => Failure::Protocol(shown(&other.to_string()).into_owned()),
+    }
+}
+
+/// The client's registration at the IdP from the login settings: a public client without a
+/// secret file, `client_secret_basic` (or the method named) with one. `private_key_jwt` is
+/// not offered for signing in.
+pub(crate) fn credentials(
+    client_id: &str,
+    settings: &ClientSettings,
+) -> Result<ClientCredentials, Failure> {
+    let method = settings.auth.unwrap_or(match settings.secret_file {
+        Some(_) => AuthMethod::ClientSecretBasic,
+        None => AuthMethod::None,
+    });
+    let secret = || -> Result<ClientSecret, Failure> {
+        let path = settings.secret_file.as_deref().ok_or_else(|| {
+            Failure::Usage(format!(
+                "the IdP client authentication {} needs --client-secret-file",
+                method.name()
+            ))
+        })?;
+        Ok(ClientSecret::new(
+            SecretSource::File(path.to_owned()).read("IdP client secret")?,
+        ))
+    };
+    let auth = match method {
+        AuthMethod::None => ClientAuth::None,
+        AuthMethod::ClientSecretBasic => ClientAuth::ClientSecretBasic(secret()?),
+        AuthMethod::ClientSecretPost => ClientAuth::ClientSecretPost(secret()?),
+        AuthMethod::PrivateKeyJwt => {
+            return Err(Failure::Usage(
+                "signing in supports the client authentications none, client_secret_basic and \
+                 client_secret_post"
+                    .into(),
+            ));
+        }
+    };
+    Ok(ClientCredentials::new(client_id, auth))
+}

@@ -64,6 +64,8 @@ mod mcp;
 mod options;
 mod recorder;
 mod serve;
+mod sign_in_record;
+mod sign_in_state;
 mod signin;
 mod state;
 mod tls;

@@ -9,7 +9,7 @@ use http::{HeaderMap, Method, StatusCode};
 use xaa::server::ClientAuthMethod;
 
 use crate::endpoint::{Endpoint, Server};
-use crate::signin::SignInRecord;
+use crate::sign_in_record::SignInRecord;
 
 /// The client credentials a request presented, as seen on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]

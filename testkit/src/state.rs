@@ -16,7 +16,7 @@ use crate::faults::{ArmedFault, Fault};
 use crate::identity::Identity;
 use crate::options::{Options, Tool};
 use crate::recorder::Recorder;
-use crate::signin::SignInState;
+use crate::sign_in_state::SignInState;
 use crate::tokens::AccessTokens;
 use crate::urls::{
     AUTHORIZE_PATH, DEVICE_AUTHORIZATION_PATH, DEVICE_PATH, JWKS_PATH, MCP_PATH, OAUTH_METADATA,

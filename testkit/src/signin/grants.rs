@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 use super::id_tokens::{self, IdTokenClaims};
 use super::params::{Params, scope_has};
 use super::pkce;
-use super::record::SignInRecord;
 use super::responses::{OAuthError, success};
 use super::store::{DeviceStatus, RefreshRefusal, SLOW_DOWN_STEP};
 use super::{DEVICE_CODE_GRANT, DeviceGrantFault, IdTokenFault, OFFLINE_ACCESS};
 use crate::endpoint::Endpoint;
 use crate::faults::Fault;
 use crate::http_util::method_not_allowed;
+use crate::sign_in_record::SignInRecord;
 use crate::state::Shared;
 
 /// How long the IdP's own access tokens (opaque, returned beside the ID token) last.

@@ -8,7 +8,8 @@
 //!   rotation and family revocation, and the device code (RFC 8628) ([`grants`]);
 //! * the device authorization endpoint and its verification page ([`device`]);
 //! * the revocation endpoint (RFC 7009) ([`revocation`]);
-//! * ID tokens signed with a key that can be rotated ([`keys`], [`id_tokens`]).
+//! * ID tokens signed with a key that can be rotated (`crate::sign_in_state::keys`,
+//!   [`id_tokens`]).
 //!
 //! Client authentication at these endpoints follows the IdP client's method in force:
 //! `none`, `client_secret_basic`, `client_secret_post` or `private_key_jwt` ([`client`]).
@@ -20,56 +21,21 @@ mod faults;
 mod grants;
 mod html;
 mod id_tokens;
-mod keys;
 mod knobs;
 mod params;
 mod pkce;
-mod record;
 mod responses;
 mod revocation;
-mod store;
 
+pub use crate::sign_in_record::SignInRecord;
 pub use faults::{AuthorizationResponseFault, DeviceGrantFault, IdTokenFault};
-pub use record::SignInRecord;
 
 pub(crate) use authorize::{page as authorization_page, sign_in as sign_in_form};
 pub(crate) use device::{authorize as device_authorization, verification as device_verification};
 pub(crate) use grants::{handle as token, is_sign_in_grant};
 pub(crate) use revocation::handle as revocation;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-use xaa::jose::SigningKey;
-
-use self::keys::SigningKeys;
-use self::store::Store;
-
-/// What the sign-in side remembers: issued codes, refresh-token families, device grants,
-/// pending sign-in transactions, and the ID-token signing keys.
-pub(crate) struct SignInState {
-    store: Mutex<Store>,
-    pub(crate) keys: SigningKeys,
-}
-
-impl SignInState {
-    /// Nothing issued yet; ID tokens signed with `key` until a rotation.
-    pub(crate) fn new(key: &SigningKey) -> Self {
-        Self {
-            store: Mutex::new(Store::default()),
-            keys: SigningKeys::new(key.clone()),
-        }
-    }
-
-    /// Forgets every transaction, code, refresh token and device grant (the signing keys stay
-    /// as rotated).
-    pub(crate) fn forget_all(&self) {
-        *self.store() = Store::default();
-    }
-
-    fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+use crate::sign_in_state::store;
 
 /// The scope value that asks for a refresh token (OpenID Connect Core 1.0 section 11).
 const OFFLINE_ACCESS: &str = "offline_access";

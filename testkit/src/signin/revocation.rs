@@ -6,10 +6,10 @@ use std::time::SystemTime;
 use http::{Method, Request, Response, StatusCode};
 
 use super::params::Params;
-use super::record::SignInRecord;
 use super::responses::OAuthError;
 use crate::endpoint::Endpoint;
 use crate::http_util::{empty, method_not_allowed};
+use crate::sign_in_record::SignInRecord;
 use crate::state::Shared;
 
 /// `POST /revoke`.

@@ -94,7 +94,7 @@ impl Answer {
     }
 }
 
-/// Adds each value the `http` crate accepts as a `DPoP-Nonce` field; returns what was added.
+/// Adds as a `DPoP-Nonce` field each value the `http` crate accepts as a header value.
 fn add_nonces(headers: &mut HeaderMap, nonces: &[Vec<u8>]) {
     for nonce in nonces {
         if let Ok(value) = HeaderValue::from_bytes(nonce) {

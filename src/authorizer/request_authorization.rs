@@ -11,7 +11,9 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use super::Authorizer;
 use crate::{AccessToken, DpopRefusal, Error, Purpose, Violation};
 
-/// The header name of a DPoP proof (RFC 9449 section 4.1).
+/// The header name of a DPoP proof (RFC 9449 section 4.1). This module is compiled without
+/// the `dpop` feature too (a bearer token's headers remove a proof left from an earlier
+/// attempt), where `crate::dpop::DPOP_HEADER` does not exist; a test keeps the two equal.
 const DPOP: &str = "dpop";
 
 /// The authorization headers of one MCP request. `Debug` shows neither value.
@@ -193,4 +195,12 @@ fn resource_verdict(
     _: &HeaderMap,
 ) -> DpopVerdict {
     match binding.never {}
+}
+
+#[cfg(all(test, feature = "dpop"))]
+mod tests {
+    #[test]
+    fn the_header_name_is_the_proof_layers() {
+        assert_eq!(super::DPOP, crate::dpop::DPOP_HEADER);
+    }
 }

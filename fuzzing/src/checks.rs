@@ -60,11 +60,13 @@ pub(crate) fn check_error_text(error: &Error, secrets: &[&str]) {
 }
 
 /// The independent reading: serde_json's own object, or why there is none.
+///
+/// Read as a map, not as a `Value`: with serde_json's `raw_value` feature (which this crate
+/// turns on) a `Value` whose first member is named by serde_json's private raw-value token is
+/// the JSON text in that member's string, not an object; the product reads the top level with
+/// a visitor of its own, for which that name is a name like any other.
 pub(crate) fn json_object(data: &[u8]) -> Option<Map<String, Value>> {
-    match serde_json::from_slice::<Value>(data) {
-        Ok(Value::Object(object)) => Some(object),
-        _ => None,
-    }
+    serde_json::from_slice::<Map<String, Value>>(data).ok()
 }
 
 pub(crate) fn str_array(object: &Map<String, Value>, field: &str) -> Option<Vec<String>> {

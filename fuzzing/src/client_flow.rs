@@ -537,10 +537,7 @@ impl Record {
             self.served_raw.push_str(text);
             self.served_raw.push('\n');
         }
-        let body = match serde_json::from_slice::<Value>(response.body()) {
-            Ok(Value::Object(map)) => Some(map),
-            _ => None,
-        };
+        let body = crate::checks::json_object(response.body());
         if let Some(map) = &body {
             json_strings(&Value::Object(map.clone()), &mut texts);
         }

@@ -590,7 +590,7 @@ impl World {
                 }
             }
         }
-        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(response.body())
+        if let Some(map) = crate::checks::json_object(response.body())
             && let Some(Value::Array(items)) = map.get("authorization_servers")
         {
             self.issuers

@@ -1074,3 +1074,14 @@ fn regression_far_future_auth_time() {
     // the core saturates).
     regression("id_token_claims", "regression-far-future-auth-time");
 }
+
+/// serde_json with its `raw_value` feature (which the fuzzing crate turns on) reads an object
+/// whose first member is named by its private raw-value token as the JSON text in that
+/// member's string: the independent reading must not take that for "not an object".
+#[test]
+fn regression_raw_value_token_member() {
+    regression(
+        "authorization_server_metadata",
+        "regression-raw-value-token-member",
+    );
+}

@@ -10,6 +10,8 @@ mod exit_codes;
 mod hostile_output;
 mod hostile_token;
 mod login;
+mod login_refusals;
+mod login_support;
 mod store;
 mod support;
 mod token;

@@ -2,6 +2,8 @@
 //! what it prints, its exit codes, and that no secret reaches its output.
 #![allow(unreachable_pub, missing_docs)]
 
+mod browser;
+mod browser_support;
 mod decode;
 mod demo;
 mod discover;

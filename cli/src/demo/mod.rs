@@ -101,11 +101,20 @@ fn demo(kit: &Testkit, choices: DemoChoices, binding: Option<&DpopBinding>) -> R
     let signed_in = if choices.sign_in {
         let signed_in = sign_in::sign_in(kit, &client, &mut steps)?;
         if !json_output {
+            let redeemed = sign_in::IdpRecord::of(kit);
             println!(
-                "\nsigned in as {}: ID token {}, valid until {}\n",
+                "\nsigned in as {}: ID token {}, valid until {}; the IdP redeemed {} code{} \
+                 ({} with the PKCE verifier matching)\n",
                 shown(&signed_in.claims.sub),
                 fingerprint(signed_in.id_token.expose_secret()),
-                rfc3339(signed_in.claims.exp)
+                rfc3339(signed_in.claims.exp),
+                redeemed.code_redemptions,
+                if redeemed.code_redemptions == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                redeemed.pkce_verified
             );
         }
         Some(signed_in)
@@ -163,7 +172,7 @@ fn demo(kit: &Testkit, choices: DemoChoices, binding: Option<&DpopBinding>) -> R
         "expires_in_s": expires_in.as_secs(),
     });
     if let Some(signed_in) = &signed_in {
-        summary["sign_in"] = sign_in_summary(signed_in);
+        summary["sign_in"] = sign_in_summary(signed_in, &sign_in::IdpRecord::of(kit));
     }
     if json_output {
         let document = json!({"steps": steps.into_values(), "summary": summary});
@@ -179,13 +188,16 @@ fn demo(kit: &Testkit, choices: DemoChoices, binding: Option<&DpopBinding>) -> R
     Ok(())
 }
 
-/// The sign-in in the summary: who, and the ID token as a fingerprint with its expiry.
-fn sign_in_summary(signed_in: &SignIn) -> serde_json::Value {
+/// The sign-in in the summary: who, the ID token as a fingerprint with its expiry, and what
+/// the IdP recorded of the code's redemption.
+fn sign_in_summary(signed_in: &SignIn, record: &sign_in::IdpRecord) -> serde_json::Value {
     json!({
         "user": signed_in.claims.sub,
         "issuer": signed_in.claims.iss,
         "id_token": fingerprint(signed_in.id_token.expose_secret()),
         "id_token_expires_at": rfc3339(signed_in.claims.exp),
         "refresh_token": signed_in.refresh_token.is_some(),
+        "idp_code_redemptions": record.code_redemptions,
+        "idp_pkce_verified": record.pkce_verified,
     })
 }

@@ -44,6 +44,35 @@ pub(super) const USER: &str = "alice";
 /// How long the listener waits for the redirect the demo itself follows.
 const CALLBACK_WAIT: Duration = Duration::from_secs(30);
 
+/// What the kit's IdP recorded of the sign-in: the server's side of the code's redemption.
+pub(super) struct IdpRecord {
+    /// Authorization codes redeemed successfully.
+    pub(super) code_redemptions: usize,
+    /// Of those, how many with a `code_verifier` matching the `code_challenge` (RFC 7636
+    /// section 4.6).
+    pub(super) pkce_verified: usize,
+}
+
+impl IdpRecord {
+    /// The kit's record so far.
+    pub(super) fn of(kit: &Testkit) -> Self {
+        let redemptions: Vec<_> = kit
+            .sign_in_records()
+            .into_iter()
+            .filter(|record| {
+                record.succeeded() && record.grant_type.as_deref() == Some("authorization_code")
+            })
+            .collect();
+        Self {
+            code_redemptions: redemptions.len(),
+            pkce_verified: redemptions
+                .iter()
+                .filter(|record| record.pkce_verified == Some(true))
+                .count(),
+        }
+    }
+}
+
 /// Signs [`USER`] in at the kit's IdP, every request a step; the ID token is validated.
 pub(super) fn sign_in(
     kit: &Testkit,

@@ -7,9 +7,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use xaa_testkit::{AS_CLIENT_ID, IDP_CLIENT_ID, Options, Testkit};
+use xaa_testkit::{AS_CLIENT_ID, Options, Testkit};
 
 use crate::browser_support::{ChromeDriver, Chromium, XaaChild, skipped};
+use crate::login_support::{self, assert_no_secret, stored_secrets};
 use crate::support::{Run, Setup, TempDir, Via, Xaa, kit, mode};
 
 /// The kit's ID tokens live this long: every `xaa token` finds the session's ID token within
@@ -27,31 +28,13 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `xaa login --no-browser` against the kit's IdP, its client as registered now.
 fn login_args(kit: &Testkit, dir: &TempDir, store: &Path) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "login",
-        "--no-browser",
-        "--insecure-loopback",
-        "--idp-issuer",
-        kit.idp_issuer(),
-        "--client-id",
-        IDP_CLIENT_ID,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    args.extend(["--token-store".to_owned(), store.display().to_string()]);
-    let registration = kit.idp_client();
-    args.extend([
-        "--client-auth".to_owned(),
-        registration.method.as_str().to_owned(),
-    ]);
-    if let Some(secret) = registration.secret() {
-        let file = dir.write("login-secret", format!("{}\n", secret.expose_secret()));
-        args.extend([
-            "--client-secret-file".to_owned(),
-            file.display().to_string(),
-        ]);
-    }
+    let mut args = vec!["login".to_owned()];
+    args.extend(login_support::login_args(
+        kit,
+        dir,
+        store,
+        &["--no-browser"],
+    ));
     args
 }
 
@@ -66,15 +49,16 @@ fn redirect_uri(sign_in_url: &str) -> String {
 }
 
 /// `xaa token` with the store and the authorization server's client alone: no subject token,
-/// no IdP setting (both come from the session).
-fn token_from_session(setup: &Setup<'_>, store: &Path) -> Run {
+/// no IdP setting (both come from the session). Neither `secrets` nor the setup's may be
+/// printed.
+fn token_from_session(setup: &Setup<'_>, store: &Path, secrets: &[String]) -> Run {
     let kit = setup.kit;
     let bare = Xaa::new(["token", "--insecure-loopback"])
         .args(["--server", kit.mcp_url()])
         .args(["--as-client-id", AS_CLIENT_ID])
         .args(["--token-store".into(), store.as_os_str().to_owned()])
         .env(NO_CREDENTIAL_STORE.0, NO_CREDENTIAL_STORE.1)
-        .secrets(setup.secrets.clone());
+        .secrets(setup.secrets.iter().chain(secrets).cloned());
     setup.credentials(bare, Via::File, Via::File).run()
 }
 
@@ -147,13 +131,12 @@ fn browser_signs_in_through_the_kit_form_then_token_renews_without_it() {
     browser.click(&browser.find("form#sign-in button#allow"));
 
     let landed = browser.wait_for_url(|url| url.starts_with(&listener), STEP_TIMEOUT);
-    assert!(
-        url::Url::parse(&landed)
-            .expect("the landing URL parses")
-            .query_pairs()
-            .any(|(name, _)| name == "code"),
-        "the redirect carried a code: {landed}"
-    );
+    let code = url::Url::parse(&landed)
+        .expect("the landing URL parses")
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .map(|(_, code)| code.into_owned())
+        .unwrap_or_else(|| panic!("the redirect carried no code: {landed}"));
     assert_eq!(browser.title(), "xaa: Signed in");
     let page = browser.text(&browser.find("body"));
     assert!(page.contains("You are signed in."), "{page}");
@@ -166,6 +149,10 @@ fn browser_signs_in_through_the_kit_form_then_token_renews_without_it() {
         "{ended:?}"
     );
     assert_eq!(mode(&store), 0o600, "the session is stored, private");
+    let mut secrets = stored_secrets(&store);
+    assert_eq!(secrets.len(), 2, "an ID token and a refresh token are kept");
+    secrets.push(code);
+    assert_no_secret(&ended.stderr, &secrets);
     assert_eq!(
         token_grants(&kit),
         vec![(
@@ -182,6 +169,7 @@ fn browser_signs_in_through_the_kit_form_then_token_renews_without_it() {
         store.as_os_str().to_owned(),
     ])
     .env(NO_CREDENTIAL_STORE.0, NO_CREDENTIAL_STORE.1)
+    .secrets(secrets.clone())
     .run()
     .expect_code(0);
     assert!(
@@ -192,14 +180,21 @@ fn browser_signs_in_through_the_kit_form_then_token_renews_without_it() {
     // The browser is done: the session alone gets tokens from here on.
     drop(browser);
     drop(driver);
-    let first = token_from_session(&setup, &store).expect_code(0);
+    let first = token_from_session(&setup, &store, &secrets).expect_code(0);
     assert_token_for_user(&kit, &first);
     assert_eq!(kit.refresh_token_redemptions(), 1, "{first}");
 
     std::thread::sleep(ID_TOKEN_LIFETIME + Duration::from_secs(1));
-    let second = token_from_session(&setup, &store).expect_code(0);
+    secrets.extend(stored_secrets(&store));
+    let second = token_from_session(&setup, &store, &secrets).expect_code(0);
     assert_token_for_user(&kit, &second);
     assert!(second.stderr.contains("renewing the session"), "{second}");
+    let renewed = stored_secrets(&store);
+    assert!(
+        renewed.iter().all(|secret| !secrets.contains(secret)),
+        "a new ID token and a rotated refresh token are kept"
+    );
+    assert_no_secret(&format!("{}{}", second.stdout, second.stderr), &renewed);
     let refreshes: Vec<_> = token_grants(&kit)
         .into_iter()
         .filter(|(grant, ..)| grant == "refresh_token")

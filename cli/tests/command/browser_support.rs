@@ -1,8 +1,9 @@
 //! A real headless Chromium driven through W3C WebDriver (Debian's `chromedriver`), and an
 //! `xaa login` child whose output is read with bounded waits.
 //!
-//! The WebDriver protocol is spoken directly over HTTP on 127.0.0.1 (W3C WebDriver, sections
-//! 8 to 12: new session, navigate, find element, element click, element text, current URL).
+//! The WebDriver protocol is spoken directly over HTTP on 127.0.0.1 with a few of the W3C
+//! WebDriver commands: New Session, Navigate To, Get Title, Get Current URL, Find Element,
+//! Element Click, Is Element Selected, Get Element Text, Delete Session.
 //! Every process started here is killed on drop: chromedriver runs in a process group of its
 //! own, which the browser it launches joins, and the whole group is killed.
 
@@ -25,7 +26,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// The page-load timeout given to the browser, below [`COMMAND_TIMEOUT`].
 const PAGE_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The key of an element reference in WebDriver's JSON (W3C WebDriver, section 12.1).
+/// The web element identifier: the key of an element reference in WebDriver's JSON.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The arguments Chromium needs here: no display, root in CI (so no sandbox), a small

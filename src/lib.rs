@@ -170,6 +170,7 @@ mod json;
 #[cfg(any(feature = "jwt", feature = "server"))]
 mod json_response;
 pub mod jwt;
+mod renewal_hook;
 mod request_url;
 mod scope;
 mod secret;

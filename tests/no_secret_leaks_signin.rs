@@ -41,15 +41,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use capture::{assert_absent, capture};
 use serde_json::{Value, json};
 use signin_support::*;
-use xaa::jose::{JwtAssertionSigner, SigningKey, sign_jwt};
+use xaa::jose::{JwsError, JwtAssertionSigner, SigningKey, sign_jwt};
 use xaa::signin::{
-    AuthorizationCode, AuthorizationRequest, AuthorizationResponse, CodeExchange, DeviceOutcome,
-    DeviceSignIn, IdTokenClaims, IdpKeys, PendingSignIn, RandomUnavailable, Refresh, Revocation,
-    SignIn, SignInClient, SignInOptions, sha256,
+    AuthorizationCode, AuthorizationErrorCode, AuthorizationRequest, AuthorizationResponse,
+    CallbackError, CodeExchange, DeviceOutcome, DeviceSignIn, IdTokenClaims, IdTokenError, IdpKeys,
+    PendingSignIn, RandomUnavailable, Refresh, Revocation, SignIn, SignInClient, SignInOptions,
+    sha256,
 };
 use xaa::{
     ClientAuth, ClientCredentials, ClientSecret, DriveError, Error, Flow, HttpRequest,
     HttpResponse, Output, Policy, PrivateKeyJwt, Purpose, RefreshToken, Scope, TransmitId,
+    Violation,
 };
 
 // The fixed secrets: long, unique, and of unreserved characters only, so that their
@@ -330,8 +332,9 @@ fn raw(status: u16, content_type: &str, body: &str) -> HttpResponse {
         .expect("response")
 }
 
-/// The answers of a token endpoint that fail without an ID token to judge: an OAuth error, a
-/// 500, a redirect, and bodies that cannot be read though they hold the tokens.
+/// The answers of a token endpoint that fail without an ID token to judge, each with the kind
+/// of error it makes: an OAuth error, a 500, a redirect, and bodies that cannot be read though
+/// they hold the tokens (cut short, a member twice, not JSON, an access token without a type).
 fn broken_token_answers(id_token: &str) -> Vec<(&'static str, HttpResponse)> {
     let whole = json!({
         "id_token": id_token, "access_token": ACCESS_TOKEN, "token_type": "Bearer",
@@ -339,11 +342,14 @@ fn broken_token_answers(id_token: &str) -> Vec<(&'static str, HttpResponse)> {
     })
     .to_string();
     vec![
-        ("invalid_grant", oauth_error(400, "invalid_grant")),
-        ("invalid_client", oauth_error(401, "invalid_client")),
-        ("500", raw(500, "text/plain", "internal error")),
         (
-            "redirect",
+            "ReauthenticationRequired",
+            oauth_error(400, "invalid_grant"),
+        ),
+        ("OAuth", oauth_error(401, "invalid_client")),
+        ("UnexpectedStatus", raw(500, "text/plain", "internal error")),
+        (
+            "Redirect",
             http::Response::builder()
                 .status(302)
                 .header(http::header::LOCATION, "https://elsewhere.example/")
@@ -351,11 +357,11 @@ fn broken_token_answers(id_token: &str) -> Vec<(&'static str, HttpResponse)> {
                 .expect("response"),
         ),
         (
-            "cut short",
+            "InvalidResponse",
             raw(200, "application/json", &whole[..whole.len() - 2]),
         ),
         (
-            "a member twice",
+            "InvalidResponse",
             raw(
                 200,
                 "application/json",
@@ -365,11 +371,11 @@ fn broken_token_answers(id_token: &str) -> Vec<(&'static str, HttpResponse)> {
             ),
         ),
         (
-            "not JSON",
+            "InvalidResponse",
             raw(200, "text/html", &format!("<p>{whole}</p>")),
         ),
         (
-            "access token without a type",
+            "InvalidResponse",
             json_response(
                 200,
                 json!({"id_token": id_token, "access_token": ACCESS_TOKEN, "refresh_token": ROTATED_REFRESH_TOKEN}),
@@ -435,9 +441,16 @@ fn authorization_request(
         ),
     ];
     for refusal in &refusals {
-        assert!(refusal.is_err());
         leaks.result("refused request", refusal);
     }
+    assert!(matches!(
+        refusals,
+        [
+            Err(Error::Config(_)),
+            Err(Error::InvalidUrl { .. }),
+            Err(Error::InvalidUrl { .. })
+        ]
+    ));
     let (_, pending) = request.into_parts();
     (pending, state, nonce)
 }
@@ -450,22 +463,63 @@ fn authorization_response(
 ) -> AuthorizationCode {
     let code = AUTHORIZATION_CODE;
     let padding = "p".repeat(9000);
-    let refused = [
-        format!("state=forged-state-value&code={code}&iss={IDP}"),
-        format!("code={code}&iss={IDP}"),
-        format!("state={state}&code={code}&iss=https://mix-up.example"),
-        format!("state={state}&code={code}&code={code}"),
-        format!("state={state}&code={code}&error=access_denied"),
-        format!("state={state}&code={code}&padding={padding}"),
-        format!("state={state}&error=access_denied&error_description=the+person+said+no"),
-        "state=forged-state-value&error=login_required".to_owned(),
-        format!("state={state}&error=temporarily_unavailable&error_uri=https://idp.example.com/e"),
+    let forged = [
+        (
+            format!("state=forged-state-value&code={code}&iss={IDP}"),
+            CallbackError::StateMismatch,
+        ),
+        (
+            format!("code={code}&iss={IDP}"),
+            CallbackError::StateMissing,
+        ),
+        (
+            format!("state={state}&code={code}&iss=https://mix-up.example"),
+            CallbackError::IssuerMismatch("https://mix-up.example".into()),
+        ),
+        (
+            format!("state={state}&code={code}&code={code}"),
+            CallbackError::RepeatedParameter("code".into()),
+        ),
+        (
+            format!("state={state}&code={code}&error=access_denied"),
+            CallbackError::CodeOrError,
+        ),
+        (
+            format!("state={state}&code={code}&padding={padding}"),
+            CallbackError::TooLarge,
+        ),
+        (
+            "state=forged-state-value&error=login_required".to_owned(),
+            CallbackError::StateMismatch,
+        ),
     ];
-    for query in &refused {
+    let refused_by_the_idp = [
+        (
+            format!("state={state}&error=access_denied&error_description=the+person+said+no"),
+            AuthorizationErrorCode::AccessDenied,
+        ),
+        (
+            format!(
+                "state={state}&error=temporarily_unavailable&error_uri=https://idp.example.com/e"
+            ),
+            AuthorizationErrorCode::TemporarilyUnavailable,
+        ),
+    ];
+    let mut refuse = |query: &str| {
         leaks.result("redirect read", &AuthorizationResponse::parse(query));
         let accepted = pending.accept(query);
-        assert!(accepted.is_err(), "refused: {query}");
         leaks.result("redirect refused", &accepted);
+        accepted.expect_err("a refused redirect")
+    };
+    for (query, expected) in &forged {
+        assert_eq!(&refuse(query), expected, "{query}");
+    }
+    for (query, expected) in &refused_by_the_idp {
+        let error = refuse(query);
+        assert!(
+            matches!(&error, CallbackError::Refused(refusal) if refusal.code == *expected),
+            "{query}: {error:?}"
+        );
     }
     let query = format!("?state={state}&code={code}&iss={IDP}");
     leaks.result("redirect read", &AuthorizationResponse::parse(&query));
@@ -498,8 +552,8 @@ fn issuer_required(leaks: &mut Leaks) {
     let refused = request
         .pending()
         .accept(&format!("state={state}&code={AUTHORIZATION_CODE}"));
-    assert!(refused.is_err());
     leaks.result("iss missing", &refused);
+    assert_eq!(refused.map(|_| ()), Err(CallbackError::IssuerMissing));
 }
 
 /// The code exchange: success, then every refusal. Returns the sign-in.
@@ -521,43 +575,82 @@ fn code_exchange(
     };
     let good = idp.id_token(Some(nonce), json!({}));
     leaks.id_token(&good);
-    let refused_tokens = [
-        idp.id_token(Some(nonce), json!({"aud": "someone-else"})),
-        idp.id_token(Some("another-nonce"), json!({})),
-        idp.id_token(Some(nonce), json!({"exp": secs(now()) - 1})),
-        idp.id_token(Some(nonce), json!({"iat": secs(now()) + 3600})),
-        idp.id_token(Some(nonce), json!({"iss": "https://mix-up.example"})),
-        idp.id_token_by(&idp.impostor, Some(nonce), json!({})),
-        idp.id_token_by(
-            &SigningKey::generate_es256("unknown-kid").expect("a key"),
-            Some(nonce),
-            json!({}),
+    let stranger = SigningKey::generate_es256("unknown-kid").expect("a key");
+    let refused_tokens: [(String, RefusalCheck); 8] = [
+        (
+            idp.id_token(Some(nonce), json!({"aud": "someone-else"})),
+            |e| *e == IdTokenError::Audience,
         ),
-        unsigned(&json!({"iss": IDP, "sub": "alice", "aud": CLIENT, "nonce": nonce})),
+        (idp.id_token(Some("another-nonce"), json!({})), |e| {
+            *e == IdTokenError::Nonce
+        }),
+        (
+            idp.id_token(Some(nonce), json!({"exp": secs(now()) - 1})),
+            |e| *e == IdTokenError::Expired,
+        ),
+        (
+            idp.id_token(Some(nonce), json!({"iat": secs(now()) + 3600})),
+            |e| *e == IdTokenError::IssuedInFuture,
+        ),
+        (
+            idp.id_token(Some(nonce), json!({"iss": "https://mix-up.example"})),
+            |e| matches!(e, IdTokenError::Issuer { .. }),
+        ),
+        (
+            idp.id_token_by(&idp.impostor, Some(nonce), json!({})),
+            |e| *e == IdTokenError::Signature(JwsError::BadSignature),
+        ),
+        (idp.id_token_by(&stranger, Some(nonce), json!({})), |e| {
+            matches!(e, IdTokenError::Signature(JwsError::UnknownKey { .. }))
+        }),
+        (
+            unsigned(&json!({"iss": IDP, "sub": "alice", "aud": CLIENT, "nonce": nonce})),
+            |e| {
+                matches!(
+                    e,
+                    IdTokenError::Signature(JwsError::AlgorithmNotAllowed { .. })
+                )
+            },
+        ),
     ];
-    for token in &refused_tokens {
+    for (token, expected) in &refused_tokens {
         leaks.id_token(token);
         let refused = exchange(leaks, tokens(token, REFRESH_TOKEN), idp.jwks());
         assert!(
-            matches!(refused, Err(Error::InvalidResponse { .. })),
+            matches!(&refused, Err(Error::InvalidResponse { violation: Violation::IdToken(e), .. }) if expected(e)),
             "{refused:?}"
         );
     }
-    for (name, answer) in broken_token_answers(&good) {
+    for (expected, answer) in broken_token_answers(&good) {
         let refused = exchange(leaks, answer, idp.jwks());
-        assert!(refused.is_err(), "{name}: {refused:?}");
+        assert_eq!(kind(&refused), expected, "{refused:?}");
     }
     for jwks in [
         raw(500, "text/plain", "key set unavailable"),
         raw(200, "application/json", r#"{"keys": 5}"#),
     ] {
         let refused = exchange(leaks, tokens(&good, REFRESH_TOKEN), jwks);
-        assert!(refused.is_err(), "{refused:?}");
+        assert!(
+            matches!(
+                refused,
+                Err(Error::UnexpectedStatus {
+                    purpose: Purpose::IdpKeys,
+                    ..
+                } | Error::InvalidResponse {
+                    purpose: Purpose::IdpKeys,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
     }
     let sign_in = exchange(leaks, tokens(&good, REFRESH_TOKEN), idp.jwks()).expect("signed in");
     leaks.debug("claims", &sign_in.claims);
     sign_in
 }
+
+/// Whether an ID token was refused for the reason expected.
+type RefusalCheck = fn(&IdTokenError) -> bool;
 
 /// An ID token with `alg` `none`.
 fn unsigned(claims: &Value) -> String {
@@ -645,11 +738,12 @@ fn device(client: &SignInClient, idp: &Idp, leaks: &mut Leaks) {
             "denied: denied",
             "expired at the IdP: expired",
             "expired here: expired",
-            "refused ID token: error",
-            "invalid_client: error",
-            "unreadable: error",
+            "refused ID token: InvalidResponse",
+            "invalid_client: OAuth",
+            "unreadable: InvalidResponse",
         ]
     );
+    let mut refusals = Vec::new();
     for answer in [
         oauth_error(401, "invalid_client"),
         json_response(
@@ -666,9 +760,9 @@ fn device(client: &SignInClient, idp: &Idp, leaks: &mut Leaks) {
         fake.device_answers.push_back(answer);
         let flow =
             DeviceSignIn::new(client, IdpKeys::new(), &SignInOptions::default()).expect("a flow");
-        let refused = drive_device(flow, &mut fake, leaks);
-        assert!(refused.is_err(), "{refused:?}");
+        refusals.push(kind(&drive_device(flow, &mut fake, leaks)));
     }
+    assert_eq!(refusals, ["OAuth", "InvalidResponse", "InvalidResponse"]);
 }
 
 fn summary(outcome: &Result<DeviceOutcome, Error>) -> &'static str {
@@ -677,7 +771,20 @@ fn summary(outcome: &Result<DeviceOutcome, Error>) -> &'static str {
         Ok(DeviceOutcome::Denied(_)) => "denied",
         Ok(DeviceOutcome::Expired) => "expired",
         Ok(_) => "another outcome",
-        Err(_) => "error",
+        Err(_) => kind(outcome),
+    }
+}
+
+/// The kind of a flow's result, to compare with what a scenario must end in.
+fn kind<T>(result: &Result<T, Error>) -> &'static str {
+    match result {
+        Ok(_) => "done",
+        Err(Error::ReauthenticationRequired { .. }) => "ReauthenticationRequired",
+        Err(Error::OAuth { .. }) => "OAuth",
+        Err(Error::UnexpectedStatus { .. }) => "UnexpectedStatus",
+        Err(Error::Redirect { .. }) => "Redirect",
+        Err(Error::InvalidResponse { .. }) => "InvalidResponse",
+        Err(_) => "another error",
     }
 }
 
@@ -721,21 +828,20 @@ fn refresh(
     .expect("renewed");
     assert!(!kept.rotated);
     let refused = renew(leaks, tokens(&changed, ROTATED_REFRESH_TOKEN));
-    assert!(matches!(refused, Err(Error::InvalidResponse { .. })));
-    for (name, answer) in broken_token_answers(&renewed) {
+    assert!(
+        matches!(&refused, Err(Error::InvalidResponse { violation: Violation::IdToken(e), .. })
+            if *e == IdTokenError::ChangedOnRenewal("sub")),
+        "{refused:?}"
+    );
+    for (expected, answer) in broken_token_answers(&renewed) {
         let outcome = renew(leaks, answer);
-        if name == "invalid_grant" {
-            assert!(
-                matches!(outcome, Err(Error::ReauthenticationRequired { .. })),
-                "{outcome:?}"
-            );
-        }
-        assert!(outcome.is_err(), "{name}: {outcome:?}");
+        assert_eq!(kind(&outcome), expected, "{outcome:?}");
     }
 }
 
 /// The revocation of both refresh tokens, accepted and refused.
 fn revocation(client: &SignInClient, leaks: &mut Leaks) {
+    let mut outcomes = Vec::new();
     for token in [REFRESH_TOKEN, ROTATED_REFRESH_TOKEN] {
         for answer in [
             raw(200, "text/plain", ""),
@@ -746,9 +852,13 @@ fn revocation(client: &SignInClient, leaks: &mut Leaks) {
             let mut fake = FakeIdp::default();
             fake.revoke_answers.push_back(answer);
             let flow = Revocation::new(client, RefreshToken::new(token)).expect("a flow");
-            let _ = drive(flow, &mut fake, leaks);
+            outcomes.push(kind(&drive(flow, &mut fake, leaks)));
         }
     }
+    assert_eq!(
+        outcomes,
+        ["done", "OAuth", "OAuth", "UnexpectedStatus"].repeat(2)
+    );
 }
 
 /// Every sign-in flow, for each client registration, in every outcome class.

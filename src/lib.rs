@@ -156,6 +156,7 @@ mod dpop_refusal;
 mod drive;
 #[cfg(feature = "driver")]
 pub mod driver;
+mod echo_guard;
 mod enterprise;
 mod error;
 mod error_rule;

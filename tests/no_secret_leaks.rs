@@ -15,7 +15,7 @@ use xaa::authorizer::{Acquired, Authorizer, AuthorizerConfig, User};
 use xaa::grant::SubjectToken;
 use xaa::{
     AuthorizationServer, ClientCredentials, ClientSecret, EnterpriseAuth, EnterpriseConfig,
-    IdToken, IdentityProvider, RefreshToken, Start,
+    HttpResponse, IdToken, IdentityProvider, RefreshToken, Start,
 };
 
 const REFRESH_TOKEN: &str = "idp-refresh-token-secret-0123456789";
@@ -60,7 +60,32 @@ fn worlds() -> Vec<(&'static str, Servers)> {
         ("bad token response", Servers::happy().on("POST", AS_TOKEN, |_| {
             json_response(200, json!({"access_token": ACCESS_TOKEN, "token_type": "DPoP"}))
         })),
+        ("IdP error page echoing the request", Servers::happy().on("POST", IDP_TOKEN, echo_page)),
+        ("AS error page echoing the request", Servers::happy().on("POST", AS_TOKEN, echo_page)),
+        ("IdP error echoing the request in its description", Servers::happy().on("POST", IDP_TOKEN, |r| {
+            json_response(400, json!({"error": "invalid_request", "error_description": echo(r)}))
+        })),
     ]
+}
+
+/// The request as a debugging error page quotes it: the `Authorization` header, every form
+/// value decoded (shortest first, so that the client secret falls within the part of the page
+/// an error quotes) and the form as sent.
+fn echo(request: &Recorded) -> String {
+    let sent = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&request.form)
+        .finish();
+    let mut values: Vec<&str> = request.form.iter().map(|(_, v)| v.as_str()).collect();
+    values.sort_by_key(|value| value.len());
+    format!(
+        "authorization {}; values {}; form {sent}",
+        request.authorization().unwrap_or_default(),
+        values.join(" "),
+    )
+}
+
+fn echo_page(request: &Recorded) -> HttpResponse {
+    raw_response(500, Some("text/plain"), echo(request).as_bytes())
 }
 
 #[test]

@@ -85,9 +85,11 @@ pub(crate) struct LoginArgs {
     /// device.
     #[arg(long, conflicts_with = "no_browser")]
     pub(crate) device: bool,
-    /// Keep the session in this file (mode 0600).
+    /// Keep the session in this file (mode 0600; default $XDG_STATE_HOME/xaa/store.json).
     #[arg(long, env = "XAA_TOKEN_STORE")]
-    pub(crate) token_store: PathBuf,
+    pub(crate) token_store: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) credential_store: CredentialStoreArgs,
     #[command(flatten)]
     pub(crate) network: NetworkArgs,
 }
@@ -95,19 +97,54 @@ pub(crate) struct LoginArgs {
 /// `xaa status`.
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    /// The token store to read.
+    /// The token store to read (default $XDG_STATE_HOME/xaa/store.json).
     #[arg(long, env = "XAA_TOKEN_STORE")]
-    pub(crate) token_store: PathBuf,
+    pub(crate) token_store: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) credential_store: CredentialStoreArgs,
 }
 
 /// `xaa logout`.
 #[derive(Debug, Args)]
 pub(crate) struct LogoutArgs {
-    /// The token store to clear.
+    /// The token store to clear (default $XDG_STATE_HOME/xaa/store.json).
     #[arg(long, env = "XAA_TOKEN_STORE")]
-    pub(crate) token_store: PathBuf,
+    pub(crate) token_store: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) credential_store: CredentialStoreArgs,
     #[command(flatten)]
     pub(crate) network: NetworkArgs,
+}
+
+/// Whether the token store is sealed with a data key kept in the OS credential store
+/// (`--credential-store`, docs/signin.md "Storage").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub(crate) enum CredentialStoreChoice {
+    /// Use the OS credential store when it answers; else keep the file unencrypted (0600)
+    /// and say so once.
+    #[default]
+    Auto,
+    /// Use the OS credential store; fail when it does not answer.
+    Os,
+    /// Never ask the OS credential store: the file is unencrypted (0600).
+    None,
+}
+
+/// The `--credential-store` option of the commands that use the token store.
+#[derive(Clone, Copy, Debug, Default, Args)]
+pub(crate) struct CredentialStoreArgs {
+    /// Seal the token store with a key kept in the OS credential store (Secret Service,
+    /// Keychain, Credential Manager): auto (when one answers), os (required) or none.
+    #[arg(
+        long = "credential-store",
+        env = "XAA_CREDENTIAL_STORE",
+        value_enum,
+        default_value_t,
+        value_name = "auto|os|none"
+    )]
+    pub(crate) choice: CredentialStoreChoice,
 }
 
 /// How strictly tokens are bound to the DPoP key (RFC 9449).
@@ -241,9 +278,20 @@ pub(crate) struct TokenArgs {
     /// Allow plain http for loopback hosts (testing only).
     #[arg(long, env = "XAA_INSECURE_LOOPBACK", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) insecure_loopback: Option<bool>,
-    /// Keep tokens in this file (mode 0600) and reuse a valid one (decisions.md D21).
+    /// Keep tokens in this file (mode 0600) and reuse a valid one (decisions.md D21). Without
+    /// it and without a subject token, the session of `xaa login` is read from the default
+    /// store ($XDG_STATE_HOME/xaa/store.json), and no access token is kept.
     #[arg(long, env = "XAA_TOKEN_STORE")]
     pub(crate) token_store: Option<PathBuf>,
+    /// Seal the token store with a key kept in the OS credential store: auto (default: when
+    /// one answers), os (required) or none.
+    #[arg(
+        long,
+        env = "XAA_CREDENTIAL_STORE",
+        value_enum,
+        value_name = "auto|os|none"
+    )]
+    pub(crate) credential_store: Option<CredentialStoreChoice>,
     /// Bind the tokens to the ES256 key in this file (PKCS#8 PEM, mode 0600) with DPoP
     /// (RFC 9449).
     #[arg(long, env = "XAA_DPOP_KEY")]
@@ -318,6 +366,7 @@ impl TokenArgs {
             authorization_server,
             insecure_loopback,
             token_store,
+            credential_store,
             dpop_key,
             dpop,
             dpop_policy,
@@ -393,6 +442,8 @@ pub(crate) struct DpopProofArgs {
     /// The token store (for --dpop and --from-store).
     #[arg(long, env = "XAA_TOKEN_STORE")]
     pub(crate) token_store: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) credential_store: CredentialStoreArgs,
     /// The access token sent with the request, from this file (mode 0600): the proof gets
     /// its hash, `ath`.
     #[arg(long, conflicts_with = "from_store")]

@@ -49,7 +49,7 @@ pub(crate) fn run(args: DpopProofArgs) -> Result<(), Failure> {
     let store = args
         .token_store
         .as_deref()
-        .map(FileStore::open)
+        .map(|path| FileStore::open(path, args.credential_store.choice))
         .transpose()?;
     let source = KeySource::pick(args.dpop_key.as_deref(), args.dpop)?;
     let chosen = dpop_key::load(source, store.as_ref(), IfMissing::Refuse)?

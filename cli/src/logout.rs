@@ -12,13 +12,14 @@ use crate::args::LogoutArgs;
 use crate::exit::{Failure, classify};
 use crate::idp::{self, Idp, flow_failure};
 use crate::network::Network;
-use crate::store::{FileStore, Session};
+use crate::store::{FileStore, Session, path_or_default};
 use crate::terminal::shown;
 
 /// Runs `xaa logout`.
 pub(crate) fn run(args: &LogoutArgs) -> Result<(), Failure> {
     let network = Network::new(&args.network.settings(), Instant::now())?;
-    let store = FileStore::open(&args.token_store)?;
+    let path = path_or_default(args.token_store.as_deref())?;
+    let store = FileStore::open(&path, args.credential_store.choice)?;
     // Under the exclusive lock from reading the refresh token to deleting it: a concurrent
     // renewal cannot rotate it meanwhile, so the token revoked is the one in force.
     let (session, revoked) = store.update_with(|stored| {

@@ -1,20 +1,29 @@
 //! `xaa status`: who is signed in, at which IdP, with which client, until when, and which
 //! access tokens the store keeps for which servers. Nothing secret is printed: no token, no
-//! code, not even a token's fingerprint. Every string from the store is escaped.
+//! code, not even a token's fingerprint. Every string from the store is escaped. When the
+//! store keeps a session or tokens, the report ends with the store's path and its protection:
+//! sealed with a key in the OS credential store, or unencrypted and why.
 
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use crate::args::StatusArgs;
 use crate::exit::Failure;
-use crate::store::{FileStore, Stored};
+use crate::store::{FileStore, Stored, path_or_default};
 use crate::terminal::shown;
 use crate::timefmt::{human, rfc3339, unix};
 
 /// Runs `xaa status`: the report on stdout.
 pub(crate) fn run(args: &StatusArgs) -> Result<(), Failure> {
-    let stored = FileStore::open(&args.token_store)?.load()?;
+    let path = path_or_default(args.token_store.as_deref())?;
+    let (stored, protection) =
+        FileStore::open(&path, args.credential_store.choice)?.load_described()?;
     print!("{}", report(&stored, SystemTime::now()));
+    // Where the secrets are and how they are protected, when the store keeps any.
+    if stored.session().is_some() || stored.tokens().next().is_some() {
+        println!("token store: {}", shown(&path.to_string_lossy()));
+        println!("protection: {protection}");
+    }
     Ok(())
 }
 

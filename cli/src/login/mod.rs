@@ -29,7 +29,7 @@ use crate::args::LoginArgs;
 use crate::exit::{Failure, classify};
 use crate::idp::{self, Idp, flow_failure};
 use crate::network::{Network, NetworkSettings};
-use crate::store::{ClientSettings, FileStore, Session};
+use crate::store::{ClientSettings, FileStore, Session, path_or_default};
 use crate::terminal::shown;
 use crate::timefmt::{human, rfc3339, unix};
 use listener::{CallbackListener, ListenError};
@@ -49,7 +49,11 @@ pub(crate) fn run(args: LoginArgs) -> Result<(), Failure> {
         },
         started,
     )?;
-    let store = FileStore::open(&args.token_store)?;
+    let store_path = path_or_default(args.token_store.as_deref())?;
+    let store = FileStore::open(&store_path, args.credential_store.choice)?;
+    // Read once before the sign-in: a store that cannot be used (a sealed file whose key is
+    // gone, no credential store under --credential-store os) fails before the person signs in.
+    store.load()?;
     let settings = ClientSettings {
         auth: args.client_auth,
         secret_file: args.client_secret_file.clone(),

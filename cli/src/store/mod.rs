@@ -8,12 +8,20 @@
 //! one, re-reading the file first ([`lock`]), and a file of another format is refused, never
 //! overwritten ([`format`]). The DPoP key of `--dpop` is kept beside it under the same
 //! rules ([`kept_key`]).
+//!
+//! The file is sealed with a data key kept in the OS credential store when one answers
+//! ([`protection`], [`sealed`], [`credential_store`]); `xaa login`, `status` and `logout`
+//! use the store at [`default_path`] unless told otherwise ([`location`]).
 
+mod credential_store;
 mod files;
 mod format;
 mod kept_key;
+mod location;
 mod lock;
+mod protection;
 mod rules;
+mod sealed;
 mod session;
 
 use std::ffi::OsString;
@@ -24,14 +32,18 @@ use std::time::SystemTime;
 
 pub(crate) use format::Stored;
 pub(crate) use kept_key::IfMissing;
+pub(crate) use location::{existing_default_path, path_or_default};
 pub(crate) use session::{ClientSettings, Session};
 
+use crate::args::CredentialStoreChoice;
 use crate::exit::Failure;
 use crate::local_file::{Capped, read_capped};
 use crate::terminal::shown;
 use files::Existing;
 use lock::{Lock, LockError, LockKind};
+use protection::{Found, Protection};
 use rules::Readers;
+use zeroize::Zeroizing;
 
 /// The most bytes the store file may hold.
 pub(crate) const MAX_STORE_BYTES: usize = 16 * 1024 * 1024;
@@ -45,12 +57,15 @@ pub(crate) struct FileStore {
     shown: String,
     /// The lock file's path, as printed.
     lock_shown: String,
+    /// Whether the file is sealed, and with which key.
+    protection: Protection,
 }
 
 impl FileStore {
     /// Opens the directory of the store at `path` and checks it: owned by this user or
-    /// root, not writable by others unless sticky.
-    pub(crate) fn open(path: &Path) -> Result<FileStore, Failure> {
+    /// root, not writable by others unless sticky. `choice` says whether the file is sealed
+    /// with a key in the OS credential store.
+    pub(crate) fn open(path: &Path, choice: CredentialStoreChoice) -> Result<FileStore, Failure> {
         let path_shown = shown(&path.to_string_lossy()).into_owned();
         let name = path.file_name().ok_or_else(|| {
             Failure::Usage(format!(
@@ -76,19 +91,41 @@ impl FileStore {
         let mut lock_name = name.to_owned();
         lock_name.push(".lock");
         let lock_path = path.with_file_name(&lock_name);
+        // The key's entry is named after the canonical path, so that one store reached by
+        // two paths has one key.
+        let canonical = std::fs::canonicalize(directory_path)
+            .map_err(|e| {
+                Failure::Usage(format!(
+                    "token store directory {directory_shown}: cannot resolve its path: {e}"
+                ))
+            })?
+            .join(name);
+        let protection = Protection::new(
+            choice,
+            canonical.as_os_str().as_encoded_bytes(),
+            &path_shown,
+        );
         Ok(FileStore {
             directory,
             name: name.to_owned(),
             lock_name,
             shown: path_shown,
             lock_shown: shown(&lock_path.to_string_lossy()).into_owned(),
+            protection,
         })
     }
 
     /// Reads the store under a shared lock; a missing file is an empty store.
     pub(crate) fn load(&self) -> Result<Stored, Failure> {
         let _lock = self.lock(LockKind::Shared)?;
-        self.read()
+        Ok(self.read()?.0)
+    }
+
+    /// [`load`](Self::load), and how the file is protected, in words (for `xaa status`).
+    pub(crate) fn load_described(&self) -> Result<(Stored, String), Failure> {
+        let _lock = self.lock(LockKind::Shared)?;
+        let (stored, found) = self.read()?;
+        Ok((stored, self.protection.describe(&found)))
     }
 
     /// Under the exclusive lock: reads the store as it is now, applies `change`, prunes
@@ -105,12 +142,15 @@ impl FileStore {
         change: impl FnOnce(&mut Stored) -> T,
     ) -> Result<T, Failure> {
         let _lock = self.lock(LockKind::Exclusive)?;
-        let mut stored = self.read()?;
+        let (mut stored, found) = self.read()?;
         let value = change(&mut stored);
         stored.prune(SystemTime::now());
-        let bytes = stored.encode().map_err(|e| {
+        let plaintext = Zeroizing::new(stored.encode().map_err(|e| {
             Failure::Usage(format!("token store {}: cannot encode it: {e}", self.shown))
-        })?;
+        })?);
+        // Sealed with the key it was read with, or this store's key (made now, under the
+        // exclusive lock, when there is none), or plaintext without a credential store.
+        let bytes = self.protection.seal(&found, &plaintext)?;
         if bytes.len() > MAX_STORE_BYTES {
             return Err(Failure::Usage(format!(
                 "token store {}: it would grow beyond {MAX_STORE_BYTES} bytes; delete it",
@@ -142,8 +182,8 @@ impl FileStore {
         })
     }
 
-    /// Reads and checks the file; the caller holds the lock.
-    fn read(&self) -> Result<Stored, Failure> {
+    /// Reads, checks and (when sealed) opens the file; the caller holds the lock.
+    fn read(&self) -> Result<(Stored, Found), Failure> {
         let refuse = |broken: &str| {
             Failure::Usage(format!(
                 "token store {}: refusing it: {broken}; delete it or name another file",
@@ -153,7 +193,7 @@ impl FileStore {
         let (file, stat) = match files::open_existing(self.directory.as_fd(), &self.name)
             .map_err(|e| self.cannot("read", &e))?
         {
-            Existing::Missing => return Ok(Stored::default()),
+            Existing::Missing => return Ok((Stored::default(), self.protection.missing()?)),
             Existing::Symlink => return Err(refuse("it is a symbolic link")),
             Existing::Opened(file, stat) => (file, stat),
         };
@@ -162,7 +202,8 @@ impl FileStore {
             Capped::TooLarge => refuse(&format!("it is larger than {MAX_STORE_BYTES} bytes")),
             Capped::Io(e) => self.cannot("read", &e),
         })?;
-        let stored = Stored::parse(&bytes).map_err(|e| {
+        let (plaintext, found) = self.protection.unseal(bytes)?;
+        let stored = Stored::parse(&plaintext).map_err(|e| {
             Failure::Usage(format!(
                 "token store {} is not a token store of this xaa: {e}; if it is an old \
                  token store, delete it (xaa obtains new tokens), otherwise name another file",
@@ -179,7 +220,7 @@ impl FileStore {
                 mode.bits()
             );
         }
-        Ok(stored)
+        Ok((stored, found))
     }
 
     fn cannot(&self, what: &str, error: &io::Error) -> Failure {

@@ -36,18 +36,29 @@ pub(crate) fn run(args: TokenArgs) -> Result<(), Failure> {
         },
         started,
     )?;
+    let choice = args.credential_store.unwrap_or_default();
     let store = args
         .token_store
         .as_deref()
-        .map(FileStore::open)
+        .map(|path| FileStore::open(path, choice))
         .transpose()?;
+    let default_store = match &store {
+        None if !settings::names_a_subject_token(&args) => session::default_store(choice)?,
+        _ => None,
+    };
+    let session_store = match (&store, &args.token_store) {
+        (Some(store), Some(path)) => Some((store, path.clone())),
+        _ => default_store
+            .as_ref()
+            .map(|(store, path)| (store, path.clone())),
+    };
     let mut args = args;
     let mut relogin = None;
-    let signed_in = match (&store, &args.token_store) {
-        (Some(store), Some(path)) if !settings::names_a_subject_token(&args) => {
+    let signed_in = match session_store {
+        Some((store, path)) if !settings::names_a_subject_token(&args) => {
             let session = session::fresh_session(
                 store,
-                path,
+                &path,
                 &network,
                 args.allow_private_addresses.unwrap_or(false),
             )?;

@@ -9,18 +9,31 @@
 //! (`insufficient_user_authentication`, RFC 9470 section 3) the run fails with exit 4 and the
 //! `xaa login` command that signs in again.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use xaa::signin::Refresh;
 use xaa::{Error, ErrorCode};
 
-use crate::args::TokenArgs;
+use crate::args::{CredentialStoreChoice, TokenArgs};
 use crate::exit::{Failure, classify};
 use crate::idp::{self, Idp, flow_failure};
 use crate::network::Network;
-use crate::store::{FileStore, Session};
+use crate::store::{FileStore, Session, existing_default_path};
 use crate::terminal::shown;
+
+/// The default token store, when it exists: where `xaa login` keeps the session when no
+/// `--token-store` is given, read by `xaa token` without a subject token. Only the session
+/// is used there: keeping access tokens stays opt-in (decisions.md D21).
+pub(crate) fn default_store(
+    choice: CredentialStoreChoice,
+) -> Result<Option<(FileStore, PathBuf)>, Failure> {
+    let Some(path) = existing_default_path() else {
+        return Ok(None);
+    };
+    let store = FileStore::open(&path, choice)?;
+    Ok(Some((store, path)))
+}
 
 /// The session with a fresh ID token: the stored one, or a renewed one written back.
 pub(crate) fn fresh_session(

@@ -378,6 +378,12 @@ impl<'k> Setup<'k> {
     }
 }
 
+/// A state directory of this test process that no test creates: the default token store
+/// of a run that names none is never the developer's.
+pub fn unused_state_home() -> PathBuf {
+    std::env::temp_dir().join(format!("xaa-test-no-state-{}", std::process::id()))
+}
+
 /// What a run produced, byte for byte: a hostile server's bytes need not be UTF-8, and a
 /// check on text read lossily (or not at all) could pass on output it never saw.
 #[derive(Debug)]
@@ -399,6 +405,10 @@ impl Xaa {
                 command.env_remove(name);
             }
         }
+        // Never the developer's keyring nor their default token store: a test that wants
+        // either sets these itself (its `env` comes after).
+        command.env("XAA_CREDENTIAL_STORE", "none");
+        command.env("XDG_STATE_HOME", unused_state_home());
         for (name, value) in &self.env {
             command.env(name, value);
         }

@@ -11,6 +11,7 @@ mod dpop;
 mod exit_codes;
 mod hostile_output;
 mod hostile_token;
+mod keyring;
 mod login;
 mod login_refusals;
 mod login_support;

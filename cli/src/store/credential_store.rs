@@ -85,6 +85,7 @@ impl fmt::Display for KeyEntry {
 }
 
 /// A data key: 32 bytes, wiped when dropped, never shown.
+#[derive(Clone)]
 pub(crate) struct DataKey(Zeroizing<[u8; DATA_KEY_BYTES]>);
 
 impl DataKey {

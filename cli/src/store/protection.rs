@@ -8,7 +8,7 @@
 //! files, or refused with the fix: it is never read as plaintext nor silently overwritten.
 //! A plaintext file found while the credential store answers is sealed on its next write.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 
 use zeroize::Zeroizing;
 
@@ -45,6 +45,8 @@ pub(crate) struct Protection {
     /// Why the credential store did not answer, once it did not: it is not asked again in
     /// this run (each try may wait the whole bound).
     unavailable: OnceCell<String>,
+    /// The keys read in this run, so that each is asked for once.
+    known: RefCell<Vec<(KeyEntry, DataKey)>>,
     /// Whether the notice of an unencrypted write was printed (once a run).
     noticed: Cell<bool>,
     /// The store's path, as printed.
@@ -70,6 +72,7 @@ impl Protection {
             vault,
             entry: KeyEntry::for_store(canonical_path),
             unavailable: OnceCell::new(),
+            known: RefCell::new(Vec::new()),
             noticed: Cell::new(false),
             shown: shown.to_owned(),
         }
@@ -197,12 +200,15 @@ impl Protection {
     /// The key under `entry`; an entry that holds no data key of xaa is an error, never
     /// replaced (it may be another program's).
     fn get(&self, entry: &KeyEntry) -> Result<Option<DataKey>, Trouble> {
+        if let Some((_, key)) = self.known.borrow().iter().find(|(known, _)| known == entry) {
+            return Ok(Some(key.clone()));
+        }
         let Some(text) = self.remember(self.vault.get(entry))? else {
             return Ok(None);
         };
-        DataKey::decode(&text)
-            .map(Some)
-            .ok_or_else(|| Trouble::Foreign(entry.clone()))
+        let key = DataKey::decode(&text).ok_or_else(|| Trouble::Foreign(entry.clone()))?;
+        self.known.borrow_mut().push((entry.clone(), key.clone()));
+        Ok(Some(key))
     }
 
     /// `outcome`, remembering a credential store that did not answer.

@@ -608,6 +608,49 @@ fn a_wrong_key_in_the_keyring_is_a_clear_error_and_the_file_is_untouched() {
     );
 }
 
+#[test]
+fn a_plaintext_store_is_sealed_on_its_next_write_once_a_credential_store_answers() {
+    let Some(secret_service) = SecretService::start() else {
+        return;
+    };
+    let kit = kit(Options::new());
+    kit.set_device_poll_interval(Duration::from_secs(1));
+    let setup = Setup::new(&kit);
+    let store = setup.dir.path().join("store.json");
+    let mut env = secret_service.env_pairs();
+    env.push(("XAA_CREDENTIAL_STORE".into(), "none".into()));
+    let login = device_login(&kit, Some(&store), &env, "alice");
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    assert!(
+        !login.stderr.contains("notice"),
+        "none is chosen, not a fallback"
+    );
+    let plain: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&store).expect("store")).expect("JSON");
+    let secrets = session_secrets(&plain);
+
+    secret_service
+        .xaa(setup.credentials(setup.bare(), Via::File, Via::File))
+        .args(["--token-store".into(), store.clone().into_os_string()])
+        .secrets(secrets.clone())
+        .run()
+        .expect_code(0);
+    let (_, account) = envelope(&store);
+    let key = secret_service.lookup(&account).expect("the key made now");
+    let sealed = open_sealed(&store, &key);
+    assert_eq!(
+        session_secrets(&sealed),
+        secrets,
+        "the same session, sealed"
+    );
+    assert_eq!(sealed["tokens"].as_array().map(Vec::len), Some(1));
+    assert_absent(
+        &std::fs::read(&store).expect("store"),
+        &secrets,
+        "the sealed file",
+    );
+}
+
 /// The environment of a run whose session bus does not exist.
 fn without_a_bus(dir: &TempDir) -> Vec<(String, String)> {
     let runtime = dir.subdir("runtime", 0o700);

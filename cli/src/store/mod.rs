@@ -11,7 +11,7 @@
 //!
 //! The file is sealed with a data key kept in the OS credential store when one answers
 //! ([`protection`], [`sealed`], [`credential_store`]); `xaa login`, `status` and `logout`
-//! use the store at [`default_path`] unless told otherwise ([`location`]).
+//! use the default store unless told otherwise ([`location`]).
 
 mod credential_store;
 mod files;

@@ -6,8 +6,7 @@
 //!
 //! The runs without a bus need neither and always run.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,8 +14,9 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use xaa_testkit::{IDP_CLIENT_ID, Options, Testkit};
+use xaa_testkit::{Options, Testkit};
 
+use crate::login_support::{Finished, LoginRun, browser, login_args};
 use crate::support::{EXIT_USAGE, Setup, TempDir, Via, Xaa, kit, mode};
 
 /// How long the daemons may take to come up.
@@ -228,126 +228,48 @@ fn on_path(program: &str) -> bool {
     })
 }
 
-/// What a finished `xaa login` printed.
-struct Finished {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// `xaa login --device` for `user` against the kit, with `env`; the test approves the code
-/// at the kit's verification page as a person would.
+/// `xaa login --device` for `user` against the kit, with `env`, keeping the session in
+/// `store` (the default store when `None`); the test approves the code at the kit's
+/// verification page as a person would.
 fn device_login(
     kit: &Testkit,
     store: Option<&Path>,
     env: &[(String, String)],
     user: &str,
 ) -> Finished {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xaa"));
-    command.args([
-        "login",
-        "--device",
-        "--insecure-loopback",
-        "--idp-issuer",
-        kit.idp_issuer(),
-        "--client-id",
-        IDP_CLIENT_ID,
-    ]);
-    if let Some(store) = store {
-        command.arg("--token-store").arg(store);
+    let dir = TempDir::new();
+    let mut args = login_args(
+        kit,
+        &dir,
+        store.unwrap_or(Path::new("unused")),
+        &["--device"],
+    );
+    if store.is_none() {
+        let at = args
+            .iter()
+            .position(|arg| arg == "--token-store")
+            .expect("the option");
+        args.drain(at..at + 2);
     }
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("XAA_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("XDG_STATE_HOME", crate::support::unused_state_home());
-    command.envs(env.iter().map(|(name, value)| (name, value)));
-    let registration = kit.idp_client();
-    command.args(["--client-auth", registration.method.as_str()]);
-    let secret_dir = TempDir::new();
-    if let Some(secret) = registration.secret() {
-        let file = secret_dir.write("login-secret", secret.expose_secret());
-        command.arg("--client-secret-file").arg(file);
-    }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("xaa starts");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    let user_code = loop {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).expect("reads stderr") == 0 {
-            break None;
-        }
-        seen.push_str(&line);
-        if let Some(rest) = line.split("enter the code ").nth(1) {
-            break rest.split_whitespace().next().map(str::to_owned);
-        }
-    };
-    if let Some(user_code) = user_code {
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("user_code", user_code.as_str()),
-                ("user", user),
-                ("decision", "allow"),
-            ])
-            .finish();
-        assert_eq!(post_form(kit.idp_device_verification_uri(), &form), 200);
-    }
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waits") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("xaa login did not end:\n{seen}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut stdout)
-        .expect("stdout");
-    stderr.read_to_string(&mut seen).expect("stderr");
-    Finished {
-        code: status.code().unwrap_or(-1),
-        stdout,
-        stderr: seen,
-    }
-}
-
-/// POSTs a form over plain HTTP on loopback; the status answered.
-fn post_form(url: &str, form: &str) -> u16 {
-    let parsed = url::Url::parse(url).expect("an absolute URL");
-    let host = parsed.host_str().expect("a host");
-    let port = parsed.port().expect("a port");
-    let mut stream = TcpStream::connect((host, port)).expect("connects");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    write!(
-        stream,
-        "POST {} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\nContent-Type: \
-         application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        parsed.path(),
-        form.len()
-    )
-    .expect("sends");
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer
-        .split(' ')
+    let mut run = LoginRun::start_with(&args, env);
+    let told = run.stderr_until("enter the code ");
+    let user_code = told
+        .split("enter the code ")
         .nth(1)
-        .and_then(|status| status.parse().ok())
-        .expect("a status")
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a user code")
+        .to_owned();
+    let decided = browser::request(
+        "POST",
+        kit.idp_device_verification_uri(),
+        Some(&browser::form(&[
+            ("user_code", &user_code),
+            ("user", user),
+            ("decision", "allow"),
+        ])),
+    );
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    run.finish(&told)
 }
 
 /// The sealed store's envelope, and the key entry it names.
@@ -719,7 +641,8 @@ fn os_without_a_bus_fails_before_the_sign_in_and_writes_nothing() {
     let mut env = without_a_bus(&dir);
     env.push(("XAA_CREDENTIAL_STORE".into(), "os".into()));
     let started = Instant::now();
-    let login = device_login(&kit, Some(&store), &env, "alice");
+    let args = login_args(&kit, &dir, &store, &["--device"]);
+    let login = LoginRun::start_with(&args, &env).finish("");
     assert_eq!(login.code, EXIT_USAGE, "{}", login.stderr);
     assert!(
         login

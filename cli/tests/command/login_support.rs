@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use xaa_testkit::{IDP_CLIENT_ID, Testkit};
 
-use crate::support::TempDir;
+use crate::support::{TempDir, unused_state_home};
 
 /// A minimal browser: one HTTP/1.1 request per connection, the whole answer read.
 pub mod browser {
@@ -101,6 +101,12 @@ pub struct Finished {
 
 impl LoginRun {
     pub fn start(args: &[String]) -> Self {
+        Self::start_with(args, &[])
+    }
+
+    /// [`start`](Self::start) with `env` set after the defaults of every run (no OS
+    /// credential store, no default token store of the developer's).
+    pub fn start_with(args: &[String], env: &[(String, String)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_xaa"));
         command.arg("login").args(args);
         for (name, _) in std::env::vars_os() {
@@ -108,6 +114,10 @@ impl LoginRun {
                 command.env_remove(name);
             }
         }
+        command
+            .env("XAA_CREDENTIAL_STORE", "none")
+            .env("XDG_STATE_HOME", unused_state_home())
+            .envs(env.iter().map(|(name, value)| (name, value)));
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

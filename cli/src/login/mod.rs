@@ -6,7 +6,11 @@
 //! exchanges the code, and the ID token is validated (signature, `iss`, `aud`, `exp`,
 //! `nonce`, `auth_time`) before anything is kept. `--device` runs the device authorization
 //! grant instead ([`device`]). The session is written under the store's exclusive lock,
-//! atomically, mode 0600, replacing any earlier session and the access tokens kept for it.
+//! atomically, mode 0600, replacing any earlier session and the access tokens kept for it,
+//! sealed with the data key kept in the OS credential store when one answers (the store at
+//! `$XDG_STATE_HOME/xaa/store.json` unless `--token-store` names another; docs/signin.md,
+//! "Storage"). The store is read once before the sign-in, so one that cannot be used fails
+//! before the person signs in.
 //!
 //! A callback the core refuses (a `state` other than the one sent, an `iss` of another IdP,
 //! an error) ends the sign-in: the browser is told what went wrong and nothing is stored. So

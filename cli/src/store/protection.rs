@@ -1,5 +1,6 @@
-//! Whether the token store file is sealed, and with which key (docs/signin.md, "Storage";
-//! issue 15's storage item; the profile's advice to keep tokens in platform secure storage).
+//! Whether the token store file is sealed, and with which key (docs/signin.md, "Storage": the
+//! profile asks clients to keep tokens in the platform's secure storage, MCP
+//! Enterprise-Managed Authorization section 7.5.4).
 //!
 //! `--credential-store auto` (the default) seals the file with the data key kept in the OS
 //! credential store when that store answers, and otherwise writes it unencrypted (0600) with

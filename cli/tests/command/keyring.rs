@@ -22,21 +22,21 @@ use crate::support::{EXIT_USAGE, Setup, TempDir, Via, Xaa, kit, mode};
 /// How long the daemons may take to come up.
 const START_WAIT: Duration = Duration::from_secs(20);
 
-/// A session bus and a Secret Service of their own, stopped when dropped.
-struct SecretService {
-    dir: TempDir,
-    bus: Child,
-    keyring: Child,
+/// A session bus of its own on a socket in `dir`, stopped when dropped.
+struct Bus {
+    child: Child,
     address: String,
 }
 
-/// The bus configuration: a session bus on one socket, no activation of anything.
+/// The bus configuration: a session bus on one socket; it activates only what the services
+/// directory `@SERVICES@` names (nothing, unless a test puts a service file there).
 const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
   <listen>unix:path=@SOCKET@</listen>
   <auth>EXTERNAL</auth>
+  <servicedir>@SERVICES@</servicedir>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
@@ -45,34 +45,18 @@ const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bu
 </busconfig>
 "#;
 
-impl SecretService {
-    /// Starts both daemons, or says why the test is skipped (`None`).
-    fn start() -> Option<Self> {
-        for program in [
-            "gnome-keyring-daemon",
-            "dbus-daemon",
-            "secret-tool",
-            "dbus-send",
-        ] {
-            if !on_path(program) {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: {program} is not installed (Debian: gnome-keyring, dbus, \
-                     libsecret-tools)"
-                );
-                return None;
-            }
-        }
-        let dir = TempDir::new();
-        for sub in ["home", "data", "config", "runtime", "state"] {
-            dir.subdir(sub, 0o700);
-        }
+impl Bus {
+    /// Starts `dbus-daemon` with its socket in `dir/runtime` and its services directory
+    /// `dir/services`.
+    fn start(dir: &TempDir) -> Self {
         let socket = dir.path().join("runtime").join("bus");
         let config = dir.write(
             "bus.conf",
-            BUS_CONFIG.replace("@SOCKET@", &socket.to_string_lossy()),
+            BUS_CONFIG
+                .replace("@SOCKET@", &socket.to_string_lossy())
+                .replace("@SERVICES@", &dir.path().join("services").to_string_lossy()),
         );
-        let mut bus = Command::new("dbus-daemon")
+        let mut child = Command::new("dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--print-address=1"])
             .stdin(Stdio::null())
@@ -81,36 +65,92 @@ impl SecretService {
             .spawn()
             .expect("dbus-daemon starts");
         let mut address = String::new();
-        BufReader::new(bus.stdout.take().expect("stdout"))
+        BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut address)
             .expect("dbus-daemon prints its address");
         let address = address.trim().to_owned();
         assert!(address.starts_with("unix:"), "bus address {address:?}");
-        let mut keyring = private_env(&mut Command::new("gnome-keyring-daemon"), &dir, &address)
-            .args(["--foreground", "--unlock", "--components=secrets"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon starts");
+        Self { child, address }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The private directories of the daemons.
+fn private_dirs() -> TempDir {
+    let dir = TempDir::new();
+    for sub in ["home", "data", "config", "runtime", "state", "services"] {
+        dir.subdir(sub, 0o700);
+    }
+    dir
+}
+
+/// Whether `programs` are all installed; if not, says which is missing as the test's
+/// `SKIPPED:` line.
+fn installed(programs: &[&str]) -> bool {
+    match programs.iter().find(|program| !on_path(program)) {
+        None => true,
+        Some(program) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {program} is not installed (Debian: gnome-keyring, dbus, \
+                 libsecret-tools)"
+            );
+            false
+        }
+    }
+}
+
+/// A session bus and a Secret Service of their own, stopped when dropped (the keyring
+/// first, then the bus).
+struct SecretService {
+    keyring: Child,
+    bus: Bus,
+    dir: TempDir,
+}
+
+impl SecretService {
+    /// Starts both daemons, or says why the test is skipped (`None`).
+    fn start() -> Option<Self> {
+        if !installed(&[
+            "gnome-keyring-daemon",
+            "dbus-daemon",
+            "secret-tool",
+            "dbus-send",
+        ]) {
+            return None;
+        }
+        let dir = private_dirs();
+        let bus = Bus::start(&dir);
+        let mut keyring = private_env(
+            &mut Command::new("gnome-keyring-daemon"),
+            &dir,
+            &bus.address,
+        )
+        .args(["--foreground", "--unlock", "--components=secrets"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gnome-keyring-daemon starts");
         let mut stdin = keyring.stdin.take().expect("stdin");
         stdin
             .write_all(b"test keyring password")
             .expect("the password");
         drop(stdin);
-        let mut service = Self {
-            dir,
-            bus,
-            keyring,
-            address,
-        };
+        let mut service = Self { keyring, bus, dir };
         service.wait_for_secret_service();
         Some(service)
     }
 
     /// `command` with the private HOME, XDG directories and bus of the daemons.
     fn daemon_env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
-        private_env(command, &self.dir, &self.address)
+        private_env(command, &self.dir, &self.bus.address)
     }
 
     /// Waits until `org.freedesktop.secrets` has an owner on the bus.
@@ -147,7 +187,7 @@ impl SecretService {
     fn xaa(&self, xaa: Xaa) -> Xaa {
         let sub = |name: &str| self.dir.path().join(name).to_string_lossy().into_owned();
         xaa.env("XAA_CREDENTIAL_STORE", "auto")
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus.address)
             .env("XDG_RUNTIME_DIR", &sub("runtime"))
             .env("XDG_STATE_HOME", &sub("state"))
             .env("HOME", &sub("home"))
@@ -158,7 +198,7 @@ impl SecretService {
         let sub = |name: &str| self.dir.path().join(name).to_string_lossy().into_owned();
         vec![
             ("XAA_CREDENTIAL_STORE".into(), "auto".into()),
-            ("DBUS_SESSION_BUS_ADDRESS".into(), self.address.clone()),
+            ("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.address.clone()),
             ("XDG_RUNTIME_DIR".into(), sub("runtime")),
             ("XDG_STATE_HOME".into(), sub("state")),
             ("HOME".into(), sub("home")),
@@ -204,10 +244,9 @@ impl SecretService {
 
 impl Drop for SecretService {
     fn drop(&mut self) {
-        for child in [&mut self.keyring, &mut self.bus] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // The bus stops when the field `bus` is dropped, after this; the directory last.
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
     }
 }
 
@@ -654,4 +693,53 @@ fn os_without_a_bus_fails_before_the_sign_in_and_writes_nothing() {
     assert!(!store.exists(), "nothing written");
     assert!(kit.sign_in_records().is_empty(), "the IdP was never asked");
     assert!(started.elapsed() < Duration::from_secs(10), "bounded");
+}
+
+#[test]
+fn a_bus_whose_secret_service_never_comes_is_given_up_on_within_the_bound() {
+    if !installed(&["dbus-daemon"]) {
+        return;
+    }
+    let dir = private_dirs();
+    // Asking for the Secret Service activates this, which never takes the name: the bus
+    // would hold the call until its activation timeout (25 s by default).
+    dir.write(
+        "services/org.freedesktop.secrets.service",
+        "[D-BUS Service]\nName=org.freedesktop.secrets\nExec=/bin/sleep 8\n",
+    );
+    let bus = Bus::start(&dir);
+    let store = dir.path().join("store.json");
+    let runtime = dir.path().join("runtime");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str()),
+        ("XDG_RUNTIME_DIR", &runtime.to_string_lossy()),
+    ];
+    let with_env = |mut xaa: Xaa| {
+        for (name, value) in env {
+            xaa = xaa.env(name, value);
+        }
+        xaa
+    };
+    let started = Instant::now();
+    let refused = with_env(Xaa::new([
+        "status",
+        "--credential-store",
+        "os",
+        "--token-store",
+    ]))
+    .args([store.clone().into_os_string()])
+    .run()
+    .expect_code(EXIT_USAGE);
+    let waited = started.elapsed();
+    assert!(
+        refused
+            .stderr
+            .contains("no OS credential store answered: it did not answer within 3 s"),
+        "{refused}"
+    );
+    assert!(
+        waited >= Duration::from_millis(2900) && waited < Duration::from_secs(10),
+        "cut off at the bound, not at the bus's timeout: {waited:?}"
+    );
+    assert!(!store.exists());
 }

@@ -1,10 +1,12 @@
 //! The token store sealed with a data key kept in a real Secret Service: a private
-//! `dbus-daemon` (no service activation) and `gnome-keyring-daemon`, started here with their
-//! own HOME and XDG directories in a temporary directory and killed at the end. Where
-//! `gnome-keyring-daemon` or `dbus-daemon` is missing, the tests that need them print
-//! `SKIPPED: <reason>` and pass; where they are present, they fail if it cannot start.
+//! `dbus-daemon` (activating only what a test puts in its services directory) and
+//! `gnome-keyring-daemon`, started here with their own HOME and XDG directories in a temporary
+//! directory and killed at the end. Where `gnome-keyring-daemon`, `dbus-daemon`,
+//! `dbus-send` or `secret-tool` is missing, the tests that need them print `SKIPPED: <reason>`
+//! and pass; where they are present, they fail if it cannot start.
 //!
-//! The runs without a bus need neither and always run.
+//! The runs without a bus need neither and always run. The data key is checked absent from
+//! every output, error and file beside the store.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

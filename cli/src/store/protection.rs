@@ -134,23 +134,29 @@ impl Protection {
     /// The file to write for `plaintext`, read as `found`: sealed again with the same key,
     /// or with this store's key (made now, the caller holding the exclusive lock, when there
     /// is none), or plaintext when the choice or the credential store leaves no key.
-    pub(crate) fn seal(&self, found: &Found, plaintext: &[u8]) -> Result<Vec<u8>, Failure> {
+    pub(crate) fn seal(
+        &self,
+        found: &Found,
+        plaintext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Failure> {
         let sealing = |key: &DataKey, entry: &KeyEntry| {
-            sealed::seal(plaintext, key, entry).map_err(|e| {
-                Failure::Usage(format!("token store {}: cannot seal it: {e}", self.shown))
-            })
+            sealed::seal(plaintext, key, entry)
+                .map(Zeroizing::new)
+                .map_err(|e| {
+                    Failure::Usage(format!("token store {}: cannot seal it: {e}", self.shown))
+                })
         };
         if let Found::Sealed { entry, key } = found {
             return sealing(key, entry);
         }
         if self.choice == CredentialStoreChoice::None {
-            return Ok(plaintext.to_vec());
+            return Ok(Zeroizing::new(plaintext.to_vec()));
         }
         match self.own_key() {
             Ok(key) => sealing(&key, &self.entry),
             Err(Trouble::Unavailable(why)) if self.choice == CredentialStoreChoice::Auto => {
                 self.notice(&why);
-                Ok(plaintext.to_vec())
+                Ok(Zeroizing::new(plaintext.to_vec()))
             }
             Err(trouble) => Err(self.failure(trouble)),
         }
@@ -335,7 +341,7 @@ mod tests {
         let kept = vault.entries.borrow().values().next().cloned();
 
         let second = protection(CredentialStoreChoice::Auto, &vault);
-        let (plaintext, found) = second.unseal(written).expect("opens");
+        let (plaintext, found) = second.unseal(written.to_vec()).expect("opens");
         assert_eq!(plaintext.as_slice(), PLAIN);
         assert!(matches!(found, Found::Sealed { .. }));
         assert!(second.describe(&found).starts_with("sealed with a key"));
@@ -358,7 +364,7 @@ mod tests {
             *value = other.encoded().to_string();
         }
         let wrong = protection(CredentialStoreChoice::Auto, &vault)
-            .unseal(written.clone())
+            .unseal(written.to_vec())
             .err()
             .map(|f| f.to_string())
             .unwrap_or_default();
@@ -367,13 +373,13 @@ mod tests {
 
         vault.entries.borrow_mut().clear();
         let missing = protection(CredentialStoreChoice::Os, &vault)
-            .unseal(written.clone())
+            .unseal(written.to_vec())
             .err()
             .map(|f| f.to_string())
             .unwrap_or_default();
         assert!(missing.contains("its data key is missing"), "{missing}");
 
-        let forbidden = protection(CredentialStoreChoice::None, &vault).unseal(written);
+        let forbidden = protection(CredentialStoreChoice::None, &vault).unseal(written.to_vec());
         assert!(
             forbidden
                 .err()
@@ -388,9 +394,15 @@ mod tests {
             ..MemoryVault::default()
         };
         let auto = protection(CredentialStoreChoice::Auto, &vault);
-        assert_eq!(auto.seal(&Found::Missing, PLAIN).expect("plain"), PLAIN);
+        assert_eq!(
+            auto.seal(&Found::Missing, PLAIN).expect("plain").as_slice(),
+            PLAIN
+        );
         assert!(auto.noticed());
-        assert_eq!(auto.seal(&Found::Plain, PLAIN).expect("plain"), PLAIN);
+        assert_eq!(
+            auto.seal(&Found::Plain, PLAIN).expect("plain").as_slice(),
+            PLAIN
+        );
         assert_eq!(
             auto.describe(&Found::Plain),
             "unencrypted: no OS credential store (no bus); the file is readable by you alone"
@@ -403,7 +415,10 @@ mod tests {
         assert!(os.unseal(PLAIN.to_vec()).is_err());
 
         let none = protection(CredentialStoreChoice::None, &MemoryVault::default());
-        assert_eq!(none.seal(&Found::Plain, PLAIN).expect("plain"), PLAIN);
+        assert_eq!(
+            none.seal(&Found::Plain, PLAIN).expect("plain").as_slice(),
+            PLAIN
+        );
         assert!(!none.noticed());
     }
 

@@ -2,7 +2,9 @@
 //! `revocation_endpoint` when the IdP publishes one (RFC 7009 section 2.1), then the session
 //! and every access token kept are deleted from the store, under its exclusive lock. A
 //! revocation that fails is reported, and the local sign-out happens all the same: keeping
-//! the tokens would not make the IdP forget them.
+//! the tokens would not make the IdP forget them. A sealed store whose key is lost (missing
+//! from the OS credential store, or another key) cannot be read, so nothing can be revoked:
+//! it is deleted, and the run says so.
 
 use std::time::Instant;
 
@@ -22,7 +24,7 @@ pub(crate) fn run(args: &LogoutArgs) -> Result<(), Failure> {
     let store = FileStore::open(&path, args.credential_store.choice)?;
     // Under the exclusive lock from reading the refresh token to deleting it: a concurrent
     // renewal cannot rotate it meanwhile, so the token revoked is the one in force.
-    let (session, revoked) = store.update_with(|stored| {
+    let signed_out = store.update_with(|stored| {
         let session = stored.session().cloned();
         let revoked = session
             .as_ref()
@@ -30,7 +32,22 @@ pub(crate) fn run(args: &LogoutArgs) -> Result<(), Failure> {
         stored.clear_tokens();
         stored.set_session(None);
         (session, revoked)
-    })?;
+    });
+    let (session, revoked) = match signed_out {
+        Ok(signed_out) => signed_out,
+        // A sealed store whose key is lost can never be read again: signing out deletes it.
+        Err(_) if store.remove_if_lost()? => {
+            eprintln!(
+                "xaa: signed out: the token store {} was sealed with a key the OS credential \
+                 store no longer holds, so its session could not be read; the store is \
+                 deleted, and the refresh token it held was not revoked (it lives at the IdP \
+                 until it expires)",
+                shown(&path.to_string_lossy())
+            );
+            return Ok(());
+        }
+        Err(failure) => return Err(failure),
+    };
     let (Some(session), Some(revoked)) = (session, revoked) else {
         eprintln!("xaa: not signed in; the access tokens kept, if any, are deleted");
         return Ok(());

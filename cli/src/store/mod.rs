@@ -43,6 +43,7 @@ use files::Existing;
 use lock::{Lock, LockError, LockKind};
 use protection::{Found, Protection};
 use rules::Readers;
+use rustix::fs::AtFlags;
 use zeroize::Zeroizing;
 
 /// The most bytes the store file may hold.
@@ -180,6 +181,32 @@ impl FileStore {
                 self.lock_shown
             )),
         })
+    }
+
+    /// `xaa logout`'s way out of a sealed store whose key is lost (missing from the
+    /// credential store that answers, or another key): under the exclusive lock, the file is
+    /// deleted when, and only when, it is such a store that passes the store's rules.
+    /// `Ok(true)` when it was deleted.
+    pub(crate) fn remove_if_lost(&self) -> Result<bool, Failure> {
+        let _lock = self.lock(LockKind::Exclusive)?;
+        let Ok(Existing::Opened(file, stat)) =
+            files::open_existing(self.directory.as_fd(), &self.name)
+        else {
+            return Ok(false);
+        };
+        let Ok(bytes) = rules::store_file(&stat)
+            .ok()
+            .map(|_| read_capped(&file, MAX_STORE_BYTES))
+            .transpose()
+        else {
+            return Ok(false);
+        };
+        if !bytes.is_some_and(|bytes| self.protection.is_lost(&bytes)) {
+            return Ok(false);
+        }
+        rustix::fs::unlinkat(self.directory.as_fd(), &self.name, AtFlags::empty())
+            .map_err(|e| self.cannot("delete", &e.into()))?;
+        Ok(true)
     }
 
     /// Reads, checks and (when sealed) opens the file; the caller holds the lock.

@@ -272,17 +272,44 @@ impl Protection {
         ))
     }
 
+    /// A sealed file this run cannot open: a key that does not open it is a lost key, a
+    /// malformed envelope is no store of this xaa.
     fn unopenable(&self, error: &SealError) -> Failure {
-        self.lost(&error.to_string())
+        match error {
+            SealError::WrongKey => self.lost(&error.to_string()),
+            SealError::Malformed(_) | SealError::Cipher => Failure::Usage(format!(
+                "token store {} cannot be opened: {error}; delete it or name another file",
+                self.shown
+            )),
+        }
     }
 
-    /// A sealed file this run cannot open: what is in it is lost without its key.
+    /// A sealed file whose key is gone or wrong: what is in it is lost.
     fn lost(&self, why: &str) -> Failure {
         Failure::Usage(format!(
-            "token store {} cannot be opened: {why}; delete it (its session and tokens \
-             cannot be read without that key), then sign in again with xaa login",
+            "token store {} cannot be opened: {why}; its session and tokens cannot be read \
+             without that key: run xaa logout (or delete the file), then sign in again with \
+             xaa login",
             self.shown
         ))
+    }
+
+    /// Whether `bytes` are a sealed file whose key is lost: the credential store answers
+    /// and holds no key under the entry the file names, or a key that does not open it.
+    /// A credential store that does not answer, an entry that holds something else, an
+    /// envelope this xaa cannot read, or `none`: nothing is known, so it is not lost.
+    pub(crate) fn is_lost(&self, bytes: &[u8]) -> bool {
+        if !sealed::is_sealed(bytes) || self.choice == CredentialStoreChoice::None {
+            return false;
+        }
+        let Ok(entry) = sealed::entry_of(bytes) else {
+            return false;
+        };
+        match self.get(&entry) {
+            Ok(None) => true,
+            Ok(Some(key)) => sealed::open(bytes, &key) == Err(SealError::WrongKey),
+            Err(_) => false,
+        }
     }
 }
 
@@ -369,9 +396,25 @@ mod tests {
             .map(|f| f.to_string())
             .unwrap_or_default();
         assert!(wrong.contains("does not open it"), "{wrong}");
-        assert!(wrong.contains("delete it"), "{wrong}");
+        assert!(
+            wrong.contains("run xaa logout (or delete the file)"),
+            "{wrong}"
+        );
+
+        assert!(protection(CredentialStoreChoice::Auto, &vault).is_lost(&written));
+        assert!(!protection(CredentialStoreChoice::None, &vault).is_lost(&written));
+        assert!(!protection(CredentialStoreChoice::Auto, &vault).is_lost(PLAIN));
 
         vault.entries.borrow_mut().clear();
+        assert!(protection(CredentialStoreChoice::Auto, &vault).is_lost(&written));
+        let silent = MemoryVault {
+            silent: true,
+            ..MemoryVault::default()
+        };
+        assert!(
+            !protection(CredentialStoreChoice::Auto, &silent).is_lost(&written),
+            "a credential store that does not answer says nothing of the key"
+        );
         let missing = protection(CredentialStoreChoice::Os, &vault)
             .unseal(written.to_vec())
             .err()

@@ -518,7 +518,7 @@ fn two_concurrent_runs_renew_one_session_with_one_refresh_token_redemption() {
 }
 
 #[test]
-fn a_wrong_key_in_the_keyring_is_a_clear_error_and_the_file_is_untouched() {
+fn a_wrong_key_in_the_keyring_is_a_clear_error_the_file_untouched_until_logout() {
     let Some(secret_service) = SecretService::start() else {
         return;
     };
@@ -542,9 +542,6 @@ fn a_wrong_key_in_the_keyring_is_a_clear_error_and_the_file_is_untouched() {
         secret_service
             .xaa(setup.credentials(setup.bare(), Via::File, Via::File))
             .args(["--token-store".into(), store.clone().into_os_string()]),
-        secret_service
-            .xaa(Xaa::new(["logout", "--insecure-loopback", "--token-store"]))
-            .args([store.clone().into_os_string()]),
     ] {
         let refused = command
             .secrets([key.clone(), wrong.clone()])
@@ -559,11 +556,33 @@ fn a_wrong_key_in_the_keyring_is_a_clear_error_and_the_file_is_untouched() {
             "{refused}"
         );
         assert!(
-            refused.stderr.contains("delete it"),
+            refused
+                .stderr
+                .contains("run xaa logout (or delete the file), then sign in again with xaa login"),
             "the fix is named: {refused}"
         );
         assert_eq!(std::fs::read(&store).expect("store"), sealed, "untouched");
     }
+    // The fix named: signing out deletes the store no key opens, and says what it could not do.
+    let logout = secret_service
+        .xaa(Xaa::new(["logout", "--insecure-loopback", "--token-store"]))
+        .args([store.clone().into_os_string()])
+        .secrets([key.clone(), wrong.clone()])
+        .run()
+        .expect_code(0);
+    assert!(
+        logout
+            .stderr
+            .contains("the refresh token it held was not revoked"),
+        "{logout}"
+    );
+    assert!(!store.exists(), "deleted");
+    assert!(
+        kit.sign_in_records()
+            .iter()
+            .all(|record| !record.is_refresh_redemption()),
+        "nothing was sent with a token no key could read"
+    );
     assert_eq!(
         secret_service.lookup(&account),
         Some(wrong),

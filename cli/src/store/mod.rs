@@ -194,14 +194,13 @@ impl FileStore {
         else {
             return Ok(false);
         };
-        let Ok(bytes) = rules::store_file(&stat)
-            .ok()
-            .map(|_| read_capped(&file, MAX_STORE_BYTES))
-            .transpose()
-        else {
+        if rules::store_file(&stat).is_err() {
+            return Ok(false);
+        }
+        let Ok(bytes) = read_capped(&file, MAX_STORE_BYTES) else {
             return Ok(false);
         };
-        if !bytes.is_some_and(|bytes| self.protection.is_lost(&bytes)) {
+        if !self.protection.is_lost(&bytes) {
             return Ok(false);
         }
         rustix::fs::unlinkat(self.directory.as_fd(), &self.name, AtFlags::empty())

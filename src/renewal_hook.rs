@@ -5,9 +5,6 @@
 //! type: an `Option<Renewing>` is then always `None`, and the authorizer and the flow's
 //! configuration carry it with no `cfg` of their own.
 
-use std::time::SystemTime;
-
-use crate::authorizer::SubjectTokenSource;
 use crate::grant::SubjectToken;
 
 #[cfg(feature = "signin")]
@@ -18,17 +15,6 @@ pub(crate) use crate::signin::SessionRenewal as Renewing;
 #[derive(Clone, Debug)]
 pub(crate) struct Renewing {
     pub(crate) never: std::convert::Infallible,
-}
-
-/// The renewal `source` offers at `now`: none without the feature.
-pub(crate) fn renewal_of(source: &dyn SubjectTokenSource, now: SystemTime) -> Option<Renewing> {
-    #[cfg(feature = "signin")]
-    return source.renewal(now);
-    #[cfg(not(feature = "signin"))]
-    {
-        let _ = (source, now);
-        None
-    }
 }
 
 impl Renewing {

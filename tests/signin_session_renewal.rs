@@ -12,10 +12,11 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 use support::*;
+use xaa::authorizer::SignInSession;
 use xaa::authorizer::{Acquired, Authorizer, AuthorizerConfig, Landed, User};
 use xaa::cache::Principal;
 use xaa::jose::{SigningKey, sign_jwt};
-use xaa::signin::{IdTokenClaims, IdpKeys, SignInSession};
+use xaa::signin::{IdTokenClaims, IdpKeys};
 use xaa::{
     AccessToken, AuthorizationServer, ClientCredentials, ClientSecret, Error, HttpResponse,
     IdToken, IdentityProvider, Purpose, RefreshToken,

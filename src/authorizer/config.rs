@@ -38,7 +38,7 @@ pub trait SubjectTokenSource: Send + Sync {
     /// the renewed ID token as the subject token (OpenID Connect Core 1.0 section 12). The
     /// renewal reaches the session through its sink as soon as the IdP answered, whatever the
     /// rest of the flow does. `None` (the default): the user must sign in again.
-    /// [`SignInSession`](crate::signin::SignInSession) implements it.
+    /// [`SignInSession`](crate::authorizer::SignInSession) implements it.
     #[cfg(feature = "signin")]
     fn renewal(&self, now: SystemTime) -> Option<crate::signin::SessionRenewal> {
         let _ = now;

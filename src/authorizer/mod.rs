@@ -20,6 +20,8 @@ mod config;
 mod ledger;
 mod principals;
 mod request_authorization;
+#[cfg(feature = "signin")]
+mod sign_in_session;
 mod slot;
 mod state;
 
@@ -28,4 +30,6 @@ pub use ledger::AuthorizerStats;
 #[cfg(feature = "driver")]
 pub(crate) use request_authorization::bearer;
 pub use request_authorization::{DpopVerdict, RequestAuthorization};
+#[cfg(feature = "signin")]
+pub use sign_in_session::{RENEWAL_MARGIN, SignInSession};
 pub use state::{Acquired, Authorizer, Flight, Landed, Verdict, Waited, Waiter};

@@ -9,13 +9,13 @@ use std::time::SystemTime;
 
 use http::{HeaderMap, StatusCode};
 
-use super::config::{AuthorizerConfig, AuthorizerGrant, User};
+use super::config::{AuthorizerConfig, AuthorizerGrant, SubjectTokenSource, User};
 use super::ledger::{AuthorizerStats, Ledger, NoStore};
 use super::slot::{Landing, Slot, SlotFuture};
 use crate::cache::{CacheKey, CachedToken, Lookup, Principal, RefreshPlan, TokenCache, TokenStore};
 use crate::challenge::{AuthScheme, bearer_challenges};
 use crate::grant::SubjectToken;
-use crate::renewal_hook::{Renewing, renewal_of};
+use crate::renewal_hook::Renewing;
 use crate::{
     AccessToken, Authorization, Discovery, EnterpriseAuth, EnterpriseConfig, Error, ErrorCode,
     GrantSource, OAuthError, Purpose, Scope, Start,
@@ -601,6 +601,17 @@ fn fresh_subject(
     match renewal_of(&*user.subject, now) {
         Some(renewal) => Ok((renewal.placeholder_subject(), Some(renewal))),
         None => Err(reauthentication("no fresh subject token is available")),
+    }
+}
+
+/// The renewal `source` offers at `now`: none without the `signin` feature.
+fn renewal_of(source: &dyn SubjectTokenSource, now: SystemTime) -> Option<Renewing> {
+    #[cfg(feature = "signin")]
+    return source.renewal(now);
+    #[cfg(not(feature = "signin"))]
+    {
+        let _ = (source, now);
+        None
     }
 }
 

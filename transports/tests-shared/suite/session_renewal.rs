@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
+use xaa::authorizer::SignInSession;
 use xaa::authorizer::User;
 use xaa::constants::GRANT_TYPE_TOKEN_EXCHANGE;
-use xaa::signin::{IdTokenClaims, IdpKeys, SignInSession};
+use xaa::signin::{IdTokenClaims, IdpKeys};
 use xaa::{IdToken, RefreshToken};
 use xaa_testkit::{Endpoint, IDP_CLIENT_ID, Testkit};
 

@@ -6,13 +6,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use super::id_token_claims::IdTokenClaims;
-use super::keys::IdpKeys;
-use super::refresh::Renewal;
-use super::session::SignIn;
-use super::session_renewal::{RenewalSink, SessionRenewal};
-use crate::authorizer::SubjectTokenSource;
+use super::config::SubjectTokenSource;
 use crate::grant::SubjectToken;
+use crate::signin::{IdTokenClaims, IdpKeys, Renewal, RenewalSink, SessionRenewal, SignIn};
 use crate::{IdToken, RefreshToken};
 
 /// How long before its `exp` an ID token is renewed rather than sent: the exchange at the IdP

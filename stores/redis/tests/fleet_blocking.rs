@@ -1,19 +1,20 @@
 //! Blocking replicas of one gateway sharing a real redis-server: each replica its own
 //! `xaa-ureq` authorizer and client over [`RedisSharedStore`], all against one loopback
-//! testkit, whose recorder counts the exchanges.
+//! testkit, whose recorder counts the exchanges: one exchange for a user across the fleet, even
+//! when it outlasts the lease's time to live (the holder renews it on a thread of its own).
 
 mod harness;
 
 use std::sync::{Arc, Barrier};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use harness::RedisServer;
 use xaa::authorizer::{AuthorizerConfig, User};
-use xaa::driver::{SharedStore, SharedTokenStore};
+use xaa::driver::{DEFAULT_LEASE_TTL, SharedStore, SharedTokenStore};
 use xaa::grant::SubjectToken;
 use xaa::{AccessToken, GrantSource};
 use xaa_redis::{KeyPrefix, RedisSharedStore, SealingKey, SealingKeys, Timeouts};
-use xaa_testkit::{Endpoint, Options, Testkit};
+use xaa_testkit::{Endpoint, Fault, Options, Testkit};
 use xaa_ureq::{Authorizer, Client, ProxySetting};
 
 const REPLICAS: usize = 4;
@@ -37,7 +38,7 @@ struct Replica {
     store: SharedStore<dyn SharedTokenStore>,
 }
 
-fn replica(kit: &Testkit, server: &RedisServer) -> Replica {
+fn replica(kit: &Testkit, server: &RedisServer, lease_ttl: Duration) -> Replica {
     let keys = SealingKeys::new(SealingKey::new(1, &[7; 32]).expect("a 32-byte key"));
     let timeouts = Timeouts {
         connect: Duration::from_millis(300),
@@ -49,7 +50,7 @@ fn replica(kit: &Testkit, server: &RedisServer) -> Replica {
         KeyPrefix::new("fleet").expect("a valid prefix"),
         keys,
     );
-    let store = SharedStore::blocking(store);
+    let store = SharedStore::blocking(store).with_lease_ttl(lease_ttl);
     let client = Client::builder()
         .proxy(ProxySetting::None)
         .timeout(Duration::from_secs(20))
@@ -62,34 +63,33 @@ fn replica(kit: &Testkit, server: &RedisServer) -> Replica {
     }
 }
 
-#[test]
-fn four_blocking_replicas_of_thirty_two_cold_callers_make_one_exchange() {
-    let Some(server) = RedisServer::start("four_blocking_replicas") else {
-        return;
-    };
-    let kit = Testkit::start(Options::default()).expect("the kit starts");
-    // Every replica discovers the MCP server first, so that its flights name their cache key.
-    let replicas: Vec<Replica> = (0..REPLICAS)
+/// `size` replicas with leases of `lease_ttl`, each having discovered the MCP server (a token
+/// for bob) so that its flights name their cache key; the kit's recorder cleared.
+fn fleet(size: usize, lease_ttl: Duration, kit: &Testkit, server: &RedisServer) -> Vec<Replica> {
+    let replicas = (0..size)
         .map(|_| {
-            let replica = replica(&kit, &server);
+            let replica = replica(kit, server, lease_ttl);
             replica
                 .authorizer
-                .token(&user(&kit, "bob"))
+                .token(&user(kit, "bob"))
                 .expect("a warm-up token");
             replica
         })
         .collect();
     kit.clear_requests();
-    // A slow exchange widens the window in which the replicas meet the lease.
-    kit.set_delay(Endpoint::IdpToken, Duration::from_millis(300));
+    replicas
+}
 
-    let barrier = Arc::new(Barrier::new(REPLICAS * CALLERS_PER_REPLICA));
-    let tokens: Vec<AccessToken> = std::thread::scope(|scope| {
+/// `CALLERS_PER_REPLICA` threads on every replica, released together, each asking a token for
+/// alice.
+fn every_caller(replicas: &[Replica], kit: &Testkit) -> Vec<AccessToken> {
+    let barrier = Arc::new(Barrier::new(replicas.len() * CALLERS_PER_REPLICA));
+    std::thread::scope(|scope| {
         let callers: Vec<_> = replicas
             .iter()
             .flat_map(|replica| (0..CALLERS_PER_REPLICA).map(move |_| replica))
             .map(|replica| {
-                let (alice, barrier) = (user(&kit, "alice"), Arc::clone(&barrier));
+                let (alice, barrier) = (user(kit, "alice"), Arc::clone(&barrier));
                 scope.spawn(move || {
                     barrier.wait();
                     replica.authorizer.token(&alice)
@@ -105,8 +105,11 @@ fn four_blocking_replicas_of_thirty_two_cold_callers_make_one_exchange() {
                     .expect("every caller is served")
             })
             .collect()
-    });
+    })
+}
 
+fn assert_one_exchange_for_all(kit: &Testkit, replicas: &[Replica], tokens: &[AccessToken]) {
+    assert_eq!(tokens.len(), replicas.len() * CALLERS_PER_REPLICA);
     assert!(tokens.iter().all(|t| *t == tokens[0]), "one token for all");
     assert_eq!(
         kit.requests_to(Endpoint::IdpToken).len(),
@@ -117,4 +120,41 @@ fn four_blocking_replicas_of_thirty_two_cold_callers_make_one_exchange() {
     assert_eq!(kit.requests_to(Endpoint::AsToken).len(), 1);
     let fallbacks: u64 = replicas.iter().map(|r| r.store.fallbacks()).sum();
     assert_eq!(fallbacks, 0);
+}
+
+#[test]
+fn four_blocking_replicas_of_thirty_two_cold_callers_make_one_exchange() {
+    let Some(server) = RedisServer::start("four_blocking_replicas") else {
+        return;
+    };
+    let kit = Testkit::start(Options::default()).expect("the kit starts");
+    let replicas = fleet(REPLICAS, DEFAULT_LEASE_TTL, &kit, &server);
+    // A slow exchange widens the window in which the replicas meet the lease.
+    kit.set_delay(Endpoint::IdpToken, Duration::from_millis(300));
+
+    let tokens = every_caller(&replicas, &kit);
+
+    assert_one_exchange_for_all(&kit, &replicas, &tokens);
+}
+
+#[test]
+fn a_blocking_exchange_three_times_longer_than_the_lease_stays_one_exchange() {
+    let Some(server) = RedisServer::start("a_blocking_exchange_three_times_longer") else {
+        return;
+    };
+    let kit = Testkit::start(Options::default()).expect("the kit starts");
+    let replicas = fleet(2, Duration::from_secs(1), &kit, &server);
+    // The first token exchange takes 3 s: three lease lifetimes.
+    kit.set_fault_times(Endpoint::IdpToken, Fault::Slow(Duration::from_secs(3)), 1);
+
+    let started = Instant::now();
+    let tokens = every_caller(&replicas, &kit);
+
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "the slow exchange served them"
+    );
+    assert_one_exchange_for_all(&kit, &replicas, &tokens);
+    let leases: Vec<String> = harness::raw(&server, redis::cmd("KEYS").arg("fleet:lease:*"));
+    assert!(leases.is_empty(), "released: {leases:?}");
 }

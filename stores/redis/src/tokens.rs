@@ -304,6 +304,30 @@ mod tests {
     }
 
     #[test]
+    fn a_sealed_value_that_is_not_a_token_reads_as_absent() {
+        let keys = SealingKeys::new(crate::SealingKey::new(1, &[7; 32]).expect("32 bytes"));
+        let store = RedisTokenStore::new(KeyPrefix::default(), keys);
+        let digest = Digest::of_parts("test", &[b"a cache key"]);
+        let token = CachedToken::new(AccessToken::new("t"), at(10));
+        let json = serialize(&token).expect("serializable");
+        let plaintexts: [&[u8]; 5] = [b"", b"not json", b"{}", b"{\"access_token\":5}", &json];
+        let read: Vec<Option<CachedToken>> = plaintexts
+            .iter()
+            .map(|plaintext| {
+                let sealed = store.keys.seal(&digest, plaintext).expect("sealed");
+                store
+                    .read_token(&digest, Value::BulkString(sealed))
+                    .expect("a GET reply")
+            })
+            .collect();
+        assert_eq!(read, [None, None, None, None, Some(token)]);
+        assert!(matches!(
+            store.read_token(&digest, Value::Int(1)),
+            Err(StoreError::UnexpectedReply { command: "GET" })
+        ));
+    }
+
+    #[test]
     fn expiries_are_whole_milliseconds_never_zero() {
         assert_eq!(unix_millis(at(2) + Duration::from_micros(1_500)), 2_001);
         assert_eq!(unix_millis(UNIX_EPOCH), 1);

@@ -9,6 +9,8 @@
 // Each test file uses its own part of the harness.
 #![allow(dead_code)]
 
+pub(crate) mod gateway;
+
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -80,8 +80,11 @@ impl RedisSharedStore {
         }
     }
 
-    /// Runs `operation` on a pooled connection, returned to the pool afterwards (a broken one
-    /// reopens itself on its next use).
+    /// Runs `operation` on a pooled connection, returned to the pool afterwards. When the
+    /// server could not be reached or did not answer, every idle connection is dropped with
+    /// this one: they are to the same server, and one kept across a restart of Redis would
+    /// fail its next command (a call counted as going without the store) instead of
+    /// reconnecting.
     fn with_connection<T>(
         &self,
         operation: impl FnOnce(&mut ReconnectingConnection) -> Result<T, StoreError>,
@@ -95,7 +98,12 @@ impl RedisSharedStore {
             .unwrap_or_else(|| ReconnectingConnection::new(self.client.clone(), self.timeouts));
         let result = operation(&mut connection);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < IDLE_CONNECTIONS {
+        if matches!(
+            result,
+            Err(StoreError::Unreachable(_) | StoreError::TimedOut(_))
+        ) {
+            idle.clear();
+        } else if idle.len() < IDLE_CONNECTIONS {
             idle.push(connection);
         }
         result.map_err(unavailable)

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod gateway;
+pub(crate) mod replica_process;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::RedisServer;
+use harness::gateway::{config, user};
 use tokio::sync::Barrier;
-use xaa::authorizer::{AuthorizerConfig, User};
 use xaa::cache::{CacheKey, Principal};
 use xaa::driver::{AsyncSharedTokenStore, DEFAULT_LEASE_TTL, SharedStore};
-use xaa::grant::SubjectToken;
-use xaa::{AccessToken, GrantSource, Scope};
+use xaa::{AccessToken, Scope};
 use xaa_redis::{AsyncRedisSharedStore, KeyPrefix, SealingKey, SealingKeys, Timeouts};
 use xaa_reqwest::{Authorizer, Client, ProxySetting};
 use xaa_testkit::{Endpoint, Fault, Options, Testkit};
@@ -27,19 +26,6 @@ const TIMEOUTS: Timeouts = Timeouts {
     connect: Duration::from_millis(300),
     response: Duration::from_millis(500),
 };
-
-fn config(kit: &Testkit) -> AuthorizerConfig {
-    let enterprise = kit.enterprise_config(SubjectToken::IdToken(kit.id_token("nobody")));
-    let GrantSource::Enterprise { idp, .. } = enterprise.grant else {
-        panic!("the kit's configuration is the enterprise flow");
-    };
-    AuthorizerConfig::new(kit.mcp_url(), idp, enterprise.authorization_server)
-        .policy(enterprise.policy)
-}
-
-fn user(kit: &Testkit, name: &str) -> User {
-    User::from_id_token(SubjectToken::IdToken(kit.id_token(name))).expect("a user")
-}
 
 struct Replica {
     authorizer: Authorizer,

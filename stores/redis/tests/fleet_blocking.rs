@@ -9,29 +9,15 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use harness::RedisServer;
-use xaa::authorizer::{AuthorizerConfig, User};
+use harness::gateway::{config, user};
+use xaa::AccessToken;
 use xaa::driver::{DEFAULT_LEASE_TTL, SharedStore, SharedTokenStore};
-use xaa::grant::SubjectToken;
-use xaa::{AccessToken, GrantSource};
 use xaa_redis::{KeyPrefix, RedisSharedStore, SealingKey, SealingKeys, Timeouts};
 use xaa_testkit::{Endpoint, Fault, Options, Testkit};
 use xaa_ureq::{Authorizer, Client, ProxySetting};
 
 const REPLICAS: usize = 4;
 const CALLERS_PER_REPLICA: usize = 32;
-
-fn config(kit: &Testkit) -> AuthorizerConfig {
-    let enterprise = kit.enterprise_config(SubjectToken::IdToken(kit.id_token("nobody")));
-    let GrantSource::Enterprise { idp, .. } = enterprise.grant else {
-        panic!("the kit's configuration is the enterprise flow");
-    };
-    AuthorizerConfig::new(kit.mcp_url(), idp, enterprise.authorization_server)
-        .policy(enterprise.policy)
-}
-
-fn user(kit: &Testkit, name: &str) -> User {
-    User::from_id_token(SubjectToken::IdToken(kit.id_token(name))).expect("a user")
-}
 
 struct Replica {
     authorizer: Authorizer,

@@ -93,8 +93,8 @@ fn forms_of(secret: &[u8]) -> Vec<Vec<u8>> {
         let shifted = [&b"xx"[..offset], secret].concat();
         for alphabet in [STANDARD, URL_SAFE] {
             let encoded = base64(&shifted, alphabet, false);
-            if encoded.len() > 8 {
-                forms.push(encoded[4..encoded.len() - 4].as_bytes().to_vec());
+            if let Some(middle) = encoded.as_bytes().get(4..encoded.len().saturating_sub(4)) {
+                forms.push(middle.to_vec());
             }
         }
     }

@@ -12,7 +12,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -277,12 +277,9 @@ impl ReplicaProcess {
         stdin.flush().expect("go");
     }
 
-    /// The replica's next line, if it comes within `timeout`.
+    /// The replica's next line, if it comes within `timeout` (none once the replica exited).
     pub(crate) fn next_line(&self, timeout: Duration) -> Option<String> {
-        match self.lines.recv_timeout(timeout) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.lines.recv_timeout(timeout).ok()
     }
 
     /// Reads lines until `wanted`; panics when it does not come within `timeout`.

@@ -266,8 +266,8 @@ mod tests {
         });
         assert_eq!(output, "landed");
         let renewed = store.count();
-        // Every 30 ms over 200 ms: 6, give or take the scheduler.
-        assert!((3..=7).contains(&renewed), "{renewed} renewals");
+        // Every 30 ms over 200 ms: 6, fewer when the scheduler is late, never more.
+        assert!((2..=6).contains(&renewed), "{renewed} renewals");
         assert!(
             store
                 .asked

@@ -156,6 +156,7 @@ mod dpop_refusal;
 mod drive;
 #[cfg(feature = "driver")]
 pub mod driver;
+mod echo_guard;
 mod enterprise;
 mod error;
 mod error_rule;
@@ -170,6 +171,7 @@ mod json;
 #[cfg(any(feature = "jwt", feature = "server"))]
 mod json_response;
 pub mod jwt;
+mod renewal_hook;
 mod request_url;
 mod scope;
 mod secret;

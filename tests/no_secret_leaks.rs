@@ -2,78 +2,21 @@
 //! every `tracing` event captured at the most verbose level; every result and error is also
 //! formatted with Display and Debug. No token or secret may appear anywhere in that output.
 
+#[path = "support/capture.rs"]
+mod capture;
 mod support;
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
+use capture::{assert_absent, capture};
 use serde_json::json;
 use support::*;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
 use xaa::authorizer::{Acquired, Authorizer, AuthorizerConfig, User};
 use xaa::grant::SubjectToken;
 use xaa::{
     AuthorizationServer, ClientCredentials, ClientSecret, EnterpriseAuth, EnterpriseConfig,
-    IdToken, IdentityProvider, RefreshToken, Start,
+    HttpResponse, IdToken, IdentityProvider, RefreshToken, Start,
 };
-
-/// Writes every event and span field, as text, into one buffer.
-struct Capture {
-    out: Arc<Mutex<String>>,
-    next_id: AtomicU64,
-}
-
-struct Writer<'a>(&'a mut String);
-
-impl Visit for Writer<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let _ = write!(self.0, " {}={:?}", field.name(), value);
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let _ = write!(self.0, " {}={}", field.name(), value);
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn new_span(&self, attributes: &Attributes<'_>) -> Id {
-        let mut out = self.out.lock().expect("capture");
-        attributes.record(&mut Writer(&mut out));
-        out.push('\n');
-        Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
-    }
-
-    fn record(&self, _: &Id, values: &Record<'_>) {
-        let mut out = self.out.lock().expect("capture");
-        values.record(&mut Writer(&mut out));
-        out.push('\n');
-    }
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let mut out = self.out.lock().expect("capture");
-        let _ = write!(
-            out,
-            "{} {}",
-            event.metadata().level(),
-            event.metadata().target()
-        );
-        event.record(&mut Writer(&mut out));
-        out.push('\n');
-    }
-
-    fn enter(&self, _: &Id) {}
-
-    fn exit(&self, _: &Id) {}
-}
 
 const REFRESH_TOKEN: &str = "idp-refresh-token-secret-0123456789";
 
@@ -117,18 +60,37 @@ fn worlds() -> Vec<(&'static str, Servers)> {
         ("bad token response", Servers::happy().on("POST", AS_TOKEN, |_| {
             json_response(200, json!({"access_token": ACCESS_TOKEN, "token_type": "DPoP"}))
         })),
+        ("IdP error page echoing the request", Servers::happy().on("POST", IDP_TOKEN, echo_page)),
+        ("AS error page echoing the request", Servers::happy().on("POST", AS_TOKEN, echo_page)),
+        ("IdP error echoing the request in its description", Servers::happy().on("POST", IDP_TOKEN, |r| {
+            json_response(400, json!({"error": "invalid_request", "error_description": echo(r)}))
+        })),
     ]
+}
+
+/// The request as a debugging error page quotes it: the `Authorization` header, every form
+/// value decoded (shortest first, so that the client secret falls within the part of the page
+/// an error quotes) and the form as sent.
+fn echo(request: &Recorded) -> String {
+    let sent = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&request.form)
+        .finish();
+    let mut values: Vec<&str> = request.form.iter().map(|(_, v)| v.as_str()).collect();
+    values.sort_by_key(|value| value.len());
+    format!(
+        "authorization {}; values {}; form {sent}",
+        request.authorization().unwrap_or_default(),
+        values.join(" "),
+    )
+}
+
+fn echo_page(request: &Recorded) -> HttpResponse {
+    raw_response(500, Some("text/plain"), echo(request).as_bytes())
 }
 
 #[test]
 fn no_token_or_secret_in_logs_or_errors() {
-    let out = Arc::new(Mutex::new(String::new()));
-    let subscriber = Capture {
-        out: Arc::clone(&out),
-        next_id: AtomicU64::new(0),
-    };
-    tracing::subscriber::with_default(subscriber, || {
-        tracing::callsite::rebuild_interest_cache();
+    let (formatted, logged) = capture(|| {
         let mut formatted = String::new();
         let subjects = [
             SubjectToken::IdToken(IdToken::new(id_token())),
@@ -191,17 +153,14 @@ fn no_token_or_secret_in_logs_or_errors() {
             );
             let _ = writeln!(formatted, "{verdict:?}");
         }
-        out.lock().expect("capture").push_str(&formatted);
+        formatted
     });
-    let captured = out.lock().expect("capture").clone();
     assert!(
-        captured.contains("purpose="),
-        "events were captured:\n{captured}"
+        logged.contains("purpose="),
+        "events were captured:\n{logged}"
     );
-    assert!(
-        captured.contains("jwt_bearer"),
-        "the success path was logged"
-    );
+    assert!(logged.contains("jwt_bearer"), "the success path was logged");
+    let captured = format!("{logged}{formatted}");
     for (name, secret) in [
         ("ID token", id_token()),
         ("ID-JAG", id_jag()),
@@ -210,10 +169,7 @@ fn no_token_or_secret_in_logs_or_errors() {
         ("IdP client secret", IDP_SECRET.to_owned()),
         ("AS client secret", AS_SECRET.to_owned()),
     ] {
-        assert!(
-            !captured.contains(&secret),
-            "the {name} leaked:\n{captured}"
-        );
+        assert_absent(&captured, name, &secret);
     }
 }
 
@@ -223,13 +179,10 @@ fn no_token_or_secret_in_logs_or_errors() {
 #[cfg(feature = "jwt")]
 #[test]
 fn no_dpop_key_or_proof_in_logs_or_errors() {
+    use std::sync::Arc;
+
     use xaa::dpop::{DpopBinding, DpopPolicy, DpopSigner, EsDpopKey};
 
-    let out = Arc::new(Mutex::new(String::new()));
-    let subscriber = Capture {
-        out: Arc::clone(&out),
-        next_id: AtomicU64::new(0),
-    };
     let key = Arc::new(EsDpopKey::generate().expect("a key"));
     let private_pem = key.expose_private_pem().expect("pem").to_string();
     let binding = DpopBinding::new(
@@ -248,8 +201,7 @@ fn no_dpop_key_or_proof_in_logs_or_errors() {
         json_response(200, body)
     };
     let mut proofs = Vec::new();
-    tracing::subscriber::with_default(subscriber, || {
-        tracing::callsite::rebuild_interest_cache();
+    let (formatted, logged) = capture(|| {
         let mut formatted = format!("{key:?} {binding:?}\n");
         let bound = {
             let jkt = jkt.clone();
@@ -323,32 +275,42 @@ fn no_dpop_key_or_proof_in_logs_or_errors() {
             .request_authorization(&token, &http::Method::POST, &uri, b"{}", now())
             .expect("headers");
         let _ = writeln!(formatted, "{headers:?} {token:?}");
-        out.lock().expect("capture").push_str(&formatted);
+        formatted
     });
-    let captured = out.lock().expect("capture").clone();
-    assert!(proofs.len() >= 5, "the bound flows sent proofs");
-    let pem_body: String = private_pem
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .collect();
     assert!(
-        !captured.contains(&pem_body),
-        "the private key leaked:\n{captured}"
+        logged.contains("purpose="),
+        "the bound flows were logged:\n{logged}"
     );
+    let captured = format!("{logged}{formatted}");
+    assert!(proofs.len() >= 5, "the bound flows sent proofs");
     for line in private_pem
         .lines()
         .filter(|line| !line.starts_with("-----"))
     {
-        assert!(!captured.contains(line), "part of the private key leaked");
+        assert_absent(&captured, "DPoP private key (a line of its PEM)", line);
     }
-    assert!(
-        !captured.contains(ACCESS_TOKEN),
-        "the access token leaked:\n{captured}"
-    );
+    assert_absent(&captured, "access token", ACCESS_TOKEN);
     for proof in &proofs {
-        assert!(
-            !captured.contains(proof.as_str()),
-            "a proof leaked:\n{captured}"
-        );
+        assert_absent(&captured, "DPoP proof", proof);
+    }
+}
+
+/// The search finds a secret base64-encoded at any offset, in either alphabet, so a leak
+/// inside a Basic credential or a JWT segment cannot hide from it.
+#[test]
+fn the_search_finds_encoded_secrets_at_every_offset() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+
+    let secret = b"a-secret-long-enough-to-search-for";
+    for prefix in ["", "x", "xy", "client:"] {
+        let whole = [prefix.as_bytes(), secret, b"!tail"].concat();
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let text = engine.encode(&whole);
+            let found = capture::encoded_forms(secret)
+                .iter()
+                .any(|form| text.contains(form.as_str()));
+            assert!(found, "not found after {prefix:?} in {text}");
+        }
     }
 }

@@ -30,6 +30,10 @@ pub(crate) enum Command {
         /// proofs and the authorization server a nonce, so the run shows one nonce retry.
         #[arg(long)]
         dpop: bool,
+        /// Sign in at the IdP first (authorization code flow with PKCE, the demo filling in
+        /// the IdP's sign-in page itself) and use the ID token it gets as the subject token.
+        #[arg(long)]
+        sign_in: bool,
     },
     /// Get an access token for an MCP server and print it (stdout: the token alone).
     Token(Box<TokenArgs>),

@@ -36,7 +36,15 @@ use secrets::SecretSource;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { json, dpop } => demo::run(json, dpop),
+        Command::Demo {
+            json,
+            dpop,
+            sign_in,
+        } => demo::run(demo::DemoChoices {
+            json,
+            dpop,
+            sign_in,
+        }),
         Command::Token(args) => token::run(*args),
         Command::Discover(args) => discover::run(args),
         Command::Decode(args) => decode_command(args),

@@ -32,6 +32,18 @@ pub trait SubjectTokenSource: Send + Sync {
     fn refresh_token_rotated(&self, token: RefreshToken) {
         let _ = token;
     }
+
+    /// The current token is stale or was refused, and [`refresh`](Self::refresh) had none: a
+    /// session the flow renews at the IdP with its refresh token before the exchange, using
+    /// the renewed ID token as the subject token (OpenID Connect Core 1.0 section 12). The
+    /// renewal reaches the session through its sink as soon as the IdP answered, whatever the
+    /// rest of the flow does. `None` (the default): the user must sign in again.
+    /// [`SignInSession`](crate::signin::SignInSession) implements it.
+    #[cfg(feature = "signin")]
+    fn renewal(&self, now: SystemTime) -> Option<crate::signin::SessionRenewal> {
+        let _ = now;
+        None
+    }
 }
 
 impl SubjectTokenSource for SubjectToken {

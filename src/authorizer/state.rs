@@ -15,6 +15,7 @@ use super::slot::{Landing, Slot, SlotFuture};
 use crate::cache::{CacheKey, CachedToken, Lookup, Principal, RefreshPlan, TokenCache, TokenStore};
 use crate::challenge::{AuthScheme, bearer_challenges};
 use crate::grant::SubjectToken;
+use crate::renewal_hook::{Renewing, renewal_of};
 use crate::{
     AccessToken, Authorization, Discovery, EnterpriseAuth, EnterpriseConfig, Error, ErrorCode,
     GrantSource, OAuthError, Purpose, Scope, Start,
@@ -389,11 +390,17 @@ impl Authorizer {
         force_fresh_subject: bool,
     ) -> Result<EnterpriseAuth, Error> {
         let config = &self.shared.config;
+        let mut renewal = None;
         let grant = match &config.grant {
-            AuthorizerGrant::Enterprise(idp) => GrantSource::Enterprise {
-                idp: idp.clone(),
-                subject: fresh_subject(user, now, &config.policy, force_fresh_subject)?,
-            },
+            AuthorizerGrant::Enterprise(idp) => {
+                let (subject, renewing) =
+                    fresh_subject(user, now, &config.policy, force_fresh_subject)?;
+                renewal = renewing;
+                GrantSource::Enterprise {
+                    idp: idp.clone(),
+                    subject,
+                }
+            }
             AuthorizerGrant::Assertion(source) => GrantSource::Assertion(
                 source
                     .assertion(now)
@@ -406,6 +413,7 @@ impl Authorizer {
             scope: (!key.1.is_empty()).then(|| key.1.clone()),
             policy: config.policy.clone(),
             dpop: config.dpop.clone(),
+            renewal,
         };
         let start = match state.discovery.clone().filter(|d| d.is_fresh(now)) {
             Some(discovery) => {
@@ -565,13 +573,15 @@ impl Authorizer {
 }
 
 /// The user's subject token, fresh: an expired ID token (peeked, with the policy's skew) is
-/// replaced through the source, or the user must sign in again (decisions.md D17).
+/// replaced through the source, or renewed inside the flow when the source offers a session
+/// renewal (then the token returned is only a placeholder the flow replaces with the renewed
+/// ID token), or the user must sign in again (decisions.md D17).
 fn fresh_subject(
     user: &User,
     now: SystemTime,
     policy: &crate::Policy,
     force_fresh: bool,
-) -> Result<SubjectToken, Error> {
+) -> Result<(SubjectToken, Option<Renewing>), Error> {
     let expired = |subject: &SubjectToken| {
         subject
             .expires_at()
@@ -583,10 +593,13 @@ fn fresh_subject(
         user.subject.subject_token(now).filter(|s| !expired(s))
     };
     if let Some(subject) = current {
-        return Ok(subject);
+        return Ok((subject, None));
     }
-    match user.subject.refresh(now).filter(|s| !expired(s)) {
-        Some(subject) => Ok(subject),
+    if let Some(subject) = user.subject.refresh(now).filter(|s| !expired(s)) {
+        return Ok((subject, None));
+    }
+    match renewal_of(&*user.subject, now) {
+        Some(renewal) => Ok((renewal.placeholder_subject(), Some(renewal))),
         None => Err(reauthentication("no fresh subject token is available")),
     }
 }
@@ -660,7 +673,14 @@ impl Flight {
                 Landed::Token(token)
             }
             Err(error) => {
-                let refused = matches!(&error, Error::ReauthenticationRequired { status, .. } if *status != 0);
+                // The IdP refused the subject token at the exchange (not a refused refresh
+                // token, which ends the session): one more flow with a fresh subject.
+                let refused = matches!(
+                    &error,
+                    Error::ReauthenticationRequired { status, purpose, .. }
+                        if *status != 0
+                            && matches!(purpose, Purpose::TokenExchange | Purpose::SamlRefreshExchange)
+                );
                 if refused && !self.ticket.subject_refreshed {
                     let state = lock(&authorizer.shared.state);
                     let rebuilt = authorizer.build_flow(

@@ -13,6 +13,12 @@ use super::{CacheKey, CachedToken, TokenCache};
 ///
 /// The methods are infallible: a store that cannot load or save should behave as if the token
 /// were absent, and report the failure through its own logging.
+///
+/// The authorizer calls the store while it holds its lock, so an implementation must not do
+/// I/O or wait: it is for in-process stores (decisions.md D30). A store reached over the
+/// network (shared by replicas) implements the driver's steps instead,
+/// `xaa::driver::SharedTokenStore` or `AsyncSharedTokenStore` (feature `driver`), which the
+/// drivers perform outside any lock.
 pub trait TokenStore: Send + Sync {
     /// The token saved under `key`, if any. It may be expired: judge it with a [`TokenCache`].
     fn load(&self, key: &CacheKey) -> Option<CachedToken>;

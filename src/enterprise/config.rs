@@ -4,6 +4,7 @@
 use crate::discovery::AuthServerDiscovered;
 use crate::dpop_hook::Binding;
 use crate::grant::SubjectToken;
+use crate::renewal_hook::Renewing;
 use crate::{Assertion, ClientCredentials, Policy, Scope};
 
 /// How the enterprise IdP is reached.
@@ -157,6 +158,10 @@ pub struct EnterpriseConfig {
     /// The DPoP key tokens are bound to, and when (RFC 9449; ID-JAG draft section 9.8); `None`
     /// for bearer tokens.
     pub(crate) dpop: Option<Binding>,
+    /// The session renewed with its refresh token before the exchange, its renewed ID token
+    /// then the subject token (feature `signin`; without it always `None`).
+    #[cfg_attr(not(feature = "signin"), allow(dead_code))]
+    pub(crate) renewal: Option<Renewing>,
 }
 
 impl EnterpriseConfig {
@@ -172,6 +177,7 @@ impl EnterpriseConfig {
             scope: None,
             policy: Policy::default(),
             dpop: None,
+            renewal: None,
         }
     }
 
@@ -183,6 +189,7 @@ impl EnterpriseConfig {
             scope: None,
             policy: Policy::default(),
             dpop: None,
+            renewal: None,
         }
     }
 
@@ -199,6 +206,17 @@ impl EnterpriseConfig {
     #[cfg(feature = "dpop")]
     pub fn dpop(mut self, binding: crate::dpop::DpopBinding) -> Self {
         self.dpop = Some(binding);
+        self
+    }
+
+    /// Renews the person's session at the IdP with its refresh token before the token
+    /// exchange, and sends the renewed ID token as the subject token in place of the
+    /// configured one (OpenID Connect Core 1.0 section 12). The IdP must be configured by
+    /// issuer: its discovered metadata names the token endpoint and the `jwks_uri` the renewed
+    /// ID token is checked against.
+    #[cfg(feature = "signin")]
+    pub fn session_renewal(mut self, renewal: crate::signin::SessionRenewal) -> Self {
+        self.renewal = Some(renewal);
         self
     }
 

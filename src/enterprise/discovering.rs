@@ -174,7 +174,7 @@ impl Discovering {
                     authorization_server_found(found, config, idp.as_ref().and_then(Leg::output))?;
                 Ok(())
             }),
-            Step::SamlRefresh | Step::TokenExchange | Step::JwtBearer => Ok(Output::Wait),
+            Step::Subject | Step::TokenExchange | Step::JwtBearer => Ok(Output::Wait),
         }
     }
 

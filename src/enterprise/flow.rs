@@ -118,7 +118,7 @@ impl EnterpriseAuth {
         }
         discovering.start_idp(&config, &guard)?;
         Ok(Self {
-            subject: Subject::new(&config.grant),
+            subject: Subject::new(&config)?,
             server_url,
             guard,
             routes: Routes::default(),
@@ -134,8 +134,7 @@ impl EnterpriseAuth {
     /// complete, then its requests.
     fn advance(&mut self) -> Result<(), Error> {
         let found_idp = self.stage.found_idp();
-        self.subject
-            .advance(&self.config.grant, found_idp, &self.guard)?;
+        self.subject.advance(&self.config, found_idp, &self.guard)?;
         self.finish_discovery()?;
         if let Stage::Granting(granting) = &mut self.stage {
             granting.advance(
@@ -187,7 +186,7 @@ impl EnterpriseAuth {
     /// Polls the leg of `step` where it is: the SAML trade in any stage, the others in theirs.
     fn poll_leg(&mut self, step: Step, now: SystemTime) -> Result<Output<()>, Error> {
         match (step, &mut self.stage) {
-            (Step::SamlRefresh, _) => self.subject.poll(now),
+            (Step::Subject, _) => self.subject.poll(now),
             (_, Stage::Discovering(discovering)) => {
                 discovering.poll(step, now, &self.config, &self.guard, &mut self.scope)
             }
@@ -338,7 +337,7 @@ impl Flow for EnterpriseAuth {
             return Ok(());
         };
         match (step, &mut self.stage) {
-            (Step::SamlRefresh, _) => self.subject.handle_response(now, inner, response),
+            (Step::Subject, _) => self.subject.handle_response(now, inner, response),
             (_, Stage::Discovering(discovering)) => {
                 discovering.handle_response(step, now, inner, response)
             }

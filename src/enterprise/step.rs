@@ -20,8 +20,8 @@ macro_rules! steps {
 }
 
 // The order of the specification's flow (MCP Enterprise-Managed Authorization, steps 2 to 7):
-// discovery, then the token exchange at the IdP, then the jwt-bearer grant, with the SAML
-// trade that prepares the subject token just before the exchange. Within discovery the IdP's
+// discovery, then the token exchange at the IdP, then the jwt-bearer grant, with the leg that
+// prepares the subject token (a SAML trade, a session renewal) just before the exchange. Within discovery the IdP's
 // metadata is listed before the authorization server's: it needs nothing, so it is in flight
 // from the start, while the authorization server's waits for the MCP server to name it (unless
 // pinned). Polling follows this list, so the list also fixes which of two ready requests is
@@ -34,15 +34,27 @@ steps! {
     IdpDiscovery,
     /// The MCP authorization server's metadata (RFC 8414, OpenID Connect Discovery).
     AuthorizationServerDiscovery,
-    /// The SAML assertion traded for an IdP refresh token first (protocol.md 2.7 option B,
-    /// decisions.md D15).
-    SamlRefresh,
+    /// The subject token prepared before the exchange: a SAML assertion traded for an IdP
+    /// refresh token (protocol.md 2.7 option B, decisions.md D15), or a signed-in session
+    /// renewed with its refresh token (feature `signin`, OpenID Connect Core 1.0 section 12).
+    Subject,
     /// The token exchange at the IdP (RFC 8693): subject token in, ID-JAG out.
     TokenExchange,
     /// The jwt-bearer grant at the MCP authorization server (RFC 7523): ID-JAG in, access
     /// token out.
     JwtBearer,
 }
+
+/// The purposes of the subject leg: the SAML trade, and with the `signin` feature the refresh
+/// and the key-set fetch of a session renewal.
+#[cfg(feature = "signin")]
+const SUBJECT_PURPOSES: &[Purpose] = &[
+    Purpose::SamlRefreshExchange,
+    Purpose::Refresh,
+    Purpose::IdpKeys,
+];
+#[cfg(not(feature = "signin"))]
+const SUBJECT_PURPOSES: &[Purpose] = &[Purpose::SamlRefreshExchange];
 
 impl Step {
     /// The purposes of the requests the leg sends.
@@ -51,7 +63,7 @@ impl Step {
             Step::ResourceDiscovery => &[Purpose::ResourceProbe, Purpose::ResourceMetadata],
             Step::IdpDiscovery => &[Purpose::IdpMetadata],
             Step::AuthorizationServerDiscovery => &[Purpose::AuthorizationServerMetadata],
-            Step::SamlRefresh => &[Purpose::SamlRefreshExchange],
+            Step::Subject => SUBJECT_PURPOSES,
             Step::TokenExchange => &[Purpose::TokenExchange],
             Step::JwtBearer => &[Purpose::JwtBearer],
         }
@@ -71,7 +83,12 @@ mod tests {
                 .count();
             assert_eq!(owners, 1, "{purpose}");
         }
-        let listed: usize = Step::ALL.iter().map(|step| step.purposes().len()).sum();
+        // The sign-in purposes a session renewal sends are not in `Purpose::ALL`.
+        let listed: usize = Step::ALL
+            .iter()
+            .flat_map(|step| step.purposes())
+            .filter(|purpose| Purpose::ALL.contains(purpose))
+            .count();
         assert_eq!(listed, Purpose::ALL.len());
     }
 

@@ -5,6 +5,7 @@
 use std::time::SystemTime;
 
 use crate::dpop_hook::{Binding, TokenAnswer};
+use crate::echo_guard::EchoGuard;
 use crate::flow::TransmitIds;
 use crate::{DpopRefusal, Error, Flow, HttpRequest, HttpResponse, Output, Purpose, TransmitId};
 
@@ -34,6 +35,8 @@ pub(crate) struct Single<S: TokenStep> {
     uri: Option<http::Uri>,
     /// Whether the one retry with a server's nonce was spent.
     nonce_retried: bool,
+    /// The secrets of the request in flight, kept out of an error answer that echoes them.
+    echoes: EchoGuard,
 }
 
 #[derive(Debug)]
@@ -53,6 +56,7 @@ impl<S: TokenStep> Single<S> {
             ids: TransmitIds::default(),
             uri: None,
             nonce_retried: false,
+            echoes: EchoGuard::default(),
         }
     }
 
@@ -72,6 +76,7 @@ impl<S: TokenStep> Single<S> {
 
     /// The judgement of `response`, or a retry when it is the server's first nonce demand.
     fn judge(&mut self, now: SystemTime, response: HttpResponse) -> State<S::Output> {
+        let response = self.echoes.scrub(response);
         if let (Some(dpop), Some(uri)) = (&self.dpop, &self.uri) {
             match dpop.token_answer(uri, &response) {
                 TokenAnswer::RetryWithNonce if !self.nonce_retried => {
@@ -111,6 +116,7 @@ impl<S: TokenStep> Flow for Single<S> {
                         .map_err(|refusal| self.dpop_error(refusal))?;
                 }
                 self.uri = Some(request.uri().clone());
+                self.echoes = EchoGuard::of(&request);
                 let transmit = self.ids.transmit(self.step.purpose(), request);
                 self.state = State::InFlight(transmit.id);
                 Ok(Output::Transmit(transmit))

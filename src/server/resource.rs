@@ -1,7 +1,7 @@
 //! Resource-server (MCP server) helpers: the `Bearer` challenges of RFC 6750 section 3 with
 //! the `resource_metadata` parameter of RFC 9728 section 5.1, the protected-resource metadata
 //! document (RFC 9728 section 2), and reading the bearer token of a request. With the `dpop`
-//! feature, [`DpopResourceGuard`] checks requests with DPoP-bound tokens (RFC 9449 section 7).
+//! feature, `DpopResourceGuard` checks requests with DPoP-bound tokens (RFC 9449 section 7).
 
 use http::header::WWW_AUTHENTICATE;
 use http::{Request, Response, StatusCode};

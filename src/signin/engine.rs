@@ -10,6 +10,7 @@ use super::id_token_check::{Attempt, IdTokenCheck};
 use super::id_token_claims::IdTokenClaims;
 use super::idp_endpoint::IdpEndpoint;
 use super::token_response::Tokens;
+use crate::echo_guard::EchoGuard;
 use crate::flow::TransmitIds;
 use crate::grant::TokenForm;
 use crate::{Error, Flow, HttpResponse, Output, Purpose, TransmitId};
@@ -69,6 +70,8 @@ pub(crate) struct GrantFlow<S: GrantStep> {
     check: Option<IdTokenCheck>,
     ids: TransmitIds,
     state: State<S::Output>,
+    /// The secrets of the request in flight, kept out of an error answer that echoes them.
+    echoes: EchoGuard,
 }
 
 impl<S: GrantStep> GrantFlow<S> {
@@ -84,6 +87,7 @@ impl<S: GrantStep> GrantFlow<S> {
             check,
             ids,
             state: State::Ready,
+            echoes: EchoGuard::default(),
         }
     }
 
@@ -132,6 +136,7 @@ impl<S: GrantStep> Flow for GrantFlow<S> {
                 }
                 let endpoint = self.step.endpoint();
                 let request = endpoint.post(self.step.form(), now)?;
+                self.echoes = EchoGuard::of(&request);
                 let transmit = self.ids.transmit(endpoint.purpose(), request);
                 self.state = State::Requesting(transmit.id);
                 Ok(Output::Transmit(transmit))
@@ -161,6 +166,7 @@ impl<S: GrantStep> Flow for GrantFlow<S> {
     ) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, State::Returned) {
             State::Requesting(expected) if expected == id => {
+                let response = self.echoes.scrub(response);
                 self.state = match self.step.judge(now, response) {
                     Ok(Verdict::Tokens(tokens)) => self.conclude(now, tokens, true),
                     Ok(Verdict::Again) => State::Ready,

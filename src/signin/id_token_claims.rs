@@ -2,6 +2,7 @@
 //! on claims whose signature was already verified. Pure and public, so they can be fuzzed
 //! (docs/signin.md, "ID token validation").
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
@@ -19,7 +20,11 @@ const MAX_SUBJECT_BYTES: usize = 255;
 /// The claims of an accepted ID token that a session keeps: who signed in, at which IdP,
 /// for which client, and when. Keep them to check a renewed ID token against
 /// ([`IdTokenExpectations::renewing`]).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// `Debug` prints the `nonce` as `[redacted]`, like the [`Nonce`] of the request it answers
+/// (docs/signin.md, "Secrets"): a log's reader must not learn the value that ties an ID token
+/// to the sign-in that asked for it.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdTokenClaims {
     /// `iss`: the IdP's issuer.
@@ -38,6 +43,30 @@ pub struct IdTokenClaims {
     pub auth_time: Option<u64>,
     /// `nonce`, when given.
     pub nonce: Option<String>,
+}
+
+impl fmt::Debug for IdTokenClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdTokenClaims")
+            .field("iss", &self.iss)
+            .field("sub", &self.sub)
+            .field("aud", &self.aud)
+            .field("azp", &self.azp)
+            .field("exp", &self.exp)
+            .field("iat", &self.iat)
+            .field("auth_time", &self.auth_time)
+            .field("nonce", &self.nonce.as_ref().map(|_| Redacted))
+            .finish()
+    }
+}
+
+/// Stands for a value `Debug` does not show.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// What an ID token must say: built by the flows from the request they sent, public for tools
@@ -242,5 +271,29 @@ fn audiences(value: Option<&Value>) -> Option<Vec<String>> {
             .map(|item| item.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
             .collect(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_claims_but_not_the_nonce() {
+        let mut claims = IdTokenClaims {
+            iss: "https://idp.example".into(),
+            sub: "alice".into(),
+            aud: vec!["client".into()],
+            azp: None,
+            exp: 2,
+            iat: 1,
+            auth_time: None,
+            nonce: Some("nonce-value-kept-out-of-logs".into()),
+        };
+        let shown = format!("{claims:?} {claims:#?}");
+        assert!(!shown.contains("nonce-value-kept-out-of-logs"), "{shown}");
+        assert!(shown.contains(r#"sub: "alice""#) && shown.contains("nonce: Some([redacted])"));
+        claims.nonce = None;
+        assert!(format!("{claims:?}").contains("nonce: None"));
     }
 }

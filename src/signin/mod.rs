@@ -42,6 +42,8 @@ mod revocation;
 mod scope;
 mod secrets;
 mod session;
+mod session_renewal;
+mod sign_in_session;
 #[cfg(feature = "jwt")]
 mod system;
 mod token_response;
@@ -68,5 +70,7 @@ pub use revocation::Revocation;
 pub use scope::OFFLINE_ACCESS;
 pub use secrets::{AuthorizationCode, CodeVerifier, DeviceCode, Nonce, State};
 pub use session::SignIn;
+pub use session_renewal::{RenewalSink, SessionRenewal};
+pub use sign_in_session::{RENEWAL_MARGIN, SignInSession};
 #[cfg(feature = "jwt")]
 pub use system::{JwksDocument, SystemRandom, sha256};

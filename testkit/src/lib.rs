@@ -296,6 +296,14 @@ impl Testkit {
         self.shared.subjects.refresh_token(user)
     }
 
+    /// The token response of a completed sign-in of `user` (JSON: `id_token`, `refresh_token`
+    /// starting a family of its own, `access_token`, `scope`), as if they had used the
+    /// sign-in page: for tests of renewal and of what follows a sign-in. Not recorded as a
+    /// request.
+    pub fn signed_in(&self, user: &str) -> serde_json::Value {
+        signin::signed_in(&self.shared, user, SystemTime::now())
+    }
+
     /// The IdP's signing key (ID tokens and ID-JAGs), for tests that craft their own tokens.
     pub fn idp_signing_key(&self) -> &SigningKey {
         &self.shared.identity.idp_key

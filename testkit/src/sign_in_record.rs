@@ -1,5 +1,7 @@
 //! What the recorder notes about each request to a sign-in endpoint.
 
+use std::time::Instant;
+
 use crate::endpoint::Endpoint;
 
 /// One request to a sign-in endpoint (token endpoint sign-in grants, device authorization,
@@ -23,6 +25,9 @@ pub struct SignInRecord {
     pub refresh_generation: Option<u32>,
     /// The OAuth error answered (`invalid_grant`, `slow_down`, ...); `None` for a success.
     pub error: Option<String>,
+    /// When the request arrived (to measure a client's polling interval, RFC 8628 section
+    /// 3.5).
+    pub received: Instant,
 }
 
 impl SignInRecord {
@@ -35,6 +40,7 @@ impl SignInRecord {
             pkce_verified: None,
             refresh_generation: None,
             error: None,
+            received: Instant::now(),
         }
     }
 

@@ -14,7 +14,7 @@
 
 mod browser;
 mod device;
-mod listener;
+pub(crate) mod listener;
 mod page;
 
 use std::io::Write;

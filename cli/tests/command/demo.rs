@@ -210,3 +210,152 @@ fn demo_dpop_binds_every_token_and_shows_the_nonce_retry() {
     );
     assert!(!text.stdout.contains("PRIVATE KEY"), "{text}");
 }
+
+/// The sign-in leg of `xaa demo --sign-in`, in order: the IdP discovered, its page opened
+/// and submitted, the code exchanged and the ID token's keys fetched, the redirect answered.
+const SIGN_IN_STEPS: [&str; 6] = [
+    "idp_metadata",
+    "sign_in_page",
+    "sign_in_submit",
+    "code_exchange",
+    "idp_keys",
+    "callback",
+];
+
+/// Neither the authorization code nor the authorization request's query (`state`, `nonce`)
+/// is printed.
+fn assert_no_sign_in_secret(output: &str) {
+    assert!(
+        !output.contains("idp-code-"),
+        "a code in the output:\n{output}"
+    );
+    for parameter in ["state=", "nonce=", "code_challenge=", "code="] {
+        assert!(
+            !output.contains(parameter),
+            "a query with {parameter} in the output:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn demo_sign_in_signs_in_first_then_runs_the_flow_with_that_id_token() {
+    let run = Xaa::new(["demo", "--sign-in"]).run().expect_code(0);
+    for output in [&run.stdout, &run.stderr] {
+        assert_no_full_token(output);
+        assert_no_sign_in_secret(output);
+    }
+    let order: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with('[') && line.contains(" ms] "))
+        .filter_map(|line| line.split("] ").nth(1)?.split_whitespace().next())
+        .collect();
+    assert_eq!(order[..SIGN_IN_STEPS.len()], SIGN_IN_STEPS, "{run}");
+    assert_causal_order(&order[SIGN_IN_STEPS.len()..]);
+    assert!(
+        run.stdout.contains("signed in as alice: ID token sha256:"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("the IdP redeemed 1 code (1 with the PKCE verifier matching)"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("page: \"Signed in\""), "{run}");
+    assert!(run.stdout.contains("16 requests in"), "{run}");
+    assert!(run.stdout.contains("hello from xaa"), "{run}");
+}
+
+#[test]
+fn demo_sign_in_json_shows_the_exchange_and_the_idp_record() {
+    let run = Xaa::new(["demo", "--sign-in", "--json"])
+        .run_bytes()
+        .terminal_safe()
+        .expect_code(0);
+    assert_no_full_token(&run.stdout);
+    assert_no_sign_in_secret(&run.stdout);
+    let document = run.json();
+    let steps = document["steps"].as_array().expect("a steps array");
+    let order: Vec<&str> = steps
+        .iter()
+        .map(|step| step["step"].as_str().expect("each step is named"))
+        .collect();
+    assert_eq!(order[..SIGN_IN_STEPS.len()], SIGN_IN_STEPS, "{document:#}");
+    assert_causal_order(&order[SIGN_IN_STEPS.len()..]);
+    // In order of completion: the redirect, followed before the code exchange, ends after it.
+    let ends: Vec<f64> = steps
+        .iter()
+        .map(|s| s["at_ms"].as_f64().expect("at_ms") + s["took_ms"].as_f64().expect("took_ms"))
+        .collect();
+    assert!(ends.windows(2).all(|pair| pair[0] <= pair[1]), "{ends:?}");
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .unwrap_or_else(|| panic!("no step {name}"))
+    };
+    assert_eq!(step("sign_in_page")["status"], 200);
+    assert_eq!(
+        step("sign_in_page")["answer"]["code_challenge_method"],
+        "S256"
+    );
+    let submitted = step("sign_in_submit");
+    assert_eq!(submitted["status"], 303);
+    assert_eq!(submitted["answer"]["state"], "present");
+    let listener = submitted["answer"]["redirect_to"]
+        .as_str()
+        .expect("where the IdP sent the browser");
+    assert!(
+        listener.starts_with("http://127.0.0.1:") && listener.ends_with("/callback"),
+        "{submitted}"
+    );
+    assert!(
+        submitted["answer"]["code"]
+            .as_str()
+            .is_some_and(|code| code.starts_with("sha256:")),
+        "{submitted}"
+    );
+    let callback = step("callback");
+    assert_eq!(callback["url"], listener);
+    assert_eq!(callback["status"], 200);
+    assert_eq!(callback["answer"]["page"], "Signed in");
+    let exchange = step("code_exchange");
+    assert_eq!(exchange["status"], 200);
+
+    let sign_in = &document["summary"]["sign_in"];
+    assert_eq!(sign_in["user"], "alice");
+    assert_eq!(
+        sign_in["id_token"], exchange["answer"]["id_token"],
+        "the ID token of the exchange is the one signed in with"
+    );
+    assert_eq!(sign_in["idp_code_redemptions"], 1, "{sign_in}");
+    assert_eq!(sign_in["idp_pkce_verified"], 1, "{sign_in}");
+    assert_eq!(document["summary"]["requests"], Value::from(steps.len()));
+    assert_eq!(
+        steps
+            .iter()
+            .find(|s| s["step"] == "jwt_bearer")
+            .expect("present")["status"],
+        200
+    );
+}
+
+#[test]
+fn demo_sign_in_with_dpop_binds_the_token() {
+    let run = Xaa::new(["demo", "--sign-in", "--dpop", "--json"])
+        .run()
+        .expect_code(0);
+    assert_no_full_token(&run.stdout);
+    assert_no_sign_in_secret(&run.stdout);
+    let document = run.json();
+    assert_eq!(document["summary"]["token_type"], "DPoP");
+    assert_eq!(document["summary"]["sign_in"]["idp_code_redemptions"], 1);
+    let calls = document["steps"]
+        .as_array()
+        .expect("a steps array")
+        .iter()
+        .filter(|s| s["step"] == "mcp_tools_call")
+        .map(|s| s["status"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(calls, vec![Value::from(200)], "{document:#}");
+}

@@ -95,6 +95,26 @@ fn grant(
     }
 }
 
+/// The token response a completed sign-in of `user` at the IdP client leaves, as if they had
+/// used the sign-in page and the code had been redeemed: an ID token, and a refresh token
+/// starting a family of its own. For tests of what comes after signing in.
+pub(crate) fn signed_in(shared: &Shared, user: &str, now: SystemTime) -> Value {
+    let client_id = &shared.identity.idp_client.client_id;
+    let scope = format!("openid {OFFLINE_ACCESS}");
+    let auth_time = crate::users::unix_seconds(now);
+    let (_, refresh_token) = shared
+        .sign_in
+        .store()
+        .new_family(user, client_id, &scope, auth_time);
+    let issue = Issue {
+        shared,
+        client_id,
+        fault: None,
+        now,
+    };
+    issue.response(user, &scope, None, auth_time, Some(refresh_token))
+}
+
 /// What every successful grant needs to answer.
 struct Issue<'a> {
     shared: &'a Shared,

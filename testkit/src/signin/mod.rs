@@ -32,7 +32,7 @@ pub use faults::{AuthorizationResponseFault, DeviceGrantFault, IdTokenFault};
 
 pub(crate) use authorize::{page as authorization_page, sign_in as sign_in_form};
 pub(crate) use device::{authorize as device_authorization, verification as device_verification};
-pub(crate) use grants::{handle as token, is_sign_in_grant};
+pub(crate) use grants::{handle as token, is_sign_in_grant, signed_in};
 pub(crate) use revocation::handle as revocation;
 
 use crate::sign_in_state::store;

@@ -102,5 +102,7 @@ mod faults;
 #[path = "../../tests-shared/suite/https.rs"]
 mod https;
 #[cfg(feature = "rustls")]
+#[path = "../../tests-shared/suite/session_renewal.rs"]
+mod session_renewal;
 #[path = "../../tests-shared/suite/tls.rs"]
 mod tls;

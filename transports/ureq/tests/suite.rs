@@ -99,5 +99,7 @@ mod dpop_send;
 mod faults;
 #[path = "../../tests-shared/suite/https.rs"]
 mod https;
+#[path = "../../tests-shared/suite/session_renewal.rs"]
+mod session_renewal;
 #[path = "../../tests-shared/suite/tls.rs"]
 mod tls;

@@ -66,8 +66,9 @@ const LEASE_ROUNDS: u32 = 3;
 /// Runs a flight to its landing, once across the replicas sharing a store (the
 /// [`shared_store`](super::shared_store) module): a token the store has for the flight's key is
 /// adopted; otherwise the replica holding the key's lease runs the flow and saves its token,
-/// renewing the lease meanwhile, and the others wait for it and read the store. A store that does not answer is logged and
-/// counted, and the flow runs here. A flight with no cache key yet (no discovery) runs here.
+/// renewing the lease meanwhile, and the others wait for it and read the store. A store that
+/// does not answer is logged and counted, and the flow runs here. A flight with no cache key
+/// yet (no discovery) runs here.
 pub(super) async fn fly<I: Io>(
     io: &I,
     authorizer: &Authorizer,

@@ -162,7 +162,7 @@ mod tests {
             })
         }
 
-        fn renew(&self, lease: LeaseId, ttl: Duration) -> Result<bool, StoreUnavailable> {
+        fn answer(&self, lease: LeaseId, ttl: Duration) -> Result<bool, StoreUnavailable> {
             self.asked.lock().expect("asked").push((lease, ttl));
             self.script
                 .lock()
@@ -195,7 +195,7 @@ mod tests {
             lease: LeaseId,
             ttl: Duration,
         ) -> Result<bool, StoreUnavailable> {
-            Renewals::renew(self, lease, ttl)
+            self.answer(lease, ttl)
         }
         fn release(&self, _: &CacheKey, _: LeaseId) -> Result<(), StoreUnavailable> {
             unreachable!("not a step of a renewal")
@@ -224,7 +224,7 @@ mod tests {
             lease: LeaseId,
             ttl: Duration,
         ) -> StoreFuture<'a, bool> {
-            let outcome = Renewals::renew(self, lease, ttl);
+            let outcome = self.answer(lease, ttl);
             Box::pin(std::future::ready(outcome))
         }
         fn release<'a>(&'a self, _: &'a CacheKey, _: LeaseId) -> StoreFuture<'a, ()> {

@@ -1,7 +1,8 @@
 //! Blocking replicas of one gateway sharing a real redis-server: each replica its own
 //! `xaa-ureq` authorizer and client over [`RedisSharedStore`], all against one loopback
 //! testkit, whose recorder counts the exchanges: one exchange for a user across the fleet, even
-//! when it outlasts the lease's time to live (the holder renews it on a thread of its own).
+//! when it outlasts the lease's time to live (the holder renews it on a thread of its own); a
+//! holder whose lease was taken over still saves its token and leaves the new lease alone.
 
 mod harness;
 
@@ -143,4 +144,72 @@ fn a_blocking_exchange_three_times_longer_than_the_lease_stays_one_exchange() {
     assert_one_exchange_for_all(&kit, &replicas, &tokens);
     let leases: Vec<String> = harness::raw(&server, redis::cmd("KEYS").arg("fleet:lease:*"));
     assert!(leases.is_empty(), "released: {leases:?}");
+}
+
+#[test]
+fn a_holder_whose_lease_was_taken_over_still_saves_and_leaves_the_new_lease_alone() {
+    let Some(server) = RedisServer::start("a_holder_whose_lease_was_taken_over") else {
+        return;
+    };
+    let kit = Testkit::start(Options::default()).expect("the kit starts");
+    let replicas = fleet(1, Duration::from_millis(600), &kit, &server);
+    kit.set_fault_times(
+        Endpoint::IdpToken,
+        Fault::Slow(Duration::from_millis(1500)),
+        1,
+    );
+
+    let (served, lease) = std::thread::scope(|scope| {
+        let caller = scope.spawn(|| replicas[0].authorizer.token(&user(&kit, "alice")));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let lease = loop {
+            let leases: Vec<String> =
+                harness::raw(&server, redis::cmd("KEYS").arg("fleet:lease:*"));
+            if let Some(lease) = leases.into_iter().next() {
+                break lease;
+            }
+            assert!(Instant::now() < deadline, "the replica took the lease");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // Another holder, with a later fencing token, takes the lease over mid-exchange.
+        let _: () = harness::raw(
+            &server,
+            redis::cmd("SET")
+                .arg(&lease)
+                .arg("999999")
+                .arg("PX")
+                .arg(10_000),
+        );
+        (caller.join().expect("no panic"), lease)
+    });
+
+    let token = served.expect("the flow completed though its lease was lost");
+    let holder: String = harness::raw(&server, redis::cmd("GET").arg(&lease));
+    assert_eq!(
+        holder, "999999",
+        "the fenced release left the new holder alone"
+    );
+    let left: i64 = harness::raw(&server, redis::cmd("PTTL").arg(&lease));
+    assert!(
+        left > 5_000,
+        "no renewal touched the new holder's lease after the loss: {left} ms left"
+    );
+    let stored: Vec<String> = harness::raw(&server, redis::cmd("KEYS").arg("fleet:tok:*"));
+    assert_eq!(
+        stored.len(),
+        2,
+        "alice's token saved beside bob's: {stored:?}"
+    );
+    assert_eq!(
+        replicas[0].store.fallbacks(),
+        0,
+        "a lost lease is no fallback"
+    );
+    assert_eq!(
+        replicas[0]
+            .authorizer
+            .token(&user(&kit, "alice"))
+            .expect("cached"),
+        token
+    );
 }

@@ -59,15 +59,16 @@ pub(super) async fn token<I: Io>(
 }
 
 /// How many times a flight waits for another replica's lease before running its flow here:
-/// each wait ends when the lease goes or its time to live passes, so a replica that died
-/// holding it is taken over at the next round.
+/// each wait ends when the lease goes (released, or expired because its holder died and no
+/// longer renews it) or the shared store's longest wait passes.
 const LEASE_ROUNDS: u32 = 3;
 
 /// Runs a flight to its landing, once across the replicas sharing a store (the
 /// [`shared_store`](super::shared_store) module): a token the store has for the flight's key is
 /// adopted; otherwise the replica holding the key's lease runs the flow and saves its token,
-/// and the others wait for it and read the store. A store that does not answer is logged and
-/// counted, and the flow runs here. A flight with no cache key yet (no discovery) runs here.
+/// renewing the lease meanwhile, and the others wait for it and read the store. A store that
+/// does not answer is logged and counted, and the flow runs here. A flight with no cache key
+/// yet (no discovery) runs here.
 pub(super) async fn fly<I: Io>(
     io: &I,
     authorizer: &Authorizer,
@@ -95,10 +96,15 @@ pub(super) async fn fly<I: Io>(
         }
         match io.store_lease(&key).await {
             Ok(Leased::Acquired(lease)) => {
-                let result = run_here(io, authorizer, flight).await;
-                if result.is_ok() {
-                    share(io, authorizer, &key).await;
-                }
+                // The lease is renewed until the token is saved, then released.
+                let landed = async {
+                    let result = run_here(io, authorizer, flight).await;
+                    if result.is_ok() {
+                        share(io, authorizer, &key).await;
+                    }
+                    result
+                };
+                let result = io.holding(&key, lease, landed).await;
                 if let Err(error) = io.store_release(&key, lease).await {
                     io.store_unavailable(&error);
                 }
@@ -236,8 +242,9 @@ where
                         let verdict =
                             authorizer.on_response(user, &token, status, headers, io.now());
                         if let (Some(key), Verdict::Retry) = (refused, &verdict) {
-                            // The refused token must not be adopted again from the store.
-                            if let Err(error) = io.store_remove(&key).await {
+                            // The refused token must not be adopted again from the store;
+                            // a newer one another replica saved meanwhile stays.
+                            if let Err(error) = io.store_remove(&key, &token).await {
                                 io.store_unavailable(&error);
                             }
                         }

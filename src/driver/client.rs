@@ -55,6 +55,11 @@ pub trait AsyncTransport: Transport + Clone + Send + Sync {
     /// Runs a refresh in a task of its own ([`Refresh`]'s `run`): the caller already
     /// has a valid token. A refresh dropped unrun releases its waiters, who try again.
     fn refresh_in_background(refresh: Refresh<AsyncClient<Self>>);
+
+    /// A future that is ready once `duration` has passed, and not before (the executor's
+    /// timer): the driver waits with it between renewals of a shared store's lease
+    /// ([`super::shared_store`]). The core has no timer of its own.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
 }
 
 /// A transport built from the shared [`ClientOptions`].

@@ -4,6 +4,7 @@
 use std::future::{Future, ready};
 use std::time::SystemTime;
 
+use super::block_on::block_on;
 use super::client::{AsyncClient, AsyncTransport, BlockingClient, BlockingTransport};
 use super::error::DriverError;
 use super::refresh::Refresh;
@@ -11,7 +12,7 @@ use super::shared_store::{LeaseId, Leased, StoreUnavailable};
 use super::transport::Transport;
 use crate::authorizer::{Authorizer, Flight, Waited, Waiter};
 use crate::cache::{CacheKey, CachedToken};
-use crate::{Authorization, EnterpriseAuth, HttpRequest, HttpResponse};
+use crate::{AccessToken, Authorization, EnterpriseAuth, HttpRequest, HttpResponse};
 
 /// The I/O of the loop: what a blocking or an async client does for it.
 pub(super) trait Io {
@@ -53,10 +54,12 @@ pub(super) trait Io {
         token: &CachedToken,
     ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send;
 
-    /// Forgets the shared store's token for `key`; without one, nothing.
+    /// Forgets the shared store's token for `key` if it is still `refused`; without a shared
+    /// store, nothing.
     fn store_remove(
         &self,
         key: &CacheKey,
+        refused: &AccessToken,
     ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send;
 
     /// Takes the shared store's lease on `key`; without a shared store, the caller's own
@@ -66,6 +69,17 @@ pub(super) trait Io {
         key: &CacheKey,
     ) -> impl Future<Output = Result<Leased, StoreUnavailable>> + Send;
 
+    /// Runs `flow` while renewing `lease` on `key` every third of its time to live (blocking:
+    /// on a scoped thread; async: alongside `flow`, on the transport's timer); without a
+    /// shared store, runs `flow`. Send when `flow` is, which a blocking client's need not be
+    /// (its transport may hold what cannot cross threads: it runs on the calling thread).
+    fn holding<F: Future>(
+        &self,
+        key: &CacheKey,
+        lease: LeaseId,
+        flow: F,
+    ) -> impl Future<Output = F::Output>;
+
     /// Releases the lease; without a shared store, nothing.
     fn store_release(
         &self,
@@ -73,7 +87,8 @@ pub(super) trait Io {
         lease: LeaseId,
     ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send;
 
-    /// Waits, at most the lease's time to live, for another replica's lease on `key` to go.
+    /// Waits, at most the shared store's longest wait, for another replica's lease on `key` to
+    /// go.
     fn store_wait(
         &self,
         key: &CacheKey,
@@ -140,10 +155,11 @@ impl<T: BlockingTransport> Io for BlockingClient<T> {
     fn store_remove(
         &self,
         key: &CacheKey,
+        refused: &AccessToken,
     ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
         ready(
             self.shared_store()
-                .map_or(Ok(()), |s| s.store().remove(key)),
+                .map_or(Ok(()), |s| s.store().remove(key, refused)),
         )
     }
 
@@ -155,6 +171,19 @@ impl<T: BlockingTransport> Io for BlockingClient<T> {
             self.shared_store()
                 .map_or(Ok(NO_LEASE), |s| s.store().try_lease(key, s.lease_ttl())),
         )
+    }
+
+    fn holding<F: Future>(
+        &self,
+        key: &CacheKey,
+        lease: LeaseId,
+        flow: F,
+    ) -> impl Future<Output = F::Output> {
+        // The flow's futures are ready when made: it runs here, to its end.
+        ready(match self.shared_store() {
+            Some(shared) => shared.renewing(key, lease, || block_on(flow)),
+            None => block_on(flow),
+        })
     }
 
     fn store_release(
@@ -174,7 +203,7 @@ impl<T: BlockingTransport> Io for BlockingClient<T> {
     ) -> impl Future<Output = Result<(), StoreUnavailable>> + Send {
         ready(
             self.shared_store()
-                .map_or(Ok(()), |s| s.store().wait_for(key, s.lease_ttl())),
+                .map_or(Ok(()), |s| s.store().wait_for(key, s.longest_wait())),
         )
     }
 
@@ -233,9 +262,13 @@ impl<T: AsyncTransport> Io for AsyncClient<T> {
         }
     }
 
-    async fn store_remove(&self, key: &CacheKey) -> Result<(), StoreUnavailable> {
+    async fn store_remove(
+        &self,
+        key: &CacheKey,
+        refused: &AccessToken,
+    ) -> Result<(), StoreUnavailable> {
         match self.shared_store() {
-            Some(s) => s.store().remove(key).await,
+            Some(s) => s.store().remove(key, refused).await,
             None => Ok(()),
         }
     }
@@ -244,6 +277,16 @@ impl<T: AsyncTransport> Io for AsyncClient<T> {
         match self.shared_store() {
             Some(s) => s.store().try_lease(key, s.lease_ttl()).await,
             None => Ok(NO_LEASE),
+        }
+    }
+
+    async fn holding<F: Future>(&self, key: &CacheKey, lease: LeaseId, flow: F) -> F::Output {
+        match self.shared_store() {
+            Some(shared) => {
+                let sleep = |duration| self.transport().sleep(duration);
+                shared.renewing(key, lease, flow, sleep).await
+            }
+            None => flow.await,
         }
     }
 
@@ -256,7 +299,7 @@ impl<T: AsyncTransport> Io for AsyncClient<T> {
 
     async fn store_wait(&self, key: &CacheKey) -> Result<(), StoreUnavailable> {
         match self.shared_store() {
-            Some(s) => s.store().wait_for(key, s.lease_ttl()).await,
+            Some(s) => s.store().wait_for(key, s.longest_wait()).await,
             None => Ok(()),
         }
     }

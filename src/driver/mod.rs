@@ -31,6 +31,7 @@ mod client;
 mod deadline;
 mod error;
 mod io;
+mod lease_renewal;
 mod options;
 pub mod prelude;
 mod refresh;
@@ -49,8 +50,8 @@ pub use options::{
 };
 pub use refresh::Refresh;
 pub use shared_store::{
-    AsyncSharedTokenStore, DEFAULT_LEASE_TTL, LeaseId, Leased, SharedStore, SharedTokenStore,
-    StoreFuture, StoreUnavailable,
+    AsyncSharedTokenStore, DEFAULT_LEASE_TTL, DEFAULT_LONGEST_WAIT, LeaseId, Leased, SharedStore,
+    SharedTokenStore, StoreFuture, StoreUnavailable,
 };
 pub use transport::{MonotonicClock, Transport};
 pub use wire::{Limits, port_of, sends_body};

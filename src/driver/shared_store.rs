@@ -8,6 +8,13 @@
 //! D19, one flow per principal and scope, stretched across processes; D21, the application
 //! chooses where tokens persist).
 //!
+//! The replica holding a lease renews it every third of its time to live while its flow runs
+//! (blocking: on a scoped thread of its own; async: alongside the flow, on the transport's
+//! timer), so a flow longer than the time to live keeps the fleet waiting for it, while a
+//! replica that dies holding the lease gives it up within one time to live. A renewal that
+//! finds the lease gone is logged (`event = "lease_lost"`); the flow still completes and saves
+//! its token, and the fenced release leaves the new holder alone.
+//!
 //! A store that cannot answer is never a caller's failure: the driver logs it
 //! (`event = "store_unavailable"`), counts it ([`SharedStore::fallbacks`]) and runs the
 //! exchange itself for that call; the next call tries the store again.
@@ -20,13 +27,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::adapter::BoxError;
+use crate::AccessToken;
 use crate::cache::{CacheKey, CachedToken};
 
-/// The default time to live of a lease: above the whole flow of a client with the default
-/// per-request timeout ([`DEFAULT_TIMEOUT`](super::DEFAULT_TIMEOUT), 30 seconds) when the
-/// servers answer promptly. The lease is not renewed while the flow runs: choose a time to
-/// live above the longest flow you allow ([`SharedStore::with_lease_ttl`]).
+/// The default time to live of a lease. The holder renews it every third of that while its
+/// flow runs, so it bounds how long a replica that dies holding a lease delays the others,
+/// not how long a flow may last ([`SharedStore::with_lease_ttl`]).
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
+
+/// The default of the longest a caller waits, in one round, for the flow of another replica
+/// that holds the lease and keeps renewing it ([`SharedStore::with_longest_wait`]): above the
+/// whole flow of a client with the default per-request timeout
+/// ([`DEFAULT_TIMEOUT`](super::DEFAULT_TIMEOUT), 30 seconds) when the servers answer promptly.
+pub const DEFAULT_LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 /// A shared store that cannot answer (unreachable, timed out, an unexpected reply). Its
 /// message names no key and no token; the cause is its [`source`](std::error::Error::source).
@@ -104,12 +117,14 @@ pub trait SharedTokenStore: Send + Sync {
     /// The store cannot answer.
     fn save(&self, key: &CacheKey, token: &CachedToken) -> Result<(), StoreUnavailable>;
 
-    /// Forgets the token stored for `key` (the MCP server refused it).
+    /// Forgets the token stored for `key` if it is still `refused` (the MCP server refused it:
+    /// RFC 6750 section 3.1, `invalid_token`); a newer token another replica saved meanwhile
+    /// stays. Atomic: the token compared is the token deleted.
     ///
     /// # Errors
     ///
     /// The store cannot answer.
-    fn remove(&self, key: &CacheKey) -> Result<(), StoreUnavailable>;
+    fn remove(&self, key: &CacheKey, refused: &AccessToken) -> Result<(), StoreUnavailable>;
 
     /// Takes the lease on `key` for `ttl`, unless another holder has it.
     ///
@@ -117,6 +132,19 @@ pub trait SharedTokenStore: Send + Sync {
     ///
     /// The store cannot answer.
     fn try_lease(&self, key: &CacheKey, ttl: Duration) -> Result<Leased, StoreUnavailable>;
+
+    /// Extends `lease` on `key` to `ttl` from now, while it is still this one: `Ok(false)`
+    /// when it expired (and perhaps another holder took it), which leaves the lease alone.
+    ///
+    /// # Errors
+    ///
+    /// The store cannot answer.
+    fn renew(
+        &self,
+        key: &CacheKey,
+        lease: LeaseId,
+        ttl: Duration,
+    ) -> Result<bool, StoreUnavailable>;
 
     /// Lets the lease go and wakes the replicas waiting for it; a lease that expired and was
     /// taken over is left to its new holder.
@@ -149,10 +177,18 @@ pub trait AsyncSharedTokenStore: Send + Sync {
     fn save<'a>(&'a self, key: &'a CacheKey, token: &'a CachedToken) -> StoreFuture<'a, ()>;
 
     /// As [`SharedTokenStore::remove`].
-    fn remove<'a>(&'a self, key: &'a CacheKey) -> StoreFuture<'a, ()>;
+    fn remove<'a>(&'a self, key: &'a CacheKey, refused: &'a AccessToken) -> StoreFuture<'a, ()>;
 
     /// As [`SharedTokenStore::try_lease`].
     fn try_lease<'a>(&'a self, key: &'a CacheKey, ttl: Duration) -> StoreFuture<'a, Leased>;
+
+    /// As [`SharedTokenStore::renew`].
+    fn renew<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        lease: LeaseId,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
 
     /// As [`SharedTokenStore::release`].
     fn release<'a>(&'a self, key: &'a CacheKey, lease: LeaseId) -> StoreFuture<'a, ()>;
@@ -161,13 +197,14 @@ pub trait AsyncSharedTokenStore: Send + Sync {
     fn wait_for<'a>(&'a self, key: &'a CacheKey, timeout: Duration) -> StoreFuture<'a, ()>;
 }
 
-/// A shared store as a client uses it: the store, the lease's time to live, and the count of
-/// calls that went on without it.
+/// A shared store as a client uses it: the store, the lease's time to live, the longest wait
+/// for another replica's flow, and the count of calls that went on without the store.
 ///
 /// Cheap to clone: clones share the store and the count.
 pub struct SharedStore<S: ?Sized> {
     store: Arc<S>,
     lease_ttl: Duration,
+    longest_wait: Duration,
     fallbacks: Arc<AtomicU64>,
 }
 
@@ -176,6 +213,7 @@ impl<S: ?Sized> Clone for SharedStore<S> {
         Self {
             store: Arc::clone(&self.store),
             lease_ttl: self.lease_ttl,
+            longest_wait: self.longest_wait,
             fallbacks: Arc::clone(&self.fallbacks),
         }
     }
@@ -185,6 +223,7 @@ impl<S: ?Sized> fmt::Debug for SharedStore<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SharedStore")
             .field("lease_ttl", &self.lease_ttl)
+            .field("longest_wait", &self.longest_wait)
             .field("fallbacks", &self.fallbacks())
             .finish_non_exhaustive()
     }
@@ -205,21 +244,34 @@ impl SharedStore<dyn AsyncSharedTokenStore> {
 }
 
 impl<S: ?Sized> SharedStore<S> {
-    /// `store`, with leases of [`DEFAULT_LEASE_TTL`].
+    /// `store`, with leases of [`DEFAULT_LEASE_TTL`] and waits of at most
+    /// [`DEFAULT_LONGEST_WAIT`].
     pub fn new(store: Arc<S>) -> Self {
         Self {
             store,
             lease_ttl: DEFAULT_LEASE_TTL,
+            longest_wait: DEFAULT_LONGEST_WAIT,
             fallbacks: Arc::default(),
         }
     }
 
-    /// Leases of `ttl` (at least a millisecond): longer than the longest flow the client
-    /// allows, since a lease is not renewed while its flow runs; a replica that dies holding
-    /// one delays the others by at most `ttl`.
+    /// Leases of `ttl` (at least three milliseconds, so that a renewal every third of it is
+    /// at least a millisecond apart): a replica that dies holding one delays the others by at
+    /// most `ttl`. The holder renews its lease every `ttl / 3` while its flow runs, so `ttl`
+    /// may be shorter than the flow; it must stay well above one round trip to the store.
     #[must_use]
     pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
-        self.lease_ttl = ttl.max(Duration::from_millis(1));
+        self.lease_ttl = ttl.max(Duration::from_millis(3));
+        self
+    }
+
+    /// Waits of at most `wait` (at least a millisecond) for the flow of another replica that
+    /// holds the lease: a caller waits this long, then looks at the store and the lease again,
+    /// and after a few such rounds runs the flow itself. Choose it above the longest flow the
+    /// client allows; a holder that dies is noticed at its lease's expiry, whatever `wait`.
+    #[must_use]
+    pub fn with_longest_wait(mut self, wait: Duration) -> Self {
+        self.longest_wait = wait.max(Duration::from_millis(1));
         self
     }
 
@@ -233,7 +285,13 @@ impl<S: ?Sized> SharedStore<S> {
         self.lease_ttl
     }
 
-    /// How many times the store could not answer and a call went on without it.
+    /// The longest a caller waits, in one round, for another replica's flow.
+    pub fn longest_wait(&self) -> Duration {
+        self.longest_wait
+    }
+
+    /// How many times the store could not answer (a lease renewal included) and a call went
+    /// on without it.
     pub fn fallbacks(&self) -> u64 {
         self.fallbacks.load(Ordering::Relaxed)
     }

@@ -210,7 +210,7 @@ impl RedisLeases {
         Request::Script(ScriptCall {
             script: &ACQUIRE,
             keys: vec![self.prefix.lease_key(digest), self.prefix.fence_counter()],
-            args: vec![millis(ttl).to_string()],
+            args: vec![millis(ttl).to_string().into()],
         })
     }
 
@@ -238,7 +238,10 @@ fn renew_request(lease: &Lease, ttl: Duration) -> Request {
     Request::Script(ScriptCall {
         script: &RENEW,
         keys: vec![lease.key.clone()],
-        args: vec![lease.fence.to_string(), millis(ttl).to_string()],
+        args: vec![
+            lease.fence.to_string().into(),
+            millis(ttl).to_string().into(),
+        ],
     })
 }
 
@@ -246,7 +249,7 @@ fn release_request(lease: &Lease) -> Request {
     Request::Script(ScriptCall {
         script: &RELEASE,
         keys: vec![lease.key.clone()],
-        args: vec![lease.fence.to_string(), lease.channel.clone()],
+        args: vec![lease.fence.to_string().into(), lease.channel.clone().into()],
     })
 }
 

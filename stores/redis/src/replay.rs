@@ -139,8 +139,8 @@ impl RedisReplayStore {
                     script: &REGISTER_ALLOWING_IDENTICAL,
                     keys: vec![key],
                     args: vec![
-                        Digest::of_token(compared.expose_secret()).to_hex(),
-                        expiry.to_string(),
+                        Digest::of_token(compared.expose_secret()).to_hex().into(),
+                        expiry.to_string().into(),
                     ],
                 })
             }

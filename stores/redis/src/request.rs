@@ -13,11 +13,11 @@ pub(crate) enum Request {
     Script(ScriptCall),
 }
 
-/// A script with its keys and arguments.
+/// A script with its keys and arguments (bytes: a sealed value is one).
 pub(crate) struct ScriptCall {
     pub(crate) script: &'static Script,
     pub(crate) keys: Vec<String>,
-    pub(crate) args: Vec<String>,
+    pub(crate) args: Vec<Vec<u8>>,
 }
 
 impl ScriptCall {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::Client;
 use redis::aio::ConnectionManager;
+use xaa::AccessToken;
 use xaa::cache::{CacheKey, CachedToken};
 use xaa::driver::{
     AsyncSharedTokenStore, LeaseId, Leased, SharedTokenStore, StoreFuture, StoreUnavailable,
@@ -79,8 +80,11 @@ impl RedisSharedStore {
         }
     }
 
-    /// Runs `operation` on a pooled connection, returned to the pool afterwards (a broken one
-    /// reopens itself on its next use).
+    /// Runs `operation` on a pooled connection, returned to the pool afterwards. When the
+    /// server could not be reached or did not answer, every idle connection is dropped with
+    /// this one: they are to the same server, and one kept across a restart of Redis would
+    /// fail its next command (a call counted as going without the store) instead of
+    /// reconnecting.
     fn with_connection<T>(
         &self,
         operation: impl FnOnce(&mut ReconnectingConnection) -> Result<T, StoreError>,
@@ -94,7 +98,12 @@ impl RedisSharedStore {
             .unwrap_or_else(|| ReconnectingConnection::new(self.client.clone(), self.timeouts));
         let result = operation(&mut connection);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < IDLE_CONNECTIONS {
+        if matches!(
+            result,
+            Err(StoreError::Unreachable(_) | StoreError::TimedOut(_))
+        ) {
+            idle.clear();
+        } else if idle.len() < IDLE_CONNECTIONS {
             idle.push(connection);
         }
         result.map_err(unavailable)
@@ -110,13 +119,23 @@ impl SharedTokenStore for RedisSharedStore {
         self.with_connection(|connection| self.tokens.put(connection, key, token))
     }
 
-    fn remove(&self, key: &CacheKey) -> Result<(), StoreUnavailable> {
-        self.with_connection(|connection| self.tokens.delete(connection, key).map(drop))
+    fn remove(&self, key: &CacheKey, refused: &AccessToken) -> Result<(), StoreUnavailable> {
+        self.with_connection(|connection| self.tokens.delete_if(connection, key, refused).map(drop))
     }
 
     fn try_lease(&self, key: &CacheKey, ttl: Duration) -> Result<Leased, StoreUnavailable> {
         self.with_connection(|connection| self.leases.try_acquire(connection, key, ttl))
             .map(leased)
+    }
+
+    fn renew(
+        &self,
+        key: &CacheKey,
+        lease: LeaseId,
+        ttl: Duration,
+    ) -> Result<bool, StoreUnavailable> {
+        let lease = self.leases.lease(key, lease.fence());
+        self.with_connection(|connection| self.leases.renew(connection, &lease, ttl))
     }
 
     fn release(&self, key: &CacheKey, lease: LeaseId) -> Result<(), StoreUnavailable> {
@@ -214,13 +233,29 @@ impl AsyncSharedTokenStore for AsyncRedisSharedStore {
         })
     }
 
-    fn remove<'a>(&'a self, key: &'a CacheKey) -> StoreFuture<'a, ()> {
+    fn remove<'a>(&'a self, key: &'a CacheKey, refused: &'a AccessToken) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             self.tokens
-                .delete_async(&mut connection, key)
+                .delete_if_async(&mut connection, key, refused)
                 .await
                 .map(drop)
+                .map_err(unavailable)
+        })
+    }
+
+    fn renew<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        lease: LeaseId,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let lease = self.leases.lease(key, lease.fence());
+            self.leases
+                .renew_async(&mut connection, &lease, ttl)
+                .await
                 .map_err(unavailable)
         })
     }

@@ -2,17 +2,32 @@
 //! Redis when nothing in them is of use any more.
 
 use std::io::{self, Write};
+use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use redis::{ConnectionLike, Value, aio, cmd};
+use redis::{ConnectionLike, Script, Value, aio, cmd};
+use xaa::AccessToken;
 use xaa::cache::{CacheKey, CachedToken};
 use zeroize::Zeroizing;
 
 use crate::digest::Digest;
 use crate::error::StoreError;
 use crate::prefix::KeyPrefix;
-use crate::request::Request;
+use crate::request::{Request, ScriptCall};
 use crate::sealing::SealingKeys;
+
+/// `KEYS[1]` the token's key, `ARGV[1]` the sealed value read before. Deletes the key only
+/// while it still holds exactly that value; returns 1 when deleted, 0 otherwise.
+static DELETE_IF_UNCHANGED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});
 
 /// Cached tokens in Redis, sealed (AES-256-GCM) under keys the application supplies.
 ///
@@ -109,6 +124,53 @@ impl RedisTokenStore {
         read_deleted(reply)
     }
 
+    /// Forgets the token stored for `key` only if it is still `refused` (its access token);
+    /// returns whether it was. A newer token saved meanwhile, or a value that does not open,
+    /// is left alone.
+    ///
+    /// Two round trips: the sealed value is read and opened here (Redis cannot open it), then
+    /// a script deletes the key only while it holds those very bytes. Every value is sealed
+    /// with a fresh nonce, so a token saved between the two, even the same token again, is a
+    /// different value and survives. No digest of the token is kept beside the sealed value
+    /// for Redis to compare, and no `WATCH` transaction needs a connection of its own.
+    pub fn delete_if(
+        &self,
+        connection: &mut impl ConnectionLike,
+        key: &CacheKey,
+        refused: &AccessToken,
+    ) -> Result<bool, StoreError> {
+        let digest = Digest::of_cache_key(key);
+        let Some(sealed) = self.sealed_value(self.get_request(&digest).run(connection)?)? else {
+            return Ok(false);
+        };
+        if !self.holds(&digest, &sealed, refused) {
+            return Ok(false);
+        }
+        read_deleted(
+            self.delete_if_unchanged_request(&digest, sealed)
+                .run(connection)?,
+        )
+    }
+
+    /// [`RedisTokenStore::delete_if`] over an async connection.
+    pub async fn delete_if_async<C: aio::ConnectionLike + Send>(
+        &self,
+        connection: &mut C,
+        key: &CacheKey,
+        refused: &AccessToken,
+    ) -> Result<bool, StoreError> {
+        let digest = Digest::of_cache_key(key);
+        let reply = self.get_request(&digest).run_async(connection).await?;
+        let Some(sealed) = self.sealed_value(reply)? else {
+            return Ok(false);
+        };
+        if !self.holds(&digest, &sealed, refused) {
+            return Ok(false);
+        }
+        let request = self.delete_if_unchanged_request(&digest, sealed);
+        read_deleted(request.run_async(connection).await?)
+    }
+
     fn get_request(&self, digest: &Digest) -> Request {
         let mut get = cmd("GET");
         get.arg(self.prefix.token_key(digest));
@@ -133,15 +195,40 @@ impl RedisTokenStore {
         Request::Command(del)
     }
 
+    fn delete_if_unchanged_request(&self, digest: &Digest, sealed: Vec<u8>) -> Request {
+        Request::Script(ScriptCall {
+            script: &DELETE_IF_UNCHANGED,
+            keys: vec![self.prefix.token_key(digest)],
+            args: vec![sealed],
+        })
+    }
+
     fn read_token(&self, digest: &Digest, reply: Value) -> Result<Option<CachedToken>, StoreError> {
+        Ok(self
+            .sealed_value(reply)?
+            .and_then(|sealed| self.open(digest, &sealed)))
+    }
+
+    /// The sealed value a `GET` answered, if any.
+    fn sealed_value(&self, reply: Value) -> Result<Option<Vec<u8>>, StoreError> {
         match reply {
             Value::Nil => Ok(None),
-            Value::BulkString(value) => Ok(self
-                .keys
-                .open(digest, &value)
-                .and_then(|plaintext| serde_json::from_slice(&plaintext).ok())),
+            Value::BulkString(value) => Ok(Some(value)),
             _ => Err(StoreError::UnexpectedReply { command: "GET" }),
         }
+    }
+
+    /// The token `sealed` holds for `digest`; `None` when it does not open or parse.
+    fn open(&self, digest: &Digest, sealed: &[u8]) -> Option<CachedToken> {
+        self.keys
+            .open(digest, sealed)
+            .and_then(|plaintext| serde_json::from_slice(&plaintext).ok())
+    }
+
+    /// Whether `sealed` holds `refused` as its access token.
+    fn holds(&self, digest: &Digest, sealed: &[u8], refused: &AccessToken) -> bool {
+        self.open(digest, sealed)
+            .is_some_and(|stored| stored.access_token == *refused)
     }
 }
 
@@ -214,6 +301,30 @@ mod tests {
             serde_json::from_slice::<CachedToken>(&json).ok(),
             Some(token)
         );
+    }
+
+    #[test]
+    fn a_sealed_value_that_is_not_a_token_reads_as_absent() {
+        let keys = SealingKeys::new(crate::SealingKey::new(1, &[7; 32]).expect("32 bytes"));
+        let store = RedisTokenStore::new(KeyPrefix::default(), keys);
+        let digest = Digest::of_parts("test", &[b"a cache key"]);
+        let token = CachedToken::new(AccessToken::new("t"), at(10));
+        let json = serialize(&token).expect("serializable");
+        let plaintexts: [&[u8]; 5] = [b"", b"not json", b"{}", b"{\"access_token\":5}", &json];
+        let read: Vec<Option<CachedToken>> = plaintexts
+            .iter()
+            .map(|plaintext| {
+                let sealed = store.keys.seal(&digest, plaintext).expect("sealed");
+                store
+                    .read_token(&digest, Value::BulkString(sealed))
+                    .expect("a GET reply")
+            })
+            .collect();
+        assert_eq!(read, [None, None, None, None, Some(token)]);
+        assert!(matches!(
+            store.read_token(&digest, Value::Int(1)),
+            Err(StoreError::UnexpectedReply { command: "GET" })
+        ));
     }
 
     #[test]

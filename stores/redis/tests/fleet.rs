@@ -1,7 +1,7 @@
 //! Replicas of one gateway sharing a real redis-server: each replica its own `xaa-reqwest`
 //! authorizer and client, all against one loopback testkit, whose recorder counts the
-//! exchanges. One exchange for a user across the fleet; a stopped Redis costs exchanges,
-//! never a caller.
+//! exchanges. One exchange for a user across the fleet, even when it outlasts the lease's time
+//! to live (the holder renews it); a stopped Redis costs exchanges, never a caller.
 
 mod harness;
 
@@ -9,15 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::RedisServer;
+use harness::gateway::{config, user};
 use tokio::sync::Barrier;
-use xaa::authorizer::{AuthorizerConfig, User};
 use xaa::cache::{CacheKey, Principal};
-use xaa::driver::{AsyncSharedTokenStore, SharedStore};
-use xaa::grant::SubjectToken;
-use xaa::{AccessToken, GrantSource, Scope};
+use xaa::driver::{AsyncSharedTokenStore, DEFAULT_LEASE_TTL, SharedStore};
+use xaa::{AccessToken, Scope};
 use xaa_redis::{AsyncRedisSharedStore, KeyPrefix, SealingKey, SealingKeys, Timeouts};
 use xaa_reqwest::{Authorizer, Client, ProxySetting};
-use xaa_testkit::{Endpoint, Options, Testkit};
+use xaa_testkit::{Endpoint, Fault, Options, Testkit};
 
 const REPLICAS: usize = 4;
 const CALLERS_PER_REPLICA: usize = 32;
@@ -28,25 +27,12 @@ const TIMEOUTS: Timeouts = Timeouts {
     response: Duration::from_millis(500),
 };
 
-fn config(kit: &Testkit) -> AuthorizerConfig {
-    let enterprise = kit.enterprise_config(SubjectToken::IdToken(kit.id_token("nobody")));
-    let GrantSource::Enterprise { idp, .. } = enterprise.grant else {
-        panic!("the kit's configuration is the enterprise flow");
-    };
-    AuthorizerConfig::new(kit.mcp_url(), idp, enterprise.authorization_server)
-        .policy(enterprise.policy)
-}
-
-fn user(kit: &Testkit, name: &str) -> User {
-    User::from_id_token(SubjectToken::IdToken(kit.id_token(name))).expect("a user")
-}
-
 struct Replica {
     authorizer: Authorizer,
     store: SharedStore<dyn AsyncSharedTokenStore>,
 }
 
-async fn replica(kit: &Testkit, server: &RedisServer) -> Replica {
+async fn replica(kit: &Testkit, server: &RedisServer, lease_ttl: Duration) -> Replica {
     let keys = SealingKeys::new(SealingKey::new(1, &[7; 32]).expect("a 32-byte key"));
     let store = AsyncRedisSharedStore::connect(
         server.client(),
@@ -56,7 +42,7 @@ async fn replica(kit: &Testkit, server: &RedisServer) -> Replica {
     )
     .await
     .expect("connected");
-    let store = SharedStore::non_blocking(store);
+    let store = SharedStore::non_blocking(store).with_lease_ttl(lease_ttl);
     let client = Client::builder()
         .proxy(ProxySetting::None)
         .timeout(Duration::from_secs(20))
@@ -69,12 +55,23 @@ async fn replica(kit: &Testkit, server: &RedisServer) -> Replica {
     }
 }
 
-/// Every replica discovers the MCP server (a token for `warm_user`), so that its flights name
-/// their cache key; then the kit's recorder is cleared.
+/// `REPLICAS` replicas with leases of the default time to live, as [`fleet_of`].
 async fn fleet(kit: &Testkit, server: &RedisServer, warm_user: &str) -> Vec<Replica> {
+    fleet_of(REPLICAS, DEFAULT_LEASE_TTL, kit, server, warm_user).await
+}
+
+/// `size` replicas with leases of `lease_ttl`: each discovers the MCP server (a token for
+/// `warm_user`), so that its flights name their cache key; then the kit's recorder is cleared.
+async fn fleet_of(
+    size: usize,
+    lease_ttl: Duration,
+    kit: &Testkit,
+    server: &RedisServer,
+    warm_user: &str,
+) -> Vec<Replica> {
     let mut replicas = Vec::new();
-    for _ in 0..REPLICAS {
-        let replica = replica(kit, server).await;
+    for _ in 0..size {
+        let replica = replica(kit, server, lease_ttl).await;
         replica
             .authorizer
             .token(&user(kit, warm_user))
@@ -89,7 +86,7 @@ async fn fleet(kit: &Testkit, server: &RedisServer, warm_user: &str) -> Vec<Repl
 /// `CALLERS_PER_REPLICA` concurrent callers on every replica, released together, all asking
 /// a token for `name`.
 async fn every_caller(replicas: &[Replica], kit: &Testkit, name: &str) -> Vec<AccessToken> {
-    let barrier = Arc::new(Barrier::new(REPLICAS * CALLERS_PER_REPLICA));
+    let barrier = Arc::new(Barrier::new(replicas.len() * CALLERS_PER_REPLICA));
     let mut callers = Vec::new();
     for replica in replicas {
         for _ in 0..CALLERS_PER_REPLICA {
@@ -149,6 +146,32 @@ async fn four_replicas_of_thirty_two_cold_callers_make_one_exchange() {
         .access_token_info(tokens[0].expose_secret())
         .expect("a kit token");
     assert_eq!(info.subject, "alice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exchange_three_times_longer_than_the_lease_stays_one_exchange() {
+    let Some(server) = RedisServer::start("an_exchange_three_times_longer_than_the_lease") else {
+        return;
+    };
+    let kit = Testkit::start(Options::default()).expect("the kit starts");
+    let replicas = fleet_of(2, Duration::from_secs(1), &kit, &server, "bob").await;
+    // The first token exchange takes 3 s: three lease lifetimes.
+    kit.set_fault_times(Endpoint::IdpToken, Fault::Slow(Duration::from_secs(3)), 1);
+
+    let started = Instant::now();
+    let tokens = every_caller(&replicas, &kit, "alice").await;
+
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "the slow exchange served them"
+    );
+    assert_eq!(tokens.len(), 2 * CALLERS_PER_REPLICA);
+    assert!(tokens.iter().all(|t| *t == tokens[0]), "one token for all");
+    assert_eq!(count(&kit, Endpoint::IdpToken), 1, "{:#?}", kit.requests());
+    assert_eq!(count(&kit, Endpoint::AsToken), 1);
+    assert_eq!(fallbacks(&replicas), 0);
+    let leases: Vec<String> = harness::raw(&server, redis::cmd("KEYS").arg("fleet:lease:*"));
+    assert!(leases.is_empty(), "released: {leases:?}");
 }
 
 /// The store's `load` until it answers again (the connection manager reconnects on its own).

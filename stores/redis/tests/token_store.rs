@@ -1,4 +1,6 @@
-//! The sealed token store against a real redis-server.
+//! The sealed token store against a real redis-server: sealed values under digest names, their
+//! expiry, values that do not open or parse read as absent, rotation, and the removal of a
+//! refused token that spares a newer one.
 
 mod harness;
 
@@ -6,8 +8,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use harness::{RedisServer, raw};
 use xaa::cache::{CacheKey, CachedToken, Principal};
+use xaa::driver::{AsyncSharedTokenStore, SharedTokenStore};
 use xaa::{AccessToken, IdJag, Scope};
-use xaa_redis::{KeyPrefix, RedisTokenStore, SealingKey, SealingKeys};
+use xaa_redis::{
+    AsyncRedisSharedStore, KeyPrefix, RedisSharedStore, RedisTokenStore, SealingKey, SealingKeys,
+};
 
 fn key(user: &str) -> CacheKey {
     CacheKey::new(
@@ -292,6 +297,137 @@ async fn the_async_operations_share_the_format_with_the_blocking_ones() {
             .get_async(&mut manager, &key("bob"))
             .await
             .expect("get"),
+        None
+    );
+}
+
+fn shared(server: &RedisServer) -> RedisSharedStore {
+    RedisSharedStore::new(
+        server.client(),
+        xaa_redis::Timeouts::default(),
+        KeyPrefix::new("test").expect("a valid prefix"),
+        ring(1, 7),
+    )
+}
+
+fn token(text: &str) -> CachedToken {
+    CachedToken::new(AccessToken::new(text), in_secs(3600))
+}
+
+#[test]
+fn a_refused_token_is_removed_and_a_newer_one_another_replica_saved_survives() {
+    let Some(server) = RedisServer::start("a_refused_token_is_removed") else {
+        return;
+    };
+    let (replica_a, replica_b) = (shared(&server), shared(&server));
+    let alice = key("alice");
+    let refused = token("refused by the MCP server");
+    let newer = token("newer, saved by replica B");
+
+    SharedTokenStore::save(&replica_a, &alice, &refused).expect("save");
+    SharedTokenStore::remove(&replica_a, &alice, &refused.access_token).expect("remove");
+    assert_eq!(
+        SharedTokenStore::load(&replica_b, &alice).expect("load"),
+        None
+    );
+
+    SharedTokenStore::save(&replica_a, &alice, &refused).expect("save");
+    SharedTokenStore::save(&replica_b, &alice, &newer).expect("save");
+    SharedTokenStore::remove(&replica_a, &alice, &refused.access_token).expect("remove");
+    assert_eq!(
+        SharedTokenStore::load(&replica_a, &alice).expect("load"),
+        Some(newer.clone()),
+        "B's newer token survives A's removal"
+    );
+
+    // The same token saved again is a new sealed value, and still the refused token: removed.
+    SharedTokenStore::save(&replica_b, &alice, &refused).expect("save");
+    SharedTokenStore::remove(&replica_a, &alice, &refused.access_token).expect("remove");
+    assert_eq!(
+        SharedTokenStore::load(&replica_b, &alice).expect("load"),
+        None
+    );
+
+    // A value that does not open is not the refused token: left alone (it reads as absent).
+    let name = store(ring(1, 7)).key_name(&alice);
+    let _: () = raw(&server, redis::cmd("SET").arg(&name).arg("garbage"));
+    SharedTokenStore::remove(&replica_a, &alice, &refused.access_token).expect("remove");
+    let left: Vec<u8> = raw(&server, redis::cmd("GET").arg(&name));
+    assert_eq!(left, b"garbage");
+}
+
+#[test]
+fn the_store_level_removal_says_whether_it_removed() {
+    let Some(server) = RedisServer::start("the_store_level_removal_says") else {
+        return;
+    };
+    let mut redis = server.connection();
+    let store = store(ring(1, 7));
+    let refused = token("refused");
+    assert!(
+        !store
+            .delete_if(&mut redis, &key("alice"), &refused.access_token)
+            .expect("nothing stored")
+    );
+    store
+        .put(&mut redis, &key("alice"), &token("other"))
+        .expect("put");
+    assert!(
+        !store
+            .delete_if(&mut redis, &key("alice"), &refused.access_token)
+            .expect("another token")
+    );
+    store.put(&mut redis, &key("alice"), &refused).expect("put");
+    assert!(
+        store
+            .delete_if(&mut redis, &key("alice"), &refused.access_token)
+            .expect("the refused token")
+    );
+    assert_eq!(store.get(&mut redis, &key("alice")).expect("get"), None);
+}
+
+#[tokio::test]
+async fn the_async_removal_also_spares_a_newer_token() {
+    let Some(server) = RedisServer::start("the_async_removal_also_spares") else {
+        return;
+    };
+    let connect = || {
+        AsyncRedisSharedStore::connect(
+            server.client(),
+            xaa_redis::Timeouts::default(),
+            KeyPrefix::new("test").expect("a valid prefix"),
+            ring(1, 7),
+        )
+    };
+    let (replica_a, replica_b) = (
+        connect().await.expect("connected"),
+        connect().await.expect("connected"),
+    );
+    let alice = key("alice");
+    let (refused, newer) = (token("refused"), token("newer"));
+
+    AsyncSharedTokenStore::save(&replica_a, &alice, &refused)
+        .await
+        .expect("save");
+    AsyncSharedTokenStore::save(&replica_b, &alice, &newer)
+        .await
+        .expect("save");
+    AsyncSharedTokenStore::remove(&replica_a, &alice, &refused.access_token)
+        .await
+        .expect("remove");
+    assert_eq!(
+        AsyncSharedTokenStore::load(&replica_a, &alice)
+            .await
+            .expect("load"),
+        Some(newer.clone())
+    );
+    AsyncSharedTokenStore::remove(&replica_a, &alice, &newer.access_token)
+        .await
+        .expect("remove");
+    assert_eq!(
+        AsyncSharedTokenStore::load(&replica_b, &alice)
+            .await
+            .expect("load"),
         None
     );
 }

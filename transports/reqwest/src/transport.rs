@@ -121,6 +121,11 @@ impl AsyncTransport for ReqwestTransport {
             }
         });
     }
+
+    /// tokio's timer, which reqwest's own timeouts already need.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
 }
 
 /// The request as reqwest's, with no body at all for an empty GET (no `Content-Length: 0`).

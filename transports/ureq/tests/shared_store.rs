@@ -1,6 +1,7 @@
 //! The shared-store steps of the authorizer's loop, against the testkit with a fake store that
 //! records every step: a stored token adopted without an exchange, a held lease waited for, a
-//! store that does not answer counted and bypassed, a refused token removed.
+//! store that does not answer counted and bypassed, a refused token removed (and a newer one
+//! kept), a lease renewed while a slow exchange runs.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,9 +58,15 @@ impl SharedTokenStore for FakeStore {
         Ok(())
     }
 
-    fn remove(&self, key: &CacheKey) -> Result<(), StoreUnavailable> {
+    fn remove(&self, key: &CacheKey, refused: &AccessToken) -> Result<(), StoreUnavailable> {
         self.step("remove")?;
-        self.tokens.lock().expect("tokens").remove(key);
+        let mut tokens = self.tokens.lock().expect("tokens");
+        if tokens
+            .get(key)
+            .is_some_and(|stored| stored.access_token == *refused)
+        {
+            tokens.remove(key);
+        }
         Ok(())
     }
 
@@ -69,6 +76,12 @@ impl SharedTokenStore for FakeStore {
             return Ok(Leased::Held);
         }
         Ok(Leased::Acquired(LeaseId::new(7)))
+    }
+
+    fn renew(&self, _: &CacheKey, lease: LeaseId, _: Duration) -> Result<bool, StoreUnavailable> {
+        self.step("renew")?;
+        assert_eq!(lease.fence(), 7, "the lease acquired is the one renewed");
+        Ok(true)
     }
 
     fn release(&self, _: &CacheKey, lease: LeaseId) -> Result<(), StoreUnavailable> {
@@ -264,4 +277,61 @@ fn a_token_the_server_refused_is_removed_from_the_shared_store() {
         stored.iter().all(|t| t.access_token != refused),
         "the refused token is gone"
     );
+}
+
+#[test]
+fn a_newer_token_another_replica_saved_survives_the_removal_of_the_refused_one() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let (replica, _) = replica(&kit, &store);
+    let alice = user(&kit, "alice");
+    let refused = replica.token(&alice).expect("a token");
+    let scope = kit
+        .access_token_info(refused.expose_secret())
+        .expect("a kit token")
+        .scope;
+    assert!(kit.revoke(refused.expose_secret()));
+    // Meanwhile another replica saved a newer token for the key.
+    let newer = kit.issue_access_token("alice", &scope);
+    let expires_at = SystemTime::now() + Duration::from_secs(3600);
+    for stored in store.tokens.lock().expect("tokens").values_mut() {
+        *stored = CachedToken::new(newer.clone(), expires_at);
+    }
+    store.take_steps();
+
+    let response = replica.send(&alice, tools_list(&kit)).expect("resent");
+    assert_eq!(response.status(), StatusCode::OK);
+    // The newer token survived the removal and was adopted: no exchange.
+    assert_eq!(store.take_steps(), ["remove", "load"]);
+    assert_eq!(
+        count(&kit, Endpoint::IdpToken),
+        1,
+        "only the first exchange"
+    );
+    assert_eq!(replica.token(&alice).expect("cached"), newer);
+}
+
+#[test]
+fn a_lease_is_renewed_while_a_slow_exchange_runs_then_released() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let shared: SharedStore<dyn SharedTokenStore> =
+        SharedStore::new(Arc::clone(&store) as Arc<dyn SharedTokenStore>)
+            .with_lease_ttl(Duration::from_millis(150));
+    let replica = Authorizer::with_client(config(&kit), client().with_shared_store(shared));
+    replica.token(&user(&kit, "bob")).expect("a warm-up token");
+    store.take_steps();
+    kit.set_delay(Endpoint::IdpToken, Duration::from_millis(400));
+
+    let started = std::time::Instant::now();
+    replica.token(&user(&kit, "alice")).expect("a token");
+    let elapsed = started.elapsed();
+    let steps = store.take_steps();
+    let renewals = steps.iter().filter(|step| **step == "renew").count();
+    // Every 50 ms while the flow runs: about 8 over the 400 ms exchange, never more than the
+    // flow's time allows.
+    let most = usize::try_from(elapsed.as_millis() / 50).expect("a short test");
+    assert!((4..=most).contains(&renewals), "{elapsed:?}: {steps:?}");
+    let others: Vec<&str> = steps.into_iter().filter(|step| *step != "renew").collect();
+    assert_eq!(others, ["load", "try_lease", "save", "release"]);
 }

@@ -9,6 +9,9 @@
 // Each test file uses its own part of the harness.
 #![allow(dead_code)]
 
+pub(crate) mod gateway;
+pub(crate) mod replica_process;
+
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -68,8 +68,17 @@ pub(crate) struct LoginArgs {
     /// public.
     #[arg(long, env = "XAA_IDP_SECRET_FILE")]
     pub(crate) client_secret_file: Option<String>,
-    /// How the client authenticates at the IdP (default: client_secret_basic with a secret
-    /// file, none without).
+    /// The PEM private key of the client at the IdP, for private_key_jwt (mode 0600).
+    #[arg(long, env = "XAA_IDP_KEY_FILE", conflicts_with = "client_secret_file")]
+    pub(crate) client_key_file: Option<String>,
+    /// The `kid` of the client's assertions (default: the client id).
+    #[arg(long, env = "XAA_IDP_KEY_ID", requires = "client_key_file")]
+    pub(crate) client_key_id: Option<String>,
+    /// The algorithm of the private key (ES256 or RS256; default ES256).
+    #[arg(long, env = "XAA_KEY_ALG", requires = "client_key_file")]
+    pub(crate) key_alg: Option<String>,
+    /// How the client authenticates at the IdP (default: private_key_jwt with a key file,
+    /// client_secret_basic with a secret file, none without either).
     #[arg(long, env = "XAA_IDP_AUTH", value_enum)]
     pub(crate) client_auth: Option<AuthMethod>,
     /// The scope to ask for beyond `openid` (space-separated).

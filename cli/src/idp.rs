@@ -8,6 +8,7 @@ use xaa::signin::{IdpKeys, SignInClient};
 use xaa::{ClientAuth, ClientCredentials, ClientSecret, Flow, Policy, Purpose};
 
 use crate::args::AuthMethod;
+use crate::client_key::private_key_jwt;
 use crate::exit::{Failure, classify};
 use crate::network::Network;
 use crate::secrets::SecretSource;
@@ -82,17 +83,20 @@ pub(crate) fn flow_failure(error: &xaa_ureq::Error) -> Failure {
     }
 }
 
-/// The client's registration at the IdP from the login settings: a public client without a
-/// secret file, `client_secret_basic` (or the method named) with one. `private_key_jwt` is
-/// not offered for signing in.
+/// The client's registration at the IdP from the login settings: `private_key_jwt` with a key
+/// file, `client_secret_basic` with a secret file (or the method named), a public client
+/// without either.
 pub(crate) fn credentials(
     client_id: &str,
     settings: &ClientSettings,
 ) -> Result<ClientCredentials, Failure> {
-    let method = settings.auth.unwrap_or(match settings.secret_file {
-        Some(_) => AuthMethod::ClientSecretBasic,
-        None => AuthMethod::None,
-    });
+    let method = settings
+        .auth
+        .unwrap_or(match (&settings.key_file, &settings.secret_file) {
+            (Some(_), _) => AuthMethod::PrivateKeyJwt,
+            (None, Some(_)) => AuthMethod::ClientSecretBasic,
+            (None, None) => AuthMethod::None,
+        });
     let secret = || -> Result<ClientSecret, Failure> {
         let path = settings.secret_file.as_deref().ok_or_else(|| {
             Failure::Usage(format!(
@@ -109,11 +113,18 @@ pub(crate) fn credentials(
         AuthMethod::ClientSecretBasic => ClientAuth::ClientSecretBasic(secret()?),
         AuthMethod::ClientSecretPost => ClientAuth::ClientSecretPost(secret()?),
         AuthMethod::PrivateKeyJwt => {
-            return Err(Failure::Usage(
-                "signing in supports the client authentications none, client_secret_basic and \
-                 client_secret_post"
-                    .into(),
-            ));
+            let path = settings.key_file.as_deref().ok_or_else(|| {
+                Failure::Usage(
+                    "the IdP client authentication private_key_jwt needs --client-key-file".into(),
+                )
+            })?;
+            private_key_jwt(
+                "IdP",
+                client_id,
+                path,
+                settings.key_id.as_deref(),
+                settings.key_alg.as_deref(),
+            )?
         }
     };
     Ok(ClientCredentials::new(client_id, auth))

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod client_key;
 mod decode;
 mod demo;
 mod discover;

@@ -61,6 +61,9 @@ pub(crate) fn run(args: LoginArgs) -> Result<(), Failure> {
     let settings = ClientSettings {
         auth: args.client_auth,
         secret_file: args.client_secret_file.clone(),
+        key_file: args.client_key_file.clone(),
+        key_id: args.client_key_id.clone(),
+        key_alg: args.key_alg.clone(),
         scope: args.scope.clone(),
         insecure_loopback: network_args.insecure_loopback,
     };

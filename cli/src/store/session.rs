@@ -43,6 +43,15 @@ pub(crate) struct ClientSettings {
     pub(crate) auth: Option<AuthMethod>,
     /// The file holding the client secret.
     pub(crate) secret_file: Option<String>,
+    /// The file holding the client's private key (private_key_jwt).
+    #[serde(default)]
+    pub(crate) key_file: Option<String>,
+    /// The `kid` of the client's assertions, when not the client id.
+    #[serde(default)]
+    pub(crate) key_id: Option<String>,
+    /// The private key's algorithm, when not ES256.
+    #[serde(default)]
+    pub(crate) key_alg: Option<String>,
     /// The scope asked for beyond `openid`.
     pub(crate) scope: Option<String>,
     /// Whether plain http on loopback was allowed (testing).
@@ -76,6 +85,15 @@ impl Session {
         ];
         if let Some(file) = &self.client.secret_file {
             words.extend(["--client-secret-file".to_owned(), file.clone()]);
+        }
+        if let Some(file) = &self.client.key_file {
+            words.extend(["--client-key-file".to_owned(), file.clone()]);
+        }
+        if let Some(kid) = &self.client.key_id {
+            words.extend(["--client-key-id".to_owned(), kid.clone()]);
+        }
+        if let Some(alg) = &self.client.key_alg {
+            words.extend(["--key-alg".to_owned(), alg.clone()]);
         }
         if let Some(auth) = self.client.auth {
             words.extend(["--client-auth".to_owned(), auth.name().to_owned()]);
@@ -147,6 +165,9 @@ mod tests {
         session.client = ClientSettings {
             auth: Some(AuthMethod::ClientSecretPost),
             secret_file: Some("/home/a b/secret".into()),
+            key_file: None,
+            key_id: None,
+            key_alg: None,
             scope: Some("profile email".into()),
             insecure_loopback: true,
         };

@@ -1,18 +1,15 @@
 //! The settings of `xaa token`: the config file merged under the flags, and the enterprise
 //! configuration built from them (secrets read from their files or variables).
 
-use std::path::Path;
-use std::sync::Arc;
-
 use xaa::grant::SubjectToken;
-use xaa::jose::{JwtAssertionSigner, RandomJti, SigningKey};
 use xaa::{
     AuthorizationServer, ClientAuth, ClientCredentials, ClientSecret, EnterpriseConfig, IdToken,
-    IdentityProvider, Policy, PrivateKeyJwt, RefreshToken, SamlAssertion, Scope,
+    IdentityProvider, Policy, RefreshToken, SamlAssertion, Scope,
 };
 
 use super::binding::digest;
 use crate::args::{AuthMethod, SubjectKind, TokenArgs};
+use crate::client_key::private_key_jwt;
 use crate::exit::Failure;
 use crate::local_file::{MAX_INPUT_BYTES, Privacy, read_bounded};
 use crate::secrets::SecretSource;
@@ -189,20 +186,7 @@ fn credentials(
             let path = key_file.ok_or_else(|| {
                 Failure::Usage(format!("{side}: private_key_jwt needs a key file"))
             })?;
-            let pem = read_bounded(
-                Path::new(path),
-                &format!("{side} private key"),
-                MAX_INPUT_BYTES,
-                Privacy::Secret,
-            )?;
-            let alg = args.key_alg.as_deref().unwrap_or("ES256");
-            let kid = key_id.unwrap_or(client_id).to_owned();
-            let key = SigningKey::from_pem(&pem, alg, kid)
-                .map_err(|e| Failure::Usage(format!("{side}: key {path}: {e}")))?;
-            ClientAuth::PrivateKeyJwt(PrivateKeyJwt::new(
-                Arc::new(JwtAssertionSigner::new(key)),
-                Arc::new(RandomJti),
-            ))
+            private_key_jwt(side, client_id, path, key_id, args.key_alg.as_deref())?
         }
     };
     Ok(ClientCredentials::new(client_id, auth))

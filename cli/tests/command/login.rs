@@ -6,8 +6,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use xaa_testkit::{
-    AuthorizationResponseFault, DeviceGrantFault, Endpoint, Fault, IDP_CLIENT_ID, IdTokenFault,
-    Options,
+    AuthorizationResponseFault, ClientAuthMethod, DeviceGrantFault, Endpoint, Fault, IDP_CLIENT_ID,
+    IdTokenFault, Options,
 };
 
 use crate::login_support::{
@@ -285,4 +285,62 @@ fn a_device_sign_in_refused_at_the_idp_exits_3_and_stores_nothing() {
         finished.stderr
     );
     assert!(!store.exists(), "nothing stored");
+}
+
+/// A confidential client with a private key (private_key_jwt, RFC 7523 section 2.2) signs in,
+/// and the session it keeps renews with the same authentication, without naming the key again.
+#[test]
+fn a_client_with_a_private_key_signs_in_and_renews() {
+    let kit = kit(Options::new());
+    kit.set_idp_client_auth(ClientAuthMethod::PrivateKeyJwt);
+    kit.set_id_token_lifetime(Duration::from_secs(30));
+    let setup = Setup::new(&kit);
+    let store = store_in(&setup.dir);
+    let args = login_args(&kit, &setup.dir, &store, &["--no-browser"]);
+    assert!(args.iter().any(|a| a == "--client-key-file"), "{args:?}");
+    let (login, page, _) = browser_login(&kit, &args, "alice");
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    assert!(page.contains("You are signed in."), "{page}");
+    let secrets = stored_secrets(&store);
+    // The exchange's own client at the IdP is the same one, with the same key.
+    let key = kit.idp_client().key().cloned().expect("a key registered");
+    let key_file = setup
+        .dir
+        .write("exchange-key.pem", key.expose_private_pem());
+    let kid = key.public_jwk().kid.clone().expect("a kid");
+    let renewed = setup
+        .credentials(setup.bare(), Via::File, Via::File)
+        .args([
+            "--token-store".into(),
+            store.clone().into_os_string(),
+            "--idp-key-file".into(),
+            key_file.into_os_string(),
+            "--idp-key-id".into(),
+            kid.into(),
+        ])
+        .secrets(secrets)
+        .run()
+        .expect_code(0);
+    setup.printed_token(&renewed);
+    let grants: Vec<_> = kit
+        .sign_in_records()
+        .into_iter()
+        .filter(|record| record.grant_type.is_some())
+        .map(|record| {
+            (
+                record.grant_type.unwrap_or_default(),
+                record.client_id,
+                record.error,
+            )
+        })
+        .collect();
+    let authenticated = |grant: &str| (grant.to_owned(), Some(IDP_CLIENT_ID.to_owned()), None);
+    assert_eq!(
+        grants,
+        vec![
+            authenticated("authorization_code"),
+            authenticated("refresh_token")
+        ],
+        "both grants authenticated with the client's key"
+    );
 }

@@ -205,6 +205,16 @@ pub fn login_args(kit: &Testkit, dir: &TempDir, store: &Path, extra: &[&str]) ->
             file.to_string_lossy().into_owned(),
         ]);
     }
+    if let Some(key) = registration.key() {
+        let file = dir.write("login-key.pem", key.expose_private_pem());
+        args.extend([
+            "--client-key-file".to_owned(),
+            file.to_string_lossy().into_owned(),
+        ]);
+        if let Some(kid) = &key.public_jwk().kid {
+            args.extend(["--client-key-id".to_owned(), kid.clone()]);
+        }
+    }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args
 }

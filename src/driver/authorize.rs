@@ -104,7 +104,10 @@ pub(super) async fn fly<I: Io>(
                     }
                     result
                 };
-                let result = io.holding(&key, lease, landed).await;
+                // Boxed: the flow's future is the largest of the loop, and each layer that
+                // holds it by value (the renewal beside it, the caller's) would copy it on the
+                // stack of the executor's thread as it starts.
+                let result = io.holding(&key, lease, Box::pin(landed)).await;
                 if let Err(error) = io.store_release(&key, lease).await {
                     io.store_unavailable(&error);
                 }

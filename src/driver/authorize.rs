@@ -65,7 +65,8 @@ const LEASE_ROUNDS: u32 = 3;
 
 /// Runs a flight to its landing, once across the replicas sharing a store (the
 /// [`shared_store`](super::shared_store) module): a token the store has for the flight's key is
-/// adopted; otherwise the replica holding the key's lease runs the flow and saves its token,
+/// adopted; otherwise the replica granted the key's lease reads the store once more (the
+/// holder before it may have saved its token just then), then runs the flow and saves its token,
 /// renewing the lease meanwhile, and the others wait for it and read the store. A store that
 /// does not answer is logged and counted, and the flow runs here. A flight with no cache key
 /// yet (no discovery) runs here.
@@ -86,16 +87,30 @@ pub(super) async fn fly<I: Io>(
         return result;
     };
     for _ in 0..LEASE_ROUNDS {
-        match io.store_load(&key).await {
-            Ok(Some(stored)) => match flight.adopt(stored, io.now()) {
-                Ok(token) => return Ok(token),
-                Err(unadopted) => flight = *unadopted,
-            },
-            Ok(None) => {}
-            Err(error) => return run_without_store(io, authorizer, flight, &error).await,
-        }
+        flight = match from_store(io, &key, flight).await {
+            FromStore::Adopted(token) => return Ok(token),
+            FromStore::Absent(flight) => flight,
+            FromStore::Unavailable(flight, error) => {
+                return run_without_store(io, authorizer, flight, &error).await;
+            }
+        };
         match io.store_lease(&key).await {
             Ok(Leased::Acquired(lease)) => {
+                // The holder before us may have saved its token and let the lease go between
+                // our read and our lease: read once more, under the lease, before exchanging.
+                flight = match from_store(io, &key, flight).await {
+                    FromStore::Adopted(token) => {
+                        if let Err(error) = io.store_release(&key, lease).await {
+                            io.store_unavailable(&error);
+                        }
+                        return Ok(token);
+                    }
+                    FromStore::Absent(flight) => flight,
+                    FromStore::Unavailable(flight, error) => {
+                        io.store_unavailable(&error);
+                        flight
+                    }
+                };
                 // The lease is renewed until the token is saved, then released.
                 let landed = async {
                     let result = run_here(io, authorizer, flight).await;
@@ -126,6 +141,28 @@ pub(super) async fn fly<I: Io>(
         "another replica kept the lease; running the flow here"
     );
     run_here(io, authorizer, flight).await
+}
+
+/// What the shared store had for a flight's key.
+enum FromStore {
+    /// A usable token, adopted: no exchange.
+    Adopted(AccessToken),
+    /// Nothing usable: the flight, to run or to wait.
+    Absent(Flight),
+    /// The store did not answer.
+    Unavailable(Flight, StoreUnavailable),
+}
+
+/// Reads the shared store's token for `key` and has `flight` adopt it when it is usable.
+async fn from_store<I: Io>(io: &I, key: &CacheKey, flight: Flight) -> FromStore {
+    match io.store_load(key).await {
+        Ok(Some(stored)) => match flight.adopt(stored, io.now()) {
+            Ok(token) => FromStore::Adopted(token),
+            Err(unadopted) => FromStore::Absent(*unadopted),
+        },
+        Ok(None) => FromStore::Absent(flight),
+        Err(error) => FromStore::Unavailable(flight, error),
+    }
 }
 
 /// Saves the token just landed under `key` in the shared store, for the other replicas.

@@ -1,7 +1,8 @@
 //! The shared-store steps of the authorizer's loop, against the testkit with a fake store that
 //! records every step: a stored token adopted without an exchange, a held lease waited for, a
 //! store that does not answer counted and bypassed, a refused token removed (and a newer one
-//! kept), a lease renewed while a slow exchange runs.
+//! kept), a lease renewed while a slow exchange runs, the store read again once the lease is
+//! granted.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +28,8 @@ struct FakeStore {
     steps: Mutex<Vec<&'static str>>,
     down: AtomicBool,
     held_until_wait: Mutex<Option<CachedToken>>,
+    /// A token another replica saves just before this one's lease is granted.
+    saved_before_lease: Mutex<Option<CachedToken>>,
 }
 
 impl FakeStore {
@@ -70,10 +73,16 @@ impl SharedTokenStore for FakeStore {
         Ok(())
     }
 
-    fn try_lease(&self, _: &CacheKey, _: Duration) -> Result<Leased, StoreUnavailable> {
+    fn try_lease(&self, key: &CacheKey, _: Duration) -> Result<Leased, StoreUnavailable> {
         self.step("try_lease")?;
         if self.held_until_wait.lock().expect("held").is_some() {
             return Ok(Leased::Held);
+        }
+        if let Some(token) = self.saved_before_lease.lock().expect("saved").take() {
+            self.tokens
+                .lock()
+                .expect("tokens")
+                .insert(key.clone(), token);
         }
         Ok(Leased::Acquired(LeaseId::new(7)))
     }
@@ -120,6 +129,35 @@ fn replica(
     (authorizer, shared)
 }
 
+/// The race of a fleet refreshing together: this replica finds the store empty, the holder
+/// before it saves its token and lets the lease go, then this replica is granted the lease.
+/// It reads the store once more under the lease and adopts that token: no second exchange.
+#[test]
+fn a_token_saved_just_before_the_lease_is_granted_is_adopted_not_exchanged_again() {
+    let kit = common::kit();
+    let store = Arc::new(FakeStore::default());
+    let (first, _) = replica(&kit, &store);
+    let (second, _) = replica(&kit, &store);
+    let token = first.token(&user(&kit, "alice")).expect("a token");
+    // Out of the store again: the second replica's first read finds nothing.
+    let saved = store
+        .tokens
+        .lock()
+        .expect("tokens")
+        .drain()
+        .map(|(_, token)| token)
+        .find(|stored| stored.access_token == token)
+        .expect("the first replica saved its token");
+    *store.saved_before_lease.lock().expect("saved") = Some(saved);
+    store.take_steps();
+    kit.clear_requests();
+
+    assert_eq!(second.token(&user(&kit, "alice")).expect("adopted"), token);
+    assert_eq!(store.take_steps(), ["load", "try_lease", "load", "release"]);
+    assert_eq!(count(&kit, Endpoint::IdpToken), 0, "no second exchange");
+    assert_eq!(count(&kit, Endpoint::AsToken), 0);
+}
+
 #[test]
 fn a_token_one_replica_stored_is_adopted_by_another_without_an_exchange() {
     let kit = common::kit();
@@ -128,7 +166,10 @@ fn a_token_one_replica_stored_is_adopted_by_another_without_an_exchange() {
     let (second, _) = replica(&kit, &store);
 
     let token = first.token(&user(&kit, "alice")).expect("a token");
-    assert_eq!(store.take_steps(), ["load", "try_lease", "save", "release"]);
+    assert_eq!(
+        store.take_steps(),
+        ["load", "try_lease", "load", "save", "release"]
+    );
     assert_eq!(count(&kit, Endpoint::IdpToken), 1);
 
     assert_eq!(second.token(&user(&kit, "alice")).expect("adopted"), token);
@@ -205,6 +246,7 @@ fn a_stored_token_due_for_refresh_is_not_adopted() {
             "wait_for",
             "load",
             "try_lease",
+            "load",
             "save",
             "release"
         ]
@@ -245,7 +287,10 @@ fn a_store_that_does_not_answer_is_counted_and_the_exchange_runs_here() {
     // The next flight asks the store again.
     store.down.store(false, Ordering::SeqCst);
     replica.token(&user(&kit, "carol")).expect("a token");
-    assert_eq!(store.take_steps(), ["load", "try_lease", "save", "release"]);
+    assert_eq!(
+        store.take_steps(),
+        ["load", "try_lease", "load", "save", "release"]
+    );
     assert_eq!(shared.fallbacks(), 1);
 }
 
@@ -263,7 +308,7 @@ fn a_token_the_server_refused_is_removed_from_the_shared_store() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         store.take_steps(),
-        ["remove", "load", "try_lease", "save", "release"]
+        ["remove", "load", "try_lease", "load", "save", "release"]
     );
     assert_eq!(count(&kit, Endpoint::IdpToken), 2, "one fresh exchange");
     let stored: Vec<CachedToken> = store
@@ -333,5 +378,5 @@ fn a_lease_is_renewed_while_a_slow_exchange_runs_then_released() {
     let most = usize::try_from(elapsed.as_millis() / 50).expect("a short test");
     assert!((4..=most).contains(&renewals), "{elapsed:?}: {steps:?}");
     let others: Vec<&str> = steps.into_iter().filter(|step| *step != "renew").collect();
-    assert_eq!(others, ["load", "try_lease", "save", "release"]);
+    assert_eq!(others, ["load", "try_lease", "load", "save", "release"]);
 }

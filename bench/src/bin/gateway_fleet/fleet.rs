@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use xaa_testkit::Testkit;
 
+use crate::BoxError;
 use crate::child::ChildProcess;
 use crate::exchanges::{Exchanges, count};
 use crate::job::{Job, Kit, ReplicaJob, ReplicaReport, Report, Store};
-use crate::{BoxError, Params};
+use crate::params::Params;
 
 /// How long a replica may take to warm up.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);

@@ -19,8 +19,8 @@ use crate::summary::Summary;
 /// The prefix of a child's report line.
 pub(crate) const REPORT_PREFIX: &str = "GATEWAY_FLEET_REPORT ";
 
-/// How to reach the parent's kit.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// How to reach the parent's kit. No `Debug`: it holds the kit's client secret.
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Kit {
     pub(crate) mcp_url: String,
     pub(crate) idp_issuer: String,
@@ -66,8 +66,8 @@ impl Kit {
     }
 }
 
-/// The shared store a child connects to.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// The shared store a child connects to. No `Debug`: it holds the sealing key.
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Store {
     pub(crate) redis_url: String,
     /// The AES-256-GCM key every replica seals with, drawn for this run.
@@ -92,8 +92,9 @@ pub(crate) fn user(id_token: &str) -> Result<User, BoxError> {
     )))?)
 }
 
-/// What a child process does.
-#[derive(Debug, Serialize, Deserialize)]
+/// What a child process does. No `Debug`: it holds secrets (the kit's client secret, the
+/// sealing key, ID tokens).
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Job {
     /// One replica of the gateway, in the fleet workload.
@@ -105,7 +106,7 @@ pub(crate) enum Job {
 }
 
 /// One replica's share of the fleet workload.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub(crate) struct ReplicaJob {
     pub(crate) kit: Kit,
     /// `None`: each replica on its own (the comparison without Redis).
@@ -121,7 +122,7 @@ pub(crate) struct ReplicaJob {
 }
 
 /// The latency measurement.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub(crate) struct LatencyJob {
     pub(crate) kit: Kit,
     pub(crate) store: Store,
@@ -132,7 +133,7 @@ pub(crate) struct LatencyJob {
 }
 
 /// The memory measurement.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub(crate) struct MemoryJob {
     pub(crate) kit: Kit,
     pub(crate) warm_id_token: String,

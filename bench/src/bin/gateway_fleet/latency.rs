@@ -17,16 +17,53 @@ use std::time::{Duration, Instant};
 
 use xaa::authorizer::User;
 use xaa_redis::{Timeouts, connection_manager};
+use xaa_testkit::{Endpoint, Testkit};
 
 use crate::BoxError;
+use crate::child::ChildProcess;
 use crate::gateway::{authorizer, client, runtime, shared_store};
-use crate::job::{LatencyJob, LatencyReport, user};
+use crate::job::{Job, Kit, LatencyJob, LatencyReport, Report, Store, user};
 use crate::summary::Summary;
+
+/// How long the measurement may take.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// In the parent: runs the measurement in a child process for `users` users, against `kit`
+/// and `store`. Also says whether every miss was served from Redis: the kit saw only the
+/// setup's exchanges.
+pub(crate) fn in_child(
+    kit: &Testkit,
+    store: Store,
+    users: usize,
+) -> Result<(LatencyReport, bool), BoxError> {
+    let id_token = |name: &str| kit.id_token(name).expose_secret().to_owned();
+    let job = Job::Latency(LatencyJob {
+        kit: Kit::of(kit)?,
+        store,
+        warm_id_tokens: [
+            id_token("latency-writer"),
+            id_token("latency-reader"),
+            id_token("latency-bare"),
+        ],
+        id_tokens: (0..users)
+            .map(|n| id_token(&format!("latency-user-{n:04}")))
+            .collect(),
+    });
+    kit.clear_requests();
+    let Report::Latency(report) = ChildProcess::spawn("latency", &job)?.report(TIMEOUT)? else {
+        return Err("the latency child sent another kind of report".into());
+    };
+    // The setup's exchanges only: the writer's and the store-less authorizer's, one per user,
+    // and one warm-up flow for each of the three authorizers. A miss not served from Redis
+    // would have added one.
+    let setup = 2 * users + 3;
+    Ok((report, kit.requests_to(Endpoint::IdpToken).len() == setup))
+}
 
 /// No token is refreshed while the samples are taken: the kit's tokens live far longer.
 const LEAD: Duration = Duration::from_secs(5);
 
-/// Runs the measurement.
+/// In the child: runs the measurement.
 pub(crate) fn run(job: &LatencyJob) -> Result<LatencyReport, BoxError> {
     runtime()?.block_on(measure(job))
 }

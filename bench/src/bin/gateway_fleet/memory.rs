@@ -20,9 +20,28 @@ use xaa::AccessToken;
 use xaa::authorizer::{Acquired, Authorizer, User};
 use xaa::cache::{CacheKey, CachedToken, Lookup, Principal, TokenCache, TokenStore};
 
-use crate::job::{MemoryJob, MemoryReport, user};
+use xaa_testkit::Testkit;
+
+use crate::child::ChildProcess;
+use crate::job::{Job, Kit, MemoryJob, MemoryReport, Report, user};
 use crate::summary::Summary;
 use crate::{BoxError, HEAP};
+
+/// How long a measurement may take.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// In the parent: measures the local cache at `users` users in a child process of its own.
+pub(crate) fn in_child(kit: &Testkit, users: usize) -> Result<MemoryReport, BoxError> {
+    let job = Job::Memory(MemoryJob {
+        kit: Kit::of(kit)?,
+        warm_id_token: kit.id_token("memory-warm").expose_secret().to_owned(),
+        users,
+    });
+    match ChildProcess::spawn(format!("memory at {users} users"), &job)?.report(TIMEOUT)? {
+        Report::Memory(report) => Ok(report),
+        _ => Err("the memory child sent another kind of report".into()),
+    }
+}
 
 /// The refresh lead: no token is due while the samples are taken.
 const LEAD: Duration = Duration::from_secs(5);
@@ -69,7 +88,7 @@ impl TokenStore for MintingStore {
     fn remove(&self, _key: &CacheKey) {}
 }
 
-/// Runs the measurement.
+/// In the child: runs the measurement.
 pub(crate) fn run(job: &MemoryJob) -> Result<MemoryReport, BoxError> {
     let (template, key) = kit_token(job)?;
     let store = Arc::new(MintingStore::new(template));

@@ -1,7 +1,7 @@
 //! A `redis-server` of the benchmark's own: a free 127.0.0.1 port, no persistence (`--save ""`,
 //! `--appendonly no`), a temporary directory, killed and its directory removed on drop.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ pub(crate) fn find_program() -> Option<PathBuf> {
 
 impl RedisServer {
     /// Starts `program` on a free loopback port and waits until it answers `PING`.
-    pub(crate) fn start(program: &PathBuf) -> Result<Self, BoxError> {
+    pub(crate) fn start(program: &Path) -> Result<Self, BoxError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();

@@ -2,6 +2,7 @@
 //! (the kit's client secret and the sealing key stay off the command line and out of the
 //! environment), and what the child prints back: one line `GATEWAY_FLEET_REPORT <json>`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -169,6 +170,10 @@ pub(crate) struct LatencyReport {
     pub(crate) miss_from_redis: Summary,
     pub(crate) hit_with_store: Summary,
     pub(crate) hit_without_store: Summary,
+    /// The commands Redis served during the misses, but the `PING`s (calls per command).
+    pub(crate) miss_commands: BTreeMap<String, u64>,
+    /// The commands Redis served during the hits.
+    pub(crate) hit_commands: BTreeMap<String, u64>,
     pub(crate) fallbacks: u64,
 }
 

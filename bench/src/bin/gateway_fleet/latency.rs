@@ -9,6 +9,9 @@
 //!   store configured;
 //! * a local hit of an authorizer with no store at all, which obtained its tokens the same way.
 //!
+//! Redis counts the commands it serves (`INFO commandstats`): the store's commands during the
+//! misses and during the hits are reported too.
+//!
 //! A first pass over the users takes a `PING` and a miss per user, a second the two hits of each
 //! user in an order that alternates from user to user, so that the machine's drift and the
 //! processor's caches treat the two hits alike.
@@ -21,6 +24,7 @@ use xaa_testkit::{Endpoint, Testkit};
 
 use crate::BoxError;
 use crate::child::ChildProcess;
+use crate::commands;
 use crate::gateway::{authorizer, client, runtime, shared_store};
 use crate::job::{Job, Kit, LatencyJob, LatencyReport, Report, Store, user};
 use crate::summary::Summary;
@@ -102,6 +106,7 @@ async fn measure(job: &LatencyJob) -> Result<LatencyReport, BoxError> {
     // that alternates from user to user: the writer's and the store-less authorizer's, which
     // obtained their tokens alike (exchanges, user after user, interleaved).
     let mut samples = [const { Vec::new() }; 4];
+    let before_misses = commands::served(&mut ping_connection).await?;
     for user in &users {
         let started = Instant::now();
         let pong: String = redis::cmd("PING").query_async(&mut ping_connection).await?;
@@ -113,6 +118,7 @@ async fn measure(job: &LatencyJob) -> Result<LatencyReport, BoxError> {
         reader.token(user).await?;
         samples[1].push(nanos(started));
     }
+    let after_misses = commands::served(&mut ping_connection).await?;
     for (number, user) in users.iter().enumerate() {
         let mut hits = [(2, &writer), (3, &bare)];
         if number % 2 == 1 {
@@ -124,12 +130,15 @@ async fn measure(job: &LatencyJob) -> Result<LatencyReport, BoxError> {
             samples[slot].push(nanos(started));
         }
     }
+    let after_hits = commands::served(&mut ping_connection).await?;
     let [ping, miss, hit, bare_hit] = samples.map(|samples| Summary::of_nanos(&samples));
     Ok(LatencyReport {
         ping,
         miss_from_redis: miss,
         hit_with_store: hit,
         hit_without_store: bare_hit,
+        miss_commands: commands::between(&before_misses, &after_misses),
+        hit_commands: commands::between(&after_misses, &after_hits),
         fallbacks: store.fallbacks(),
     })
 }

@@ -12,6 +12,7 @@
 //! reads its job on standard input. `--help` lists the knobs.
 
 mod child;
+mod commands;
 mod exchanges;
 mod fleet;
 mod gateway;

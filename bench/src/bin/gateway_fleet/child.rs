@@ -9,11 +9,15 @@ use std::time::{Duration, Instant};
 
 use crate::BoxError;
 use crate::job::{Job, REPORT_PREFIX, Report};
+use crate::report::printable;
 
 /// The flag that makes the binary a child.
 pub(crate) const CHILD_FLAG: &str = "--child";
 /// What a replica prints once it is ready for the signal to start.
 const READY: &str = "ready";
+/// How long a child may take to exit once it has reported (a child still running when its
+/// handle drops is killed).
+const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A child process and its output.
 pub(crate) struct ChildProcess {
@@ -77,7 +81,16 @@ impl ChildProcess {
             line.strip_prefix(REPORT_PREFIX)
                 .map(serde_json::from_str::<Report>)
         })??;
-        let status = self.child.wait()?;
+        let exited = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait()? {
+                break status;
+            }
+            if exited.elapsed() > EXIT_TIMEOUT {
+                return Err(format!("{} did not exit after its report", self.what).into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
         if !status.success() {
             return Err(format!("{} exited with {status}", self.what).into());
         }
@@ -96,7 +109,7 @@ impl ChildProcess {
             match self.lines.recv_timeout(left) {
                 Ok(line) => match accept(&line) {
                     Some(value) => return Ok(value),
-                    None => println!("  ({}) {line}", self.what),
+                    None => println!("  ({}) {}", self.what, printable(&line)),
                 },
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(format!("{} did not answer within {timeout:?}", self.what).into());

@@ -25,12 +25,10 @@ mod replica;
 mod report;
 mod summary;
 
-use std::alloc::System;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cap::Cap;
 use xaa_testkit::{Options, Testkit};
 
 use crate::child::{CHILD_FLAG, print_report, read_job};
@@ -39,11 +37,6 @@ use crate::params::{HELP, Params, SMALL_CACHE};
 use crate::redis_server::{RedisServer, find_program};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Every allocation of the process, counted: the memory figure reads the bytes in use. The
-/// count costs an atomic add per allocation in every mode, the same for every contender.
-#[global_allocator]
-pub(crate) static HEAP: Cap<System> = Cap::new(System, usize::MAX);
 
 /// The kit's access tokens in the latency and memory measurements: longer than the run.
 const LONG_LIFETIME: Duration = Duration::from_secs(600);

@@ -1,6 +1,6 @@
 //! The local cache at a number of users, in a process of its own: heap bytes per cached token
-//! (the counting global allocator of `main.rs`, bytes in use after the inserts less before),
-//! and how long an insert and a lookup take at that size.
+//! (the counting global allocator below, bytes in use after the inserts less before), and how
+//! long an insert and a lookup take at that size.
 //!
 //! Two structures are measured:
 //!
@@ -12,23 +12,36 @@
 //!   user it holds;
 //! * `xaa::cache::TokenCache` alone, the map inside it: `insert` and `lookup`.
 
+use std::alloc::System;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use cap::Cap;
 use xaa::AccessToken;
 use xaa::authorizer::{Acquired, Authorizer, User};
 use xaa::cache::{CacheKey, CachedToken, Lookup, Principal, TokenCache, TokenStore};
-
 use xaa_testkit::Testkit;
 
+use crate::BoxError;
 use crate::child::ChildProcess;
 use crate::job::{Job, Kit, MemoryJob, MemoryReport, Report, user};
 use crate::summary::Summary;
-use crate::{BoxError, HEAP};
+
+/// Every allocation of the process, counted (in every mode of the binary, since a global
+/// allocator is the process's): the memory figure reads the bytes in use. The count costs an
+/// atomic add per allocation, alike for every case compared.
+#[global_allocator]
+static HEAP: Cap<System> = Cap::new(System, usize::MAX);
 
 /// How long a measurement may take.
 const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The refresh lead: no token is due while the samples are taken.
+const LEAD: Duration = Duration::from_secs(5);
+
+/// The digits that make each minted token's text unique.
+const SERIAL_DIGITS: usize = 20;
 
 /// In the parent: measures the local cache at `users` users in a child process of its own.
 pub(crate) fn in_child(kit: &Testkit, users: usize) -> Result<MemoryReport, BoxError> {
@@ -42,12 +55,6 @@ pub(crate) fn in_child(kit: &Testkit, users: usize) -> Result<MemoryReport, BoxE
         _ => Err("the memory child sent another kind of report".into()),
     }
 }
-
-/// The refresh lead: no token is due while the samples are taken.
-const LEAD: Duration = Duration::from_secs(5);
-
-/// The digits that make each minted token's text unique.
-const SERIAL_DIGITS: usize = 20;
 
 /// A store that has a token for every user: the template's, with a text of its own.
 struct MintingStore {
@@ -102,6 +109,7 @@ pub(crate) fn run(job: &MemoryJob) -> Result<MemoryReport, BoxError> {
     drop(driver);
     drop(runtime);
 
+    // Every user's subject token: never read, since no flow runs (the store answers).
     let subject = Arc::new(xaa::grant::SubjectToken::IdToken(xaa::IdToken::new(
         job.warm_id_token.as_str(),
     )));

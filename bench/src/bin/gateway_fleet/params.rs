@@ -21,6 +21,9 @@ OPTIONS:
   --memory-users N    users of the large memory measurement (default 100000)
   -h, --help          this text
 
+The kit remembers at most 10,000 used ID-JAG jtis, each for about 70 s: keep users x
+(replicas + 1) x lifetimes in a run well below that, or its token endpoint answers 503.
+
 Needs redis-server (PATH, /usr/bin, /usr/sbin or $REDIS_SERVER); Debian: apt-get install
 redis-server. Takes about a minute.";
 

@@ -145,19 +145,22 @@ pub(crate) struct MemoryJob {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Report {
+    /// A replica's, after its workload.
     Replica(ReplicaReport),
+    /// The latency measurement's.
     Latency(LatencyReport),
+    /// A memory measurement's.
     Memory(MemoryReport),
 }
 
 /// One replica's calls.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct ReplicaReport {
-    pub(crate) ok: u64,
+    /// Calls that got no token.
     pub(crate) failed: u64,
     /// The first failure's message, if any.
     pub(crate) first_failure: Option<String>,
-    /// Every call's latency, nanoseconds.
+    /// Every successful call's latency, nanoseconds.
     pub(crate) latencies_ns: Vec<u64>,
     /// Times the store did not answer and a call went on without it.
     pub(crate) fallbacks: u64,
@@ -166,29 +169,39 @@ pub(crate) struct ReplicaReport {
 /// The latency samples, interleaved user by user.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct LatencyReport {
+    /// A Redis `PING` round trip.
     pub(crate) ping: Summary,
+    /// A `token()` of an authorizer that has never seen the user, whose token is in Redis.
     pub(crate) miss_from_redis: Summary,
+    /// A `token()` answered from the local cache of an authorizer sharing the store.
     pub(crate) hit_with_store: Summary,
+    /// A `token()` answered from the local cache of an authorizer with no store.
     pub(crate) hit_without_store: Summary,
     /// The commands Redis served during the misses, but the `PING`s (calls per command).
     pub(crate) miss_commands: BTreeMap<String, u64>,
     /// The commands Redis served during the hits.
     pub(crate) hit_commands: BTreeMap<String, u64>,
+    /// Times the store did not answer and a call went on without it.
     pub(crate) fallbacks: u64,
 }
 
 /// The local cache at one size.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct MemoryReport {
+    /// The users cached.
     pub(crate) users: usize,
     /// The length of each cached access token's text.
     pub(crate) token_bytes: usize,
     /// Heap bytes the authorizer holds per cached user (its cache and its per-user records).
     pub(crate) authorizer_bytes_per_user: f64,
+    /// `acquire` for a user the authorizer has not seen (its token read from the store).
     pub(crate) authorizer_insert: Summary,
+    /// `acquire` for a user the authorizer holds.
     pub(crate) authorizer_lookup: Summary,
     /// Heap bytes per entry of a `TokenCache` alone.
     pub(crate) cache_bytes_per_entry: f64,
+    /// `TokenCache::insert` of a new key.
     pub(crate) cache_insert: Summary,
+    /// `TokenCache::lookup` of a held key.
     pub(crate) cache_lookup: Summary,
 }

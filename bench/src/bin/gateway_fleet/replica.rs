@@ -41,7 +41,6 @@ pub(crate) fn run(job: &ReplicaJob) -> Result<ReplicaReport, BoxError> {
 
     let calls = runtime.block_on(workload(job, &authorizer, &users))?;
     Ok(ReplicaReport {
-        ok: calls.latencies_ns.len() as u64,
         failed: calls.failed,
         first_failure: calls.first_failure,
         latencies_ns: calls.latencies_ns,

@@ -50,8 +50,14 @@ impl RedisServer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .map_err(|error| format!("{} did not start: {error}", program.display()))?;
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(error) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(format!("{} did not start: {error}", program.display()).into());
+            }
+        };
         let mut server = Self { child, port, dir };
         server.wait_until_ready()?;
         Ok(server)

@@ -78,6 +78,10 @@ pub enum Fault {
     /// IdP or authorization-server token endpoint: `400 invalid_grant` with this
     /// `error_description` (text a client must escape before showing it).
     ErrorDescription(String),
+    /// IdP token endpoint, token exchange: `400 insufficient_user_authentication` (RFC 9470
+    /// section 3), with `max_age` when given: the IdP wants the person to sign in again,
+    /// more recently than that many seconds ago.
+    InsufficientUserAuthentication(Option<u64>),
     /// Authorization-server token endpoint, DPoP on: the token is issued unbound and
     /// answered with `token_type` `Bearer`, whatever the proof (a downgrade a client that
     /// asked for a bound token must refuse).
@@ -162,6 +166,22 @@ pub(crate) fn plain(status: StatusCode, content_type: &str, body: Vec<u8>) -> Re
 /// `400 invalid_grant` with `description` as its `error_description` (RFC 6749 section 5.2).
 pub(crate) fn invalid_grant(description: &str) -> Response<Vec<u8>> {
     let body = serde_json::json!({"error": "invalid_grant", "error_description": description});
+    plain(
+        StatusCode::BAD_REQUEST,
+        "application/json",
+        body.to_string().into_bytes(),
+    )
+}
+
+/// `400 insufficient_user_authentication`, with `max_age` when given (RFC 9470 section 3).
+pub(crate) fn insufficient_user_authentication(max_age: Option<u64>) -> Response<Vec<u8>> {
+    let mut body = serde_json::json!({
+        "error": "insufficient_user_authentication",
+        "error_description": "a more recent authentication is required",
+    });
+    if let (Some(max_age), Some(members)) = (max_age, body.as_object_mut()) {
+        members.insert("max_age".into(), Value::from(max_age));
+    }
     plain(
         StatusCode::BAD_REQUEST,
         "application/json",

@@ -14,7 +14,8 @@ use xaa::server::ExchangeOutcome;
 
 use crate::endpoint::{Endpoint, Server};
 use crate::faults::{
-    EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, WRONG_JKT, edit_json, invalid_grant,
+    EVIL_ORIGIN, Fault, IdJagFault, WRONG_CLIENT_ID, WRONG_JKT, edit_json,
+    insufficient_user_authentication, invalid_grant,
 };
 use crate::http_util::{metadata_response, method_not_allowed, not_found, with_cache_control};
 use crate::signin;
@@ -125,6 +126,9 @@ fn token(
             })
         }
         Some(Fault::ErrorDescription(text)) => invalid_grant(text),
+        Some(Fault::InsufficientUserAuthentication(max_age)) => {
+            insufficient_user_authentication(*max_age)
+        }
         _ => response,
     }
 }

@@ -187,14 +187,21 @@ fn request_renewal(
 
 /// A flow error of a run whose subject token came from the session: when the IdP wants the
 /// person to sign in again (the ID token refused as expired, `invalid_grant`,
-/// `insufficient_user_authentication`), exit 4 with the `xaa login` command `relogin`.
+/// `insufficient_user_authentication`), exit 4 with the `xaa login` command `relogin`, and
+/// `--max-age` when the IdP said how recent the authentication must be (RFC 9470 section 3).
 pub(crate) fn refused(error: &Error, relogin: Option<&str>) -> Failure {
     let failure = classify(error);
     match relogin {
         Some(command)
             if needs_sign_in(error) || matches!(error, Error::SubjectTokenExpired { .. }) =>
         {
-            Failure::Reauthenticate(format!("{failure}; sign in again with: {command}"))
+            let max_age = error
+                .oauth_error()
+                .filter(|oauth| oauth.code == ErrorCode::InsufficientUserAuthentication)
+                .and_then(|oauth| oauth.max_age)
+                .map(|seconds| format!(" --max-age {seconds}"))
+                .unwrap_or_default();
+            Failure::Reauthenticate(format!("{failure}; sign in again with: {command}{max_age}"))
         }
         _ => failure,
     }

@@ -344,3 +344,43 @@ fn a_client_with_a_private_key_signs_in_and_renews() {
         "both grants authenticated with the client's key"
     );
 }
+
+/// The IdP asks for a more recent authentication at the exchange (RFC 9470 section 3): exit 4
+/// and the exact `xaa login` command that satisfies it, `--max-age` included when the IdP
+/// named one.
+#[test]
+fn insufficient_user_authentication_exits_4_with_the_login_command_and_max_age() {
+    let kit = kit(Options::new());
+    let setup = Setup::new(&kit);
+    let store = store_in(&setup.dir);
+    let args = login_args(&kit, &setup.dir, &store, &["--no-browser"]);
+    let (login, _, _) = browser_login(&kit, &args, "alice");
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let secrets = stored_secrets(&store);
+    let expected = format!(
+        "sign in again with: xaa login --idp-issuer {} --client-id {IDP_CLIENT_ID}",
+        kit.idp_issuer()
+    );
+    for (max_age, suffix) in [(Some(300), " --max-age 300"), (None, "")] {
+        kit.set_fault(
+            Endpoint::IdpToken,
+            Fault::InsufficientUserAuthentication(max_age),
+        );
+        let refused = setup
+            .credentials(setup.bare(), Via::File, Via::File)
+            .args(["--token-store".into(), store.clone().into_os_string()])
+            .secrets(secrets.clone())
+            .run()
+            .expect_code(EXIT_REAUTHENTICATE);
+        let line = refused
+            .stderr
+            .lines()
+            .find(|line| line.contains("sign in again with:"))
+            .unwrap_or_else(|| panic!("no login command: {refused}"));
+        assert!(line.contains(&expected), "{line}");
+        assert!(
+            line.contains(&format!("--token-store {}{suffix};", store.display())),
+            "{max_age:?}: {line}"
+        );
+    }
+}

@@ -34,6 +34,7 @@ use xaa_testkit::Testkit;
 use super::sign_in_page::SignInForm;
 use super::steps::{Steps, drive, now_ms, transport_failure};
 use crate::exit::{Failure, classify};
+use crate::login::accepted;
 use crate::login::listener::{CallbackListener, ListenError};
 use crate::secrets::fingerprint;
 use crate::terminal::shown;
@@ -148,16 +149,7 @@ fn receive(
         }
         ListenError::Io(e) => Failure::Protocol(format!("the redirect listener failed: {e}")),
     })?;
-    let code = match pending.accept(&callback.query) {
-        Ok(code) => code,
-        Err(error) => {
-            let message = shown(&error.to_string()).into_owned();
-            callback.answer(Err(&message));
-            return Err(Failure::Denied(format!(
-                "the sign-in was not accepted: {message}"
-            )));
-        }
-    };
+    let (code, callback) = accepted(&pending, callback)?;
     let outcome = CodeExchange::new(idp, IdpKeys::new(), pending, code)
         .map_err(|e| classify(&e))
         .and_then(|mut exchange| drive(&mut exchange, client, steps));

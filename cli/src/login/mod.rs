@@ -26,7 +26,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use xaa::Scope;
 use xaa::signin::{
-    AuthorizationRequest, CodeExchange, SignIn, SignInOptions, SystemRandom, sha256,
+    AuthorizationCode, AuthorizationRequest, CodeExchange, PendingSignIn, SignIn, SignInOptions,
+    SystemRandom, sha256,
 };
 
 use crate::args::LoginArgs;
@@ -36,7 +37,7 @@ use crate::network::{Network, NetworkSettings};
 use crate::store::{ClientSettings, FileStore, Session, path_or_default};
 use crate::terminal::shown;
 use crate::timefmt::{human, rfc3339, unix};
-use listener::{CallbackListener, ListenError};
+use listener::{Callback, CallbackListener, ListenError};
 
 /// How long the whole sign-in may take when `--deadline` is not given: time for a person to
 /// sign in.
@@ -85,6 +86,24 @@ pub(crate) fn run(args: LoginArgs) -> Result<(), Failure> {
     keep(&store, &args, settings, signed_in)
 }
 
+/// The code the redirect `callback` carries, when `pending` accepts it (`state`, `iss`, no
+/// error); otherwise the browser is told why and the sign-in is refused.
+pub(crate) fn accepted(
+    pending: &PendingSignIn,
+    callback: Callback,
+) -> Result<(AuthorizationCode, Callback), Failure> {
+    match pending.accept(&callback.query) {
+        Ok(code) => Ok((code, callback)),
+        Err(error) => {
+            let message = shown(&error.to_string()).into_owned();
+            callback.answer(Err(&message));
+            Err(Failure::Denied(format!(
+                "the sign-in was not accepted: {message}"
+            )))
+        }
+    }
+}
+
 /// The browser flow: the authorization request, the one redirect, the code exchange. The
 /// browser is answered once the outcome is known.
 fn browser_sign_in(
@@ -121,16 +140,7 @@ fn browser_sign_in(
         ),
         ListenError::Io(e) => Failure::Protocol(format!("the redirect listener failed: {e}")),
     })?;
-    let code = match pending.accept(&callback.query) {
-        Ok(code) => code,
-        Err(error) => {
-            let message = shown(&error.to_string()).into_owned();
-            callback.answer(Err(&message));
-            return Err(Failure::Denied(format!(
-                "the sign-in was not accepted: {message}"
-            )));
-        }
-    };
+    let (code, callback) = accepted(&pending, callback)?;
     let exchange =
         CodeExchange::new(&idp.client, idp.keys.clone(), pending, code).map_err(|e| classify(&e));
     let outcome = exchange.and_then(|exchange| idp.run(exchange).map_err(|e| flow_failure(&e)));

@@ -4,7 +4,7 @@
 //! command's deadline. `login`, `token` (renewal) and `logout` (revocation) share it.
 
 use xaa::discovery::AuthServerDiscovery;
-use xaa::signin::{IdpKeys, SignInClient};
+use xaa::signin::{DeviceAuthorization, DeviceOutcome, DeviceSignIn, IdpKeys, SignInClient};
 use xaa::{ClientAuth, ClientCredentials, ClientSecret, Flow, Policy, Purpose};
 
 use crate::args::AuthMethod;
@@ -62,11 +62,27 @@ impl Idp {
         self.http.run_until(flow, self.network.deadline())
     }
 
-    /// Sends one request of a flow driven by hand (the device grant's polls).
-    pub(crate) fn send(&self, request: xaa::HttpRequest) -> Result<xaa::HttpResponse, Failure> {
+    /// Runs the device grant `flow` until its outcome, polling as it says, giving up before
+    /// the command's deadline; `tell` shows the user code once.
+    pub(crate) fn sign_in_on_device(
+        &self,
+        flow: DeviceSignIn,
+        tell: impl FnMut(&DeviceAuthorization),
+    ) -> Result<DeviceOutcome, Failure> {
+        let left = self
+            .network
+            .deadline()
+            .saturating_duration_since(std::time::Instant::now());
+        let deadline = std::time::SystemTime::now() + left;
         self.http
-            .send_until(request, self.network.deadline())
-            .map_err(|e| flow_failure(&e))
+            .sign_in_on_device(flow, deadline, tell)
+            .map_err(|e| match e {
+                xaa_ureq::Error::DeadlineExceeded { .. } => Failure::Protocol(
+                    "the deadline passed before the device sign-in was approved (--deadline)"
+                        .into(),
+                ),
+                other => flow_failure(&other),
+            })
     }
 
     /// When the command must have ended.

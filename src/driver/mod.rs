@@ -29,6 +29,8 @@ mod block_on;
 mod builder;
 mod client;
 mod deadline;
+#[cfg(feature = "signin")]
+mod device_sign_in;
 mod error;
 mod io;
 mod lease_renewal;

@@ -94,6 +94,9 @@ mod authorizer;
 mod client;
 #[path = "../../tests-shared/suite/concurrency.rs"]
 mod concurrency;
+#[cfg(feature = "rustls")]
+#[path = "../../tests-shared/suite/device_sign_in.rs"]
+mod device_sign_in;
 #[path = "../../tests-shared/suite/dpop.rs"]
 mod dpop_send;
 #[path = "../../tests-shared/suite/faults.rs"]
@@ -101,7 +104,6 @@ mod faults;
 #[cfg(feature = "rustls")]
 #[path = "../../tests-shared/suite/https.rs"]
 mod https;
-#[cfg(feature = "rustls")]
 #[path = "../../tests-shared/suite/session_renewal.rs"]
 mod session_renewal;
 #[path = "../../tests-shared/suite/tls.rs"]

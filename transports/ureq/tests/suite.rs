@@ -93,6 +93,8 @@ mod authorizer;
 mod client;
 #[path = "../../tests-shared/suite/concurrency.rs"]
 mod concurrency;
+#[path = "../../tests-shared/suite/device_sign_in.rs"]
+mod device_sign_in;
 #[path = "../../tests-shared/suite/dpop.rs"]
 mod dpop_send;
 #[path = "../../tests-shared/suite/faults.rs"]

@@ -30,12 +30,22 @@ const PAGE_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The arguments Chromium needs here: no display, root in CI (so no sandbox), a small
-/// `/dev/shm` in containers.
-const CHROMIUM_ARGS: [&str; 4] = [
+/// `/dev/shm` in containers; and nothing beyond loopback: no background traffic of its own
+/// (updates, sync, first-run pages), every host name but `127.0.0.1` resolving to nothing,
+/// and any other address sent to a proxy on a closed loopback port (loopback itself bypasses
+/// proxies).
+const CHROMIUM_ARGS: [&str; 11] = [
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=http://127.0.0.1:9",
 ];
 
 /// The two programs, found on `PATH`.
